@@ -1,0 +1,28 @@
+# Two commands set everything up on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench sample clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+sample: $(STAMP)
+	$(BIN)/engine data sample --if-missing
+
+run: sample
+	$(BIN)/engine backtest --strategy sma_cross
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: sample
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) data runs benchmarks/results/*.json

@@ -1,0 +1,93 @@
+"""What an execution path hands back: marks per bar, the fills, and a vectorbt Portfolio over them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import vectorbt as vbt
+from vectorbt.portfolio.enums import OrderSide, order_dt
+
+from engine.bars import Bars
+from engine.events import Fill
+
+FILL_COLUMNS = ["timestamp", "decided_at", "symbol", "side", "size", "price", "fees", "slippage_cost", "target_weight"]
+
+
+@dataclass(frozen=True, eq=False)
+class ExecutionResult:
+    bars: Bars
+    equity: np.ndarray  # net equity marked at each close
+    cash: np.ndarray
+    positions: np.ndarray  # shares held at each close, per symbol
+    fills: pd.DataFrame  # FILL_COLUMNS, in execution order
+    fill_bars: np.ndarray  # bar index of each fill
+    fill_columns: np.ndarray  # symbol column of each fill
+    initial_cash: float
+
+    @cached_property
+    def costs(self) -> np.ndarray:
+        """Commission plus slippage paid up to and including each bar."""
+        per_bar = np.zeros(len(self.bars))
+        np.add.at(per_bar, self.fill_bars, self.fills["fees"].to_numpy() + self.fills["slippage_cost"].to_numpy())
+        return np.cumsum(per_bar)
+
+    @property
+    def gross_equity(self) -> np.ndarray:
+        """Equity had no commission or slippage been paid (net equity plus cumulative costs)."""
+        return self.equity + self.costs
+
+    @cached_property
+    def portfolio(self) -> vbt.Portfolio:
+        """A vectorbt Portfolio over these fills, for trade statistics."""
+        records = np.zeros(len(self.fills), dtype=order_dt)
+        records["id"] = np.arange(len(self.fills))
+        records["col"] = self.fill_columns
+        records["idx"] = self.fill_bars
+        records["size"] = self.fills["size"].to_numpy()
+        records["price"] = self.fills["price"].to_numpy()
+        records["fees"] = self.fills["fees"].to_numpy()
+        records["side"] = np.where(self.fills["side"].to_numpy() == "buy", OrderSide.Buy, OrderSide.Sell)
+        order = np.lexsort((records["id"], records["idx"], records["col"]))  # vectorbt wants column-major order
+        records = records[order]
+        records["id"] = np.arange(len(records))
+        close = self.bars.frame("close")
+        wrapper = vbt.base.array_wrapper.ArrayWrapper.from_obj(close, group_by=True, freq="1D")
+        return vbt.Portfolio(wrapper, close, records, np.zeros(0, dtype=vbt.portfolio.enums.log_dt), self.initial_cash, True)
+
+    def equity_frame(self) -> pd.DataFrame:
+        exposure = np.abs(self.positions * self.bars.close).sum(axis=1) / self.equity
+        return pd.DataFrame(
+            {
+                "timestamp": self.bars.index(),
+                "equity": self.equity,
+                "cash": self.cash,
+                "gross_equity": self.gross_equity,
+                "net_equity": self.equity,
+                "costs_paid": self.costs,
+                "gross_exposure": exposure,
+            }
+        )
+
+
+def _utc_index(stamps: list[np.datetime64]) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(np.array(stamps, dtype="datetime64[ns]")).tz_localize("UTC")
+
+
+def fills_frame(fills: list[Fill]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "timestamp": _utc_index([fill.timestamp for fill in fills]),
+            "decided_at": _utc_index([fill.decided_at for fill in fills]),
+            "symbol": [fill.symbol for fill in fills],
+            "side": [fill.side for fill in fills],
+            "size": np.array([fill.size for fill in fills], dtype=float),
+            "price": np.array([fill.price for fill in fills], dtype=float),
+            "fees": np.array([fill.fees for fill in fills], dtype=float),
+            "slippage_cost": np.array([fill.slippage_cost for fill in fills], dtype=float),
+            "target_weight": np.array([fill.target_weight for fill in fills], dtype=float),
+        },
+        columns=FILL_COLUMNS,
+    )

@@ -1,0 +1,90 @@
+"""The vectorized backtester: the whole order history through vectorbt's `Portfolio.from_orders`.
+
+vectorbt simulates a history in one call and cannot resume from a carried position, so this stage
+collects the order batches of every chunk and simulates once the feed ends. The orders it sees are
+the same, bar for bar, whatever the chunk size; so are its fills.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import vectorbt as vbt
+from vectorbt.portfolio.enums import OrderSide
+
+from engine.bars import Bars
+from engine.bus import EventBus
+from engine.events import EndOfData, OrderBatch
+from engine.execution.conventions import ExecutionRules, fill_bar_orders
+from engine.execution.result import FILL_COLUMNS, ExecutionResult
+from engine.topics import END, ORDERS
+
+
+def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> vbt.Portfolio:
+    """Fill each bar's orders at the next bar's open under `rules`; mark at the close."""
+    return vbt.Portfolio.from_orders(
+        close=bars.close,
+        size=fill_bar_orders(order_weights),
+        price=bars.open,
+        val_price=bars.open,
+        freq="1D",
+        attach_call_seq=True,
+        **rules.vectorbt_order_kwargs(),
+    )
+
+
+class VectorizedExecution:
+    def __init__(self, bus: EventBus, rules: ExecutionRules) -> None:
+        self.rules = rules
+        self._bars: list[Bars] = []
+        self._orders: list[np.ndarray] = []
+        self._result: ExecutionResult | None = None
+        bus.subscribe(ORDERS, self.on_orders)
+        bus.subscribe(END, self.on_end)
+
+    def on_orders(self, event: OrderBatch) -> None:
+        self._bars.append(event.bars)
+        self._orders.append(event.target_weights)
+
+    def on_end(self, event: EndOfData) -> None:
+        bars = Bars.concat(self._bars)
+        order_weights = np.concatenate(self._orders)
+        portfolio = simulate(bars, order_weights, self.rules)
+        self._result = result_from_portfolio(bars, order_weights, portfolio, self.rules.initial_cash)
+
+    def result(self) -> ExecutionResult:
+        if self._result is None:
+            raise RuntimeError("the vectorized backtest runs when the feed ends; it has not ended")
+        return self._result
+
+
+def result_from_portfolio(bars: Bars, order_weights: np.ndarray, portfolio: vbt.Portfolio, initial_cash: float) -> ExecutionResult:
+    records = portfolio.orders.values
+    # vectorbt stores records column by column; executions happen bar by bar, in call-sequence order.
+    call_position = portfolio.call_seq.values[records["idx"], records["col"]] if len(records) else records["col"]
+    records = records[np.lexsort((call_position, records["idx"]))]
+    bar, column = records["idx"].astype(np.int64), records["col"].astype(np.int64)
+    fills = pd.DataFrame(
+        {
+            "timestamp": bars.index()[bar],
+            "decided_at": bars.index()[bar - 1],
+            "symbol": np.array(bars.symbols, dtype=object)[column],
+            "side": np.where(records["side"] == OrderSide.Buy, "buy", "sell"),
+            "size": records["size"],
+            "price": records["price"],
+            "fees": records["fees"],
+            "slippage_cost": records["size"] * np.abs(records["price"] - bars.open[bar, column]),
+            "target_weight": order_weights[bar - 1, column],
+        },
+        columns=FILL_COLUMNS,
+    )
+    return ExecutionResult(
+        bars=bars,
+        equity=portfolio.value().to_numpy(),
+        cash=portfolio.cash().to_numpy(),
+        positions=portfolio.assets().to_numpy(),
+        fills=fills,
+        fill_bars=bar,
+        fill_columns=column,
+        initial_cash=initial_cash,
+    )

@@ -1,0 +1,19 @@
+"""Rule-based signal stages and the factory that builds one from a strategy's signal spec."""
+
+from __future__ import annotations
+
+from engine.signals.buy_and_hold import BuyAndHold
+from engine.signals.sma_cross import SmaCross
+from engine.stage import Stage
+from engine.strategy import BuyAndHoldSignal, SmaCrossSignal
+
+
+def build_signal(spec) -> Stage:
+    if isinstance(spec, SmaCrossSignal):
+        return SmaCross(spec.fast, spec.slow)
+    if isinstance(spec, BuyAndHoldSignal):
+        return BuyAndHold()
+    raise TypeError(f"no signal stage for {type(spec).__name__}")
+
+
+__all__ = ["BuyAndHold", "SmaCross", "build_signal"]

@@ -1,0 +1,23 @@
+"""The stage contract: a causal component that turns a chunk of bars (and the previous stage's
+target weights) into target weights for the same bars.
+
+A stage keeps whatever state it needs between chunks. Its output for bar t may use bars up to and
+including t, never later ones; `engine check` runs a pipeline at several chunk sizes and names any
+stage whose output moves, which is how a peek ahead shows itself.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from engine.bars import Bars
+
+
+class Stage(Protocol):
+    name: str
+
+    def on_chunk(self, bars: Bars, weights: np.ndarray | None) -> np.ndarray:
+        """Target weights (rows: bars of the chunk, columns: symbols). `weights` is None for a signal."""
+        ...

@@ -1,0 +1,167 @@
+"""Strategy files: TOML in `strategies/`, validated into typed configuration.
+
+A strategy names its data, its signal (a rule now; a model plugin later), its overlay chain,
+its costs and its execution options. Unknown keys, wrong types and impossible values are
+rejected with the file and the field named.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.data.store import check_timeframe, normalize_symbol
+
+BUILTIN_STRATEGIES = Path(__file__).resolve().parent.parent / "strategies"
+
+# Bars per year by timeframe, for annualizing; US equity hours are 252 days x 6.5 hours.
+PERIODS_PER_YEAR = {"1d": 252.0, "1h": 252 * 6.5, "30m": 252 * 13.0, "15m": 252 * 26.0, "5m": 252 * 78.0, "1m": 252 * 390.0, "1w": 52.0}
+
+
+class StrategyError(ValueError):
+    """A strategy file is missing, unreadable or invalid; the message names the file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    symbols: list[str] = Field(min_length=1)
+    timeframe: str = "1d"
+    start: date | None = None
+    end: date | None = None
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, symbols: list[str]) -> list[str]:
+        normalized = [normalize_symbol(symbol) for symbol in symbols]
+        if len(set(normalized)) != len(normalized):
+            raise ValueError("symbols must be unique")
+        return normalized
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, timeframe: str) -> str:
+        return check_timeframe(timeframe)
+
+    @model_validator(mode="after")
+    def _period(self) -> DataSpec:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class CostSpec(_Strict):
+    """Per side: commission as a rate of traded notional, slippage as a fraction of the open."""
+
+    commission_bps: float = Field(default=10.0, ge=0, le=1000)
+    slippage_bps: float = Field(default=5.0, ge=0, le=1000)
+
+    @property
+    def commission(self) -> float:
+        return self.commission_bps / 1e4
+
+    @property
+    def slippage(self) -> float:
+        return self.slippage_bps / 1e4
+
+
+class ExecutionSpec(_Strict):
+    initial_cash: float = Field(default=100_000.0, gt=0)
+    fractional_shares: bool = True
+    allow_short: bool = False
+    periods_per_year: float | None = Field(default=None, gt=0)
+
+
+class SmaCrossSignal(_Strict):
+    """Long (equal weight across symbols) while the fast SMA of the close is above the slow one."""
+
+    kind: Literal["sma_cross"]
+    fast: int = Field(ge=1)
+    slow: int = Field(ge=2)
+
+    @model_validator(mode="after")
+    def _windows(self) -> SmaCrossSignal:
+        if self.fast >= self.slow:
+            raise ValueError(f"fast ({self.fast}) must be shorter than slow ({self.slow})")
+        return self
+
+
+class BuyAndHoldSignal(_Strict):
+    """Equal weight in every symbol from the first bar on."""
+
+    kind: Literal["buy_and_hold"]
+
+
+SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal, Field(discriminator="kind")]
+
+
+class Strategy(_Strict):
+    name: str
+    description: str = ""
+    data: DataSpec
+    signal: SignalSpec
+    costs: CostSpec = CostSpec()
+    execution: ExecutionSpec = ExecutionSpec()
+
+    @property
+    def periods_per_year(self) -> float:
+        if self.execution.periods_per_year is not None:
+            return self.execution.periods_per_year
+        if self.data.timeframe not in PERIODS_PER_YEAR:
+            raise StrategyError(
+                f"strategy {self.name}: no default annualization for timeframe {self.data.timeframe}; "
+                "set execution.periods_per_year"
+            )
+        return PERIODS_PER_YEAR[self.data.timeframe]
+
+    def with_overrides(self, **changes: dict) -> Strategy:
+        """A copy with nested sections updated, validated like a file: {'data': {'symbols': [...]}}."""
+        merged = self.model_dump()
+        for section, values in changes.items():
+            if values:
+                merged[section] = {**merged[section], **values}
+        return parse_strategy(merged, f"strategy {self.name} with overrides")
+
+
+def parse_strategy(raw: dict, source: str) -> Strategy:
+    try:
+        return Strategy.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise StrategyError(f"{source}: {problems}") from None
+
+
+def resolve_strategy_path(name_or_path: str, search: list[Path] | None = None) -> Path:
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.exists():
+        return candidate
+    folders = search if search is not None else [Path.cwd() / "strategies", BUILTIN_STRATEGIES]
+    for folder in folders:
+        path = folder / f"{name_or_path}.toml"
+        if path.exists():
+            return path
+    known = sorted({path.stem for folder in folders if folder.exists() for path in folder.glob("*.toml")})
+    raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(known) or 'none'}")
+
+
+def load_strategy(name_or_path: str) -> Strategy:
+    path = resolve_strategy_path(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise StrategyError(f"{path}: not valid TOML: {error}") from None
+    return parse_strategy(raw, str(path))
+
+
+def list_strategies() -> list[str]:
+    folders = [Path.cwd() / "strategies", BUILTIN_STRATEGIES]
+    return sorted({path.stem for folder in folders if folder.exists() for path in folder.glob("*.toml")})

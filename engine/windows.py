@@ -1,0 +1,44 @@
+"""Windowed quantities computed from their own window only.
+
+A running sum carries rounding from the start of the series, so its value at bar t depends on
+where the series (or the chunk) began. Summing each window on its own, in one fixed order, gives
+bit-identical results whatever the chunk size: the chunk-invariance contract (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    rows, columns = values.shape
+    out = np.full((rows, columns), np.nan)
+    for t in range(window - 1, rows):
+        for column in range(columns):
+            total = 0.0
+            for k in range(t - window + 1, t + 1):
+                total += values[k, column]
+            out[t, column] = total / window
+    return out
+
+
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Mean of each row's trailing `window` rows, per column; NaN until a full window exists."""
+    return _trailing_mean(np.ascontiguousarray(values, dtype=np.float64), int(window))
+
+
+class TrailingRows:
+    """Keeps the last `count` rows seen, so a stage can prepend them to the next chunk."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._rows: np.ndarray | None = None
+
+    def extend(self, chunk: np.ndarray) -> tuple[np.ndarray, int]:
+        """Return (history + chunk, number of history rows), then remember the new tail."""
+        joined = chunk if self._rows is None else np.concatenate([self._rows, chunk])
+        history = 0 if self._rows is None else len(self._rows)
+        self._rows = joined[max(len(joined) - self.count, 0):] if self.count else joined[:0]
+        return joined, history
