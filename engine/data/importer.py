@@ -83,4 +83,4 @@ def import_bars(store: DataStore, path: Path, symbol: str, timeframe: str) -> St
     symbol = normalize_symbol(symbol)
     frame, first_row = read_bar_file(path)
     bars = normalize_bar_frame(frame, str(path), first_row)
-    return store.write(bars, symbol, timeframe, origin=f"imported from {path.resolve()}", source=str(path))
+    return store.write(bars, symbol, timeframe, origin=f"imported: {path.resolve()}", source=str(path))

@@ -1,0 +1,63 @@
+"""Terminal output: tables and progress on standard error, machine-readable JSON on standard output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+PERCENT = {"total_return", "cagr", "annual_volatility", "max_drawdown", "exposure", "time_in_market", "win_rate",
+           "avg_trade_return", "gross_total_return", "net_total_return"}
+MONEY = {"initial_cash", "final_equity", "commission_paid", "slippage_paid", "costs_paid"}
+
+
+def format_metric(name: str, value) -> str:
+    if value is None:
+        return "–"
+    if name in ("start", "end"):
+        return str(value)[:16].removesuffix(" 00:00")
+    if name in PERCENT:
+        return f"{value:.2%}"
+    if name in MONEY:
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def metrics_table(title: str, columns: dict[str, dict]) -> Table:
+    """One row per metric, one column per run (strategy, benchmark, …)."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    for name in columns:
+        table.add_column(name, justify="right")
+    names = list(next(iter(columns.values())))
+    for metric in names:
+        table.add_row(metric, *(format_metric(metric, values.get(metric)) for values in columns.values()))
+    return table
+
+
+def print_json_line(payload: dict) -> None:
+    """The last line of standard output: one JSON object."""
+    sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error; yields a function that advances it."""
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=stderr, transient=True,
+    )
+    with bar:
+        task = bar.add_task(description, total=total)
+        yield lambda advance: bar.advance(task, advance)

@@ -1,0 +1,9 @@
+"""Errors caused by a user's input; the CLI prints them as one clear line instead of a traceback."""
+
+from engine.data.store import DataStoreError
+from engine.data.validation import BarValidationError
+from engine.pipeline import StageError
+from engine.runstore import RunNotFound
+from engine.strategy import StrategyError
+
+USER_ERRORS = (BarValidationError, DataStoreError, RunNotFound, StageError, StrategyError)

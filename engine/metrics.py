@@ -1,0 +1,120 @@
+"""Performance metrics of a run, from its equity marks and its trades.
+
+Return statistics come from vectorbt's returns accessor; trade statistics from its Positions
+(round trips, an open one marked at the last close). Annualization uses the strategy's bars per
+year, whatever the spacing of the timestamps (nights and weekends are not bars).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from engine.execution.result import ExecutionResult
+
+
+def bar_returns(equity: np.ndarray, initial_cash: float) -> np.ndarray:
+    previous = np.concatenate([[initial_cash], equity[:-1]])
+    return equity / previous - 1.0
+
+
+def drawdown_duration(equity: np.ndarray) -> int:
+    """The longest run of bars spent below a previous equity peak."""
+    underwater = equity < np.maximum.accumulate(equity)
+    longest = current = 0
+    for below in underwater:
+        current = current + 1 if below else 0
+        longest = max(longest, current)
+    return longest
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def return_metrics(equity: np.ndarray, initial_cash: float, periods_per_year: float) -> dict[str, float | None]:
+    returns = pd.Series(bar_returns(equity, initial_cash), index=pd.RangeIndex(len(equity)))
+    # Each bar counts as one "day" and a year as `periods_per_year` of them: vectorbt then
+    # annualizes by exactly periods_per_year, independent of calendar gaps between bars.
+    accessor = returns.vbt.returns(freq="1D", year_freq=pd.Timedelta(days=periods_per_year))
+    years = len(equity) / periods_per_year
+    total = equity[-1] / initial_cash - 1.0
+    cagr = (equity[-1] / initial_cash) ** (1.0 / years) - 1.0 if equity[-1] > 0 else -1.0
+    max_drawdown = float(np.min(equity / np.maximum.accumulate(np.concatenate([[initial_cash], equity]))[1:] - 1.0))
+    max_drawdown = min(max_drawdown, 0.0)
+    return {
+        "total_return": _finite(total),
+        "cagr": _finite(cagr),
+        "annual_volatility": _finite(accessor.annualized_volatility()),
+        "sharpe": _finite(accessor.sharpe_ratio()),
+        "sortino": _finite(accessor.sortino_ratio()),
+        "calmar": _finite(cagr / abs(max_drawdown)) if max_drawdown < 0 else None,
+        "max_drawdown": _finite(max_drawdown),
+        "max_drawdown_duration_bars": int(drawdown_duration(np.concatenate([[initial_cash], equity]))),
+    }
+
+
+def trade_table(result: ExecutionResult) -> pd.DataFrame:
+    """Round-trip trades per symbol: entry, exit (or open), size, prices, fees, P&L and return."""
+    positions = result.portfolio.positions
+    records = positions.values
+    index = result.bars.index()
+    exit_open = records["status"] == 0  # vectorbt TradeStatus.Open
+    return pd.DataFrame(
+        {
+            "symbol": np.array(result.bars.symbols, dtype=object)[records["col"]],
+            "direction": np.where(records["direction"] == 0, "long", "short"),
+            "entry_time": index[records["entry_idx"]],
+            "exit_time": index[records["exit_idx"]].where(~exit_open, pd.NaT),
+            "size": records["size"],
+            "entry_price": records["entry_price"],
+            "exit_price": records["exit_price"],
+            "fees": records["entry_fees"] + records["exit_fees"],
+            "pnl": records["pnl"],
+            "return": records["return"],
+            "holding_bars": records["exit_idx"] - records["entry_idx"],
+            "status": np.where(exit_open, "open", "closed"),
+        }
+    )
+
+
+def trade_metrics(trades: pd.DataFrame) -> dict[str, float | int | None]:
+    pnl = trades["pnl"].to_numpy()
+    wins, losses = pnl[pnl > 0].sum(), -pnl[pnl < 0].sum()
+    return {
+        "trades": int(len(trades)),
+        "win_rate": _finite((pnl > 0).mean()) if len(pnl) else None,
+        "profit_factor": _finite(wins / losses) if losses > 0 else None,
+        "avg_trade_return": _finite(trades["return"].mean()) if len(pnl) else None,
+    }
+
+
+def compute_metrics(result: ExecutionResult, periods_per_year: float) -> dict[str, float | int | str | None]:
+    equity, initial = result.equity, result.initial_cash
+    fills = result.fills
+    years = len(equity) / periods_per_year
+    traded = float((fills["size"] * fills["price"]).sum())
+    gross_exposure = np.abs(result.positions * result.bars.close).sum(axis=1) / equity
+    commission, slippage = float(fills["fees"].sum()), float(fills["slippage_cost"].sum())
+    metrics: dict[str, float | int | str | None] = {
+        "start": str(result.bars.index()[0]),
+        "end": str(result.bars.index()[-1]),
+        "bars": int(len(equity)),
+        "initial_cash": initial,
+        "final_equity": _finite(equity[-1]),
+        **return_metrics(equity, initial, periods_per_year),
+        "exposure": _finite(gross_exposure.mean()),
+        "time_in_market": _finite((gross_exposure > 1e-12).mean()),
+        "turnover": _finite(traded / equity.mean() / years),
+        **trade_metrics(trade_table(result)),
+        "orders_filled": int(len(fills)),
+        "commission_paid": commission,
+        "slippage_paid": slippage,
+        "costs_paid": commission + slippage,
+        "gross_total_return": _finite(result.gross_equity[-1] / initial - 1.0),
+        "net_total_return": _finite(equity[-1] / initial - 1.0),
+    }
+    return metrics
