@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from engine.data.store import check_timeframe, normalize_symbol
+from engine.data.store import DataStoreError, check_timeframe, normalize_symbol
 
 BUILTIN_STRATEGIES = Path(__file__).resolve().parent.parent / "strategies"
 
@@ -39,7 +39,10 @@ class DataSpec(_Strict):
     @field_validator("symbols")
     @classmethod
     def _symbols(cls, symbols: list[str]) -> list[str]:
-        normalized = [normalize_symbol(symbol) for symbol in symbols]
+        try:
+            normalized = [normalize_symbol(symbol) for symbol in symbols]
+        except DataStoreError as error:
+            raise ValueError(str(error)) from None
         if len(set(normalized)) != len(normalized):
             raise ValueError("symbols must be unique")
         return normalized
@@ -47,7 +50,10 @@ class DataSpec(_Strict):
     @field_validator("timeframe")
     @classmethod
     def _timeframe(cls, timeframe: str) -> str:
-        return check_timeframe(timeframe)
+        try:
+            return check_timeframe(timeframe)
+        except DataStoreError as error:
+            raise ValueError(str(error)) from None
 
     @model_validator(mode="after")
     def _period(self) -> DataSpec:

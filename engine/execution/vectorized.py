@@ -60,9 +60,10 @@ class VectorizedExecution:
 
 def result_from_portfolio(bars: Bars, order_weights: np.ndarray, portfolio: vbt.Portfolio, initial_cash: float) -> ExecutionResult:
     records = portfolio.orders.values
-    # vectorbt stores records column by column; executions happen bar by bar, in call-sequence order.
-    call_position = portfolio.call_seq.values[records["idx"], records["col"]] if len(records) else records["col"]
-    records = records[np.lexsort((call_position, records["idx"]))]
+    # vectorbt stores records column by column; executions happen bar by bar, in call-sequence
+    # order (call_seq[i, k] is the column called k-th at bar i, so invert it to rank columns).
+    call_rank = np.argsort(portfolio.call_seq.values, axis=1)
+    records = records[np.lexsort((call_rank[records["idx"], records["col"]], records["idx"]))]
     bar, column = records["idx"].astype(np.int64), records["col"].astype(np.int64)
     fills = pd.DataFrame(
         {

@@ -1,0 +1,44 @@
+"""Hand-made bar panels and stages for tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.bars import Bars
+
+
+def make_bars(opens, closes, symbols=None, start="2024-01-01") -> Bars:
+    """Bars from open and close rows (one column per symbol); high/low just wrap them."""
+    opens = np.asarray(opens, dtype=float).reshape(len(opens), -1)
+    closes = np.asarray(closes, dtype=float).reshape(len(closes), -1)
+    symbols = symbols or tuple(f"S{i}" for i in range(opens.shape[1]))
+    timestamps = np.arange(np.datetime64(start, "D"), np.datetime64(start, "D") + len(opens)).astype("datetime64[ns]")
+    return Bars(
+        timestamps, tuple(symbols), opens, np.maximum(opens, closes) * 1.01, np.minimum(opens, closes) * 0.99,
+        closes, np.full(opens.shape, 1000.0),
+    )
+
+
+class FixedWeights:
+    """A signal that replays a fixed weight matrix, whatever the chunking."""
+
+    name = "fixed"
+
+    def __init__(self, weights) -> None:
+        self.weights = np.asarray(weights, dtype=float)
+        self._row = 0
+
+    def on_chunk(self, bars, weights=None):
+        out = self.weights[self._row:self._row + len(bars)]
+        self._row += len(bars)
+        return out.reshape(len(bars), -1)
+
+
+class PeekAhead:
+    """A planted lookahead: long when the NEXT bar's close (inside the chunk) is higher."""
+
+    name = "peek_ahead"
+
+    def on_chunk(self, bars, weights=None):
+        nxt = np.vstack([bars.close[1:], bars.close[-1:]])
+        return (nxt > bars.close) / len(bars.symbols)

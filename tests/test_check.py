@@ -1,0 +1,48 @@
+"""`engine check`: a stage that peeks ahead is caught and named; honest strategies pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.backtest import build_stages, load_bars
+from engine.check import check_chunk_invariance
+from engine.execution.conventions import ExecutionRules
+from engine.signals import SmaCross
+from engine.strategy import load_strategy
+from tests.helpers import PeekAhead
+
+
+class PeekAheadOverlay(PeekAhead):
+    """Same planted lookahead, as an overlay that zeroes the signal unless the next close is higher."""
+
+    name = "peek_ahead_overlay"
+
+    def on_chunk(self, bars, weights=None):
+        return np.where(super().on_chunk(bars) > 0, weights, 0.0)
+
+
+def setup(store):
+    strategy = load_strategy("sma_cross").with_overrides(data={"start": "2015-01-01"})
+    return load_bars(strategy, store), ExecutionRules.from_strategy(strategy), strategy
+
+
+def test_builtin_strategy_passes(store):
+    bars, rules, strategy = setup(store)
+    report = check_chunk_invariance(lambda: build_stages(strategy), bars, rules)
+    assert report.passed
+    assert {d.chunk_size for d in report.differences} == {1, 7}
+
+
+def test_a_planted_peek_ahead_signal_is_named(store):
+    bars, rules, _ = setup(store)
+    report = check_chunk_invariance(lambda: [PeekAhead()], bars, rules)
+    assert not report.passed
+    assert report.moving_stages == ["stage peek_ahead"]
+    moved = [d for d in report.differences if d.moved]
+    assert {d.output for d in moved} >= {"stage peek_ahead", "equity"}
+
+
+def test_the_peeking_overlay_is_named_not_the_honest_signal_before_it(store):
+    bars, rules, _ = setup(store)
+    report = check_chunk_invariance(lambda: [SmaCross(20, 50), PeekAheadOverlay()], bars, rules)
+    assert report.moving_stages == ["stage peek_ahead_overlay"]

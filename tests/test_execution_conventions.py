@@ -1,0 +1,94 @@
+"""DESIGN §3 on hand-made prices where the right fills are known, through both execution paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.execution.conventions import ExecutionRules
+from engine.pipeline import Pipeline
+from tests.helpers import FixedWeights, make_bars
+
+RULES = ExecutionRules(commission=0.001, slippage=0.0005, initial_cash=10_000.0)
+
+
+def run(bars, weights, rules=RULES, mode="replay", chunk=None):
+    return Pipeline([FixedWeights(weights)], rules, len(bars.symbols), mode).run(bars, chunk).execution
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_decision_at_t_fills_at_next_open_with_slippage_and_commission(mode):
+    bars = make_bars(opens=[100, 110, 120, 130], closes=[105, 115, 125, 135])
+    result = run(bars, [[0.0], [0.5], [0.5], [0.0]], mode=mode)
+    buy = result.fills.iloc[0]
+    # decided at bar 1's close, filled at bar 2's open (120), never at bar 1's close (115)
+    assert buy.timestamp == bars.index()[2] and buy.decided_at == bars.index()[1]
+    assert buy.side == "buy" and buy.price == pytest.approx(120 * 1.0005)
+    equity_at_open = 10_000.0
+    assert buy["size"] == pytest.approx(0.5 * equity_at_open / 120)
+    assert buy.fees == pytest.approx(buy["size"] * buy.price * 0.001)
+    assert buy.slippage_cost == pytest.approx(buy["size"] * 120 * 0.0005)
+    # bar 3 decides 0: the order would fill at bar 4, which does not exist, so nothing more happens
+    assert len(result.fills) == 1
+    expected_cash = 10_000 - buy["size"] * buy.price - buy.fees
+    assert result.cash[-1] == pytest.approx(expected_cash)
+    assert result.equity[-1] == pytest.approx(expected_cash + buy["size"] * 135)  # marked at the close
+    assert result.gross_equity[-1] == pytest.approx(result.equity[-1] + buy.fees + buy.slippage_cost)
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_sell_fills_below_the_open_and_unchanged_targets_do_not_trade(mode):
+    bars = make_bars(opens=[100, 100, 100, 100, 90, 90], closes=[100, 100, 100, 95, 90, 90])
+    result = run(bars, [[1.0], [1.0], [1.0], [0.0], [0.0], [0.0]], mode=mode)
+    assert list(result.fills.side) == ["buy", "sell"]
+    sell = result.fills.iloc[1]
+    assert sell.timestamp == bars.index()[4] and sell.price == pytest.approx(90 * (1 - 0.0005))
+    assert sell["size"] == pytest.approx(result.fills.iloc[0]["size"])
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_a_full_weight_buy_shrinks_to_what_cash_covers_including_costs(mode):
+    bars = make_bars(opens=[100, 100, 100], closes=[100, 100, 100])
+    result = run(bars, [[1.0], [1.0], [1.0]], mode=mode)
+    buy = result.fills.iloc[0]
+    assert buy["size"] * buy.price + buy.fees == pytest.approx(10_000.0)
+    assert result.cash.min() >= -1e-9
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_whole_shares_round_down(mode):
+    rules = ExecutionRules(commission=0.0, slippage=0.0, initial_cash=1_000.0, fractional_shares=False)
+    bars = make_bars(opens=[30, 30, 30], closes=[30, 30, 30])
+    result = run(bars, [[0.5], [0.5], [0.5]], rules=rules, mode=mode)
+    assert result.fills.iloc[0]["size"] == 16  # 500 / 30 = 16.67 -> 16 shares
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_short_only_when_allowed(mode):
+    bars = make_bars(opens=[50, 50, 40, 40], closes=[50, 50, 40, 40])
+    weights = [[-0.5], [-0.5], [-0.5], [-0.5]]
+    long_only = run(bars, weights, rules=RULES, mode=mode)
+    assert long_only.fills.empty
+    shorting = ExecutionRules(commission=0.0, slippage=0.0, initial_cash=10_000.0, allow_short=True)
+    result = run(bars, weights, rules=shorting, mode=mode)
+    assert result.positions[-1, 0] == pytest.approx(-100)  # -0.5 x 10,000 / 50
+    assert result.equity[-1] == pytest.approx(10_000 + 100 * 10)  # price fell 50 -> 40
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_sells_execute_before_buys_so_sales_fund_purchases(mode):
+    rules = ExecutionRules(commission=0.0, slippage=0.0, initial_cash=10_000.0)
+    bars = make_bars(opens=[[10, 10]] * 4, closes=[[10, 10]] * 4)
+    result = run(bars, [[1.0, 0.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]], rules=rules, mode=mode)
+    second_bar = result.fills[result.fills.timestamp == bars.index()[2]]
+    assert list(second_bar.side) == ["sell", "buy"]
+    assert result.positions[-1].tolist() == pytest.approx([0.0, 1000.0])
+
+
+def test_no_cash_is_created_or_lost_by_the_ledger():
+    bars = make_bars(opens=np.linspace(100, 150, 30), closes=np.linspace(101, 151, 30))
+    weights = np.tile([[0.3], [0.9], [0.0]], (10, 1))
+    result = run(bars, weights)
+    fills = result.fills
+    signed = np.where(fills.side == "buy", -1, 1) * fills["size"] * fills.price - fills.fees
+    assert result.cash[-1] == pytest.approx(10_000 + signed.sum())
