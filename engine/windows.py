@@ -12,21 +12,22 @@ from numba import njit
 
 
 @njit(cache=True)
-def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+def _trailing_mean(values: np.ndarray, window: int, start: int) -> np.ndarray:
     rows, columns = values.shape
-    out = np.full((rows, columns), np.nan)
-    for t in range(window - 1, rows):
+    out = np.full((rows - start, columns), np.nan)
+    for t in range(max(start, window - 1), rows):
         for column in range(columns):
             total = 0.0
             for k in range(t - window + 1, t + 1):
                 total += values[k, column]
-            out[t, column] = total / window
+            out[t - start, column] = total / window
     return out
 
 
-def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Mean of each row's trailing `window` rows, per column; NaN until a full window exists."""
-    return _trailing_mean(np.ascontiguousarray(values, dtype=np.float64), int(window))
+def trailing_mean(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
+    """Mean of the trailing `window` rows for each row from `start` on, per column; NaN until a
+    full window exists. Rows before `start` serve only as history."""
+    return _trailing_mean(np.ascontiguousarray(values, dtype=np.float64), int(window), int(start))
 
 
 class TrailingRows:

@@ -79,13 +79,27 @@ def result_from_portfolio(bars: Bars, order_weights: np.ndarray, portfolio: vbt.
         },
         columns=FILL_COLUMNS,
     )
+    positions, cash = _holdings(bars, bar, column, records, initial_cash)
     return ExecutionResult(
         bars=bars,
-        equity=portfolio.value().to_numpy(),
-        cash=portfolio.cash().to_numpy(),
-        positions=portfolio.assets().to_numpy(),
+        equity=cash + (positions * bars.close).sum(axis=1),
+        cash=cash,
+        positions=positions,
         fills=fills,
         fill_bars=bar,
         fill_columns=column,
         initial_cash=initial_cash,
     )
+
+
+def _holdings(
+    bars: Bars, bar: np.ndarray, column: np.ndarray, records: np.ndarray, initial_cash: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shares per symbol and cash at each close, from the fill records (cheaper than vectorbt's
+    wrapped `assets()`/`cash()`, which rebuild pandas objects)."""
+    sign = np.where(records["side"] == OrderSide.Buy, 1.0, -1.0)
+    shares = np.zeros(bars.shape)
+    np.add.at(shares, (bar, column), sign * records["size"])
+    cash_flow = np.zeros(len(bars))
+    np.add.at(cash_flow, bar, -sign * records["size"] * records["price"] - records["fees"])
+    return np.cumsum(shares, axis=0), initial_cash + np.cumsum(cash_flow)

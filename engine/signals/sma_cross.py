@@ -16,7 +16,7 @@ class SmaCross:
 
     def on_chunk(self, bars: Bars, weights: np.ndarray | None = None) -> np.ndarray:
         closes, history = self._closes.extend(bars.close)
-        fast = trailing_mean(closes, self.fast)[history:]
-        slow = trailing_mean(closes, self.slow)[history:]
+        fast = trailing_mean(closes, self.fast, start=history)
+        slow = trailing_mean(closes, self.slow, start=history)
         long = fast > slow  # False while either window is incomplete (NaN)
         return long / len(bars.symbols)

@@ -1,0 +1,26 @@
+"""`make bench`: every benchmark, each figure beside a peer measured in the same run; JSON in benchmarks/results/."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks import load_memory, replay_vs_backtrader, vectorized_backtest
+from benchmarks.common import save
+
+BENCHMARKS = {
+    "vectorized_backtest": vectorized_backtest.measure,
+    "replay_vs_backtrader": replay_vs_backtrader.measure,
+    "load_memory": load_memory.measure,
+}
+
+
+def main() -> None:
+    for name, measure in BENCHMARKS.items():
+        figures = measure()
+        path = save(name, figures)
+        print(f"{name} -> {path}")
+        print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
