@@ -6,7 +6,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.data.sample import SYNTHETIC_SYMBOLS, SYNTHETIC_TIMEFRAME, sample_present, write_sample
@@ -24,9 +24,7 @@ def workspace() -> Workspace:
 
 
 def synthetic_sma_cross() -> Strategy:
-    return load_strategy("sma_cross").with_overrides(
-        data={"symbols": list(SYNTHETIC_SYMBOLS), "timeframe": SYNTHETIC_TIMEFRAME}
-    )
+    return load_strategy("sma_cross").with_overrides(data={"symbols": list(SYNTHETIC_SYMBOLS), "timeframe": SYNTHETIC_TIMEFRAME})
 
 
 def best_time(run: Callable[[], object], repeats: int = 5) -> float:
@@ -45,7 +43,7 @@ def save(name: str, figures: dict) -> Path:
     path = RESULTS / f"{name}.json"
     payload = {
         "benchmark": name,
-        "measured_at": datetime.now(timezone.utc).isoformat(),
+        "measured_at": datetime.now(UTC).isoformat(),
         "machine": {"python": platform.python_version(), "processor": platform.machine()},
         **figures,
     }

@@ -24,7 +24,7 @@ class SmaCrossBt(bt.Strategy):
 
     def next(self):
         weight = 1.0 / len(self.datas)
-        for data, signal in zip(self.datas, self.signals):
+        for data, signal in zip(self.datas, self.signals, strict=True):
             target = weight if signal[0] else 0.0
             if self.getposition(data).size == 0 and target > 0 or self.getposition(data).size > 0 and target == 0:
                 self.order_target_percent(data, target=target)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
+
 from engine.bars import Bars
 from engine.data.store import DataStore
 from engine.execution.conventions import ExecutionRules
@@ -16,8 +18,6 @@ from engine.pipeline import ExecutionMode, Pipeline, PipelineRun
 from engine.signals import build_signal
 from engine.stage import Stage
 from engine.strategy import BuyAndHoldSignal, Strategy
-
-import pandas as pd
 
 
 def build_stages(strategy: Strategy) -> list[Stage]:

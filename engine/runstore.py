@@ -17,7 +17,7 @@ import platform
 import secrets
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -57,7 +57,7 @@ class RunStore:
         self.root = Path(root)
 
     def new_id(self, strategy: str) -> str:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         return f"{stamp}-{strategy}-{secrets.token_hex(3)}"
 
     def save(self, result: BacktestResult, store: DataStore, command: list[str]) -> tuple[str, Path]:
@@ -67,30 +67,36 @@ class RunStore:
         staging.mkdir(parents=True)
         try:
             execution = result.execution
-            _write_json(staging / "config.json", {
-                "strategy": result.strategy.model_dump(mode="json"),
-                "chunk_size": result.chunk_size,
-                "execution": result.mode,
-                "periods_per_year": result.strategy.periods_per_year,
-            })
+            _write_json(
+                staging / "config.json",
+                {
+                    "strategy": result.strategy.model_dump(mode="json"),
+                    "chunk_size": result.chunk_size,
+                    "execution": result.mode,
+                    "periods_per_year": result.strategy.periods_per_year,
+                },
+            )
             _write_json(staging / "metrics.json", {"strategy": result.metrics, "benchmark": result.benchmark_metrics})
             execution.equity_frame().to_parquet(staging / "equity.parquet", index=False)
             result.trades().to_parquet(staging / "trades.parquet", index=False)
             execution.fills.to_parquet(staging / "orders.parquet", index=False)
             timeframe = result.strategy.data.timeframe
-            _write_json(staging / "manifest.json", {
-                "run_id": run_id,
-                "created_at": datetime.now(timezone.utc).isoformat(),
-                "strategy": result.strategy.name,
-                "command": command,
-                "data": {
-                    "fingerprint": result.bars.fingerprint(),
-                    "timeframe": timeframe,
-                    "rows": len(result.bars),
-                    "series": {symbol: store.describe(symbol, timeframe).origin for symbol in result.bars.symbols},
+            _write_json(
+                staging / "manifest.json",
+                {
+                    "run_id": run_id,
+                    "created_at": datetime.now(UTC).isoformat(),
+                    "strategy": result.strategy.name,
+                    "command": command,
+                    "data": {
+                        "fingerprint": result.bars.fingerprint(),
+                        "timeframe": timeframe,
+                        "rows": len(result.bars),
+                        "series": {symbol: store.describe(symbol, timeframe).origin for symbol in result.bars.symbols},
+                    },
+                    "libraries": library_versions(),
                 },
-                "libraries": library_versions(),
-            })
+            )
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -115,15 +121,17 @@ class RunStore:
                 continue
             manifest = json.loads((path / "manifest.json").read_text())
             metrics = json.loads((path / "metrics.json").read_text())["strategy"]
-            summaries.append(RunSummary(
-                run_id=path.name,
-                path=path,
-                created_at=manifest["created_at"],
-                strategy=manifest["strategy"],
-                total_return=metrics.get("total_return"),
-                sharpe=metrics.get("sharpe"),
-                max_drawdown=metrics.get("max_drawdown"),
-            ))
+            summaries.append(
+                RunSummary(
+                    run_id=path.name,
+                    path=path,
+                    created_at=manifest["created_at"],
+                    strategy=manifest["strategy"],
+                    total_return=metrics.get("total_return"),
+                    sharpe=metrics.get("sharpe"),
+                    max_drawdown=metrics.get("max_drawdown"),
+                )
+            )
         return summaries
 
 

@@ -19,7 +19,15 @@ from engine.data.store import DataStoreError, check_timeframe, normalize_symbol
 BUILTIN_STRATEGIES = Path(__file__).resolve().parent.parent / "strategies"
 
 # Bars per year by timeframe, for annualizing; US equity hours are 252 days x 6.5 hours.
-PERIODS_PER_YEAR = {"1d": 252.0, "1h": 252 * 6.5, "30m": 252 * 13.0, "15m": 252 * 26.0, "5m": 252 * 78.0, "1m": 252 * 390.0, "1w": 52.0}
+PERIODS_PER_YEAR = {
+    "1d": 252.0,
+    "1h": 252 * 6.5,
+    "30m": 252 * 13.0,
+    "15m": 252 * 26.0,
+    "5m": 252 * 78.0,
+    "1m": 252 * 390.0,
+    "1w": 52.0,
+}
 
 
 class StrategyError(ValueError):
@@ -140,8 +148,7 @@ def parse_strategy(raw: dict, source: str) -> Strategy:
         return Strategy.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}" for issue in error.errors()
         )
         raise StrategyError(f"{source}: {problems}") from None
 

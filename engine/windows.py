@@ -41,5 +41,5 @@ class TrailingRows:
         """Return (history + chunk, number of history rows), then remember the new tail."""
         joined = chunk if self._rows is None else np.concatenate([self._rows, chunk])
         history = 0 if self._rows is None else len(self._rows)
-        self._rows = joined[max(len(joined) - self.count, 0):] if self.count else joined[:0]
+        self._rows = joined[max(len(joined) - self.count, 0) :] if self.count else joined[:0]
         return joined, history

@@ -14,8 +14,13 @@ def make_bars(opens, closes, symbols=None, start="2024-01-01") -> Bars:
     symbols = symbols or tuple(f"S{i}" for i in range(opens.shape[1]))
     timestamps = np.arange(np.datetime64(start, "D"), np.datetime64(start, "D") + len(opens)).astype("datetime64[ns]")
     return Bars(
-        timestamps, tuple(symbols), opens, np.maximum(opens, closes) * 1.01, np.minimum(opens, closes) * 0.99,
-        closes, np.full(opens.shape, 1000.0),
+        timestamps,
+        tuple(symbols),
+        opens,
+        np.maximum(opens, closes) * 1.01,
+        np.minimum(opens, closes) * 0.99,
+        closes,
+        np.full(opens.shape, 1000.0),
     )
 
 
@@ -29,7 +34,7 @@ class FixedWeights:
         self._row = 0
 
     def on_chunk(self, bars, weights=None):
-        out = self.weights[self._row:self._row + len(bars)]
+        out = self.weights[self._row : self._row + len(bars)]
         self._row += len(bars)
         return out.reshape(len(bars), -1)
 

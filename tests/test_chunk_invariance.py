@@ -37,8 +37,6 @@ def test_chunk_sizes_give_identical_targets_fills_and_equity(store, name, univer
         chunked = simulate_strategy(strategy, bars, chunk, mode)
         for topic, weights in whole.stage_outputs.items():
             np.testing.assert_array_equal(chunked.stage_outputs[topic], weights, err_msg=f"{topic} at chunk {chunk}")
-        pd.testing.assert_frame_equal(
-            chunked.execution.fills, whole.execution.fills, check_exact=False, rtol=1e-9, atol=0.0
-        )
+        pd.testing.assert_frame_equal(chunked.execution.fills, whole.execution.fills, check_exact=False, rtol=1e-9, atol=0.0)
         np.testing.assert_allclose(chunked.execution.equity, whole.execution.equity, rtol=1e-9, atol=0.0)
         np.testing.assert_allclose(chunked.execution.cash, whole.execution.cash, rtol=1e-9, atol=1e-6)

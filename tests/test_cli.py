@@ -63,8 +63,21 @@ def test_same_config_same_result_in_replay_with_chunks(sample_home, json_run):
 def test_overrides_change_the_run(sample_home, json_run):
     payload, _ = json_run
     result = engine(
-        sample_home, "backtest", "--strategy", "sma_cross", "--symbols", "SP500", "--start", "2005-01-01",
-        "--end", "2015-12-31", "--commission-bps", "0", "--slippage-bps", "0", "--json",
+        sample_home,
+        "backtest",
+        "--strategy",
+        "sma_cross",
+        "--symbols",
+        "SP500",
+        "--start",
+        "2005-01-01",
+        "--end",
+        "2015-12-31",
+        "--commission-bps",
+        "0",
+        "--slippage-bps",
+        "0",
+        "--json",
     )
     metrics = json.loads(result.stdout.strip().splitlines()[-1])["metrics"]
     assert metrics["start"].startswith("2005-01-03") and metrics["end"].startswith("2015-12-31")
@@ -107,7 +120,9 @@ def test_data_import_errors_are_one_clear_line(tmp_path):
 
 def test_bad_strategy_is_reported_not_raised(sample_home, tmp_path):
     path = tmp_path / "broken.toml"
-    path.write_text('name = "broken"\n[data]\nsymbols = ["SP500"]\n[signal]\nkind = "sma_cross"\nfast = 5\nslow = 20\nspeed = 1\n')
+    path.write_text(
+        'name = "broken"\n[data]\nsymbols = ["SP500"]\n[signal]\nkind = "sma_cross"\nfast = 5\nslow = 20\nspeed = 1\n'
+    )
     result = engine(sample_home, "backtest", "--strategy", str(path), check=False)
     assert result.returncode == 2
     assert "broken.toml: signal.sma_cross.speed: Extra inputs are not permitted" in result.stderr

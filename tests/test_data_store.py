@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -46,7 +45,11 @@ def test_import_parquet_with_timestamp_column_converts_to_utc(tmp_path):
     frame = pd.DataFrame(
         {
             "TIMESTAMP": pd.date_range("2024-03-01 09:30", periods=3, freq="h", tz="America/New_York"),
-            "open": [10.0, 11, 12], "high": [11.0, 12, 13], "low": [9.0, 10, 11], "close": [11.0, 12, 12.5], "volume": [1.0, 2, 3],
+            "open": [10.0, 11, 12],
+            "high": [11.0, 12, 13],
+            "low": [9.0, 10, 11],
+            "close": [11.0, 12, 12.5],
+            "volume": [1.0, 2, 3],
         }
     )
     path = tmp_path / "bars.parquet"

@@ -37,11 +37,14 @@ def test_a_valid_file_gets_the_documented_defaults(tmp_path):
         (lambda t: t.replace("fast = 5", "fats = 5"), r"signal\.sma_cross\.fats: Extra inputs are not permitted"),
         (lambda t: t.replace("fast = 5", 'fast = "five"'), r"signal\.sma_cross\.fast: Input should be a valid integer"),
         (lambda t: t.replace("fast = 5", "fast = 50"), r"fast \(50\) must be shorter than slow \(20\)"),
-        (lambda t: t.replace('kind = "sma_cross"', 'kind = "magic"'), r"signal: Input tag 'magic' found using 'kind' does not match"),
+        (
+            lambda t: t.replace('kind = "sma_cross"', 'kind = "magic"'),
+            r"signal: Input tag 'magic' found using 'kind' does not match",
+        ),
         (lambda t: t + "\n[costs]\ncommission_bps = -1\n", r"costs\.commission_bps: Input should be greater than or equal to 0"),
         (lambda t: t + "\nleverage = 3\n", r"leverage: Extra inputs are not permitted"),
         (lambda t: t.replace('symbols = ["SP500"]', "symbols = []"), r"data\.symbols: List should have at least 1 item"),
-        (lambda t: t.replace("[data]", "[data]\ntimeframe = \"daily\""), r"data\.timeframe: .*invalid timeframe"),
+        (lambda t: t.replace("[data]", '[data]\ntimeframe = "daily"'), r"data\.timeframe: .*invalid timeframe"),
     ],
 )
 def test_bad_fields_are_named(tmp_path, change, message):

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from typing import Annotated, Literal
 
 import typer
 
 from engine.backtest import build_stages, load_bars, run_backtest
 from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
-from engine.cli.output import metrics_table, print_json_line, progress, stderr, stdout
+from engine.cli.output import metrics_table, print_json_line, progress, stdout
 from engine.execution.conventions import ExecutionRules
 from engine.strategy import Strategy, load_strategy
 from engine.workspace import Workspace
@@ -46,8 +45,12 @@ def backtest(
     commission_bps: Annotated[float | None, typer.Option(help="Commission per side, in basis points of notional")] = None,
     slippage_bps: Annotated[float | None, typer.Option(help="Slippage per side, in basis points of the open")] = None,
     chunk: Annotated[int | None, typer.Option(min=1, help="Bars per chunk (default: the whole history at once)")] = None,
-    execution: Annotated[Literal["vectorized", "replay"], typer.Option(help="vectorbt simulation or event-driven sim broker")] = "vectorized",
-    json: Annotated[bool, typer.Option("--json", help="End standard output with one JSON line: run_id, run_dir, metrics")] = False,
+    execution: Annotated[
+        Literal["vectorized", "replay"], typer.Option(help="vectorbt simulation or event-driven sim broker")
+    ] = "vectorized",
+    json: Annotated[
+        bool, typer.Option("--json", help="End standard output with one JSON line: run_id, run_dir, metrics")
+    ] = False,
 ) -> None:
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
     config = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
@@ -57,14 +60,18 @@ def backtest(
         result = run_backtest(config, workspace.data, chunk, execution, on_chunk=advance)
     run_id, run_dir = workspace.runs.save(result, workspace.data, command=sys.argv)
     if json:
-        print_json_line({"run_id": run_id, "run_dir": str(run_dir), "metrics": result.metrics, "benchmark": result.benchmark_metrics})
+        print_json_line(
+            {"run_id": run_id, "run_dir": str(run_dir), "metrics": result.metrics, "benchmark": result.benchmark_metrics}
+        )
         return
     period = f"{result.metrics['start'][:10]} to {result.metrics['end'][:10]}"
-    stdout.print(metrics_table(
-        f"{config.name} on {', '.join(config.data.symbols)} ({config.data.timeframe}, {period}), "
-        f"{config.costs.commission_bps:g} bps commission + {config.costs.slippage_bps:g} bps slippage",
-        {config.name: result.metrics, "buy & hold": result.benchmark_metrics},
-    ))
+    stdout.print(
+        metrics_table(
+            f"{config.name} on {', '.join(config.data.symbols)} ({config.data.timeframe}, {period}), "
+            f"{config.costs.commission_bps:g} bps commission + {config.costs.slippage_bps:g} bps slippage",
+            {config.name: result.metrics, "buy & hold": result.benchmark_metrics},
+        )
+    )
     stdout.print(f"run {run_id} stored in {run_dir}")
 
 
@@ -74,23 +81,36 @@ def check(
     timeframe: TimeframeOption = None,
     start: DateOption = None,
     end: DateOption = None,
-    chunks: Annotated[str, typer.Option(help="Chunk sizes to compare with the whole history")] = ",".join(map(str, DEFAULT_CHUNK_SIZES)),
+    chunks: Annotated[str, typer.Option(help="Chunk sizes to compare with the whole history")] = ",".join(
+        map(str, DEFAULT_CHUNK_SIZES)
+    ),
 ) -> None:
     """Chunk-invariance (lookahead) check: every stage must give the same output at every chunk size."""
     config = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
     bars = load_bars(config, Workspace.from_env().data)
     chunk_sizes = tuple(int(size) for size in chunks.split(","))
     with progress(f"{config.name}: checking", total=len(bars) * (len(chunk_sizes) + 1)) as advance:
-        report = check_chunk_invariance(lambda: build_stages(config), bars, ExecutionRules.from_strategy(config), chunk_sizes, advance)
-    for difference in report.differences:
-        verdict = "[green]same[/]" if not difference.moved else (
-            f"[red]MOVED[/] first at {difference.first_timestamp}" + (f" ({difference.first_symbol})" if difference.first_symbol else "")
+        report = check_chunk_invariance(
+            lambda: build_stages(config), bars, ExecutionRules.from_strategy(config), chunk_sizes, advance
         )
-        stdout.print(f"chunk {difference.chunk_size:>4}  {difference.output:<40} {verdict}  max |Δ| {difference.max_difference:.3g}")
+    for difference in report.differences:
+        verdict = (
+            "[green]same[/]"
+            if not difference.moved
+            else (
+                f"[red]MOVED[/] first at {difference.first_timestamp}"
+                + (f" ({difference.first_symbol})" if difference.first_symbol else "")
+            )
+        )
+        stdout.print(
+            f"chunk {difference.chunk_size:>4}  {difference.output:<40} {verdict}  max |Δ| {difference.max_difference:.3g}"
+        )
     if report.passed:
         stdout.print(f"[green]{config.name} is chunk-invariant at chunk sizes {', '.join(map(str, chunk_sizes))} and all[/]")
         return
     moving = report.moving_stages
     culprit = moving[0] if moving else "execution"
-    stdout.print(f"[red]{culprit} gives different output at different chunk sizes: it looks ahead or depends on where a chunk starts[/]")
+    stdout.print(
+        f"[red]{culprit} gives different output at different chunk sizes: it looks ahead or depends on where a chunk starts[/]"
+    )
     raise typer.Exit(1)

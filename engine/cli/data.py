@@ -32,8 +32,13 @@ def list_() -> None:
     for series in Workspace.from_env().data.list():
         kind, _, detail = series.origin.partition(": ")
         table.add_row(
-            series.symbol, series.timeframe, str(series.rows),
-            f"{series.first:%Y-%m-%d %H:%M}", f"{series.last:%Y-%m-%d %H:%M}", kind, detail or series.origin,
+            series.symbol,
+            series.timeframe,
+            str(series.rows),
+            f"{series.first:%Y-%m-%d %H:%M}",
+            f"{series.last:%Y-%m-%d %H:%M}",
+            kind,
+            detail or series.origin,
         )
     stdout.print(table)
 

@@ -14,8 +14,18 @@ from rich.table import Table
 stderr = Console(stderr=True)
 stdout = Console()
 
-PERCENT = {"total_return", "cagr", "annual_volatility", "max_drawdown", "exposure", "time_in_market", "win_rate",
-           "avg_trade_return", "gross_total_return", "net_total_return"}
+PERCENT = {
+    "total_return",
+    "cagr",
+    "annual_volatility",
+    "max_drawdown",
+    "exposure",
+    "time_in_market",
+    "win_rate",
+    "avg_trade_return",
+    "gross_total_return",
+    "net_total_return",
+}
 MONEY = {"initial_cash", "final_equity", "commission_paid", "slippage_paid", "costs_paid"}
 
 
@@ -55,8 +65,13 @@ def print_json_line(payload: dict) -> None:
 def progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
     """A progress bar on standard error; yields a function that advances it."""
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=stderr, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
     )
     with bar:
         task = bar.add_task(description, total=total)

@@ -17,7 +17,9 @@ def list_() -> None:
     table = Table("run", "strategy", "created", "total return", "sharpe", "max drawdown")
     for run in Workspace.from_env().runs.list():
         table.add_row(
-            run.run_id, run.strategy, run.created_at,
+            run.run_id,
+            run.strategy,
+            run.created_at,
             format_metric("total_return", run.total_return),
             format_metric("sharpe", run.sharpe),
             format_metric("max_drawdown", run.max_drawdown),
@@ -34,5 +36,6 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs li
     metrics = runs.read(run_id, "metrics.json")
     stdout.print(f"[bold]{run_id}[/]  {runs.path(run_id)}")
     stdout.print(f"strategy {manifest['strategy']}, execution {config['execution']}, chunk {config['chunk_size'] or 'all'}")
-    stdout.print(f"data {manifest['data']['timeframe']} × {manifest['data']['rows']} bars, fingerprint {manifest['data']['fingerprint'][:16]}…")
+    data = manifest["data"]
+    stdout.print(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint'][:16]}…")
     stdout.print(metrics_table("metrics", {manifest["strategy"]: metrics["strategy"], "buy & hold": metrics["benchmark"]}))

@@ -29,9 +29,7 @@ from engine.data.validation import BarValidationError, validate_bars
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
 TIMEFRAME_PATTERN = re.compile(r"^[1-9][0-9]*(m|h|d|w)$")
 
-_SCHEMA = pa.schema(
-    [("timestamp", pa.timestamp("ns", tz="UTC"))] + [(field, pa.float64()) for field in FIELDS]
-)
+_SCHEMA = pa.schema([("timestamp", pa.timestamp("ns", tz="UTC"))] + [(field, pa.float64()) for field in FIELDS])
 _META_ORIGIN = b"engine.origin"
 _META_FIRST = b"engine.first"
 _META_LAST = b"engine.last"
@@ -131,10 +129,7 @@ class DataStore:
         bars_root = self.root / "bars"
         if not bars_root.exists():
             return []
-        return [
-            self.describe(path.stem, path.parent.name)
-            for path in sorted(bars_root.glob("*/*.parquet"))
-        ]
+        return [self.describe(path.stem, path.parent.name) for path in sorted(bars_root.glob("*/*.parquet"))]
 
     def has(self, symbol: str, timeframe: str) -> bool:
         return self.bars_path(symbol, timeframe).exists()
@@ -189,7 +184,7 @@ class DataStore:
                 f"no {timeframe} bars shared by {', '.join(symbols)} between {start or 'the start'} and {end or 'the end'}"
             )
         columns = {field: np.empty((len(common), len(symbols))) for field in FIELDS}
-        for j, (table, ts) in enumerate(zip(tables, stamps)):
+        for j, (table, ts) in enumerate(zip(tables, stamps, strict=True)):
             rows = np.searchsorted(ts, common)
             for field in FIELDS:
                 columns[field][:, j] = table.column(field).to_numpy()[rows]

@@ -118,10 +118,8 @@ def execution_sequence(
     """The column order in which one bar's orders execute: vectorbt's 'auto' call sequence (sells first)."""
     approx_values = np.array(
         [
-            vbt_nb.approx_order_value_nb(
-                weight, SizeType.TargetPercent, rules.direction, cash, pos, free_cash, price, value
-            )
-            for weight, pos, price in zip(order_weights, position, open_prices)
+            vbt_nb.approx_order_value_nb(weight, SizeType.TargetPercent, rules.direction, cash, pos, free_cash, price, value)
+            for weight, pos, price in zip(order_weights, position, open_prices, strict=True)
         ]
     )
     sequence = np.arange(len(order_weights))

@@ -58,7 +58,9 @@ class VectorizedExecution:
         return self._result
 
 
-def result_from_portfolio(bars: Bars, order_weights: np.ndarray, portfolio: vbt.Portfolio, initial_cash: float) -> ExecutionResult:
+def result_from_portfolio(
+    bars: Bars, order_weights: np.ndarray, portfolio: vbt.Portfolio, initial_cash: float
+) -> ExecutionResult:
     records = portfolio.orders.values
     # vectorbt stores records column by column; executions happen bar by bar, in call-sequence
     # order (call_seq[i, k] is the column called k-th at bar i, so invert it to rank columns).
