@@ -1,4 +1,5 @@
 # Two commands set everything up on a fresh clone: `make run` and `make test`.
+# `make run` trains gru93 walk-forward on first use (models/ caches the folds) and backtests it.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -16,7 +17,7 @@ sample: $(STAMP)
 	$(BIN)/engine data sample --if-missing
 
 run: sample
-	$(BIN)/engine backtest --strategy sma_cross
+	$(BIN)/engine backtest --strategy gru93
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

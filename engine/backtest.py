@@ -1,4 +1,4 @@
-"""The backtest API: one call from a strategy to a result with metrics beside buy-and-hold.
+"""The backtest API: from a strategy to a result with metrics beside its baselines.
 
 The CLI and the TUI are thin faces over this module; a notebook can call it directly.
 """
@@ -8,79 +8,164 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from engine.bars import Bars
 from engine.data.store import DataStore
 from engine.execution.conventions import ExecutionRules
 from engine.metrics import compute_metrics, trade_table
+from engine.models.walkforward import ModelSetup, TrainedFold, WalkForward, train_walk_forward
+from engine.overlays.base import validate_overlay
 from engine.pipeline import ExecutionMode, Pipeline, PipelineRun
+from engine.plugins.registry import registry
 from engine.signals import build_signal
+from engine.signals.model import ModelProbability
 from engine.stage import Stage
-from engine.strategy import BuyAndHoldSignal, Strategy
+from engine.strategy import BuyAndHoldSignal, ModelSignal, Strategy, load_strategy
+from engine.workspace import Workspace
 
 
-def build_stages(strategy: Strategy) -> list[Stage]:
-    """Fresh (stateless-at-start) stages for a strategy: its signal, then its overlays in order."""
-    return [build_signal(strategy.signal)]
+def build_overlays(strategy: Strategy, n_symbols: int) -> list[Stage]:
+    stages = []
+    for position, table in enumerate(strategy.overlays):
+        params = dict(table)
+        overlay = registry().get("overlay", params.pop("kind"))
+        stages.append(overlay.build(validate_overlay(overlay, params, f"overlays[{position}]"), n_symbols))
+    return stages
+
+
+@dataclass
+class PreparedStrategy:
+    """A strategy with its data loaded and, for a model, its walk-forward folds trained."""
+
+    strategy: Strategy
+    bars: Bars  # including the warm-up history before the first traded bar
+    trade_from: int  # first bar that may decide an order
+    walk_forward: WalkForward | None = None
+
+    def stages(self) -> list[Stage]:
+        """Fresh stages (no state carried from an earlier run): the signal, then the overlays."""
+        if self.walk_forward is not None:
+            signal: Stage = ModelProbability(self.walk_forward)
+        else:
+            signal = build_signal(self.strategy.signal)
+        return [signal, *build_overlays(self.strategy, len(self.bars.symbols))]
+
+    def with_strategy(self, strategy: Strategy) -> PreparedStrategy:
+        """Another rule strategy on the same bars and traded period (for baselines)."""
+        return PreparedStrategy(strategy, self.bars, self.trade_from)
 
 
 def load_bars(strategy: Strategy, store: DataStore) -> Bars:
+    """The strategy's bars up to its end. Bars before its start are loaded too: indicators and
+    models warm up on them, and nothing trades there."""
+    return store.load(strategy.data.symbols, strategy.data.timeframe, None, strategy.data.end)
+
+
+def prepare(strategy: Strategy, workspace: Workspace, on_fold: Callable[[TrainedFold], None] | None = None) -> PreparedStrategy:
     data = strategy.data
-    return store.load(data.symbols, data.timeframe, data.start, data.end)
+    bars = load_bars(strategy, workspace.data)
+    trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, pd.Timestamp(data.start).to_datetime64()))
+    if trade_from >= len(bars):
+        raise LookupError(f"no {data.timeframe} bars for {', '.join(data.symbols)} on or after {data.start}")
+    walk_forward = None
+    if isinstance(strategy.signal, ModelSignal):
+        setup = ModelSetup(strategy.signal, registry())
+        walk_forward = train_walk_forward(setup, bars, workspace.models, on_fold)
+        trade_from = max(trade_from, walk_forward.first_prediction_row)
+    return PreparedStrategy(strategy, bars, trade_from, walk_forward)
+
+
+def simulate(
+    prepared: PreparedStrategy,
+    chunk_size: int | None = None,
+    mode: ExecutionMode = "vectorized",
+    on_chunk: Callable[[int], None] | None = None,
+    stages: list[Stage] | None = None,
+) -> PipelineRun:
+    """Run the pipeline over all prepared bars; the result covers the traded period only."""
+    bars, first = prepared.bars, prepared.trade_from
+    rules = ExecutionRules.from_strategy(prepared.strategy)
+    pipeline = Pipeline(stages or prepared.stages(), rules, len(bars.symbols), mode, bars.timestamps[first])
+    run = pipeline.run(bars, chunk_size, on_chunk)
+    return PipelineRun(run.execution.since(first), {topic: out[first:] for topic, out in run.stage_outputs.items()})
+
+
+def simulate_strategy(
+    strategy: Strategy, bars: Bars, chunk_size: int | None = None, mode: ExecutionMode = "vectorized"
+) -> PipelineRun:
+    """A rule strategy over exactly `bars`, trading from the first bar."""
+    return simulate(PreparedStrategy(strategy, bars, 0), chunk_size, mode)
 
 
 def benchmark_of(strategy: Strategy) -> Strategy:
     """Buy-and-hold on the same symbols, period, costs and execution options."""
-    return strategy.model_copy(update={"name": f"buy_and_hold({strategy.name})", "signal": BuyAndHoldSignal(kind="buy_and_hold")})
+    return strategy.model_copy(
+        update={"name": f"buy_and_hold({strategy.name})", "signal": BuyAndHoldSignal(kind="buy_and_hold"), "overlays": []}
+    )
+
+
+def sma_cross_baseline_of(strategy: Strategy) -> Strategy:
+    """The built-in sma_cross rule with the same data, costs and execution options."""
+    reference = load_strategy("sma_cross")
+    return strategy.model_copy(update={"name": f"sma_cross({strategy.name})", "signal": reference.signal, "overlays": []})
 
 
 @dataclass
 class BacktestResult:
-    strategy: Strategy
-    bars: Bars
+    prepared: PreparedStrategy
     run: PipelineRun
     metrics: dict
-    benchmark_metrics: dict
+    baselines: dict[str, dict]  # "buy & hold" always; "sma_cross" for model strategies
     chunk_size: int | None
     mode: ExecutionMode
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.prepared.strategy
+
+    @property
+    def bars(self) -> Bars:
+        return self.run.execution.bars
 
     @property
     def execution(self):
         return self.run.execution
 
+    @property
+    def benchmark_metrics(self) -> dict:
+        return self.baselines["buy & hold"]
+
+    def fold_metrics(self) -> list[dict] | None:
+        return None if self.prepared.walk_forward is None else self.prepared.walk_forward.fold_metrics()
+
     def trades(self) -> pd.DataFrame:
         return trade_table(self.run.execution)
 
 
-def simulate_strategy(
-    strategy: Strategy,
-    bars: Bars,
-    chunk_size: int | None = None,
-    mode: ExecutionMode = "vectorized",
-    stages: list[Stage] | None = None,
-    on_chunk: Callable[[int], None] | None = None,
-) -> PipelineRun:
-    pipeline = Pipeline(stages or build_stages(strategy), ExecutionRules.from_strategy(strategy), len(bars.symbols), mode)
-    return pipeline.run(bars, chunk_size, on_chunk)
-
-
 def run_backtest(
     strategy: Strategy,
-    store: DataStore,
+    workspace: Workspace,
     chunk_size: int | None = None,
     mode: ExecutionMode = "vectorized",
     on_chunk: Callable[[int], None] | None = None,
+    on_fold: Callable[[TrainedFold], None] | None = None,
 ) -> BacktestResult:
-    bars = load_bars(strategy, store)
-    run = simulate_strategy(strategy, bars, chunk_size, mode, on_chunk=on_chunk)
-    benchmark = simulate_strategy(benchmark_of(strategy), bars)
+    prepared = prepare(strategy, workspace, on_fold)
+    run = simulate(prepared, chunk_size, mode, on_chunk)
+    periods = strategy.periods_per_year
+    baselines = {"buy & hold": benchmark_of(strategy)}
+    if isinstance(strategy.signal, ModelSignal):
+        baselines["sma_cross"] = sma_cross_baseline_of(strategy)
     return BacktestResult(
-        strategy=strategy,
-        bars=bars,
+        prepared=prepared,
         run=run,
-        metrics=compute_metrics(run.execution, strategy.periods_per_year),
-        benchmark_metrics=compute_metrics(benchmark.execution, strategy.periods_per_year),
+        metrics=compute_metrics(run.execution, periods),
+        baselines={
+            name: compute_metrics(simulate(prepared.with_strategy(baseline)).execution, periods)
+            for name, baseline in baselines.items()
+        },
         chunk_size=chunk_size,
         mode=mode,
     )

@@ -3,7 +3,8 @@
 from engine.data.store import DataStoreError
 from engine.data.validation import BarValidationError
 from engine.pipeline import StageError
+from engine.plugins.registry import PluginError
 from engine.runstore import RunNotFound
 from engine.strategy import StrategyError
 
-USER_ERRORS = (BarValidationError, DataStoreError, RunNotFound, StageError, StrategyError)
+USER_ERRORS = (BarValidationError, DataStoreError, PluginError, RunNotFound, StageError, StrategyError)

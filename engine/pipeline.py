@@ -63,16 +63,24 @@ class StageRunner:
 
 
 class OrderRouter:
-    """Turns final targets into orders: one wherever a symbol's target changes."""
+    """Turns final targets into orders: one wherever a symbol's target changes.
 
-    def __init__(self, bus: EventBus) -> None:
+    Bars before `trade_from` only warm the stages up: they place no orders, and the first bar
+    at or after it orders every target.
+    """
+
+    def __init__(self, bus: EventBus, trade_from: np.datetime64 | None = None) -> None:
         self._bus = bus
+        self._trade_from = trade_from
         self._previous: np.ndarray | None = None
         bus.subscribe(FINAL_TARGETS, self.on_targets)
 
     def on_targets(self, event: TargetChunk) -> None:
-        orders = orders_from_targets(event.weights, self._previous)
-        self._previous = event.weights[-1]
+        orders = np.full(event.weights.shape, np.nan)
+        tradable = np.ones(len(event.bars), dtype=bool) if self._trade_from is None else event.bars.timestamps >= self._trade_from
+        if tradable.any():
+            orders[tradable] = orders_from_targets(event.weights[tradable], self._previous)
+            self._previous = event.weights[tradable][-1]
         self._bus.publish(ORDERS, OrderBatch(event.bars, orders))
 
 
@@ -83,7 +91,14 @@ class PipelineRun:
 
 
 class Pipeline:
-    def __init__(self, stages: list[Stage], rules: ExecutionRules, n_symbols: int, mode: ExecutionMode) -> None:
+    def __init__(
+        self,
+        stages: list[Stage],
+        rules: ExecutionRules,
+        n_symbols: int,
+        mode: ExecutionMode,
+        trade_from: np.datetime64 | None = None,
+    ) -> None:
         if not stages:
             raise ValueError("a pipeline needs at least a signal stage")
         self.bus = EventBus()
@@ -101,7 +116,7 @@ class Pipeline:
             runner = StageRunner(self.bus, stage, position, input_topic, is_last=position == len(stages) - 1)
             self.runners.append(runner)
             input_topic = runner.topic
-        OrderRouter(self.bus)
+        OrderRouter(self.bus, trade_from)
         if mode == "vectorized":
             self._executor = VectorizedExecution(self.bus, rules)
         self._outputs: dict[str, list[np.ndarray]] = {runner.topic: [] for runner in self.runners}

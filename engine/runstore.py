@@ -1,7 +1,8 @@
 """The run store: every backtest leaves `runs/<id>/` with what it takes to trust and repeat it.
 
     config.json      the resolved strategy, chunk size and execution mode
-    metrics.json     {"strategy": {...}, "benchmark": {...}} (buy-and-hold on the same data)
+    metrics.json     {"strategy": {...}, "baselines": {"buy & hold": {...}, …}} on the same bars and period
+    folds.json       walk-forward fold metrics (model strategies)
     equity.parquet   per bar: equity, cash, gross and net equity, costs paid, gross exposure
     trades.parquet   round trips per symbol
     orders.parquet   every executed order: decided at, filled at, side, size, price, fees, slippage
@@ -21,10 +22,14 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from engine.backtest import BacktestResult
+from typing import TYPE_CHECKING
+
 from engine.data.store import DataStore
 
-LIBRARIES = ("engine", "numpy", "pandas", "pyarrow", "vectorbt", "numba", "arch", "pydantic", "typer", "rich", "pluggy")
+if TYPE_CHECKING:
+    from engine.backtest import BacktestResult
+
+LIBRARIES = ("engine", "numpy", "pandas", "pyarrow", "vectorbt", "numba", "arch", "torch", "scikit-learn", "pydantic", "typer", "rich", "pluggy")
 
 
 class RunNotFound(LookupError):
@@ -76,7 +81,9 @@ class RunStore:
                     "periods_per_year": result.strategy.periods_per_year,
                 },
             )
-            _write_json(staging / "metrics.json", {"strategy": result.metrics, "benchmark": result.benchmark_metrics})
+            _write_json(staging / "metrics.json", {"strategy": result.metrics, "baselines": result.baselines})
+            if result.fold_metrics() is not None:
+                _write_json(staging / "folds.json", {"folds": result.fold_metrics()})
             execution.equity_frame().to_parquet(staging / "equity.parquet", index=False)
             result.trades().to_parquet(staging / "trades.parquet", index=False)
             execution.fills.to_parquet(staging / "orders.parquet", index=False)
@@ -89,9 +96,10 @@ class RunStore:
                     "strategy": result.strategy.name,
                     "command": command,
                     "data": {
-                        "fingerprint": result.bars.fingerprint(),
+                        "fingerprint": result.prepared.bars.fingerprint(),
                         "timeframe": timeframe,
-                        "rows": len(result.bars),
+                        "rows": len(result.prepared.bars),
+                        "traded_rows": len(result.bars),
                         "series": {symbol: store.describe(symbol, timeframe).origin for symbol in result.bars.symbols},
                     },
                     "libraries": library_versions(),

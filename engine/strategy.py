@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -112,7 +112,49 @@ class BuyAndHoldSignal(_Strict):
     kind: Literal["buy_and_hold"]
 
 
-SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal, Field(discriminator="kind")]
+class LabelSpec(_Strict):
+    """Binary label: 1 when the return over the next `horizon` bars exceeds `threshold`."""
+
+    horizon: int = Field(default=5, ge=1)
+    threshold: float = 0.0
+
+
+class WalkForwardSpec(_Strict):
+    """Train on `train_bars`, skip `purge_bars` (at least the label horizon), predict the next
+    `predict_bars` out of sample, roll forward. `expanding` keeps every earlier bar in training."""
+
+    train_bars: int = Field(default=1000, ge=50)
+    predict_bars: int = Field(default=250, ge=1)
+    purge_bars: int | None = Field(default=None, ge=0)
+    validation_fraction: float = Field(default=0.2, gt=0.0, lt=0.5)
+    expanding: bool = False
+
+
+class ModelSignal(_Strict):
+    """A model plugin's probability that the label is 1, trained walk-forward."""
+
+    kind: Literal["model"]
+    plugin: str
+    lookback: int | None = Field(default=None, ge=1)
+    features: list[str] | None = None
+    hyperparameters: dict[str, float | int | str | bool] = {}
+    labels: LabelSpec = LabelSpec()
+    walk_forward: WalkForwardSpec = WalkForwardSpec()
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _purge(self) -> ModelSignal:
+        purge = self.walk_forward.purge_bars
+        if purge is not None and purge < self.labels.horizon:
+            raise ValueError(f"walk_forward.purge_bars ({purge}) must be at least labels.horizon ({self.labels.horizon})")
+        return self
+
+    @property
+    def purge_bars(self) -> int:
+        return self.labels.horizon if self.walk_forward.purge_bars is None else self.walk_forward.purge_bars
+
+
+SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal | ModelSignal, Field(discriminator="kind")]
 
 
 class Strategy(_Strict):
@@ -120,6 +162,7 @@ class Strategy(_Strict):
     description: str = ""
     data: DataSpec
     signal: SignalSpec
+    overlays: list[dict[str, Any]] = []
     costs: CostSpec = CostSpec()
     execution: ExecutionSpec = ExecutionSpec()
 
@@ -153,17 +196,30 @@ def parse_strategy(raw: dict, source: str) -> Strategy:
         raise StrategyError(f"{source}: {problems}") from None
 
 
-def resolve_strategy_path(name_or_path: str, search: list[Path] | None = None) -> Path:
+def _strategy_folders() -> list[Path]:
+    return [Path.cwd() / "strategies", BUILTIN_STRATEGIES]
+
+
+def _plugin_strategies() -> dict[str, Path]:
+    from engine.plugins.registry import registry
+
+    plugins = registry()
+    return {name: Path(plugins.get("strategy", name)) for name in plugins.names("strategy")}
+
+
+def resolve_strategy_path(name_or_path: str) -> Path:
+    """A .toml path as given, else NAME.toml in ./strategies, the built-in folder, or a plugin's strategies."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" and candidate.exists():
         return candidate
-    folders = search if search is not None else [Path.cwd() / "strategies", BUILTIN_STRATEGIES]
-    for folder in folders:
+    for folder in _strategy_folders():
         path = folder / f"{name_or_path}.toml"
         if path.exists():
             return path
-    known = sorted({path.stem for folder in folders if folder.exists() for path in folder.glob("*.toml")})
-    raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(known) or 'none'}")
+    from_plugins = _plugin_strategies()
+    if name_or_path in from_plugins:
+        return from_plugins[name_or_path]
+    raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(list_strategies()) or 'none'}")
 
 
 def load_strategy(name_or_path: str) -> Strategy:
@@ -176,5 +232,5 @@ def load_strategy(name_or_path: str) -> Strategy:
 
 
 def list_strategies() -> list[str]:
-    folders = [Path.cwd() / "strategies", BUILTIN_STRATEGIES]
-    return sorted({path.stem for folder in folders if folder.exists() for path in folder.glob("*.toml")})
+    in_folders = {path.stem for folder in _strategy_folders() if folder.exists() for path in folder.glob("*.toml")}
+    return sorted(in_folders | set(_plugin_strategies()))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.data.store import DataStore
+from engine.models.store import ModelStore
 from engine.runstore import RunStore
 
 
@@ -21,6 +22,10 @@ class Workspace:
     @property
     def data(self) -> DataStore:
         return DataStore(self.root / "data")
+
+    @property
+    def models(self) -> ModelStore:
+        return ModelStore(self.root / "models")
 
     @property
     def runs(self) -> RunStore:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.backtest import build_stages, load_bars
+from engine.backtest import PreparedStrategy, load_bars
 from engine.check import check_chunk_invariance
 from engine.execution.conventions import ExecutionRules
 from engine.signals import SmaCross
@@ -28,7 +28,7 @@ def setup(store):
 
 def test_builtin_strategy_passes(store):
     bars, rules, strategy = setup(store)
-    report = check_chunk_invariance(lambda: build_stages(strategy), bars, rules)
+    report = check_chunk_invariance(PreparedStrategy(strategy, bars, 0).stages, bars, rules)
     assert report.passed
     assert {d.chunk_size for d in report.differences} == {1, 7}
 

@@ -36,7 +36,7 @@ def test_backtest_json_is_the_last_stdout_line_and_the_run_is_stored(json_run):
         assert (run_dir / name).exists(), name
     stored = json.loads((run_dir / "metrics.json").read_text())
     assert stored["strategy"] == payload["metrics"]
-    assert stored["benchmark"]["trades"] == 2  # buy-and-hold: one position per symbol
+    assert stored["baselines"]["buy & hold"]["trades"] == 2  # buy-and-hold: one position per symbol
     equity = pd.read_parquet(run_dir / "equity.parquet")
     assert list(equity.columns[:5]) == ["timestamp", "equity", "cash", "gross_equity", "net_equity"]
     assert equity.equity.iloc[-1] == pytest.approx(payload["metrics"]["final_equity"])

@@ -61,7 +61,7 @@ def test_unreadable_toml_and_unknown_names(tmp_path):
         load_strategy("nope")
 
 
-def test_missing_data_is_named(tmp_path, store):
+def test_missing_data_is_named(tmp_path, workspace):
     strategy, _ = load_text(tmp_path, VALID.replace('"SP500"', '"SP500", "MISSING"'))
     with pytest.raises(LookupError, match="no 1d bars for MISSING"):
-        run_backtest(strategy, store)
+        run_backtest(strategy, workspace)

@@ -5,10 +5,11 @@ from typing import Annotated, Literal
 
 import typer
 
-from engine.backtest import build_stages, load_bars, run_backtest
+from engine.backtest import load_bars, prepare, run_backtest
 from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
-from engine.cli.output import metrics_table, print_json_line, progress, stdout
+from engine.cli.output import metrics_table, print_json_line, progress, stderr, stdout
 from engine.execution.conventions import ExecutionRules
+from engine.models.walkforward import TrainedFold
 from engine.strategy import Strategy, load_strategy
 from engine.workspace import Workspace
 
@@ -36,6 +37,16 @@ def _strategy_with_overrides(
     )
 
 
+def report_fold(trained: TrainedFold) -> None:
+    """One line per walk-forward fold on standard error."""
+    metrics, how = trained.metrics, "reused" if trained.reused else "trained"
+    auc = metrics.get("roc_auc")
+    stderr.print(
+        f"fold {trained.fold.index}: {how}, out-of-sample ROC-AUC {auc:.3f}" if auc is not None else f"fold {trained.fold.index}: {how}",
+        highlight=False,
+    )
+
+
 def backtest(
     strategy: StrategyOption,
     symbols: SymbolsOption = None,
@@ -57,19 +68,17 @@ def backtest(
     workspace = Workspace.from_env()
     bars = load_bars(config, workspace.data)
     with progress(f"{config.name}: {execution}", total=len(bars)) as advance:
-        result = run_backtest(config, workspace.data, chunk, execution, on_chunk=advance)
+        result = run_backtest(config, workspace, chunk, execution, on_chunk=advance, on_fold=report_fold)
     run_id, run_dir = workspace.runs.save(result, workspace.data, command=sys.argv)
     if json:
-        print_json_line(
-            {"run_id": run_id, "run_dir": str(run_dir), "metrics": result.metrics, "benchmark": result.benchmark_metrics}
-        )
+        print_json_line({"run_id": run_id, "run_dir": str(run_dir), "metrics": result.metrics, "baselines": result.baselines})
         return
     period = f"{result.metrics['start'][:10]} to {result.metrics['end'][:10]}"
     stdout.print(
         metrics_table(
             f"{config.name} on {', '.join(config.data.symbols)} ({config.data.timeframe}, {period}), "
             f"{config.costs.commission_bps:g} bps commission + {config.costs.slippage_bps:g} bps slippage",
-            {config.name: result.metrics, "buy & hold": result.benchmark_metrics},
+            {config.name: result.metrics, **result.baselines},
         )
     )
     stdout.print(f"run {run_id} stored in {run_dir}")
@@ -87,12 +96,11 @@ def check(
 ) -> None:
     """Chunk-invariance (lookahead) check: every stage must give the same output at every chunk size."""
     config = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
-    bars = load_bars(config, Workspace.from_env().data)
+    prepared = prepare(config, Workspace.from_env(), on_fold=report_fold)
+    bars = prepared.bars
     chunk_sizes = tuple(int(size) for size in chunks.split(","))
     with progress(f"{config.name}: checking", total=len(bars) * (len(chunk_sizes) + 1)) as advance:
-        report = check_chunk_invariance(
-            lambda: build_stages(config), bars, ExecutionRules.from_strategy(config), chunk_sizes, advance
-        )
+        report = check_chunk_invariance(prepared.stages, bars, ExecutionRules.from_strategy(config), chunk_sizes, advance)
     for difference in report.differences:
         verdict = (
             "[green]same[/]"

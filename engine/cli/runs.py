@@ -29,7 +29,7 @@ def list_() -> None:
 
 @app.command("show")
 def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs list`")]) -> None:
-    """A run's metrics beside its benchmark, its configuration and its provenance."""
+    """A run's metrics beside its baselines, its configuration and its provenance."""
     runs = Workspace.from_env().runs
     manifest = runs.read(run_id, "manifest.json")
     config = runs.read(run_id, "config.json")
@@ -38,4 +38,4 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs li
     stdout.print(f"strategy {manifest['strategy']}, execution {config['execution']}, chunk {config['chunk_size'] or 'all'}")
     data = manifest["data"]
     stdout.print(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint'][:16]}…")
-    stdout.print(metrics_table("metrics", {manifest["strategy"]: metrics["strategy"], "buy & hold": metrics["benchmark"]}))
+    stdout.print(metrics_table("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]}))

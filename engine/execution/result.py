@@ -57,6 +57,21 @@ class ExecutionResult:
         wrapper = vbt.base.array_wrapper.ArrayWrapper.from_obj(close, group_by=True, freq="1D")
         return vbt.Portfolio(wrapper, close, records, np.zeros(0, dtype=vbt.portfolio.enums.log_dt), self.initial_cash, True)
 
+    def since(self, first_bar: int) -> ExecutionResult:
+        """The result from `first_bar` on, for a run whose earlier bars only warmed the stages up."""
+        if (self.fill_bars < first_bar).any():
+            raise ValueError("cannot cut a run where it has already traded")
+        return ExecutionResult(
+            bars=self.bars.slice(first_bar, len(self.bars)),
+            equity=self.equity[first_bar:],
+            cash=self.cash[first_bar:],
+            positions=self.positions[first_bar:],
+            fills=self.fills,
+            fill_bars=self.fill_bars - first_bar,
+            fill_columns=self.fill_columns,
+            initial_cash=self.initial_cash,
+        )
+
     def equity_frame(self) -> pd.DataFrame:
         exposure = np.abs(self.positions * self.bars.close).sum(axis=1) / self.equity
         return pd.DataFrame(

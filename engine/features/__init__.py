@@ -1,0 +1,1 @@
+"""Feature providers (causal transforms of bars into model inputs), labels and scaling."""

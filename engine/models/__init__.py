@@ -1,0 +1,1 @@
+"""Model plugins: the contract, the engine-owned training loop, walk-forward training, the model store."""

@@ -1,0 +1,60 @@
+"""A `Model` backed by a torch network: plugins implement `build_network` and nothing else."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from engine.models.base import Dataset, Model
+from engine.models.training import TRAINING_DEFAULTS, predict_probabilities, train_network
+
+
+class TorchModel(Model):
+    network_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.default_hyperparameters = {**TRAINING_DEFAULTS, **cls.network_defaults}
+
+    def __init__(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any] | None = None) -> None:
+        super().__init__(n_features, n_assets, lookback, hyperparameters)
+        self.network = self.build_network(n_features, n_assets, lookback, self.hyperparameters)
+
+    @abstractmethod
+    def build_network(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any]) -> nn.Module:
+        """A module mapping (sequences float32 (n, lookback, features), assets long (n,)) to logits (n,)."""
+
+    def fit(self, train: Dataset, validation: Dataset, seed: int) -> dict[str, Any]:
+        return train_network(self.network, train, validation, self.hyperparameters, seed)
+
+    def predict(self, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:
+        return predict_probabilities(self.network, sequences, assets)
+
+    def save(self, path: Path) -> None:
+        torch.save(
+            {
+                "model": self.name,
+                "version": self.version,
+                "n_features": self.n_features,
+                "n_assets": self.n_assets,
+                "lookback": self.lookback,
+                "hyperparameters": self.hyperparameters,
+                "state_dict": self.network.state_dict(),
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> TorchModel:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved["model"] != cls.name:
+            raise ValueError(f"{path} holds a {saved['model']!r} model, not {cls.name!r}")
+        model = cls(saved["n_features"], saved["n_assets"], saved["lookback"], saved["hyperparameters"])
+        model.network.load_state_dict(saved["state_dict"])
+        model.network.eval()
+        return model

@@ -1,0 +1,238 @@
+"""Walk-forward training: train on a window, skip a purge gap of at least the label horizon,
+predict the next block out of sample, roll forward.
+
+No bar is predicted by a model that saw it or any later bar: a fold's training samples end
+`purge_bars` before its prediction block, and their labels (which look `horizon` bars ahead) end
+before the block starts. Scaling is fitted on each fold's training samples only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as sk
+
+from engine.bars import Bars
+from engine.features.dataset import FeatureSet, Scaler, forward_return_labels, sequences
+from engine.models.base import Dataset, Model
+from engine.models.store import ModelStore, fold_key
+from engine.plugins.registry import PluginError, PluginRegistry
+from engine.strategy import ModelSignal
+
+
+@dataclass(frozen=True)
+class Fold:
+    index: int
+    train_start: int  # training sample rows are [train_start, train_end)
+    train_end: int
+    predict_start: int  # out-of-sample rows are [predict_start, predict_end)
+    predict_end: int
+
+
+def plan_folds(n_rows: int, first_row: int, signal: ModelSignal) -> list[Fold]:
+    spec, purge = signal.walk_forward, signal.purge_bars
+    folds, predict_start = [], first_row + spec.train_bars + purge
+    while predict_start < n_rows:
+        train_end = predict_start - purge
+        train_start = first_row if spec.expanding else train_end - spec.train_bars
+        predict_end = min(predict_start + spec.predict_bars, n_rows)
+        folds.append(Fold(len(folds), train_start, train_end, predict_start, predict_end))
+        predict_start = predict_end
+    return folds
+
+
+@dataclass
+class TrainedFold:
+    fold: Fold
+    model: Model
+    scaler: Scaler
+    metrics: dict
+    key: str
+    reused: bool
+
+
+@dataclass
+class WalkForward:
+    plugin: str
+    features: FeatureSet
+    lookback: int
+    bars: Bars
+    folds: list[TrainedFold]
+    predictions: np.ndarray  # (bars, symbols): out-of-sample probability, NaN outside prediction blocks
+    labels: np.ndarray
+
+    @property
+    def first_prediction_row(self) -> int:
+        return self.folds[0].fold.predict_start
+
+    def fold_metrics(self) -> list[dict]:
+        index = self.bars.index()
+        return [
+            {
+                "fold": trained.fold.index,
+                "train_start": str(index[trained.fold.train_start]),
+                "train_end": str(index[trained.fold.train_end - 1]),
+                "predict_start": str(index[trained.fold.predict_start]),
+                "predict_end": str(index[trained.fold.predict_end - 1]),
+                "reused": trained.reused,
+                **trained.metrics,
+            }
+            for trained in self.folds
+        ]
+
+
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    predicted = probabilities > 0.5
+    both_classes = len(np.unique(labels)) == 2
+    return {
+        "samples": int(len(labels)),
+        "positive_rate": float(labels.mean()) if len(labels) else None,
+        "roc_auc": float(sk.roc_auc_score(labels, probabilities)) if both_classes else None,
+        "pr_auc": float(sk.average_precision_score(labels, probabilities)) if both_classes else None,
+        "f1": float(sk.f1_score(labels, predicted, zero_division=0)),
+        "precision": float(sk.precision_score(labels, predicted, zero_division=0)),
+        "recall": float(sk.recall_score(labels, predicted, zero_division=0)),
+    }
+
+
+def check_probabilities(plugin: str, probabilities, n: int) -> np.ndarray:
+    values = np.asarray(probabilities, dtype=np.float64)
+    if values.shape != (n,):
+        raise PluginError(f"model plugin {plugin!r}: predict returned shape {values.shape}, expected ({n},)")
+    if not np.isfinite(values).all():
+        raise PluginError(f"model plugin {plugin!r}: predict returned NaN or infinite values")
+    if (values < 0).any() or (values > 1).any():
+        raise PluginError(f"model plugin {plugin!r}: predict returned values outside [0, 1] (min {values.min():.3g}, max {values.max():.3g})")
+    return values
+
+
+def predict_rows(
+    plugin: str, model: Model, scaler: Scaler, features: np.ndarray, rows: np.ndarray, columns: np.ndarray, lookback: int
+) -> np.ndarray:
+    """Checked probabilities for the sequences ending at (rows, columns) of `features`."""
+    x = scaler.transform(sequences(features, rows, columns, lookback))
+    try:
+        raw = model.predict(x, columns.astype(np.int64))
+    except Exception as error:
+        raise PluginError(f"model plugin {plugin!r} failed in predict: {type(error).__name__}: {error}") from error
+    return check_probabilities(plugin, raw, len(rows))
+
+
+class ModelSetup:
+    """A strategy's model signal resolved against the plugins: model class, inputs, hyperparameters."""
+
+    def __init__(self, signal: ModelSignal, plugins: PluginRegistry) -> None:
+        self.signal = signal
+        self.model_class: type[Model] = plugins.get("model", signal.plugin)
+        self.lookback = signal.lookback or self.model_class.default_lookback
+        names = signal.features or list(self.model_class.default_features)
+        self.features = FeatureSet([plugins.get("features", name) for name in names])
+        self.hyperparameters = self.model_class.resolve_hyperparameters(dict(signal.hyperparameters))
+
+    def description(self) -> dict:
+        return {
+            "plugin": self.signal.plugin,
+            "plugin_version": self.model_class.version,
+            "lookback": self.lookback,
+            "features": list(self.features.columns),
+            "hyperparameters": self.hyperparameters,
+            "labels": self.signal.labels.model_dump(),
+            "walk_forward": self.signal.walk_forward.model_dump(),
+            "purge_bars": self.signal.purge_bars,
+            "seed": self.signal.seed,
+        }
+
+
+def train_walk_forward(
+    setup: ModelSetup, bars: Bars, store: ModelStore, on_fold: Callable[[TrainedFold], None] | None = None
+) -> WalkForward:
+    signal, lookback = setup.signal, setup.lookback
+    features = setup.features.compute(bars)
+    finite = np.isfinite(features).all(axis=-1)
+    # A sequence is usable when all `lookback` rows ending at it are finite.
+    usable = np.zeros_like(finite)
+    if len(finite) >= lookback:
+        window_sums = np.cumsum(np.vstack([np.zeros((1, finite.shape[1])), (~finite).astype(np.int64)]), axis=0)
+        usable[lookback - 1 :] = (window_sums[lookback:] - window_sums[:-lookback]) == 0
+    labels = forward_return_labels(bars.close, signal.labels.horizon, signal.labels.threshold)
+    first_row = int(np.argmax(usable.all(axis=1))) if usable.all(axis=1).any() else len(bars)
+    folds = plan_folds(len(bars), first_row, signal)
+    if not folds:
+        raise ValueError(
+            f"not enough data for walk-forward: {len(bars)} bars, the first usable at {first_row}, "
+            f"training needs {signal.walk_forward.train_bars} + purge {signal.purge_bars}"
+        )
+    predictions = np.full(bars.shape, np.nan)
+    trained_folds = []
+    for fold in folds:
+        trained = _fold(setup, fold, bars, features, usable, labels, store)
+        rows, columns = np.nonzero(usable[fold.predict_start : fold.predict_end])
+        rows = rows + fold.predict_start
+        predictions[rows, columns] = predict_rows(signal.plugin, trained.model, trained.scaler, features, rows, columns, lookback)
+        trained_folds.append(trained)
+        if on_fold is not None:
+            on_fold(trained)
+    return WalkForward(signal.plugin, setup.features, lookback, bars, trained_folds, predictions, labels)
+
+
+def _samples(usable: np.ndarray, labels: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, columns = np.nonzero(usable[start:stop] & np.isfinite(labels[start:stop]))
+    return rows + start, columns
+
+
+def _fold(
+    setup: ModelSetup, fold: Fold, bars: Bars, features: np.ndarray, usable: np.ndarray, labels: np.ndarray, store: ModelStore
+) -> TrainedFold:
+    signal, plugin = setup.signal, setup.signal.plugin
+    index = bars.index()
+    key = fold_key(
+        {
+            **setup.description(),
+            "symbols": bars.symbols,
+            "fold": [str(index[fold.train_start]), str(index[fold.train_end - 1]), str(index[fold.predict_start])],
+            "data_fingerprint": bars.slice(0, fold.predict_start).fingerprint(),
+        }
+    )
+    if store.has(key):
+        folder = store.path(key)
+        model = setup.model_class.load(folder / "model.pt")
+        scaler = Scaler.from_dict(json.loads((folder / "scaler.json").read_text()))
+        return TrainedFold(fold, model, scaler, store.read_meta(key)["metrics"], key, reused=True)
+
+    horizon = signal.labels.horizon
+    cut = fold.train_start + int((1 - signal.walk_forward.validation_fraction) * (fold.train_end - fold.train_start))
+    train_rows, train_columns = _samples(usable, labels, fold.train_start, cut - horizon)
+    val_rows, val_columns = _samples(usable, labels, cut, fold.train_end)
+    scaler = Scaler.fit(features[train_rows, train_columns])
+
+    def dataset(rows: np.ndarray, columns: np.ndarray) -> Dataset:
+        x = scaler.transform(sequences(features, rows, columns, setup.lookback))
+        return Dataset(x, columns.astype(np.int64), labels[rows, columns].astype(np.float32))
+
+    model = setup.model_class(len(setup.features.columns), len(bars.symbols), setup.lookback, setup.hyperparameters)
+    try:
+        report = model.fit(dataset(train_rows, train_columns), dataset(val_rows, val_columns), seed=signal.seed + fold.index)
+    except Exception as error:
+        raise PluginError(f"model plugin {plugin!r} failed in fit: {type(error).__name__}: {error}") from error
+    test_rows, test_columns = _samples(usable, labels, fold.predict_start, fold.predict_end)
+    probabilities = predict_rows(plugin, model, scaler, features, test_rows, test_columns, setup.lookback)
+    metrics = {"training": report, **classification_metrics(labels[test_rows, test_columns], probabilities)}
+
+    def write(folder):
+        model.save(folder / "model.pt")
+        (folder / "scaler.json").write_text(json.dumps(scaler.to_dict()))
+        meta = {
+            **setup.description(),
+            "symbols": list(bars.symbols),
+            "feature_columns": list(setup.features.columns),
+            "fold": fold.__dict__,
+            "data_fingerprint": bars.slice(0, fold.predict_start).fingerprint(),
+            "metrics": metrics,
+        }
+        (folder / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+
+    store.save(key, write)
+    return TrainedFold(fold, model, scaler, metrics, key, reused=False)

@@ -1,0 +1,1 @@
+"""Overlays: stages that turn a signal's output into positions a trader would accept."""

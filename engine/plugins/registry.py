@@ -1,0 +1,172 @@
+"""Discovery and registration of plugins.
+
+Sources, in order: the built-in drop-in folder (`plugins/` of this repository), installed
+packages that declare an entry point in the `engine.plugins` group, and the user's drop-in folder
+(`$ENGINE_HOME/plugins`). A plugin that fails to import, register or answer a hook is recorded
+with its error; the others keep working.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+import pluggy
+
+from engine.plugins.hookspecs import PROJECT, EngineHooks
+
+ENTRY_POINT_GROUP = "engine.plugins"
+BUILTIN_FOLDER = Path(__file__).resolve().parents[2] / "plugins"
+KINDS = {
+    "engine_models": "model",
+    "engine_feature_providers": "features",
+    "engine_overlays": "overlay",
+    "engine_feeds": "feed",
+    "engine_brokers": "broker",
+    "engine_strategies": "strategy",
+}
+
+
+class PluginError(LookupError):
+    """A plugin is missing, broken or misbehaving; the message names it."""
+
+
+@dataclass(frozen=True)
+class PluginEntry:
+    name: str
+    kind: str
+    origin: str
+    version: str
+    module: str
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    plugin: str
+    origin: str
+    error: str
+
+
+@dataclass
+class PluginRegistry:
+    entries: list[PluginEntry] = field(default_factory=list)
+    failures: list[PluginFailure] = field(default_factory=list)
+    _items: dict[str, dict[str, object]] = field(default_factory=lambda: {kind: {} for kind in KINDS.values()})
+
+    def get(self, kind: str, name: str):
+        items = self._items[kind]
+        if name not in items:
+            failed = [f for f in self.failures if name in f.plugin]
+            hint = f" ({failed[0].plugin} failed to load: {failed[0].error})" if failed else ""
+            raise PluginError(f"no {kind} plugin named {name!r}{hint}; available: {', '.join(sorted(items)) or 'none'}")
+        return items[name]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._items[kind])
+
+    def add(self, kind: str, name: str, item: object, origin: str, version: str, module: str) -> None:
+        if name in self._items[kind]:
+            existing = next(e for e in self.entries if e.kind == kind and e.name == name)
+            raise PluginError(f"{kind} {name!r} is already provided by {existing.module} ({existing.origin})")
+        self._items[kind][name] = item
+        self.entries.append(PluginEntry(name, kind, origin, version, module))
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = f"engine_dropin_{path.parent.name}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+def _item_name(kind: str, item: object) -> str:
+    if kind == "strategy":
+        return Path(item).stem
+    name = getattr(item, "name", None)
+    if not isinstance(name, str) or not name:
+        raise PluginError(f"returned a {kind} without a string `name`: {item!r}")
+    return name
+
+
+def _check_item(kind: str, item: object) -> None:
+    from engine.models.base import Model
+
+    if kind == "model" and not (inspect.isclass(item) and issubclass(item, Model)):
+        raise PluginError(f"engine_models must return Model subclasses, got {item!r}")
+    if kind == "features" and not (hasattr(item, "compute") and hasattr(item, "columns")):
+        raise PluginError(f"engine_feature_providers must return providers with `columns` and `compute`, got {item!r}")
+    if kind == "strategy" and not Path(item).is_file():
+        raise PluginError(f"engine_strategies returned {item!r}, which is not a file")
+
+
+def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegistry:
+    manager = pluggy.PluginManager(PROJECT)
+    manager.add_hookspecs(EngineHooks)
+    registry = PluginRegistry()
+    sources: dict[str, tuple[str, str]] = {}  # plugin name -> (origin, version)
+
+    def register(name: str, load, origin: str, version: str) -> None:
+        try:
+            manager.register(load(), name=name)
+            sources[name] = (origin, version)
+        except Exception as error:  # a broken plugin must not take the others down
+            registry.failures.append(PluginFailure(name, origin, f"{type(error).__name__}: {error}"))
+
+    from engine import __version__
+
+    for folder in dict.fromkeys(folders):
+        if not folder.is_dir():
+            continue
+        builtin = folder.resolve() == BUILTIN_FOLDER
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith(("_", "test_")):
+                continue
+            origin = "built-in" if builtin else f"drop-in {path}"
+            register(path.stem, lambda path=path: _import_file(path), origin, __version__ if builtin else "-")
+    if use_entry_points:
+        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = entry_point.dist
+            version = dist.version if dist else "-"
+            origin = f"entry point {entry_point.value}" + (f" ({dist.name})" if dist else "")
+            register(entry_point.name, entry_point.load, origin, version)
+
+    for hook_name, kind in KINDS.items():
+        for implementation in getattr(manager.hook, hook_name).get_hookimpls():
+            plugin = implementation.plugin_name
+            origin, version = sources[plugin]
+            try:
+                items = implementation.function()
+                for item in items or []:
+                    _check_item(kind, item)
+                    registry.add(kind, _item_name(kind, item), item, origin, version, plugin)
+            except Exception as error:
+                registry.failures.append(PluginFailure(plugin, origin, f"{hook_name}: {type(error).__name__}: {error}"))
+    return registry
+
+
+def plugin_folders() -> list[Path]:
+    home = Path(os.environ.get("ENGINE_HOME", ".")).resolve()
+    return [BUILTIN_FOLDER, home / "plugins"]
+
+
+@cache
+def _cached(folders: tuple[Path, ...]) -> PluginRegistry:
+    return discover(list(folders))
+
+
+def registry() -> PluginRegistry:
+    """The plugins of this workspace, discovered once per process and folder set."""
+    return _cached(tuple(plugin_folders()))
