@@ -7,4 +7,4 @@ from engine.plugins.registry import PluginError
 from engine.runstore import RunNotFound
 from engine.strategy import StrategyError
 
-USER_ERRORS = (BarValidationError, DataStoreError, PluginError, RunNotFound, StageError, StrategyError)
+USER_ERRORS = (BarValidationError, DataStoreError, FileExistsError, PluginError, RunNotFound, StageError, StrategyError, ValueError)

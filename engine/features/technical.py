@@ -107,7 +107,7 @@ class CalendarFeatures:
 
     def compute(self, bars: Bars) -> np.ndarray:
         index = bars.index()
-        day = 2 * np.pi * index.dayofweek.to_numpy() / 7
+        day = 2 * np.pi * index.day_of_week.to_numpy() / 7
         hour = 2 * np.pi * (index.hour.to_numpy() + index.minute.to_numpy() / 60) / 24
         per_bar = np.stack([np.sin(day), np.cos(day), np.sin(hour), np.cos(hour)], axis=-1)
         return np.broadcast_to(per_bar[:, None, :], (len(bars), len(bars.symbols), 4)).copy()

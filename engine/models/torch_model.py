@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from engine.models.base import Dataset, Model
-from engine.models.training import TRAINING_DEFAULTS, predict_probabilities, train_network
+from engine.models.training import TRAINING_DEFAULTS, predict_probabilities, seed_everything, train_network
 
 
 class TorchModel(Model):
@@ -30,7 +30,10 @@ class TorchModel(Model):
         """A module mapping (sequences float32 (n, lookback, features), assets long (n,)) to logits (n,)."""
 
     def fit(self, train: Dataset, validation: Dataset, seed: int) -> dict[str, Any]:
-        return train_network(self.network, train, validation, self.hyperparameters, seed)
+        generator = seed_everything(seed)
+        # Rebuilt after seeding, so the initial weights (and so the result) depend on the seed alone.
+        self.network = self.build_network(self.n_features, self.n_assets, self.lookback, self.hyperparameters)
+        return train_network(self.network, train, validation, self.hyperparameters, generator)
 
     def predict(self, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:
         return predict_probabilities(self.network, sequences, assets)

@@ -79,8 +79,10 @@ def _tensors(data: Dataset, device: torch.device) -> tuple[torch.Tensor, torch.T
     )
 
 
-def train_network(network: nn.Module, train: Dataset, validation: Dataset, hyperparameters: dict, seed: int) -> dict:
-    generator = seed_everything(seed)
+def train_network(
+    network: nn.Module, train: Dataset, validation: Dataset, hyperparameters: dict, generator: torch.Generator
+) -> dict:
+    """Train in place (seed the global RNGs before building `network`; `generator` orders batches)."""
     device = choose_device()
     network.to(device)
     use_amp = device.type == "cuda"
