@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from benchmarks import load_memory, replay_vs_backtrader, vectorized_backtest
+from benchmarks import gru_inference, load_memory, replay_vs_backtrader, vectorized_backtest
 from benchmarks.common import save
 
 BENCHMARKS = {
     "vectorized_backtest": vectorized_backtest.measure,
     "replay_vs_backtrader": replay_vs_backtrader.measure,
     "load_memory": load_memory.measure,
+    "gru_inference": gru_inference.measure,
 }
 
 

@@ -4,7 +4,8 @@ from engine.data.store import DataStoreError
 from engine.data.validation import BarValidationError
 from engine.pipeline import StageError
 from engine.plugins.registry import PluginError
+from engine.plugins.scaffold import ScaffoldError
 from engine.runstore import RunNotFound
 from engine.strategy import StrategyError
 
-USER_ERRORS = (BarValidationError, DataStoreError, FileExistsError, PluginError, RunNotFound, StageError, StrategyError, ValueError)
+USER_ERRORS = (BarValidationError, DataStoreError, PluginError, RunNotFound, ScaffoldError, StageError, StrategyError)

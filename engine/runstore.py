@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from engine.data.store import DataStore
@@ -29,7 +28,21 @@ from engine.data.store import DataStore
 if TYPE_CHECKING:
     from engine.backtest import BacktestResult
 
-LIBRARIES = ("engine", "numpy", "pandas", "pyarrow", "vectorbt", "numba", "arch", "torch", "scikit-learn", "pydantic", "typer", "rich", "pluggy")
+LIBRARIES = (
+    "engine",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "vectorbt",
+    "numba",
+    "arch",
+    "torch",
+    "scikit-learn",
+    "pydantic",
+    "typer",
+    "rich",
+    "pluggy",
+)
 
 
 class RunNotFound(LookupError):

@@ -188,12 +188,52 @@ class Strategy(_Strict):
 
 def parse_strategy(raw: dict, source: str) -> Strategy:
     try:
-        return Strategy.model_validate(raw)
+        strategy = Strategy.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}" for issue in error.errors()
         )
         raise StrategyError(f"{source}: {problems}") from None
+    try:
+        check_plugins(strategy)
+    except (LookupError, ValueError) as error:
+        raise StrategyError(f"{source}: {error}") from None
+    return strategy
+
+
+def check_plugins(strategy: Strategy) -> None:
+    """Resolve the plugins a strategy names (model, features, overlays) and validate their settings."""
+    if not strategy.overlays and not isinstance(strategy.signal, ModelSignal):
+        return
+    from engine.overlays.base import validate_overlay
+    from engine.plugins.registry import registry
+
+    plugins = registry()
+    if isinstance(strategy.signal, ModelSignal):
+        try:
+            model = plugins.get("model", strategy.signal.plugin)
+        except LookupError as error:
+            raise ValueError(f"signal.plugin: {error}") from None
+        try:
+            model.resolve_hyperparameters(dict(strategy.signal.hyperparameters))
+        except ValueError as error:
+            raise ValueError(f"signal.hyperparameters: {error}") from None
+        for position, name in enumerate(strategy.signal.features or []):
+            try:
+                plugins.get("features", name)
+            except LookupError as error:
+                raise ValueError(f"signal.features[{position}]: {error}") from None
+    for position, table in enumerate(strategy.overlays):
+        field = f"overlays[{position}]"
+        params = dict(table)
+        kind = params.pop("kind", None)
+        if not isinstance(kind, str):
+            raise ValueError(f"{field}.kind: missing (the overlay's name)")
+        try:
+            overlay = plugins.get("overlay", kind)
+        except LookupError as error:
+            raise ValueError(f"{field}.kind: {error}") from None
+        validate_overlay(overlay, params, field)
 
 
 def _strategy_folders() -> list[Path]:

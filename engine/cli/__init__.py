@@ -11,7 +11,10 @@ from engine.cli.output import stderr
 from engine.errors import USER_ERRORS
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help="Event-driven trading research and backtesting."
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Event-driven trading research and backtesting.",
 )
 app.command("backtest")(backtest.backtest)
 app.command("check")(backtest.check)

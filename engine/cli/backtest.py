@@ -42,7 +42,9 @@ def report_fold(trained: TrainedFold) -> None:
     metrics, how = trained.metrics, "reused" if trained.reused else "trained"
     auc = metrics.get("roc_auc")
     stderr.print(
-        f"fold {trained.fold.index}: {how}, out-of-sample ROC-AUC {auc:.3f}" if auc is not None else f"fold {trained.fold.index}: {how}",
+        f"fold {trained.fold.index}: {how}, out-of-sample ROC-AUC {auc:.3f}"
+        if auc is not None
+        else f"fold {trained.fold.index}: {how}",
         highlight=False,
     )
 

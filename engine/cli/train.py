@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -11,8 +12,6 @@ from engine.cli.output import print_json_line, stdout
 from engine.models.walkforward import classification_metrics
 from engine.strategy import ModelSignal, StrategyError, load_strategy
 from engine.workspace import Workspace
-
-import numpy as np
 
 
 def train(

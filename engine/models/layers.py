@@ -39,7 +39,10 @@ class RecurrentClassifier(nn.Module):
         self.embed = AssetEmbedding(n_assets, hyperparameters["embedding"])
         layers = hyperparameters["layers"]
         self.recurrent = recurrent(
-            n_features + hyperparameters["embedding"], hidden, num_layers=layers, batch_first=True,
+            n_features + hyperparameters["embedding"],
+            hidden,
+            num_layers=layers,
+            batch_first=True,
             dropout=dropout if layers > 1 else 0.0,
         )
         self.attention = AttentionPooling(hidden)

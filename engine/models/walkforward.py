@@ -105,7 +105,9 @@ def check_probabilities(plugin: str, probabilities, n: int) -> np.ndarray:
     if not np.isfinite(values).all():
         raise PluginError(f"model plugin {plugin!r}: predict returned NaN or infinite values")
     if (values < 0).any() or (values > 1).any():
-        raise PluginError(f"model plugin {plugin!r}: predict returned values outside [0, 1] (min {values.min():.3g}, max {values.max():.3g})")
+        raise PluginError(
+            f"model plugin {plugin!r}: predict returned values outside [0, 1] (min {values.min():.3g}, max {values.max():.3g})"
+        )
     return values
 
 

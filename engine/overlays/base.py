@@ -28,7 +28,9 @@ def validate_overlay(overlay: OverlayType, params: dict, field: str) -> OverlayC
         return overlay.config.model_validate(params)
     except ValidationError as error:
         problems = "; ".join(
-            f"{field}.{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}" if issue["loc"] else f"{field}: {issue['msg']}"
+            f"{field}.{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
+            if issue["loc"]
+            else f"{field}: {issue['msg']}"
             for issue in error.errors()
         )
         raise ValueError(problems) from None

@@ -87,13 +87,17 @@ def test_{name}_is_discovered_learns_and_round_trips(tmp_path):
 '''
 
 
+class ScaffoldError(ValueError):
+    """The plugin cannot be created: a bad name, or files that already exist."""
+
+
 def scaffold_model_plugin(folder: Path, name: str) -> tuple[Path, Path]:
     if not name.isidentifier() or name.startswith("_") or name.startswith("test"):
-        raise ValueError(f"plugin name {name!r} must be a Python identifier not starting with '_' or 'test'")
+        raise ScaffoldError(f"plugin name {name!r} must be a Python identifier not starting with '_' or 'test'")
     plugin, test = folder / f"{name}.py", folder / f"test_{name}.py"
     for path in (plugin, test):
         if path.exists():
-            raise FileExistsError(f"{path} already exists; not overwriting it")
+            raise ScaffoldError(f"{path} already exists; not overwriting it")
     folder.mkdir(parents=True, exist_ok=True)
     class_name = "".join(part.capitalize() for part in name.split("_")) + "Model"
     plugin.write_text(PLUGIN_TEMPLATE.format(name=name, class_name=class_name))

@@ -32,8 +32,12 @@ class ModelProbability:
             rows = np.repeat(local + history, len(bars.symbols))
             columns = np.tile(np.arange(len(bars.symbols)), len(local))
             usable = rows >= self.lookback - 1
-            usable[usable] = np.isfinite(features[rows[usable, None] + np.arange(-self.lookback + 1, 1), columns[usable, None]]).all(axis=(1, 2))
+            usable[usable] = np.isfinite(
+                features[rows[usable, None] + np.arange(-self.lookback + 1, 1), columns[usable, None]]
+            ).all(axis=(1, 2))
             trained = self.folds[fold_index]
-            values = predict_rows(self.plugin, trained.model, trained.scaler, features, rows[usable], columns[usable], self.lookback)
+            values = predict_rows(
+                self.plugin, trained.model, trained.scaler, features, rows[usable], columns[usable], self.lookback
+            )
             probabilities[rows[usable] - history, columns[usable]] = values
         return probabilities

@@ -1,0 +1,65 @@
+"""gru93 on the real sample data: walk-forward, out of sample only, chunk-invariant, beside its baselines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine.backtest import prepare, simulate
+from engine.strategy import load_strategy
+
+
+@pytest.fixture(scope="module")
+def gru93(sample_home):
+    from engine.workspace import Workspace
+
+    return prepare(load_strategy("gru93"), Workspace(sample_home))
+
+
+def test_gru93_is_the_seed_candidate():
+    signal = load_strategy("gru93").signal
+    assert (signal.plugin, signal.lookback) == ("gru", 24)
+    hp = signal.hyperparameters
+    assert (hp["loss"], hp["focal_alpha"], hp["focal_gamma"]) == ("focal", 0.25, 2.0)
+    assert (hp["learning_rate"], hp["weight_decay"], hp["dropout"], hp["grad_clip"]) == (1e-3, 0.01, 0.3, 1.0)
+
+
+def test_predictions_and_targets_do_not_depend_on_chunk_size(gru93):
+    whole = simulate(gru93, None, "replay")
+    model_topic, final_topic = list(whole.stage_outputs)[0], list(whole.stage_outputs)[-1]
+    assert model_topic.endswith("model:gru")
+    assert whole.stage_outputs[model_topic].max() > 0  # it predicts out of sample
+    for chunk in (7, 1):
+        chunked = simulate(gru93, chunk, "replay")
+        np.testing.assert_allclose(chunked.stage_outputs[model_topic], whole.stage_outputs[model_topic], rtol=0, atol=1e-6)
+        np.testing.assert_array_equal(chunked.stage_outputs[final_topic], whole.stage_outputs[final_topic])
+        np.testing.assert_allclose(chunked.execution.equity, whole.execution.equity, rtol=1e-9)
+
+
+def test_backtest_and_train_commands(sample_home, gru93):
+    env = {**os.environ, "ENGINE_HOME": str(sample_home)}
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "backtest", "--strategy", "gru93", "--json"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "reused" in result.stderr  # the folds trained by the fixture come from the model store
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    first_prediction = gru93.bars.index()[gru93.walk_forward.first_prediction_row]
+    assert payload["metrics"]["start"] == str(first_prediction)
+    assert set(payload["baselines"]) == {"buy & hold", "sma_cross"}
+    assert payload["baselines"]["sma_cross"]["start"] == payload["metrics"]["start"]
+
+    trained = subprocess.run(
+        [sys.executable, "-m", "engine", "train", "--strategy", "gru93", "--json"], env=env, capture_output=True, text=True
+    )
+    assert trained.returncode == 0, trained.stderr
+    report = json.loads(trained.stdout.strip().splitlines()[-1])
+    assert len(report["folds"]) == len(gru93.walk_forward.folds)
+    for fold in report["folds"]:
+        assert {"roc_auc", "pr_auc", "f1", "precision", "recall"} <= set(fold)
+        assert fold["reused"]
