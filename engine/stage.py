@@ -16,6 +16,9 @@ from engine.bars import Bars
 
 
 class Stage(Protocol):
+    """`name` labels the stage's output topic. A stage may also set `tolerance`: how far (absolute)
+    its output may move between chunk sizes; rule-based stages leave it at 0 and must match exactly."""
+
     name: str
 
     def on_chunk(self, bars: Bars, weights: np.ndarray | None) -> np.ndarray:

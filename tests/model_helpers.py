@@ -9,7 +9,7 @@ from engine.data.store import DataStore
 from engine.strategy import parse_strategy
 
 
-def planted_frames(n_bars: int = 1600, symbols=("AAA", "BBB"), persistence: float = 0.35, seed: int = 7) -> dict:
+def planted_frames(n_bars: int = 1600, symbols=("AAA", "BBB"), persistence: float = 0.45, seed: int = 7) -> dict:
     """Daily bars whose returns follow an AR(1) process: tomorrow's return leans, weakly, the way
     today's went. A causal model can find this; nothing else in the data is predictable."""
     rng = np.random.default_rng(seed)

@@ -41,6 +41,14 @@ def test_predictions_and_targets_do_not_depend_on_chunk_size(gru93):
         np.testing.assert_allclose(chunked.execution.equity, whole.execution.equity, rtol=1e-9)
 
 
+def test_engine_check_passes_for_gru93(gru93):
+    from engine.check import check_chunk_invariance
+    from engine.execution.conventions import ExecutionRules
+
+    report = check_chunk_invariance(gru93.stages, gru93.bars, ExecutionRules.from_strategy(gru93.strategy), (7,))
+    assert report.passed, [d for d in report.differences if d.moved]
+
+
 def test_backtest_and_train_commands(sample_home, gru93):
     env = {**os.environ, "ENGINE_HOME": str(sample_home)}
     result = subprocess.run(

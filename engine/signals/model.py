@@ -12,6 +12,10 @@ from engine.windows import TrailingRows
 
 
 class ModelProbability:
+    # Probabilities may differ this much between chunk sizes: network kernels round differently
+    # by batch size, and rolling features by where their window starts (DESIGN §2).
+    tolerance = 1e-5
+
     def __init__(self, walk_forward: WalkForward) -> None:
         self.name = f"model:{walk_forward.plugin}"
         self.plugin, self.lookback = walk_forward.plugin, walk_forward.lookback
