@@ -2,10 +2,10 @@
 
 from engine.data.store import DataStoreError
 from engine.data.validation import BarValidationError
-from engine.pipeline import StageError
 from engine.plugins.registry import PluginError
 from engine.plugins.scaffold import ScaffoldError
 from engine.runstore import RunNotFound
+from engine.stage import StageError
 from engine.strategy import StrategyError
 
 USER_ERRORS = (BarValidationError, DataStoreError, PluginError, RunNotFound, ScaffoldError, StageError, StrategyError)

@@ -26,14 +26,10 @@ from engine.execution.conventions import ExecutionRules, orders_from_targets
 from engine.execution.result import ExecutionResult
 from engine.execution.vectorized import VectorizedExecution
 from engine.ledger import Ledger
-from engine.stage import Stage
+from engine.stage import Stage, StageError
 from engine.topics import BARS, END, FINAL_TARGETS, ORDERS, stage_topic
 
 ExecutionMode = Literal["vectorized", "replay"]
-
-
-class StageError(RuntimeError):
-    """A stage returned something unusable; the message names the stage."""
 
 
 class StageRunner:

@@ -24,3 +24,7 @@ class Stage(Protocol):
     def on_chunk(self, bars: Bars, weights: np.ndarray | None) -> np.ndarray:
         """Target weights (rows: bars of the chunk, columns: symbols). `weights` is None for a signal."""
         ...
+
+
+class StageError(RuntimeError):
+    """A stage returned something unusable; the message names the stage."""

@@ -47,7 +47,8 @@ def test_chunks_cover_every_bar_once():
 
 def test_a_stage_returning_nan_is_named():
     from engine.execution.conventions import ExecutionRules
-    from engine.pipeline import Pipeline, StageError
+    from engine.pipeline import Pipeline
+    from engine.stage import StageError
 
     class Broken:
         name = "broken"

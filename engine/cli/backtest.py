@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from engine.backtest import load_bars, prepare, run_backtest
-from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
 from engine.cli.output import metrics_table, print_json_line, progress, stderr, stdout
-from engine.execution.conventions import ExecutionRules
-from engine.models.walkforward import TrainedFold
 from engine.strategy import Strategy, load_strategy
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.models.walkforward import TrainedFold
+
+# Commands import the backtesting stack (vectorbt, torch) when they run, so that light commands
+# such as `engine data list` start quickly.
 
 StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy name (in strategies/) or path to a .toml")]
 SymbolsOption = Annotated[str | None, typer.Option(help="Comma-separated symbols, replacing the strategy's")]
@@ -66,6 +68,8 @@ def backtest(
     ] = False,
 ) -> None:
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
+    from engine.backtest import load_bars, run_backtest
+
     config = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
     workspace = Workspace.from_env()
     bars = load_bars(config, workspace.data)
@@ -92,15 +96,17 @@ def check(
     timeframe: TimeframeOption = None,
     start: DateOption = None,
     end: DateOption = None,
-    chunks: Annotated[str, typer.Option(help="Chunk sizes to compare with the whole history")] = ",".join(
-        map(str, DEFAULT_CHUNK_SIZES)
-    ),
+    chunks: Annotated[str | None, typer.Option(help="Chunk sizes to compare with the whole history [default: 1,7]")] = None,
 ) -> None:
     """Chunk-invariance (lookahead) check: every stage must give the same output at every chunk size."""
+    from engine.backtest import prepare
+    from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
+    from engine.execution.conventions import ExecutionRules
+
     config = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
     prepared = prepare(config, Workspace.from_env(), on_fold=report_fold)
     bars = prepared.bars
-    chunk_sizes = tuple(int(size) for size in chunks.split(","))
+    chunk_sizes = DEFAULT_CHUNK_SIZES if chunks is None else tuple(int(size) for size in chunks.split(","))
     with progress(f"{config.name}: checking", total=len(bars) * (len(chunk_sizes) + 1)) as advance:
         report = check_chunk_invariance(prepared.stages, bars, ExecutionRules.from_strategy(config), chunk_sizes, advance)
     for difference in report.differences:

@@ -8,7 +8,6 @@ from rich.table import Table
 
 from engine.cli.output import stdout
 from engine.data.importer import import_bars
-from engine.data.sample import sample_present, write_sample
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -48,6 +47,8 @@ def sample(
     if_missing: Annotated[bool, typer.Option(help="Do nothing when the sample is already stored")] = False,
 ) -> None:
     """Write the embedded sample: real S&P 500 and NASDAQ daily bars, and a synthetic hourly universe."""
+    from engine.data.sample import sample_present, write_sample  # arch is slow to import; only here
+
     store = Workspace.from_env().data
     if if_missing and sample_present(store):
         return

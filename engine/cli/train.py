@@ -6,10 +6,8 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from engine.backtest import prepare
 from engine.cli.backtest import StrategyOption, report_fold
 from engine.cli.output import print_json_line, stdout
-from engine.models.walkforward import classification_metrics
 from engine.strategy import ModelSignal, StrategyError, load_strategy
 from engine.workspace import Workspace
 
@@ -19,6 +17,9 @@ def train(
     json: Annotated[bool, typer.Option("--json", help="End standard output with one JSON line of fold metrics")] = False,
 ) -> None:
     """Train a model strategy walk-forward (reusing stored folds) and report out-of-sample metrics per fold."""
+    from engine.backtest import prepare
+    from engine.models.walkforward import classification_metrics
+
     config = load_strategy(strategy)
     if not isinstance(config.signal, ModelSignal):
         raise StrategyError(f"strategy {config.name} has no model to train (signal.kind is {config.signal.kind!r})")
