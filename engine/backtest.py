@@ -6,17 +6,19 @@ The CLI and the TUI are thin faces over this module; a notebook can call it dire
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from engine.ablation import run_ablation
 from engine.bars import Bars
 from engine.data.store import DataStore
 from engine.execution.conventions import ExecutionRules
 from engine.metrics import compute_metrics, trade_table
 from engine.models.walkforward import ModelSetup, TrainedFold, WalkForward, train_walk_forward
-from engine.overlays.base import validate_overlay
+from engine.overlays.calibration import calibrate_thresholds
+from engine.overlays.chain import build_chain
 from engine.pipeline import ExecutionMode, Pipeline, PipelineRun
 from engine.plugins.registry import registry
 from engine.signals import build_signal
@@ -24,15 +26,6 @@ from engine.signals.model import ModelProbability
 from engine.stage import Stage
 from engine.strategy import BuyAndHoldSignal, ModelSignal, Strategy, load_strategy
 from engine.workspace import Workspace
-
-
-def build_overlays(strategy: Strategy, n_symbols: int) -> list[Stage]:
-    stages = []
-    for position, table in enumerate(strategy.overlays):
-        params = dict(table)
-        overlay = registry().get("overlay", params.pop("kind"))
-        stages.append(overlay.build(validate_overlay(overlay, params, f"overlays[{position}]"), n_symbols))
-    return stages
 
 
 @dataclass
@@ -43,14 +36,17 @@ class PreparedStrategy:
     bars: Bars  # including the warm-up history before the first traded bar
     trade_from: int  # first bar that may decide an order
     walk_forward: WalkForward | None = None
+    calibration: list[dict] = field(default_factory=list)  # threshold searches (see overlays/calibration)
+
+    def signal_stage(self) -> Stage:
+        """A fresh signal stage (no state carried from an earlier run)."""
+        if self.walk_forward is not None:
+            return ModelProbability(self.walk_forward)
+        return build_signal(self.strategy.signal)
 
     def stages(self) -> list[Stage]:
-        """Fresh stages (no state carried from an earlier run): the signal, then the overlays."""
-        if self.walk_forward is not None:
-            signal: Stage = ModelProbability(self.walk_forward)
-        else:
-            signal = build_signal(self.strategy.signal)
-        return [signal, *build_overlays(self.strategy, len(self.bars.symbols))]
+        """Fresh stages: the signal, then the overlays."""
+        return [self.signal_stage(), *build_chain(self.strategy)]
 
     def with_strategy(self, strategy: Strategy) -> PreparedStrategy:
         """Another rule strategy on the same bars and traded period (for baselines)."""
@@ -74,7 +70,8 @@ def prepare(strategy: Strategy, workspace: Workspace, on_fold: Callable[[Trained
         setup = ModelSetup(strategy.signal, registry())
         walk_forward = train_walk_forward(setup, bars, workspace.models, on_fold)
         trade_from = max(trade_from, walk_forward.first_prediction_row)
-    return PreparedStrategy(strategy, bars, trade_from, walk_forward)
+    prepared, calibration = calibrate_thresholds(PreparedStrategy(strategy, bars, trade_from, walk_forward), simulate)
+    return replace(prepared, calibration=calibration)
 
 
 def simulate(
@@ -120,9 +117,11 @@ class BacktestResult:
     baselines: dict[str, dict]  # "buy & hold" always; "sma_cross" for model strategies
     chunk_size: int | None
     mode: ExecutionMode
+    ablation: list[dict] | None = None
 
     @property
     def strategy(self) -> Strategy:
+        """The strategy as run: thresholds calibrated, if it asked for that."""
         return self.prepared.strategy
 
     @property
@@ -151,6 +150,7 @@ def run_backtest(
     mode: ExecutionMode = "vectorized",
     on_chunk: Callable[[int], None] | None = None,
     on_fold: Callable[[TrainedFold], None] | None = None,
+    ablation: bool = False,
 ) -> BacktestResult:
     prepared = prepare(strategy, workspace, on_fold)
     run = simulate(prepared, chunk_size, mode, on_chunk)
@@ -168,4 +168,5 @@ def run_backtest(
         },
         chunk_size=chunk_size,
         mode=mode,
+        ablation=run_ablation(prepared, simulate) if ablation else None,
     )

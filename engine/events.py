@@ -25,17 +25,21 @@ class TargetChunk:
     """Target weights of equity per symbol, one row per bar of `bars`, as published by `stage`.
 
     A row is decided at that bar's close and may use that bar's data, never a later one.
+    `signal` is the first stage's output for the same bars (a model's probabilities, or a rule's
+    weights), carried along so that overlays can use it; the first stage's own chunk carries itself.
     """
 
     stage: str
     bars: Bars
     weights: np.ndarray
+    signal: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         weights = np.asarray(self.weights, dtype=np.float64)
         if weights.shape != self.bars.shape:
             raise ValueError(f"stage {self.stage!r} returned weights of shape {weights.shape}, expected {self.bars.shape}")
         object.__setattr__(self, "weights", _frozen(weights))
+        object.__setattr__(self, "signal", self.weights if self.signal is None else self.signal)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -41,14 +41,14 @@ class StageRunner:
         bus.subscribe(input_topic, self.on_bars if position == 0 else self.on_targets)
 
     def on_bars(self, event: BarChunk) -> None:
-        self._emit(event.bars, self.stage.on_chunk(event.bars, None))
+        self._emit(event.bars, self.stage.on_chunk(event.bars, None, None), None)
 
     def on_targets(self, event: TargetChunk) -> None:
-        self._emit(event.bars, self.stage.on_chunk(event.bars, event.weights))
+        self._emit(event.bars, self.stage.on_chunk(event.bars, event.weights, event.signal), event.signal)
 
-    def _emit(self, bars: Bars, weights) -> None:
+    def _emit(self, bars: Bars, weights, signal) -> None:
         try:
-            chunk = TargetChunk(self.stage.name, bars, weights)
+            chunk = TargetChunk(self.stage.name, bars, weights, signal)
         except ValueError as error:
             raise StageError(f"stage {self.stage.name}: {error}") from None
         if not np.isfinite(chunk.weights).all():

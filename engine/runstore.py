@@ -3,6 +3,8 @@
     config.json      the resolved strategy, chunk size and execution mode
     metrics.json     {"strategy": {...}, "baselines": {"buy & hold": {...}, …}} on the same bars and period
     folds.json       walk-forward fold metrics (model strategies)
+    ablation.json    the overlay chain built up step by step (with --ablation)
+    calibration.json threshold searches on the validation window (thresholds with `calibrate`)
     equity.parquet   per bar: equity, cash, gross and net equity, costs paid, gross exposure
     trades.parquet   round trips per symbol
     orders.parquet   every executed order: decided at, filled at, side, size, price, fees, slippage
@@ -97,6 +99,10 @@ class RunStore:
             _write_json(staging / "metrics.json", {"strategy": result.metrics, "baselines": result.baselines})
             if result.fold_metrics() is not None:
                 _write_json(staging / "folds.json", {"folds": result.fold_metrics()})
+            if result.ablation is not None:
+                _write_json(staging / "ablation.json", {"steps": result.ablation})
+            if result.prepared.calibration:
+                _write_json(staging / "calibration.json", {"thresholds": result.prepared.calibration})
             execution.equity_frame().to_parquet(staging / "equity.parquet", index=False)
             result.trades().to_parquet(staging / "trades.parquet", index=False)
             execution.fills.to_parquet(staging / "orders.parquet", index=False)

@@ -21,8 +21,12 @@ class Stage(Protocol):
 
     name: str
 
-    def on_chunk(self, bars: Bars, weights: np.ndarray | None) -> np.ndarray:
-        """Target weights (rows: bars of the chunk, columns: symbols). `weights` is None for a signal."""
+    def on_chunk(self, bars: Bars, weights: np.ndarray | None, signal: np.ndarray | None) -> np.ndarray:
+        """Target weights (rows: bars of the chunk, columns: symbols).
+
+        For the first stage (the signal) `weights` and `signal` are None; an overlay gets the
+        previous stage's weights and the signal stage's output for the same bars.
+        """
         ...
 
 

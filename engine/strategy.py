@@ -205,7 +205,7 @@ def check_plugins(strategy: Strategy) -> None:
     """Resolve the plugins a strategy names (model, features, overlays) and validate their settings."""
     if not strategy.overlays and not isinstance(strategy.signal, ModelSignal):
         return
-    from engine.overlays.base import validate_overlay
+    from engine.overlays.chain import resolve_chain
     from engine.plugins.registry import registry
 
     plugins = registry()
@@ -223,17 +223,7 @@ def check_plugins(strategy: Strategy) -> None:
                 plugins.get("features", name)
             except LookupError as error:
                 raise ValueError(f"signal.features[{position}]: {error}") from None
-    for position, table in enumerate(strategy.overlays):
-        field = f"overlays[{position}]"
-        params = dict(table)
-        kind = params.pop("kind", None)
-        if not isinstance(kind, str):
-            raise ValueError(f"{field}.kind: missing (the overlay's name)")
-        try:
-            overlay = plugins.get("overlay", kind)
-        except LookupError as error:
-            raise ValueError(f"{field}.kind: {error}") from None
-        validate_overlay(overlay, params, field)
+    resolve_chain(strategy)
 
 
 def _strategy_folders() -> list[Path]:

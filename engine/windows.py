@@ -43,3 +43,50 @@ class TrailingRows:
         history = 0 if self._rows is None else len(self._rows)
         self._rows = joined[max(len(joined) - self.count, 0) :] if self.count else joined[:0]
         return joined, history
+
+
+@njit(cache=True)
+def _trailing_std(values: np.ndarray, window: int, start: int) -> np.ndarray:
+    rows, columns = values.shape
+    out = np.full((rows - start, columns), np.nan)
+    for t in range(max(start, window - 1), rows):
+        for column in range(columns):
+            total = 0.0
+            for k in range(t - window + 1, t + 1):
+                total += values[k, column]
+            mean = total / window
+            squares = 0.0
+            for k in range(t - window + 1, t + 1):
+                squares += (values[k, column] - mean) ** 2
+            out[t - start, column] = np.sqrt(squares / (window - 1))
+    return out
+
+
+def trailing_std(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
+    """Sample standard deviation of the trailing `window` rows, like `trailing_mean`."""
+    return _trailing_std(np.ascontiguousarray(values, dtype=np.float64), int(window), int(start))
+
+
+@njit(cache=True)
+def _trailing_rank(values: np.ndarray, window: int, start: int) -> np.ndarray:
+    rows, columns = values.shape
+    out = np.full((rows - start, columns), np.nan)
+    for t in range(max(start, window - 1), rows):
+        for column in range(columns):
+            current = values[t, column]
+            if np.isnan(current):
+                continue
+            below = 0
+            count = 0
+            for k in range(t - window + 1, t + 1):
+                if not np.isnan(values[k, column]):
+                    count += 1
+                    if values[k, column] <= current:
+                        below += 1
+            out[t - start, column] = below / count
+    return out
+
+
+def trailing_rank(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
+    """Share of the trailing `window` rows (NaN ignored) at or below each row's value: its percentile."""
+    return _trailing_rank(np.ascontiguousarray(values, dtype=np.float64), int(window), int(start))

@@ -33,7 +33,7 @@ class FixedWeights:
         self.weights = np.asarray(weights, dtype=float)
         self._row = 0
 
-    def on_chunk(self, bars, weights=None):
+    def on_chunk(self, bars, weights=None, signal=None):
         out = self.weights[self._row : self._row + len(bars)]
         self._row += len(bars)
         return out.reshape(len(bars), -1)
@@ -44,6 +44,6 @@ class PeekAhead:
 
     name = "peek_ahead"
 
-    def on_chunk(self, bars, weights=None):
+    def on_chunk(self, bars, weights=None, signal=None):
         nxt = np.vstack([bars.close[1:], bars.close[-1:]])
         return (nxt > bars.close) / len(bars.symbols)

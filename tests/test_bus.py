@@ -53,7 +53,7 @@ def test_a_stage_returning_nan_is_named():
     class Broken:
         name = "broken"
 
-        def on_chunk(self, bars, weights=None):
+        def on_chunk(self, bars, weights=None, signal=None):
             return np.full(bars.shape, np.nan)
 
     bars = make_bars(opens=[1, 2, 3], closes=[1, 2, 3])

@@ -17,7 +17,7 @@ class PeekAheadOverlay(PeekAhead):
 
     name = "peek_ahead_overlay"
 
-    def on_chunk(self, bars, weights=None):
+    def on_chunk(self, bars, weights=None, signal=None):
         return np.where(super().on_chunk(bars) > 0, weights, 0.0)
 
 

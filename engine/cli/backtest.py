@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from engine.cli.output import metrics_table, print_json_line, progress, stderr, stdout
+from engine.cli.output import ablation_table, metrics_table, print_json_line, progress, stderr, stdout
 from engine.strategy import Strategy, load_strategy
 from engine.workspace import Workspace
 
@@ -63,6 +63,7 @@ def backtest(
     execution: Annotated[
         Literal["vectorized", "replay"], typer.Option(help="vectorbt simulation or event-driven sim broker")
     ] = "vectorized",
+    ablation: Annotated[bool, typer.Option("--ablation", help="Also run the overlay chain step by step")] = False,
     json: Annotated[
         bool, typer.Option("--json", help="End standard output with one JSON line: run_id, run_dir, metrics")
     ] = False,
@@ -74,10 +75,11 @@ def backtest(
     workspace = Workspace.from_env()
     bars = load_bars(config, workspace.data)
     with progress(f"{config.name}: {execution}", total=len(bars)) as advance:
-        result = run_backtest(config, workspace, chunk, execution, on_chunk=advance, on_fold=report_fold)
+        result = run_backtest(config, workspace, chunk, execution, on_chunk=advance, on_fold=report_fold, ablation=ablation)
     run_id, run_dir = workspace.runs.save(result, workspace.data, command=sys.argv)
     if json:
-        print_json_line({"run_id": run_id, "run_dir": str(run_dir), "metrics": result.metrics, "baselines": result.baselines})
+        payload = {"run_id": run_id, "run_dir": str(run_dir), "metrics": result.metrics, "baselines": result.baselines}
+        print_json_line(payload | ({"ablation": result.ablation} if ablation else {}))
         return
     period = f"{result.metrics['start'][:10]} to {result.metrics['end'][:10]}"
     stdout.print(
@@ -87,6 +89,8 @@ def backtest(
             {config.name: result.metrics, **result.baselines},
         )
     )
+    if result.ablation is not None:
+        stdout.print(ablation_table(result.ablation))
     stdout.print(f"run {run_id} stored in {run_dir}")
 
 

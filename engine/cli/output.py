@@ -55,6 +55,22 @@ def metrics_table(title: str, columns: dict[str, dict]) -> Table:
     return table
 
 
+def ablation_table(steps: list[dict]) -> Table:
+    """The overlay chain built up step by step: one row per step."""
+    table = Table(title="overlay ablation (cumulative)", title_justify="left")
+    for column in ("step", "total return", "sharpe", "max drawdown", "trades", "turnover", "costs paid"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for step in steps:
+        table.add_row(
+            step["step"],
+            *(
+                format_metric(name, step[name])
+                for name in ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
+            ),
+        )
+    return table
+
+
 def print_json_line(payload: dict) -> None:
     """The last line of standard output: one JSON object."""
     sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")

@@ -1,12 +1,37 @@
-"""The overlay plugin type and the validation of a strategy's overlay chain."""
+"""The overlay plugin type, the context overlays are built in, and validation of their settings.
+
+An overlay type has a `name` (what a strategy's `[[overlays]] kind` names), a `category`
+(threshold, regime, risk or cost: the steps of `--ablation`), a pydantic `config` model and
+`build(config, context)` returning a stage. Settings are validated when the strategy loads;
+validators see the strategy's context (symbols, whether shorting is allowed).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.stage import Stage
+
+Category = Literal["threshold", "regime", "risk", "cost"]
+CATEGORIES: tuple[Category, ...] = ("threshold", "regime", "risk", "cost")
+
+
+@dataclass(frozen=True)
+class OverlayContext:
+    symbols: tuple[str, ...]
+    periods_per_year: float
+    commission: float
+    slippage: float
+    allow_short: bool
+    signal_is_probability: bool
+
+    @property
+    def round_trip_cost(self) -> float:
+        """Commission and slippage paid entering and leaving, as a fraction of the notional."""
+        return 2 * (self.commission + self.slippage)
 
 
 class OverlayConfig(BaseModel):
@@ -17,15 +42,16 @@ class OverlayConfig(BaseModel):
 
 class OverlayType(Protocol):
     name: str
+    category: Category
     config: type[OverlayConfig]
 
-    def build(self, config: OverlayConfig, n_symbols: int) -> Stage: ...
+    def build(self, config: OverlayConfig, context: OverlayContext) -> Stage: ...
 
 
-def validate_overlay(overlay: OverlayType, params: dict, field: str) -> OverlayConfig:
+def validate_overlay(overlay: OverlayType, params: dict, field: str, context: OverlayContext) -> OverlayConfig:
     """The overlay's config from a strategy's table; errors name `field` and the key."""
     try:
-        return overlay.config.model_validate(params)
+        return overlay.config.model_validate(params, context=context)
     except ValidationError as error:
         problems = "; ".join(
             f"{field}.{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
@@ -34,3 +60,12 @@ def validate_overlay(overlay: OverlayType, params: dict, field: str) -> OverlayC
             for issue in error.errors()
         )
         raise ValueError(problems) from None
+
+
+def per_symbol(value: float | dict[str, float], symbols: tuple[str, ...], default: float | None = None):
+    """A setting given once or per symbol, as one value per symbol column."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return np.array([value.get(symbol, default) for symbol in symbols], dtype=float)
+    return np.full(len(symbols), float(value))

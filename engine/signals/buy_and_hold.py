@@ -10,5 +10,5 @@ class BuyAndHold:
 
     name = "buy_and_hold"
 
-    def on_chunk(self, bars: Bars, weights: np.ndarray | None = None) -> np.ndarray:
+    def on_chunk(self, bars: Bars, weights: np.ndarray | None = None, signal: np.ndarray | None = None) -> np.ndarray:
         return np.full(bars.shape, 1.0 / len(bars.symbols))

@@ -26,7 +26,7 @@ class ModelProbability:
         self._features = FeatureWindow(walk_forward.features)
         self._rows = TrailingRows(self.lookback - 1)
 
-    def on_chunk(self, bars: Bars, weights: np.ndarray | None = None) -> np.ndarray:
+    def on_chunk(self, bars: Bars, weights: np.ndarray | None = None, signal: np.ndarray | None = None) -> np.ndarray:
         features, history = self._rows.extend(self._features.on_chunk(bars))
         probabilities = np.zeros(bars.shape)
         fold_of_row = np.searchsorted(self._starts, bars.timestamps, side="right") - 1

@@ -14,7 +14,7 @@ class SmaCross:
         self.name = f"sma_cross({fast},{slow})"
         self._closes = TrailingRows(slow - 1)
 
-    def on_chunk(self, bars: Bars, weights: np.ndarray | None = None) -> np.ndarray:
+    def on_chunk(self, bars: Bars, weights: np.ndarray | None = None, signal: np.ndarray | None = None) -> np.ndarray:
         closes, history = self._closes.extend(bars.close)
         fast = trailing_mean(closes, self.fast, start=history)
         slow = trailing_mean(closes, self.slow, start=history)

@@ -1,0 +1,42 @@
+"""Overlay ablation: the chain built up one category at a time, each step backtested on the
+same bars and period, so a table shows what each layer buys and what it costs.
+
+    raw -> +threshold -> +regime -> +risk -> +cost filter
+
+"raw" is the signal alone; a model's probability becomes a position where it is above 0.5.
+"""
+
+from __future__ import annotations
+
+from engine.metrics import compute_metrics
+from engine.overlays.base import CATEGORIES
+from engine.overlays.chain import build_chain, overlay_context, resolve_chain
+from engine.overlays.threshold import ThresholdConfig, ThresholdStage
+
+COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
+STEP_NAMES = {"threshold": "+threshold", "regime": "+regime", "risk": "+risk", "cost": "+cost filter"}
+RAW_THRESHOLD = ThresholdConfig(entry=0.5, exit=0.5)
+
+
+def run_ablation(prepared, simulate) -> list[dict]:
+    """One row per step: its name, the overlays it includes, and COLUMNS of its net metrics.
+
+    `simulate(prepared, stages=...)` runs one backtest (passed in: this module sits above the pipeline).
+    """
+    strategy = prepared.strategy
+    links, context = resolve_chain(strategy), overlay_context(strategy)
+    rows = []
+    for step in range(len(CATEGORIES) + 1):
+        included = CATEGORIES[:step]
+        chosen = [link for link in links if link.overlay.category in included]
+        raw = [] if "threshold" in included or not context.signal_is_probability else [ThresholdStage(RAW_THRESHOLD, context)]
+        stages = [prepared.signal_stage(), *raw, *build_chain(strategy, chosen)]
+        metrics = compute_metrics(simulate(prepared, stages=stages).execution, strategy.periods_per_year)
+        rows.append(
+            {
+                "step": "raw" if step == 0 else STEP_NAMES[included[-1]],
+                "overlays": [link.overlay.name for link in chosen],
+                **{column: metrics[column] for column in COLUMNS},
+            }
+        )
+    return rows

@@ -1,0 +1,169 @@
+"""Regime overlays: scale or zero targets when the market is in a regime the strategy should sit out.
+
+- trend: a symbol's close against its own long moving average;
+- volatility_regime: realized volatility's percentile in its own history, and optionally a
+  GARCH(1,1) forecast from `arch`;
+- market_filter: one benchmark symbol's close against its moving average, applied to all symbols.
+
+`scale` is what the target is multiplied by in the bad regime: 0 zeroes it, 0.5 halves it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from arch.univariate import GARCH, ZeroMean
+from pydantic import Field, ValidationInfo, field_validator
+
+from engine.bars import Bars
+from engine.overlays.base import OverlayConfig, OverlayContext
+from engine.windows import TrailingRows, trailing_mean, trailing_rank, trailing_std
+
+Scale = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class TrendConfig(OverlayConfig):
+    window: int = Field(default=200, ge=2)
+    scale: float = Scale
+
+
+class TrendStage:
+    """Longs below their moving average (shorts above it) are scaled by `scale`."""
+
+    name = "trend"
+
+    def __init__(self, config: TrendConfig, context: OverlayContext) -> None:
+        self.window, self.scale = config.window, config.scale
+        self._closes = TrailingRows(config.window - 1)
+
+    def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
+        closes, history = self._closes.extend(bars.close)
+        average = trailing_mean(closes, self.window, start=history)
+        against = ((weights > 0) & (bars.close < average)) | ((weights < 0) & (bars.close > average))
+        return np.where(against, weights * self.scale, weights)
+
+
+class VolatilityRegimeConfig(OverlayConfig):
+    window: int = Field(default=20, ge=2)
+    lookback: int = Field(default=252, ge=10)
+    max_percentile: float = Field(default=0.9, gt=0.0, le=1.0)
+    garch: bool = False
+    garch_window: int = Field(default=500, ge=100)
+    refit_every: int = Field(default=63, ge=1)
+    max_garch_volatility: float = Field(default=0.4, gt=0.0)
+    scale: float = Scale
+
+
+@lru_cache(maxsize=4096)
+def fit_garch(returns: bytes) -> tuple[float, float, float, float]:
+    """GARCH(1,1) on a window of percent returns (float64 bytes): omega, alpha, beta and the last
+    conditional variance. Memoized: calibration and ablation rerun a chain over the same bars."""
+    result = ZeroMean(np.frombuffer(returns), volatility=GARCH(p=1, q=1)).fit(disp="off")
+    omega, alpha, beta = (float(result.params[name]) for name in ("omega", "alpha[1]", "beta[1]"))
+    return omega, alpha, beta, float(result.conditional_volatility[-1]) ** 2
+
+
+class GarchForecast:
+    """One symbol's next-bar variance from GARCH(1,1): refit every `refit_every` bars on the last
+    `window` returns, rolled forward one bar at a time with the fitted parameters in between."""
+
+    def __init__(self, window: int, refit_every: int) -> None:
+        self.window, self.refit_every = window, refit_every
+        self.params: tuple[float, float, float] | None = None
+        self.variance = np.nan
+
+    def update(self, returns: np.ndarray, bar: int) -> float:
+        """Forecast after seeing `returns` (percent, the last one newest) at run bar number `bar`."""
+        latest = returns[-1]
+        if bar % self.refit_every == 0 and len(returns) >= self.window and np.isfinite(returns[-self.window :]).all():
+            *params, self.variance = fit_garch(np.ascontiguousarray(returns[-self.window :], dtype=np.float64).tobytes())
+            self.params = tuple(params)
+        elif self.params is None or not np.isfinite(latest):
+            return np.nan
+        omega, alpha, beta = self.params
+        self.variance = omega + alpha * latest**2 + beta * self.variance
+        return self.variance
+
+
+class VolatilityRegimeStage:
+    name = "volatility_regime"
+
+    def __init__(self, config: VolatilityRegimeConfig, context: OverlayContext) -> None:
+        self.config = config
+        self.annualize = np.sqrt(context.periods_per_year)
+        self._closes = TrailingRows(max(config.window + config.lookback, config.garch_window + 1))
+        self._garch = [GarchForecast(config.garch_window, config.refit_every) for _ in context.symbols]
+        self._bars_seen = 0
+
+    def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
+        config = self.config
+        closes, history = self._closes.extend(bars.close)
+        returns = np.full(closes.shape, np.nan)
+        returns[1:] = np.diff(np.log(closes), axis=0)
+        first = max(history - config.lookback + 1, 0)
+        realized = trailing_std(returns, config.window, start=first)
+        percentile = trailing_rank(realized, config.lookback, start=history - first)
+        high = percentile > config.max_percentile
+        if config.garch:
+            forecast = np.empty(bars.shape)
+            for row in range(len(bars)):
+                upto = history + row + 1
+                for column, model in enumerate(self._garch):
+                    forecast[row, column] = model.update(100 * returns[:upto, column], self._bars_seen + row)
+            annual = np.sqrt(forecast) / 100 * self.annualize
+            high |= annual > config.max_garch_volatility
+        self._bars_seen += len(bars)
+        return np.where(high, weights * config.scale, weights)
+
+
+class MarketFilterConfig(OverlayConfig):
+    symbol: str
+    window: int = Field(default=200, ge=2)
+    scale: float = Scale
+
+    @field_validator("symbol")
+    @classmethod
+    def _traded(cls, symbol: str, info: ValidationInfo) -> str:
+        context = info.context
+        if isinstance(context, OverlayContext) and symbol not in context.symbols:
+            raise ValueError(f"benchmark {symbol!r} must be one of the strategy's symbols ({', '.join(context.symbols)})")
+        return symbol
+
+
+class MarketFilterStage:
+    """Every target is scaled by `scale` while the benchmark closes below its moving average."""
+
+    name = "market_filter"
+
+    def __init__(self, config: MarketFilterConfig, context: OverlayContext) -> None:
+        self.window, self.scale = config.window, config.scale
+        self.column = context.symbols.index(config.symbol)
+        self._closes = TrailingRows(config.window - 1)
+
+    def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
+        closes, history = self._closes.extend(bars.close[:, [self.column]])
+        average = trailing_mean(closes, self.window, start=history)[:, 0]
+        risk_off = bars.close[:, self.column] < average
+        return np.where(risk_off[:, None], weights * self.scale, weights)
+
+
+class Trend:
+    name, category, config = "trend", "regime", TrendConfig
+
+    def build(self, config: TrendConfig, context: OverlayContext) -> TrendStage:
+        return TrendStage(config, context)
+
+
+class VolatilityRegime:
+    name, category, config = "volatility_regime", "regime", VolatilityRegimeConfig
+
+    def build(self, config: VolatilityRegimeConfig, context: OverlayContext) -> VolatilityRegimeStage:
+        return VolatilityRegimeStage(config, context)
+
+
+class MarketFilter:
+    name, category, config = "market_filter", "regime", MarketFilterConfig
+
+    def build(self, config: MarketFilterConfig, context: OverlayContext) -> MarketFilterStage:
+        return MarketFilterStage(config, context)
