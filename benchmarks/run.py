@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from benchmarks import gru_inference, load_memory, replay_vs_backtrader, vectorized_backtest
+from benchmarks import gru_inference, load_memory, overlay_chain, replay_vs_backtrader, vectorized_backtest
 from benchmarks.common import save
 
 BENCHMARKS = {
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "replay_vs_backtrader": replay_vs_backtrader.measure,
     "load_memory": load_memory.measure,
     "gru_inference": gru_inference.measure,
+    "overlay_chain": overlay_chain.measure,
 }
 
 

@@ -9,10 +9,22 @@ import pytest
 
 from engine.backtest import load_bars, simulate_strategy
 from engine.data.sample import SYNTHETIC_SYMBOLS
-from engine.strategy import list_strategies, load_strategy
+from engine.strategy import list_strategies, load_strategy, parse_strategy
 
 BUILT_IN = ["buy_and_hold", "sma_cross"]
-CASES = [(name, None) for name in BUILT_IN] + [("sma_cross", "synthetic")]
+CASES = [(name, None) for name in BUILT_IN] + [("sma_cross", "synthetic"), ("sma_cross", "overlays")]
+# Every rule-based overlay, path-dependent ones included, behind sma_cross on the real data.
+RULE_CHAIN = [
+    {"kind": "trend", "window": 100, "scale": 0.5},
+    {"kind": "volatility_regime", "window": 20, "lookback": 252, "garch": True, "refit_every": 126, "scale": 0.5},
+    {"kind": "market_filter", "symbol": "SP500", "window": 150, "scale": 0.5},
+    {"kind": "holding", "min_holding_bars": 5, "cooldown_bars": 3},
+    {"kind": "stops", "stop_loss": 0.05, "take_profit": 0.2, "trailing_stop": 0.08, "cooldown_bars": 5},
+    {"kind": "volatility_target", "target": 0.12, "window": 20},
+    {"kind": "exposure_caps", "per_symbol": 0.4, "gross": 0.8},
+    {"kind": "drawdown_breaker", "max_drawdown": 0.1, "cooldown_bars": 15},
+    {"kind": "cost_filter", "band": 0.05},
+]
 
 
 def test_every_builtin_strategy_is_covered():
@@ -23,6 +35,8 @@ def strategy_for(name, universe):
     strategy = load_strategy(name)
     if universe == "synthetic":
         strategy = strategy.with_overrides(data={"symbols": list(SYNTHETIC_SYMBOLS), "timeframe": "1h"})
+    if universe == "overlays":
+        strategy = parse_strategy({**strategy.model_dump(), "overlays": RULE_CHAIN}, "sma_cross with every overlay")
     return strategy
 
 

@@ -52,15 +52,31 @@ def test_engine_check_passes_for_gru93(gru93):
 def test_backtest_and_train_commands(sample_home, gru93):
     env = {**os.environ, "ENGINE_HOME": str(sample_home)}
     result = subprocess.run(
-        [sys.executable, "-m", "engine", "backtest", "--strategy", "gru93", "--json"], env=env, capture_output=True, text=True
-    )
+        [sys.executable, "-m", "engine", "backtest", "--strategy", "gru93", "--ablation", "--json"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "reused" in result.stderr  # the folds trained by the fixture come from the model store
     payload = json.loads(result.stdout.strip().splitlines()[-1])
-    first_prediction = gru93.bars.index()[gru93.walk_forward.first_prediction_row]
-    assert payload["metrics"]["start"] == str(first_prediction)
+    assert payload["metrics"]["start"] == str(gru93.bars.index()[gru93.trade_from])
+    assert gru93.trade_from > gru93.walk_forward.first_prediction_row  # after the calibration window
     assert set(payload["baselines"]) == {"buy & hold", "sma_cross"}
     assert payload["baselines"]["sma_cross"]["start"] == payload["metrics"]["start"]
+
+    # The ablation: the full chain trades less than the raw signal.
+    steps = {step["step"]: step for step in payload["ablation"]}
+    assert list(steps) == ["raw", "+threshold", "+regime", "+risk", "+cost filter"]
+    assert steps["+cost filter"]["trades"] == payload["metrics"]["trades"]
+    assert steps["+cost filter"]["trades"] < steps["raw"]["trades"]
+    assert steps["+cost filter"]["turnover"] < steps["raw"]["turnover"]
+    run_dir = sample_home / "runs" / payload["run_id"]
+    assert json.loads((run_dir / "ablation.json").read_text())["steps"] == payload["ablation"]
+    # Calibrated thresholds are stored with the strategy the run used.
+    calibration = json.loads((run_dir / "calibration.json").read_text())["thresholds"][0]
+    threshold = json.loads((run_dir / "config.json").read_text())["strategy"]["overlays"][0]
+    assert "calibrate" not in threshold
+    assert (threshold["entry"], threshold["exit"]) == (calibration["chosen"]["entry"], calibration["chosen"]["exit"])
+    assert payload["metrics"]["start"] > calibration["validation_end"]
 
     trained = subprocess.run(
         [sys.executable, "-m", "engine", "train", "--strategy", "gru93", "--json"], env=env, capture_output=True, text=True

@@ -10,6 +10,7 @@ import pytest
 from engine.backtest import load_bars, simulate_strategy
 from engine.data.sample import SYNTHETIC_SYMBOLS
 from engine.strategy import load_strategy
+from tests.test_chunk_invariance import strategy_for
 
 VARIANTS = {
     "default": {},
@@ -29,6 +30,16 @@ def test_replay_matches_vectorized_on_real_data(store, name, variant):
     pd.testing.assert_frame_equal(replay.fills, vectorized.fills, check_exact=False, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(replay.equity, vectorized.equity, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(replay.gross_equity, vectorized.gross_equity, rtol=1e-8, atol=0.0)
+
+
+def test_replay_matches_vectorized_with_every_rule_overlay(store):
+    strategy = strategy_for("sma_cross", "overlays")
+    bars = load_bars(strategy, store)
+    vectorized = simulate_strategy(strategy, bars, None, "vectorized").execution
+    replay = simulate_strategy(strategy, bars, 1, "replay").execution
+    assert len(vectorized.fills) > 50
+    pd.testing.assert_frame_equal(replay.fills, vectorized.fills, check_exact=False, rtol=1e-8, atol=0.0)
+    np.testing.assert_allclose(replay.equity, vectorized.equity, rtol=1e-8, atol=0.0)
 
 
 def test_replay_matches_vectorized_on_the_synthetic_universe(store):
