@@ -132,10 +132,6 @@ class BacktestResult:
     def execution(self):
         return self.run.execution
 
-    @property
-    def benchmark_metrics(self) -> dict:
-        return self.baselines["buy & hold"]
-
     def fold_metrics(self) -> list[dict] | None:
         return None if self.prepared.walk_forward is None else self.prepared.walk_forward.fold_metrics()
 

@@ -24,6 +24,3 @@ class EventBus:
     def publish(self, topic: str, event: Any) -> None:
         for handler in self._handlers.get(topic, ()):
             handler(event)
-
-    def topics(self) -> list[str]:
-        return list(self._handlers)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.bars import Bars
-from engine.features.dataset import FeatureWindow
+from engine.features.dataset import FeatureWindow, sequences
 from engine.models.walkforward import WalkForward, predict_rows
 from engine.windows import TrailingRows
 
@@ -36,9 +36,8 @@ class ModelProbability:
             rows = np.repeat(local + history, len(bars.symbols))
             columns = np.tile(np.arange(len(bars.symbols)), len(local))
             usable = rows >= self.lookback - 1
-            usable[usable] = np.isfinite(
-                features[rows[usable, None] + np.arange(-self.lookback + 1, 1), columns[usable, None]]
-            ).all(axis=(1, 2))
+            windows = sequences(features, rows[usable], columns[usable], self.lookback)
+            usable[usable] = np.isfinite(windows).all(axis=(1, 2))
             trained = self.folds[fold_index]
             values = predict_rows(
                 self.plugin, trained.model, trained.scaler, features, rows[usable], columns[usable], self.lookback
