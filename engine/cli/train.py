@@ -32,7 +32,7 @@ def train(
         return
     table = Table(title=f"{config.name}: walk-forward, out of sample", title_justify="left")
     for column in ("fold", "trained on", "predicts", "samples", "ROC-AUC", "PR-AUC", "F1", "precision", "recall", ""):
-        table.add_column(column, justify="right" if column not in ("trained on", "predicts") else "left")
+        table.add_column(column, justify="left" if column in ("trained on", "predicts") else "right", no_wrap=True)
 
     def cells(metrics: dict) -> list[str]:
         return [str(metrics["samples"])] + [
@@ -42,10 +42,10 @@ def train(
     for fold in folds:
         table.add_row(
             str(fold["fold"]),
-            f"{fold['train_start'][:10]} – {fold['train_end'][:10]}",
-            f"{fold['predict_start'][:10]} – {fold['predict_end'][:10]}",
+            f"{fold['train_start'][:10]}→{fold['train_end'][:10]}",
+            f"{fold['predict_start'][:10]}→{fold['predict_end'][:10]}",
             *cells(fold),
-            "reused" if fold["reused"] else "trained",
+            "stored" if fold["reused"] else "new",
         )
     table.add_row("all", "", "", *cells(overall), "")
     stdout.print(table)
