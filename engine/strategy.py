@@ -75,6 +75,7 @@ class CostSpec(_Strict):
 
     commission_bps: float = Field(default=10.0, ge=0, le=1000)
     slippage_bps: float = Field(default=5.0, ge=0, le=1000)
+    min_commission: float = Field(default=0.0, ge=0, description="per order, in account currency")
 
     @property
     def commission(self) -> float:

@@ -92,3 +92,16 @@ def test_no_cash_is_created_or_lost_by_the_ledger():
     fills = result.fills
     signed = np.where(fills.side == "buy", -1, 1) * fills["size"] * fills.price - fills.fees
     assert result.cash[-1] == pytest.approx(10_000 + signed.sum())
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_minimum_commission_per_order(mode):
+    rules = ExecutionRules(commission=0.001, slippage=0.0, initial_cash=10_000.0, min_commission=5.0)
+    bars = make_bars(opens=[100, 100, 100, 100, 100], closes=[100, 100, 100, 100, 100])
+    # 10% of 10,000 = 1,000 notional: 1.00 at the rate, so the minimum applies; 90% more: 9.00 at the rate.
+    result = run(bars, [[0.1], [1.0], [1.0], [1.0], [1.0]], rules=rules, mode=mode)
+    small, large = result.fills.iloc[0], result.fills.iloc[1]
+    assert small.fees == pytest.approx(5.0)
+    assert large.fees == pytest.approx(large["size"] * large.price * 0.001)
+    assert large.fees > 5.0
+    assert result.cash[-1] >= -1e-9

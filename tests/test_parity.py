@@ -16,6 +16,7 @@ VARIANTS = {
     "default": {},
     "whole shares": {"execution": {"fractional_shares": False}},
     "high costs": {"costs": {"commission_bps": 50.0, "slippage_bps": 25.0}},
+    "minimum commission": {"costs": {"min_commission": 80.0}},
 }
 
 

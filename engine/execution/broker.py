@@ -72,7 +72,8 @@ class SimBroker:
                 oidx=0,
                 lidx=0,
             )
-            new_state, result = vbt_nb.execute_order_nb(state, self.rules.order(weights[column], open_prices[column]))
+            order = self.rules.order(weights[column], open_prices[column], value, self.position[column])
+            new_state, result = vbt_nb.execute_order_nb(state, order)
             if result.status != OrderStatus.Filled:
                 continue
             self.cash, self.free_cash = new_state.cash, new_state.free_cash

@@ -4,7 +4,9 @@
   (a held target is not re-balanced as prices drift), and fills at bar t+1's open.
 - Target weights are of portfolio equity valued at that open; all symbols share one cash account.
 - Buys fill at open x (1 + slippage), sells at open x (1 - slippage).
-- Commission = rate x traded notional, per side.
+- Commission = rate x traded notional, per side, and at least `min_commission` per order. The
+  minimum is decided on the order's intended notional (its target against the position, at the
+  open with slippage): below min_commission / rate the order pays the minimum as a fixed fee.
 - Within a bar, sells go before buys (orders sorted by value) so that sales fund purchases.
 - When cash cannot cover a buy and its costs, the buy shrinks to what cash covers, costs included.
   Nothing borrows: long/flat by default; short only when the strategy allows it.
@@ -20,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from vectorbt.portfolio import nb as vbt_nb
 from vectorbt.portfolio.enums import Direction, Order, SizeType
 
@@ -33,6 +36,7 @@ class ExecutionRules:
     initial_cash: float
     fractional_shares: bool = True
     allow_short: bool = False
+    min_commission: float = 0.0
 
     @classmethod
     def from_strategy(cls, strategy: Strategy) -> ExecutionRules:
@@ -42,6 +46,7 @@ class ExecutionRules:
             initial_cash=strategy.execution.initial_cash,
             fractional_shares=strategy.execution.fractional_shares,
             allow_short=strategy.execution.allow_short,
+            min_commission=strategy.costs.min_commission,
         )
 
     @property
@@ -66,15 +71,19 @@ class ExecutionRules:
             call_seq="auto",
         )
 
-    def order(self, target_weight: float, open_price: float) -> Order:
-        """The vectorbt order the broker executes for one target weight at one open."""
+    def order(self, target_weight: float, open_price: float, value: float, position: float) -> Order:
+        """The vectorbt order the broker executes for one target weight at one open, with the
+        account's value at that open and the symbol's position."""
+        fees, fixed_fees = commission_terms_nb(
+            target_weight, value, position, open_price, self.commission, self.slippage, self.min_commission
+        )
         return Order(
             size=float(target_weight),
             price=float(open_price),
             size_type=SizeType.TargetPercent,
             direction=self.direction,
-            fees=self.commission,
-            fixed_fees=0.0,
+            fees=fees,
+            fixed_fees=fixed_fees,
             slippage=self.slippage,
             min_size=0.0,
             max_size=np.inf,
@@ -85,6 +94,21 @@ class ExecutionRules:
             raise_reject=False,
             log=False,
         )
+
+
+@njit(cache=True)
+def commission_terms_nb(
+    target_weight: float, value: float, position: float, price: float, rate: float, slippage: float, minimum: float
+) -> tuple[float, float]:
+    """(rate, fixed fee) for an order: the rate, or the minimum as a fixed fee when the order's
+    intended notional is too small for the rate to reach it."""
+    if minimum <= 0.0:
+        return rate, 0.0
+    shares = target_weight * value / price - position
+    notional = abs(shares) * price * (1.0 + slippage if shares > 0 else 1.0 - slippage)
+    if rate * notional < minimum:
+        return 0.0, minimum
+    return rate, 0.0
 
 
 def orders_from_targets(targets: np.ndarray, previous: np.ndarray | None) -> np.ndarray:

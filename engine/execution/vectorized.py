@@ -1,4 +1,8 @@
-"""The vectorized backtester: the whole order history through vectorbt's `Portfolio.from_orders`.
+"""The vectorized backtester: the whole order history through vectorbt in one call.
+
+`Portfolio.from_orders` does the work. A minimum commission cannot be expressed there (fees are
+rate x notional + a fixed amount), so with one the same orders go through `from_order_func`,
+whose order function sets each order's fee terms as the broker does (`commission_terms_nb`).
 
 vectorbt simulates a history in one call and cannot resume from a carried position, so this stage
 collects the order batches of every chunk and simulates once the feed ends. The orders it sees are
@@ -10,26 +14,70 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import vectorbt as vbt
-from vectorbt.portfolio.enums import OrderSide
+from numba import njit
+from vectorbt.portfolio import nb as vbt_nb
+from vectorbt.portfolio.enums import OrderSide, SizeType
 
 from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import EndOfData, OrderBatch
-from engine.execution.conventions import ExecutionRules, fill_bar_orders
+from engine.execution.conventions import ExecutionRules, commission_terms_nb, fill_bar_orders
 from engine.execution.result import FILL_COLUMNS, ExecutionResult
 from engine.topics import END, ORDERS
 
 
 def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> vbt.Portfolio:
     """Fill each bar's orders at the next bar's open under `rules`; mark at the close."""
-    return vbt.Portfolio.from_orders(
-        close=bars.close,
-        size=fill_bar_orders(order_weights),
-        price=bars.open,
-        val_price=bars.open,
+    size = fill_bar_orders(order_weights)
+    if rules.min_commission <= 0:
+        return vbt.Portfolio.from_orders(
+            close=bars.close, size=size, price=bars.open, val_price=bars.open, freq="1D", **rules.vectorbt_order_kwargs()
+        )
+    opens = np.ascontiguousarray(bars.open)
+    return vbt.Portfolio.from_order_func(
+        bars.close,
+        _order_at_open_nb,
+        size,
+        opens,
+        np.asarray(rules.direction),
+        rules.commission,
+        rules.slippage,
+        rules.min_commission,
+        rules.size_granularity,
+        pre_segment_func_nb=_value_at_open_nb,
+        pre_segment_args=(size, opens, np.asarray(rules.direction), np.empty(size.shape[1])),
+        init_cash=rules.initial_cash,
+        cash_sharing=True,
+        group_by=True,
         freq="1D",
-        attach_call_seq=True,
-        **rules.vectorbt_order_kwargs(),
+    )
+
+
+@njit(cache=True)
+def _value_at_open_nb(c, size, opens, direction, order_value_out):
+    """Before a bar's orders: value the account at the open, then put sells before buys."""
+    for column in range(c.from_col, c.to_col):
+        c.last_val_price[column] = opens[c.i, column]
+    vbt_nb.sort_call_seq_nb(c, size, np.asarray(SizeType.TargetPercent), direction, order_value_out[c.from_col : c.to_col])
+    return ()
+
+
+@njit(cache=True)
+def _order_at_open_nb(c, size, opens, direction, commission, slippage, min_commission, granularity):
+    weight = size[c.i, c.col]
+    if np.isnan(weight):
+        return vbt_nb.order_nothing_nb()
+    price = opens[c.i, c.col]
+    fees, fixed_fees = commission_terms_nb(weight, c.value_now, c.position_now, price, commission, slippage, min_commission)
+    return vbt_nb.order_nb(
+        size=weight,
+        price=price,
+        size_type=SizeType.TargetPercent,
+        direction=direction.item(),
+        fees=fees,
+        fixed_fees=fixed_fees,
+        slippage=slippage,
+        size_granularity=granularity,
     )
 
 
@@ -61,11 +109,7 @@ class VectorizedExecution:
 def result_from_portfolio(
     bars: Bars, order_weights: np.ndarray, portfolio: vbt.Portfolio, initial_cash: float
 ) -> ExecutionResult:
-    records = portfolio.orders.values
-    # vectorbt stores records column by column; executions happen bar by bar, in call-sequence
-    # order (call_seq[i, k] is the column called k-th at bar i, so invert it to rank columns).
-    call_rank = np.argsort(portfolio.call_seq.values, axis=1)
-    records = records[np.lexsort((call_rank[records["idx"], records["col"]], records["idx"]))]
+    records = portfolio.order_records  # in execution order: bar by bar, sells before buys
     bar, column = records["idx"].astype(np.int64), records["col"].astype(np.int64)
     fills = pd.DataFrame(
         {
