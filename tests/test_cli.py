@@ -45,7 +45,7 @@ def test_backtest_json_is_the_last_stdout_line_and_the_run_is_stored(json_run):
     assert manifest["data"]["series"]["SP500"].startswith("real: ")
     assert manifest["libraries"]["vectorbt"] != "not installed"
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["strategy"]["costs"] == {"commission_bps": 10.0, "slippage_bps": 5.0}
+    assert config["strategy"]["costs"] == {"commission_bps": 10.0, "slippage_bps": 5.0, "min_commission": 0.0}
 
 
 def test_same_config_same_result_in_replay_with_chunks(sample_home, json_run):

@@ -6,7 +6,8 @@
 - Buys fill at open x (1 + slippage), sells at open x (1 - slippage).
 - Commission = rate x traded notional, per side, and at least `min_commission` per order. The
   minimum is decided on the order's intended notional (its target against the position, at the
-  open with slippage): below min_commission / rate the order pays the minimum as a fixed fee.
+  open with slippage): below min_commission / rate the order pays the minimum as a fixed fee. A
+  buy that cash then shrinks keeps the terms chosen for its intended size.
 - Within a bar, sells go before buys (orders sorted by value) so that sales fund purchases.
 - When cash cannot cover a buy and its costs, the buy shrinks to what cash covers, costs included.
   Nothing borrows: long/flat by default; short only when the strategy allows it.
