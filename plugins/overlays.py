@@ -1,23 +1,23 @@
 """Built-in overlays: threshold, regime (trend, volatility, market), risk, and the cost filter."""
 
-from engine.overlays.cost_filter import CostFilter
-from engine.overlays.regime import MarketFilter, Trend, VolatilityRegime
-from engine.overlays.risk import DrawdownBreaker, ExposureCaps, Holding, Stops, VolatilityTarget
-from engine.overlays.threshold import Threshold
+from engine.overlays.cost_filter import COST_FILTER
+from engine.overlays.regime import MARKET_FILTER, TREND, VOLATILITY_REGIME
+from engine.overlays.risk import DRAWDOWN_BREAKER, EXPOSURE_CAPS, HOLDING, STOPS, VOLATILITY_TARGET
+from engine.overlays.threshold import THRESHOLD
 from engine.plugins import hookimpl
 
 
 @hookimpl
 def engine_overlays():
     return [
-        Threshold(),
-        Trend(),
-        VolatilityRegime(),
-        MarketFilter(),
-        VolatilityTarget(),
-        ExposureCaps(),
-        Stops(),
-        DrawdownBreaker(),
-        Holding(),
-        CostFilter(),
+        THRESHOLD,
+        TREND,
+        VOLATILITY_REGIME,
+        MARKET_FILTER,
+        HOLDING,
+        STOPS,
+        VOLATILITY_TARGET,
+        EXPOSURE_CAPS,
+        DRAWDOWN_BREAKER,
+        COST_FILTER,
     ]

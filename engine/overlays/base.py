@@ -1,15 +1,16 @@
 """The overlay plugin type, the context overlays are built in, and validation of their settings.
 
 An overlay type has a `name` (what a strategy's `[[overlays]] kind` names), a `category`
-(threshold, regime, risk or cost: the steps of `--ablation`), a pydantic `config` model and
-`build(config, context)` returning a stage. Settings are validated when the strategy loads;
+(threshold, regime, risk or cost: the steps of `--ablation`), a pydantic `config` model and the
+stage it builds from a validated config and the strategy's context. Settings are validated when the strategy loads;
 validators see the strategy's context (symbols, whether shorting is allowed).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -40,12 +41,18 @@ class OverlayConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class OverlayType(Protocol):
+@dataclass(frozen=True)
+class OverlayType:
+    """What an overlay plugin registers: its name, category, config model and stage class
+    (a callable taking the validated config and the context)."""
+
     name: str
     category: Category
     config: type[OverlayConfig]
+    stage: Callable[[OverlayConfig, OverlayContext], Stage]
 
-    def build(self, config: OverlayConfig, context: OverlayContext) -> Stage: ...
+    def build(self, config: OverlayConfig, context: OverlayContext) -> Stage:
+        return self.stage(config, context)
 
 
 def validate_overlay(overlay: OverlayType, params: dict, field: str, context: OverlayContext) -> OverlayConfig:

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
 from engine.bars import Bars
-from engine.overlays.base import OverlayConfig, OverlayContext
+from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.windows import TrailingRows, trailing_mean
 
 
@@ -70,8 +70,4 @@ class CostFilterStage:
         return out
 
 
-class CostFilter:
-    name, category, config = "cost_filter", "cost", CostFilterConfig
-
-    def build(self, config, context):
-        return CostFilterStage(config, context)
+COST_FILTER = OverlayType("cost_filter", "cost", CostFilterConfig, CostFilterStage)

@@ -17,7 +17,7 @@ from arch.univariate import GARCH, ZeroMean
 from pydantic import Field, ValidationInfo, field_validator
 
 from engine.bars import Bars
-from engine.overlays.base import OverlayConfig, OverlayContext
+from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.windows import TrailingRows, trailing_mean, trailing_rank, trailing_std
 
 Scale = Field(default=0.0, ge=0.0, le=1.0)
@@ -148,22 +148,6 @@ class MarketFilterStage:
         return np.where(risk_off[:, None], weights * self.scale, weights)
 
 
-class Trend:
-    name, category, config = "trend", "regime", TrendConfig
-
-    def build(self, config: TrendConfig, context: OverlayContext) -> TrendStage:
-        return TrendStage(config, context)
-
-
-class VolatilityRegime:
-    name, category, config = "volatility_regime", "regime", VolatilityRegimeConfig
-
-    def build(self, config: VolatilityRegimeConfig, context: OverlayContext) -> VolatilityRegimeStage:
-        return VolatilityRegimeStage(config, context)
-
-
-class MarketFilter:
-    name, category, config = "market_filter", "regime", MarketFilterConfig
-
-    def build(self, config: MarketFilterConfig, context: OverlayContext) -> MarketFilterStage:
-        return MarketFilterStage(config, context)
+TREND = OverlayType("trend", "regime", TrendConfig, TrendStage)
+VOLATILITY_REGIME = OverlayType("volatility_regime", "regime", VolatilityRegimeConfig, VolatilityRegimeStage)
+MARKET_FILTER = OverlayType("market_filter", "regime", MarketFilterConfig, MarketFilterStage)

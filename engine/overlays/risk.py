@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.bars import Bars
-from engine.overlays.base import OverlayConfig, OverlayContext
+from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.windows import TrailingRows, trailing_std
 
 
@@ -213,36 +213,8 @@ class HoldingStage:
         return out
 
 
-class VolatilityTarget:
-    name, category, config = "volatility_target", "risk", VolatilityTargetConfig
-
-    def build(self, config, context):
-        return VolatilityTargetStage(config, context)
-
-
-class ExposureCaps:
-    name, category, config = "exposure_caps", "risk", ExposureCapsConfig
-
-    def build(self, config, context):
-        return ExposureCapsStage(config, context)
-
-
-class Stops:
-    name, category, config = "stops", "risk", StopsConfig
-
-    def build(self, config, context):
-        return StopsStage(config, context)
-
-
-class DrawdownBreaker:
-    name, category, config = "drawdown_breaker", "risk", DrawdownBreakerConfig
-
-    def build(self, config, context):
-        return DrawdownBreakerStage(config, context)
-
-
-class Holding:
-    name, category, config = "holding", "risk", HoldingConfig
-
-    def build(self, config, context):
-        return HoldingStage(config, context)
+VOLATILITY_TARGET = OverlayType("volatility_target", "risk", VolatilityTargetConfig, VolatilityTargetStage)
+EXPOSURE_CAPS = OverlayType("exposure_caps", "risk", ExposureCapsConfig, ExposureCapsStage)
+STOPS = OverlayType("stops", "risk", StopsConfig, StopsStage)
+DRAWDOWN_BREAKER = OverlayType("drawdown_breaker", "risk", DrawdownBreakerConfig, DrawdownBreakerStage)
+HOLDING = OverlayType("holding", "risk", HoldingConfig, HoldingStage)

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.bars import Bars
-from engine.overlays.base import OverlayConfig, OverlayContext, per_symbol
+from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, per_symbol
 
 Level = float | dict[str, float]
 
@@ -69,10 +69,4 @@ class ThresholdStage:
         return holding / len(bars.symbols)
 
 
-class Threshold:
-    name = "threshold"
-    category = "threshold"
-    config = ThresholdConfig
-
-    def build(self, config: ThresholdConfig, context: OverlayContext) -> ThresholdStage:
-        return ThresholdStage(config, context)
+THRESHOLD = OverlayType("threshold", "threshold", ThresholdConfig, ThresholdStage)
