@@ -10,24 +10,74 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+_MEAN, _STD, _RANK = 0, 1, 2
+
 
 @njit(cache=True)
-def _trailing_mean(values: np.ndarray, window: int, start: int) -> np.ndarray:
+def _mean(window: np.ndarray) -> float:
+    total = 0.0
+    for value in window:
+        total += value
+    return total / len(window)
+
+
+@njit(cache=True)
+def _std(window: np.ndarray) -> float:
+    mean = _mean(window)
+    squares = 0.0
+    for value in window:
+        squares += (value - mean) ** 2
+    return np.sqrt(squares / (len(window) - 1))
+
+
+@njit(cache=True)
+def _rank(window: np.ndarray) -> float:
+    """Share of the window's non-NaN values at or below its last value (NaN if that is NaN)."""
+    current = window[-1]
+    if np.isnan(current):
+        return np.nan
+    below = count = 0
+    for value in window:
+        if not np.isnan(value):
+            count += 1
+            below += value <= current
+    return below / count
+
+
+@njit(cache=True)
+def _trailing(values: np.ndarray, window: int, start: int, statistic: int) -> np.ndarray:
     rows, columns = values.shape
     out = np.full((rows - start, columns), np.nan)
     for t in range(max(start, window - 1), rows):
         for column in range(columns):
-            total = 0.0
-            for k in range(t - window + 1, t + 1):
-                total += values[k, column]
-            out[t - start, column] = total / window
+            rows_in_window = values[t - window + 1 : t + 1, column]
+            if statistic == _MEAN:
+                out[t - start, column] = _mean(rows_in_window)
+            elif statistic == _STD:
+                out[t - start, column] = _std(rows_in_window)
+            else:
+                out[t - start, column] = _rank(rows_in_window)
     return out
+
+
+def _apply(values: np.ndarray, window: int, start: int, statistic: int) -> np.ndarray:
+    return _trailing(np.ascontiguousarray(values, dtype=np.float64), int(window), int(start), statistic)
 
 
 def trailing_mean(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
     """Mean of the trailing `window` rows for each row from `start` on, per column; NaN until a
     full window exists. Rows before `start` serve only as history."""
-    return _trailing_mean(np.ascontiguousarray(values, dtype=np.float64), int(window), int(start))
+    return _apply(values, window, start, _MEAN)
+
+
+def trailing_std(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
+    """Sample standard deviation of the trailing `window` rows, like `trailing_mean`."""
+    return _apply(values, window, start, _STD)
+
+
+def trailing_rank(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
+    """Share of the trailing `window` rows (NaN ignored) at or below each row's value: its percentile."""
+    return _apply(values, window, start, _RANK)
 
 
 class TrailingRows:
@@ -43,50 +93,3 @@ class TrailingRows:
         history = 0 if self._rows is None else len(self._rows)
         self._rows = joined[max(len(joined) - self.count, 0) :] if self.count else joined[:0]
         return joined, history
-
-
-@njit(cache=True)
-def _trailing_std(values: np.ndarray, window: int, start: int) -> np.ndarray:
-    rows, columns = values.shape
-    out = np.full((rows - start, columns), np.nan)
-    for t in range(max(start, window - 1), rows):
-        for column in range(columns):
-            total = 0.0
-            for k in range(t - window + 1, t + 1):
-                total += values[k, column]
-            mean = total / window
-            squares = 0.0
-            for k in range(t - window + 1, t + 1):
-                squares += (values[k, column] - mean) ** 2
-            out[t - start, column] = np.sqrt(squares / (window - 1))
-    return out
-
-
-def trailing_std(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
-    """Sample standard deviation of the trailing `window` rows, like `trailing_mean`."""
-    return _trailing_std(np.ascontiguousarray(values, dtype=np.float64), int(window), int(start))
-
-
-@njit(cache=True)
-def _trailing_rank(values: np.ndarray, window: int, start: int) -> np.ndarray:
-    rows, columns = values.shape
-    out = np.full((rows - start, columns), np.nan)
-    for t in range(max(start, window - 1), rows):
-        for column in range(columns):
-            current = values[t, column]
-            if np.isnan(current):
-                continue
-            below = 0
-            count = 0
-            for k in range(t - window + 1, t + 1):
-                if not np.isnan(values[k, column]):
-                    count += 1
-                    if values[k, column] <= current:
-                        below += 1
-            out[t - start, column] = below / count
-    return out
-
-
-def trailing_rank(values: np.ndarray, window: int, start: int = 0) -> np.ndarray:
-    """Share of the trailing `window` rows (NaN ignored) at or below each row's value: its percentile."""
-    return _trailing_rank(np.ascontiguousarray(values, dtype=np.float64), int(window), int(start))
