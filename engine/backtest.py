@@ -22,6 +22,7 @@ from engine.overlays.chain import build_chain
 from engine.pipeline import ExecutionMode, Pipeline, PipelineRun
 from engine.plugins.registry import registry
 from engine.signals import build_signal
+from engine.signals.cache import CachedPredictions, PredictionCache, ReplayedProbabilities
 from engine.signals.model import ModelProbability
 from engine.stage import Stage
 from engine.strategy import BuyAndHoldSignal, ModelSignal, Strategy, load_strategy
@@ -37,9 +38,12 @@ class PreparedStrategy:
     trade_from: int  # first bar that may decide an order
     walk_forward: WalkForward | None = None
     calibration: list[dict] = field(default_factory=list)  # threshold searches (see overlays/calibration)
+    cached: CachedPredictions | None = None  # the model's predictions, replayed from the prediction cache
 
     def signal_stage(self) -> Stage:
         """A fresh signal stage (no state carried from an earlier run)."""
+        if self.cached is not None:
+            return ReplayedProbabilities(f"model:{self.strategy.signal.plugin}", self.cached.probabilities)
         if self.walk_forward is not None:
             return ModelProbability(self.walk_forward)
         return build_signal(self.strategy.signal)
@@ -59,18 +63,29 @@ def load_bars(strategy: Strategy, store: DataStore) -> Bars:
     return store.load(strategy.data.symbols, strategy.data.timeframe, None, strategy.data.end)
 
 
-def prepare(strategy: Strategy, workspace: Workspace, on_fold: Callable[[TrainedFold], None] | None = None) -> PreparedStrategy:
+def prepare(
+    strategy: Strategy,
+    workspace: Workspace,
+    on_fold: Callable[[TrainedFold], None] | None = None,
+    predictions: PredictionCache | None = None,
+) -> PreparedStrategy:
+    """Load the bars, train (or reuse) a model's folds, calibrate thresholds. With `predictions`, a
+    model whose predictions are cached for these bars is not run again (engine optimize)."""
     data = strategy.data
     bars = load_bars(strategy, workspace.data)
     trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, pd.Timestamp(data.start).to_datetime64()))
     if trade_from >= len(bars):
         raise LookupError(f"no {data.timeframe} bars for {', '.join(data.symbols)} on or after {data.start}")
-    walk_forward = None
+    walk_forward = cached = None
     if isinstance(strategy.signal, ModelSignal):
         setup = ModelSetup(strategy.signal, registry())
-        walk_forward = train_walk_forward(setup, bars, workspace.models, on_fold)
-        trade_from = max(trade_from, walk_forward.first_prediction_row)
-    prepared, calibration = calibrate_thresholds(PreparedStrategy(strategy, bars, trade_from, walk_forward), simulate)
+        if predictions is None:
+            walk_forward = train_walk_forward(setup, bars, workspace.models, on_fold)
+        else:
+            cached = predictions.get(setup, bars, lambda: train_walk_forward(setup, bars, workspace.models, on_fold))
+        trade_from = max(trade_from, (walk_forward or cached).first_prediction_row)
+    prepared = PreparedStrategy(strategy, bars, trade_from, walk_forward, cached=cached)
+    prepared, calibration = calibrate_thresholds(prepared, simulate)
     return replace(prepared, calibration=calibration)
 
 
@@ -115,6 +130,7 @@ class BacktestResult:
     run: PipelineRun
     metrics: dict
     baselines: dict[str, dict]  # "buy & hold" always; "sma_cross" for model strategies
+    baseline_equity: dict[str, np.ndarray]  # each baseline's net equity at the same closes
     chunk_size: int | None
     mode: ExecutionMode
     ablation: list[dict] | None = None
@@ -133,6 +149,8 @@ class BacktestResult:
         return self.run.execution
 
     def fold_metrics(self) -> list[dict] | None:
+        if self.prepared.cached is not None:
+            return self.prepared.cached.fold_metrics
         return None if self.prepared.walk_forward is None else self.prepared.walk_forward.fold_metrics()
 
     def trades(self) -> pd.DataFrame:
@@ -154,14 +172,13 @@ def run_backtest(
     baselines = {"buy & hold": benchmark_of(strategy)}
     if isinstance(strategy.signal, ModelSignal):
         baselines["sma_cross"] = sma_cross_baseline_of(strategy)
+    baseline_runs = {name: simulate(prepared.with_strategy(baseline)).execution for name, baseline in baselines.items()}
     return BacktestResult(
         prepared=prepared,
         run=run,
         metrics=compute_metrics(run.execution, periods),
-        baselines={
-            name: compute_metrics(simulate(prepared.with_strategy(baseline)).execution, periods)
-            for name, baseline in baselines.items()
-        },
+        baselines={name: compute_metrics(execution, periods) for name, execution in baseline_runs.items()},
+        baseline_equity={name: execution.equity for name, execution in baseline_runs.items()},
         chunk_size=chunk_size,
         mode=mode,
         ablation=run_ablation(prepared, simulate) if ablation else None,

@@ -6,9 +6,11 @@
     ablation.json    the overlay chain built up step by step (with --ablation)
     calibration.json threshold searches on the validation window (thresholds with `calibrate`)
     equity.parquet   per bar: equity, cash, gross and net equity, costs paid, gross exposure
+    baselines.parquet per bar: each baseline's net equity
     trades.parquet   round trips per symbol
     orders.parquet   every executed order: decided at, filled at, side, size, price, fees, slippage
     manifest.json    run id, time, command, data fingerprint and origins, library versions
+    report/          the tearsheet (HTML, markdown, PNG charts), written after the run (engine.report)
 
 A run is written to a hidden folder and renamed into place, so a run folder is whole or absent.
 """
@@ -21,9 +23,12 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 from engine.data.store import DataStore
 
@@ -72,6 +77,56 @@ class RunSummary:
     max_drawdown: float | None
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """A stored run's files, read on first use; optional files (folds, ablation, …) read as None."""
+
+    run_id: str
+    path: Path
+
+    def _json(self, name: str) -> dict | None:
+        path = self.path / name
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def _frame(self, name: str) -> pd.DataFrame | None:
+        path = self.path / name
+        return pd.read_parquet(path) if path.exists() else None
+
+    @cached_property
+    def config(self) -> dict:
+        return self._json("config.json")
+
+    @cached_property
+    def manifest(self) -> dict:
+        return self._json("manifest.json")
+
+    @cached_property
+    def metrics(self) -> dict:
+        return self._json("metrics.json")
+
+    @cached_property
+    def folds(self) -> list[dict] | None:
+        folds = self._json("folds.json")
+        return None if folds is None else folds["folds"]
+
+    @cached_property
+    def ablation(self) -> list[dict] | None:
+        ablation = self._json("ablation.json")
+        return None if ablation is None else ablation["steps"]
+
+    @cached_property
+    def equity(self) -> pd.DataFrame:
+        return self._frame("equity.parquet")
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        return self._frame("trades.parquet")
+
+    @cached_property
+    def baselines(self) -> pd.DataFrame | None:
+        return self._frame("baselines.parquet")
+
+
 class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -106,6 +161,8 @@ class RunStore:
             execution.equity_frame().to_parquet(staging / "equity.parquet", index=False)
             result.trades().to_parquet(staging / "trades.parquet", index=False)
             execution.fills.to_parquet(staging / "orders.parquet", index=False)
+            baselines = pd.DataFrame({"timestamp": result.bars.index(), **result.baseline_equity})
+            baselines.to_parquet(staging / "baselines.parquet", index=False)
             timeframe = result.strategy.data.timeframe
             _write_json(
                 staging / "manifest.json",
@@ -138,6 +195,9 @@ class RunStore:
 
     def read(self, run_id: str, name: str) -> dict:
         return json.loads((self.path(run_id) / name).read_text())
+
+    def load(self, run_id: str) -> StoredRun:
+        return StoredRun(run_id, self.path(run_id))
 
     def list(self) -> list[RunSummary]:
         if not self.root.exists():

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from engine.cli import backtest, data, plugins, runs, train
+from engine.cli import backtest, data, plugins, report, runs, train
 from engine.cli.output import stderr
 from engine.errors import USER_ERRORS
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.command("backtest")(backtest.backtest)
 app.command("check")(backtest.check)
 app.command("train")(train.train)
+app.command("report")(report.report)
 app.add_typer(data.app, name="data", help="The local bar store: import, list, sample data.")
 app.add_typer(runs.app, name="runs", help="Past runs in the run store.")
 app.add_typer(plugins.app, name="plugins", help="Installed and drop-in plugins; scaffold a new model plugin.")

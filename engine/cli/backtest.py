@@ -70,6 +70,7 @@ def backtest(
 ) -> None:
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
     from engine.backtest import load_bars, run_backtest
+    from engine.report import write_tearsheet
 
     config = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
     workspace = Workspace.from_env()
@@ -77,8 +78,15 @@ def backtest(
     with progress(f"{config.name}: {execution}", total=len(bars)) as advance:
         result = run_backtest(config, workspace, chunk, execution, on_chunk=advance, on_fold=report_fold, ablation=ablation)
     run_id, run_dir = workspace.runs.save(result, workspace.data, command=sys.argv)
+    report = write_tearsheet(workspace.runs.load(run_id))
     if json:
-        payload = {"run_id": run_id, "run_dir": str(run_dir), "metrics": result.metrics, "baselines": result.baselines}
+        payload = {
+            "run_id": run_id,
+            "run_dir": str(run_dir),
+            "report": str(report),
+            "metrics": result.metrics,
+            "baselines": result.baselines,
+        }
         print_json_line(payload | ({"ablation": result.ablation} if ablation else {}))
         return
     period = f"{result.metrics['start'][:10]} to {result.metrics['end'][:10]}"
@@ -92,6 +100,7 @@ def backtest(
     if result.ablation is not None:
         stdout.print(ablation_table(result.ablation))
     stdout.print(f"run {run_id} stored in {run_dir}")
+    stdout.print(f"report: {report}")
 
 
 def check(

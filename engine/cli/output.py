@@ -11,36 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from engine.formatting import format_metric
+
 stderr = Console(stderr=True)
 stdout = Console()
-
-PERCENT = {
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "max_drawdown",
-    "exposure",
-    "time_in_market",
-    "win_rate",
-    "avg_trade_return",
-    "gross_total_return",
-    "net_total_return",
-}
-MONEY = {"initial_cash", "final_equity", "commission_paid", "slippage_paid", "costs_paid"}
-
-
-def format_metric(name: str, value) -> str:
-    if value is None:
-        return "–"
-    if name in ("start", "end"):
-        return str(value)[:16].removesuffix(" 00:00")
-    if name in PERCENT:
-        return f"{value:.2%}"
-    if name in MONEY:
-        return f"{value:,.2f}"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
 
 
 def metrics_table(title: str, columns: dict[str, dict]) -> Table:

@@ -5,7 +5,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from engine.cli.output import format_metric, metrics_table, stdout
+from engine.cli.output import metrics_table, stdout
+from engine.formatting import format_metric
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)

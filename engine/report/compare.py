@@ -1,0 +1,69 @@
+"""Several runs side by side in one HTML page: metrics, growth of one unit, drawdowns, settings.
+
+Written to `runs/comparisons/<key>/report.html`, the key naming the set of runs, so comparing the
+same runs again replaces that report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from engine.report import charts
+from engine.report.render import Chart, render, write_report_folder
+from engine.report.series import drawdown
+from engine.report.tearsheet import Table, metrics_table, period
+from engine.runstore import StoredRun
+
+
+def comparison_key(runs: list[StoredRun]) -> str:
+    return hashlib.sha256("\n".join(sorted(run.run_id for run in runs)).encode()).hexdigest()[:12]
+
+
+def settings_table(runs: list[StoredRun]) -> Table:
+    rows = {
+        "strategy": lambda run: run.manifest["strategy"],
+        "symbols": lambda run: ", ".join(run.config["strategy"]["data"]["symbols"]),
+        "timeframe": lambda run: run.config["strategy"]["data"]["timeframe"],
+        "period": lambda run: period(run.metrics["strategy"]),
+        "costs (bps)": lambda run: (
+            f"{run.config['strategy']['costs']['commission_bps']:g} + {run.config['strategy']['costs']['slippage_bps']:g}"
+        ),
+        "execution": lambda run: run.config["execution"],
+        "data fingerprint": lambda run: run.manifest["data"]["fingerprint"][:16],
+    }
+    return Table(["", *(run.run_id for run in runs)], [[name, *(value(run) for run in runs)] for name, value in rows.items()])
+
+
+def write_comparison(runs: list[StoredRun], root: Path) -> Path:
+    """Write the comparison under `root/comparisons/`; returns the HTML's path."""
+    if len(runs) < 2:
+        raise ValueError("a comparison needs at least two runs")
+    growth = {}
+    drawdowns = {}
+    for run in runs:
+        equity = run.equity.set_index("timestamp")["equity"]
+        initial = run.metrics["strategy"]["initial_cash"]
+        growth[run.run_id] = equity / initial
+        drawdowns[run.run_id] = drawdown(equity, initial)
+
+    def build(folder: Path) -> None:
+        context = {
+            "runs": runs,
+            "metrics": metrics_table({run.run_id: run.metrics["strategy"] for run in runs}),
+            "settings": settings_table(runs),
+            "charts": [
+                Chart("Growth of one unit", charts.line_chart(folder / "charts" / "growth.png", growth, "growth of 1")),
+                Chart(
+                    "Growth of one unit, log scale",
+                    charts.line_chart(folder / "charts" / "growth_log.png", growth, "growth of 1 (log scale)", log=True),
+                ),
+                Chart(
+                    "Drawdown",
+                    charts.line_chart(folder / "charts" / "drawdown.png", drawdowns, "drawdown", percent=True),
+                ),
+            ],
+        }
+        render("compare.html.j2", context, folder / "report.html", folder)
+
+    return write_report_folder(root / "comparisons" / comparison_key(runs), build) / "report.html"

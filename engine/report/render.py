@@ -1,0 +1,67 @@
+"""Rendering reports from the templates in `reports/templates/`, and writing them whole or not at all."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    path: Path
+
+
+def _data_uri(path: Path) -> str:
+    """A PNG inlined into the page, so the HTML needs no other file and no network to show it."""
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["data_uri"] = _data_uri
+    environment.globals["stylesheet"] = (TEMPLATES / "report.css").read_text()
+    return environment
+
+
+def render(template: str, context: dict, destination: Path, folder: Path) -> None:
+    """Render `template` to `destination`; `relative(path)` in a template gives a path relative to `folder`."""
+    environment = _environment()
+    environment.filters["relative"] = lambda path: Path(path).relative_to(folder).as_posix()
+    destination.write_text(environment.get_template(template).render(context))
+
+
+def write_report_folder(final: Path, build: Callable[[Path], None]) -> Path:
+    """Build a report in a hidden sibling folder, then swap it into place: an old report stays whole until
+    the new one is complete."""
+    staging = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "charts").mkdir(parents=True)
+    try:
+        build(staging)
+        if final.exists():
+            retired = final.with_name(f".{final.name}.old")
+            shutil.rmtree(retired, ignore_errors=True)
+            final.rename(retired)
+            staging.rename(final)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final

@@ -1,0 +1,40 @@
+"""Time series a report draws, derived from a stored run's equity marks.
+
+Bars are counted, not calendar days: a year is the strategy's `periods_per_year` bars, as in
+engine.metrics, so rolling figures and the metrics table annualize the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.metrics import bar_returns
+
+
+def drawdown(equity: pd.Series, initial_cash: float) -> pd.Series:
+    """Fraction below the running peak (the initial cash counts as the first peak)."""
+    peak = np.maximum.accumulate(np.concatenate([[initial_cash], equity.to_numpy()]))[1:]
+    return equity / peak - 1.0
+
+
+def rolling_window(periods_per_year: float) -> int:
+    """A quarter of a year of bars."""
+    return max(2, round(periods_per_year / 4))
+
+
+def rolling_sharpe_and_volatility(equity: pd.Series, initial_cash: float, periods_per_year: float) -> pd.DataFrame:
+    """Annualized Sharpe (risk-free rate 0) and volatility over the trailing `rolling_window` bars."""
+    window = rolling_window(periods_per_year)
+    returns = pd.Series(bar_returns(equity.to_numpy(), initial_cash), index=equity.index).rolling(window)
+    volatility = returns.std() * np.sqrt(periods_per_year)
+    return pd.DataFrame({"sharpe": returns.mean() * periods_per_year / volatility, "volatility": volatility})
+
+
+def monthly_returns(equity: pd.Series, initial_cash: float) -> pd.DataFrame:
+    """Calendar-month returns as a year × month table (NaN where the run has no bars)."""
+    month_end = equity.groupby([equity.index.year, equity.index.month]).last()
+    previous = np.concatenate([[initial_cash], month_end.to_numpy()[:-1]])
+    returns = pd.Series(month_end.to_numpy() / previous - 1.0, index=month_end.index)
+    table = returns.unstack()
+    return table.reindex(columns=range(1, 13))

@@ -1,0 +1,91 @@
+"""The prediction cache: a model's walk-forward probabilities over some bars, computed once per model
+configuration and replayed by every run that changes only what comes after the model (overlays).
+
+    models/predictions/<key>.npy    probabilities, one row per bar, one column per symbol
+    models/predictions/<key>.json   the first predicted row and the folds' out-of-sample metrics
+
+The key hashes the model's description (plugin and version, hyperparameters, features, lookback,
+labels, walk-forward, seed) and the bars' fingerprint. The probabilities are what the model stage
+outputs over the whole history in one chunk, so a replay gives a backtest identical to the one that
+runs the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.bars import Bars
+from engine.models.store import fold_key
+from engine.models.walkforward import ModelSetup, WalkForward
+from engine.signals.model import ModelProbability
+
+
+@dataclass(frozen=True)
+class CachedPredictions:
+    probabilities: np.ndarray
+    first_prediction_row: int
+    fold_metrics: list[dict]
+
+
+class ReplayedProbabilities:
+    """A signal stage that replays cached probabilities, row by row, whatever the chunking."""
+
+    def __init__(self, name: str, probabilities: np.ndarray) -> None:
+        self.name = name
+        self._probabilities = probabilities
+        self._row = 0
+
+    def on_chunk(self, bars: Bars, weights: np.ndarray | None = None, signal: np.ndarray | None = None) -> np.ndarray:
+        rows = self._probabilities[self._row : self._row + len(bars)]
+        self._row += len(bars)
+        return rows.copy()
+
+
+class PredictionCache:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._memory: dict[str, CachedPredictions] = {}
+        self.computed = 0  # how many lookups had to run the model (for progress and benchmarks)
+
+    def key(self, setup: ModelSetup, bars: Bars) -> str:
+        return fold_key({**setup.description(), "bars": bars.fingerprint()})
+
+    def get(self, setup: ModelSetup, bars: Bars, walk_forward: Callable[[], WalkForward]) -> CachedPredictions:
+        """The cached predictions, or `walk_forward()`'s (trained or reused folds) run once and stored."""
+        key = self.key(setup, bars)
+        if key not in self._memory:
+            self._memory[key] = self._read(key) or self._compute(key, bars, walk_forward())
+        return self._memory[key]
+
+    def _read(self, key: str) -> CachedPredictions | None:
+        meta = self.root / f"{key}.json"
+        if not meta.exists():
+            return None
+        summary = json.loads(meta.read_text())
+        probabilities = np.load(self.root / f"{key}.npy")
+        return CachedPredictions(probabilities, summary["first_prediction_row"], summary["fold_metrics"])
+
+    def _compute(self, key: str, bars: Bars, walk_forward: WalkForward) -> CachedPredictions:
+        self.computed += 1
+        cached = CachedPredictions(
+            ModelProbability(walk_forward).on_chunk(bars), walk_forward.first_prediction_row, walk_forward.fold_metrics()
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        # The .json is written last: a key with a .json has its whole .npy (each file renamed into place).
+        _write_atomic(self.root / f"{key}.npy", lambda handle: np.save(handle, cached.probabilities))
+        summary = {"first_prediction_row": cached.first_prediction_row, "fold_metrics": cached.fold_metrics}
+        _write_atomic(self.root / f"{key}.json", lambda handle: handle.write(json.dumps(summary).encode()))
+        return cached
+
+
+def _write_atomic(path: Path, write) -> None:
+    staging = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with open(staging, "wb") as handle:
+        write(handle)
+    staging.replace(path)

@@ -1,0 +1,170 @@
+"""Reports as a reader sees them: numbers equal the run store's, charts drawn in a real browser, offline."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from browser import view
+from test_cli import engine
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"  # screenshots kept for people to look at
+CHARTS = {"equity", "equity_log", "drawdown", "monthly_returns", "rolling", "exposure", "gross_net"}
+
+
+def backtest(home: Path, *args: str) -> dict:
+    return json.loads(engine(home, "backtest", *args, "--json").stdout.strip().splitlines()[-1])
+
+
+def shown_equals(name: str, shown: str, value) -> bool:
+    """Whether a cell as displayed is `value` to the precision it shows."""
+    if value is None:
+        return shown == "–"
+    if isinstance(value, str):
+        return value.startswith(shown.replace(" ", "T") if "T" in value else shown)
+    number = shown.replace(",", "")
+    if number.endswith("%"):
+        return math.isclose(float(number[:-1]) / 100, value, abs_tol=0.5e-4 + 1e-12)
+    decimals = len(number.partition(".")[2])
+    return math.isclose(float(number), value, abs_tol=0.5 * 10**-decimals + 1e-12)
+
+
+def assert_table_matches(rows: list[list[str]], columns: dict[str, dict], row_names: str = "metric") -> None:
+    """rows: header then one row per metric; columns: title -> {metric: value} as stored."""
+    header, *body = rows
+    assert header[0] == row_names and header[1:] == list(columns)
+    assert [row[0] for row in body] == list(next(iter(columns.values())))
+    for row in body:
+        for title, shown in zip(header[1:], row[1:], strict=True):
+            value = columns[title][row[0]]
+            assert shown_equals(row[0], shown, value), f"{title} {row[0]}: shows {shown!r}, metrics.json has {value!r}"
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    tables, current = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            if not all(set(cell) <= set("-:") for cell in cells):
+                current.append(cells)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables + ([current] if current else [])
+
+
+def assert_not_blank(screenshot: Path) -> None:
+    pixels = np.asarray(Image.open(screenshot).convert("L"), dtype=float)
+    assert pixels.shape[0] > 900 and pixels.std() > 10, "the screenshot is blank"
+
+
+@pytest.fixture(scope="module")
+def gru93_run(sample_home) -> dict:
+    return backtest(sample_home, "--strategy", "gru93", "--ablation")
+
+
+def test_backtest_writes_the_report_into_the_run(gru93_run):
+    report = Path(gru93_run["report"])
+    assert report == Path(gru93_run["run_dir"]) / "report" / "report.html"
+    assert {path.stem for path in (report.parent / "charts").glob("*.png")} == CHARTS
+    for chart in (report.parent / "charts").glob("*.png"):
+        assert Image.open(chart).size[0] >= 800
+    assert "http://" not in report.read_text() and "https://" not in report.read_text()  # nothing to fetch
+
+
+def test_html_numbers_equal_metrics_json_and_every_chart_is_drawn(gru93_run):
+    run_dir = Path(gru93_run["run_dir"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = view(run_dir / "report" / "report.html", ARTIFACTS / "report-gru93.png")
+    assert page.errors == [] and page.requests == []
+    assert {image["alt"] for image in page.images} >= {"Equity", "Drawdown", "Monthly returns", "Exposure"}
+    assert all(image["complete"] and image["width"] >= 800 and image["height"] > 100 for image in page.images)
+    assert len(page.images) == len(CHARTS)
+    assert_not_blank(ARTIFACTS / "report-gru93.png")
+
+    assert set(metrics["baselines"]) == {"buy & hold", "sma_cross"}
+    assert_table_matches(page.tables["metrics"], {"gru93": metrics["strategy"], **metrics["baselines"]})
+    gross_net = page.tables["gross-net"]
+    assert len(gross_net) == 6
+    for name, shown in gross_net[1:]:
+        assert shown_equals(name, shown, metrics["strategy"][name])
+
+    folds = json.loads((run_dir / "folds.json").read_text())["folds"]
+    fold_rows = page.tables["folds"]
+    assert fold_rows[0][:5] == ["fold", "predicts", "roc_auc", "pr_auc", "f1"]
+    for fold, row in zip(folds, fold_rows[1:], strict=True):
+        for name, shown in zip(fold_rows[0][2:], row[2:], strict=True):
+            assert shown_equals(name, shown, fold[name]), (fold["fold"], name)
+
+    steps = json.loads((run_dir / "ablation.json").read_text())["steps"]
+    ablation = page.tables["ablation"]
+    assert [row[0] for row in ablation[1:]] == [step["step"] for step in steps]
+    for step, row in zip(steps, ablation[1:], strict=True):
+        for name, shown in zip(ablation[0][2:], row[2:], strict=True):
+            assert shown_equals(name, shown, step[name]), (step["step"], name)
+
+    trades = page.tables["trades"]
+    assert len(trades) - 1 == metrics["strategy"]["trades"]
+    assert trades[0] == ["symbol", "side", "entry", "exit", "return", "held", "P&L", "costs"]
+    assert page.tables["provenance"][0][1] == json.loads((run_dir / "manifest.json").read_text())["data"]["fingerprint"]
+
+
+def test_markdown_numbers_equal_metrics_json(gru93_run):
+    run_dir = Path(gru93_run["run_dir"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    markdown = (run_dir / "report" / "report.md").read_text()
+    tables = markdown_tables(markdown)
+    assert_table_matches(tables[0], {"gru93": metrics["strategy"], **metrics["baselines"]})
+    for chart in CHARTS:
+        assert f"](charts/{chart}.png)" in markdown
+
+
+@pytest.mark.parametrize(
+    ("case", "period"),
+    [
+        ("no-trades", ("--start", "2008-11-01", "--end", "2009-03-31")),  # sma_cross sits out the bear market
+        ("single-bar", ("--start", "2018-12-31", "--end", "2018-12-31")),
+    ],
+)
+def test_runs_without_trades_or_with_one_bar_still_report(sample_home, case, period):
+    run = backtest(sample_home, "--strategy", "sma_cross", *period)
+    assert run["metrics"]["trades"] == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = view(Path(run["report"]), ARTIFACTS / f"report-{case}.png")
+    assert page.errors == [] and page.requests == []
+    assert len(page.images) == len(CHARTS) and all(image["complete"] and image["width"] > 0 for image in page.images)
+    assert_table_matches(page.tables["metrics"], {"sma_cross": run["metrics"], **run["baselines"]})
+    assert "trades" not in page.tables
+    assert "No trades" in Path(run["report"]).with_suffix(".md").read_text()
+
+
+def test_report_command_rewrites_a_report_and_compares_runs(sample_home, gru93_run):
+    first = backtest(sample_home, "--strategy", "sma_cross")
+    report = Path(first["report"])
+    report.write_text("damaged")
+    result = engine(sample_home, "report", first["run_id"])
+    assert str(report) in result.stdout.replace("\n", "")
+    assert report.read_text().startswith("<!DOCTYPE html>")
+
+    result = engine(sample_home, "report", "--compare", first["run_id"], gru93_run["run_id"])
+    comparison = Path(result.stdout.replace("\n", "").split("comparison written to ")[1].strip())
+    page = view(comparison, ARTIFACTS / "report-compare.png")
+    assert page.errors == [] and len(page.images) == 3 and all(image["complete"] for image in page.images)
+    header, *rows = page.tables["metrics"]
+    assert header == ["metric", first["run_id"], gru93_run["run_id"]]
+    sharpe = next(row for row in rows if row[0] == "sharpe")
+    assert shown_equals("sharpe", sharpe[1], first["metrics"]["sharpe"])
+    assert shown_equals("sharpe", sharpe[2], gru93_run["metrics"]["sharpe"])
+
+
+def test_report_errors_name_the_run(sample_home):
+    result = engine(sample_home, "report", "no-such-run", check=False)
+    assert result.returncode == 2 and "no-such-run" in result.stderr
+    result = engine(sample_home, "report", "--compare", "one-run", check=False)
+    assert result.returncode == 2 and "at least two" in result.stderr
