@@ -15,6 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from engine.bars import Bars
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
+from engine.overlays.kernels import cost_filter_nb
 from engine.windows import TrailingRows, trailing_mean
 
 
@@ -56,18 +57,7 @@ class CostFilterStage:
         if config.min_edge_multiple > 0:
             edge = np.abs(2 * signal - 1) * self._typical_move(bars)
             edge_ok = np.nan_to_num(edge, nan=0.0) > config.min_edge_multiple * self.cost
-        out = np.empty(bars.shape)
-        last = self._last
-        for row in range(len(bars)):
-            target = weights[row].copy()
-            change = target - last
-            to_or_from_zero = (target == 0) | (last == 0)
-            small = (np.abs(change) < config.band) & ~to_or_from_zero
-            growing = np.abs(target) > np.abs(last)
-            target = np.where(small | (growing & ~edge_ok[row]), last, target)
-            out[row] = last = target
-        self._last = last
-        return out
+        return cost_filter_nb(np.asarray(weights, dtype=np.float64), edge_ok, config.band, self._last)
 
 
 COST_FILTER = OverlayType("cost_filter", "cost", CostFilterConfig, CostFilterStage)

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from engine.bars import Bars
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
+from engine.overlays.kernels import garch_variance_nb
 from engine.windows import TrailingRows, trailing_mean, trailing_rank, trailing_std
 
 Scale = Field(default=0.0, ge=0.0, le=1.0)
@@ -73,17 +74,22 @@ class GarchForecast:
         self.params: tuple[float, float, float] | None = None
         self.variance = np.nan
 
-    def update(self, returns: np.ndarray, bar: int) -> float:
-        """Forecast after seeing `returns` (percent, the last one newest) at run bar number `bar`."""
-        latest = returns[-1]
-        if bar % self.refit_every == 0 and len(returns) >= self.window and np.isfinite(returns[-self.window :]).all():
-            *params, self.variance = fit_garch(np.ascontiguousarray(returns[-self.window :], dtype=np.float64).tobytes())
-            self.params = tuple(params)
-        elif self.params is None or not np.isfinite(latest):
-            return np.nan
-        omega, alpha, beta = self.params
-        self.variance = omega + alpha * latest**2 + beta * self.variance
-        return self.variance
+    def forecast(self, returns: np.ndarray, start: int, first_bar: int) -> np.ndarray:
+        """Forecasts after each of `returns[start:]` (percent; earlier rows are history), whose first
+        row is run bar number `first_bar`; refits fall on bar numbers divisible by `refit_every`."""
+        out = np.full(len(returns) - start, np.nan)
+        row = 0
+        while row < len(out):
+            bar, upto = first_bar + row, start + row + 1
+            window = returns[upto - self.window : upto]
+            if bar % self.refit_every == 0 and upto >= self.window and np.isfinite(window).all():
+                *params, self.variance = fit_garch(np.ascontiguousarray(window, dtype=np.float64).tobytes())
+                self.params = tuple(params)
+            end = min(len(out), row + self.refit_every - bar % self.refit_every)  # the next refit bar
+            if self.params is not None:
+                out[row:end], self.variance = garch_variance_nb(returns[start + row : start + end], *self.params, self.variance)
+            row = end
+        return out
 
 
 class VolatilityRegimeStage:
@@ -106,11 +112,9 @@ class VolatilityRegimeStage:
         percentile = trailing_rank(realized, config.lookback, start=history - first)
         high = percentile > config.max_percentile
         if config.garch:
-            forecast = np.empty(bars.shape)
-            for row in range(len(bars)):
-                upto = history + row + 1
-                for column, model in enumerate(self._garch):
-                    forecast[row, column] = model.update(100 * returns[:upto, column], self._bars_seen + row)
+            forecast = np.column_stack(
+                [model.forecast(100 * returns[:, column], history, self._bars_seen) for column, model in enumerate(self._garch)]
+            )
             annual = np.sqrt(forecast) / 100 * self.annualize
             high |= annual > config.max_garch_volatility
         self._bars_seen += len(bars)

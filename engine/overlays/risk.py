@@ -19,6 +19,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.bars import Bars
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
+from engine.overlays.kernels import drawdown_breaker_nb, holding_nb, stops_nb
 from engine.windows import TrailingRows, trailing_std
 
 
@@ -99,32 +100,20 @@ class StopsStage:
         self._blocked = np.zeros(n, dtype=np.int64)  # bars of cool-down left
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
-        out = np.empty(bars.shape)
-        for row in range(len(bars)):
-            close = bars.close[row]
-            self._entry = np.where(self._entering, bars.open[row], self._entry)
-            self._extreme = np.where(self._entering, bars.open[row], self._extreme)
-            side = np.sign(self._held)
-            in_position = (side != 0) & np.isfinite(self._entry)
-            self._extreme = np.where(
-                in_position, np.where(side > 0, np.fmax(self._extreme, close), np.fmin(self._extreme, close)), self._extreme
-            )
-            with np.errstate(invalid="ignore"):
-                gain = side * (close / self._entry - 1.0)
-                from_extreme = side * (close / self._extreme - 1.0)
-            hit = in_position & ((gain <= -self.stop_loss) | (gain >= self.take_profit) | (from_extreme <= -self.trailing))
-            target = weights[row].copy()
-            blocked = self._blocked > 0
-            target[blocked | hit] = 0.0
-            self._blocked = np.where(hit, self.cooldown, np.where(blocked, self._blocked - 1, 0))
-            opened = (target != 0) & (np.sign(target) != side)
-            self._entering = opened
-            closed = target == 0
-            self._entry = np.where(closed | opened, np.nan, self._entry)
-            self._extreme = np.where(closed | opened, np.nan, self._extreme)
-            self._held = target
-            out[row] = target
-        return out
+        return stops_nb(
+            bars.open,
+            bars.close,
+            np.asarray(weights, dtype=np.float64),
+            self.stop_loss,
+            self.take_profit,
+            self.trailing,
+            self.cooldown,
+            self._held,
+            self._entering,
+            self._entry,
+            self._extreme,
+            self._blocked,
+        )
 
 
 class DrawdownBreakerConfig(OverlayConfig):
@@ -142,38 +131,23 @@ class DrawdownBreakerStage:
     def __init__(self, config: DrawdownBreakerConfig, context: OverlayContext) -> None:
         n = len(context.symbols)
         self.max_drawdown, self.cooldown = config.max_drawdown, config.cooldown_bars
-        self._cash, self._units = 1.0, np.zeros(n)
-        self._pending: np.ndarray | None = None
+        self._units = np.zeros(n)  # shadow holdings, starting from equity 1.0 in cash
+        self._pending = np.zeros(n)  # targets to fill at the next open
         self._last = np.zeros(n)
-        self._peak = 1.0
-        self._halted = 0
+        self._scalars = np.array([1.0, 1.0, 0.0, 0.0])  # cash, peak, bars halted left, has pending
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
-        out = np.empty(bars.shape)
-        for row in range(len(bars)):
-            opens, closes = bars.open[row], bars.close[row]
-            if self._pending is not None:
-                value = self._cash + self._units @ opens
-                self._units = self._pending * value / opens
-                self._cash = value - self._units @ opens
-                self._pending = None
-            value = self._cash + self._units @ closes
-            self._peak = max(self._peak, value)
-            if self._halted > 0:
-                self._halted -= 1
-                target = np.zeros_like(self._last)
-                if self._halted == 0:
-                    self._peak = value
-            elif value / self._peak - 1.0 <= -self.max_drawdown:
-                self._halted = self.cooldown
-                target = np.zeros_like(self._last)
-            else:
-                target = weights[row]
-            if not np.array_equal(target, self._last):
-                self._pending = target.copy()
-            self._last = target
-            out[row] = target
-        return out
+        return drawdown_breaker_nb(
+            bars.open,
+            bars.close,
+            np.asarray(weights, dtype=np.float64),
+            self.max_drawdown,
+            self.cooldown,
+            self._units,
+            self._pending,
+            self._last,
+            self._scalars,
+        )
 
 
 class HoldingConfig(OverlayConfig):
@@ -195,22 +169,8 @@ class HoldingStage:
         self._blocked = np.zeros(n, dtype=np.int64)
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
-        out = np.empty(bars.shape)
-        for row in range(len(bars)):
-            target = weights[row].copy()
-            holding = self._last != 0
-            too_young = holding & (self._age < self.min_hold) & (np.sign(target) != np.sign(self._last))
-            target[too_young] = self._last[too_young]
-            waiting = ~holding & (self._blocked > 0)
-            target[waiting] = 0.0
-            self._blocked = np.where(waiting, self._blocked - 1, self._blocked)
-            exited = holding & (target == 0)
-            self._blocked = np.where(exited, self.cooldown, self._blocked)
-            entered = (target != 0) & (np.sign(target) != np.sign(self._last))
-            self._age = np.where(entered, 1, np.where(target != 0, self._age + 1, 0))
-            self._last = target
-            out[row] = target
-        return out
+        weights = np.asarray(weights, dtype=np.float64)
+        return holding_nb(weights, self.min_hold, self.cooldown, self._last, self._age, self._blocked)
 
 
 VOLATILITY_TARGET = OverlayType("volatility_target", "risk", VolatilityTargetConfig, VolatilityTargetStage)

@@ -13,6 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from engine.bars import Bars
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, per_symbol
+from engine.overlays.kernels import threshold_nb
 
 Level = float | dict[str, float]
 
@@ -60,12 +61,7 @@ class ThresholdStage:
         self._holding = np.zeros(len(context.symbols), dtype=bool)
 
     def on_chunk(self, bars: Bars, scores: np.ndarray | None, signal: np.ndarray | None = None) -> np.ndarray:
-        holding = np.empty(bars.shape, dtype=bool)
-        state = self._holding
-        for row, score in enumerate(scores):
-            state = np.where(state, score >= self.exit, score > self.entry)
-            holding[row] = state
-        self._holding = state
+        holding = threshold_nb(np.asarray(scores, dtype=np.float64), self.entry, self.exit, self._holding)
         return holding / len(bars.symbols)
 
 
