@@ -2,10 +2,20 @@
 
 from engine.data.store import DataStoreError
 from engine.data.validation import BarValidationError
+from engine.optimize.errors import OptimizeError
 from engine.plugins.registry import PluginError
 from engine.plugins.scaffold import ScaffoldError
 from engine.runstore import RunNotFound
 from engine.stage import StageError
 from engine.strategy import StrategyError
 
-USER_ERRORS = (BarValidationError, DataStoreError, PluginError, RunNotFound, ScaffoldError, StageError, StrategyError)
+USER_ERRORS = (
+    BarValidationError,
+    DataStoreError,
+    OptimizeError,
+    PluginError,
+    RunNotFound,
+    ScaffoldError,
+    StageError,
+    StrategyError,
+)

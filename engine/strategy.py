@@ -158,6 +158,47 @@ class ModelSignal(_Strict):
 SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal | ModelSignal, Field(discriminator="kind")]
 
 
+class ParameterRange(_Strict):
+    """One tuned parameter: `choices`, or a range from `low` to `high` (integers when both are)."""
+
+    low: int | float | None = None
+    high: int | float | None = None
+    log: bool = False
+    step: int | float | None = None
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ParameterRange:
+        if self.choices is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either choices or low/high, not both")
+            if not self.choices:
+                raise ValueError("choices is empty")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("a range needs low and high (or give choices)")
+        if not self.low < self.high:
+            raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0 (got {self.low})")
+        return self
+
+    @property
+    def is_int(self) -> bool:
+        return isinstance(self.low, int) and isinstance(self.high, int) and not isinstance(self.step, float)
+
+
+class OptimizeSpec(_Strict):
+    """What `engine optimize` tunes and how it judges a trial (see docs/optimize.md)."""
+
+    # Parameters by path: "signal.lookback", "signal.hyperparameters.hidden", "overlays.threshold.entry".
+    space: dict[str, ParameterRange] = {}
+    model_space: bool = True  # also tune the model plugin's declared search space
+    holdout: float = Field(default=0.2, gt=0.0, lt=0.9)  # the last fraction of bars, unseen by every trial
+    min_trades: int = Field(default=0, ge=0)  # constraint, reported per trial
+    max_turnover: float | None = Field(default=None, gt=0.0)  # constraint, reported per trial
+
+
 class Strategy(_Strict):
     name: str
     description: str = ""
@@ -166,6 +207,7 @@ class Strategy(_Strict):
     overlays: list[dict[str, Any]] = []
     costs: CostSpec = CostSpec()
     execution: ExecutionSpec = ExecutionSpec()
+    optimize: OptimizeSpec = OptimizeSpec()
 
     @property
     def periods_per_year(self) -> float:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from engine.cli import backtest, data, plugins, report, runs, train
+from engine.cli import backtest, data, optimize, plugins, report, runs, train
 from engine.cli.output import stderr
 from engine.errors import USER_ERRORS
 
@@ -22,6 +22,7 @@ app.command("train")(train.train)
 app.command("report")(report.report)
 app.add_typer(data.app, name="data", help="The local bar store: import, list, sample data.")
 app.add_typer(runs.app, name="runs", help="Past runs in the run store.")
+app.add_typer(optimize.app, name="optimize", help="Tune a strategy with Optuna; show and export a study.")
 app.add_typer(plugins.app, name="plugins", help="Installed and drop-in plugins; scaffold a new model plugin.")
 
 

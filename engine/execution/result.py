@@ -53,7 +53,9 @@ class ExecutionResult:
         order = np.lexsort((records["id"], records["idx"], records["col"]))  # vectorbt wants column-major order
         records = records[order]
         records["id"] = np.arange(len(records))
-        close = self.bars.frame("close")
+        # Positions only need bar numbers (trade_table maps them to timestamps), and a plain index
+        # spares vectorbt converting every tz-aware timestamp to an object.
+        close = pd.DataFrame(self.bars.close, columns=list(self.bars.symbols))
         wrapper = vbt.base.array_wrapper.ArrayWrapper.from_obj(close, group_by=True, freq="1D")
         return vbt.Portfolio(wrapper, close, records, np.zeros(0, dtype=vbt.portfolio.enums.log_dt), self.initial_cash, True)
 

@@ -20,15 +20,23 @@ DPI = 96
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def save(figure: plt.Figure, path: Path) -> Path:
+    try:
+        figure.tight_layout()
+        figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})  # no version stamp: same run, same bytes
+    finally:
+        plt.close(figure)
+    return path
+
+
 def _save(path: Path, draw: Callable[[plt.Figure], None], size=SIZE) -> Path:
     figure = plt.figure(figsize=size, dpi=DPI)
     try:
         draw(figure)
-        figure.tight_layout()
-        figure.savefig(path, format="png", metadata={"Software": None})  # no version stamp: same run, same bytes
-    finally:
+    except BaseException:
         plt.close(figure)
-    return path
+        raise
+    return save(figure, path)
 
 
 def _lines(axes: Axes, series: dict[str, pd.Series], title: str) -> None:

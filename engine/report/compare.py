@@ -10,9 +10,9 @@ import hashlib
 from pathlib import Path
 
 from engine.report import charts
-from engine.report.render import Chart, render, write_report_folder
+from engine.report.render import Chart, Table, render, write_report_folder
 from engine.report.series import drawdown
-from engine.report.tearsheet import Table, metrics_table, period
+from engine.report.tearsheet import metrics_table, period
 from engine.runstore import StoredRun
 
 

@@ -14,6 +14,12 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
 
 
 @dataclass(frozen=True)
+class Table:
+    columns: list[str]
+    rows: list[list[str]]  # cells as displayed
+
+
+@dataclass(frozen=True)
 class Chart:
     title: str
     path: Path

@@ -11,7 +11,6 @@ renders the same report a backtest wrote. The report goes to `runs/<id>/report/`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +18,13 @@ import pandas as pd
 
 from engine.formatting import format_metric
 from engine.report import charts
-from engine.report.render import Chart, render, write_report_folder
+from engine.report.render import Chart, Table, render, write_report_folder
 from engine.report.series import drawdown, monthly_returns, rolling_sharpe_and_volatility, rolling_window
 from engine.runstore import StoredRun
 
 FOLD_COLUMNS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "positive_rate", "samples")
 MARKDOWN_TRADES = 50  # the markdown summary lists the first trades; the HTML lists them all
 ABLATION_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
-
-
-@dataclass(frozen=True)
-class Table:
-    columns: list[str]
-    rows: list[list[str]]
 
 
 def metrics_columns(run: StoredRun) -> dict[str, dict]:

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from engine.cli.output import stderr, stdout
+from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.optimize.study import OpenStudy
+
+app = typer.Typer(no_args_is_help=False)
+
+StorageOption = Annotated[
+    str | None, typer.Option(help="Optuna storage URL [default: a SQLite file in the run store]", show_default=False)
+]
+
+
+def _best_so_far(opened: OpenStudy) -> str:
+    from engine.optimize.summary import completed
+
+    trials = completed(opened.study)
+    if not trials:
+        return "no trial done yet"
+    best = []
+    for index, objective in enumerate(opened.objectives):
+        pick = max if objective.direction == "maximize" else min
+        best.append(f"{objective.name} {pick(trial.values[index] for trial in trials):.3f}")
+    return "best " + ", ".join(best)
+
+
+def _rich_table(title: str, table) -> Table:
+    shown = Table(title=title, title_justify="left")
+    for index, column in enumerate(table.columns):
+        shown.add_column(column, justify="left" if index == 0 else "right")
+    for row in table.rows:
+        shown.add_row(*row)
+    return shown
+
+
+def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
+    """Holdout evaluation of the Pareto members (unless interrupted), the tables, the HTML report."""
+    from engine.optimize.holdout import deflated_sharpe, evaluate_holdout
+    from engine.optimize.report import importance_table, pareto_table, write_study_report
+    from engine.optimize.summary import best_trials, counts
+
+    holdout = evaluate_holdout(opened, workspace) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
+    deflated = {trial.number: deflated_sharpe(opened, trial) for trial in best_trials(opened.study)}
+    tally = counts(opened.study)
+    stdout.print(
+        f"study {opened.study.study_name}: {tally['complete']} complete, {tally['pruned']} pruned, "
+        f"{tally['fail']} failed, {tally['running']} running"
+    )
+    stdout.print(_rich_table("Pareto front (validation; holdout once each)", pareto_table(opened, holdout, deflated)))
+    importance = importance_table(opened.study)
+    if importance is not None:
+        stdout.print(_rich_table("parameter importances", importance))
+    stdout.print(f"report: {write_study_report(opened, workspace.runs.root, holdout, deflated)}")
+
+
+@app.callback(invoke_without_command=True)
+def optimize(
+    context: typer.Context,
+    strategy: Annotated[str | None, typer.Option("--strategy", "-s", help="Strategy name or .toml path")] = None,
+    trials: Annotated[int | None, typer.Option(min=1, help="Finished trials the study should reach")] = None,
+    objectives: Annotated[str, typer.Option(help="sharpe, sortino, calmar, max_drawdown; comma-separated")] = (
+        "sharpe,max_drawdown"
+    ),
+    sampler: Annotated[
+        str | None, typer.Option(help="nsga2, tpe or random [default: nsga2 for several objectives, tpe for one]")
+    ] = None,
+    storage: StorageOption = None,
+    study: Annotated[str | None, typer.Option(help="Study name [default: the strategy's name]")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes on this machine")] = 1,
+    timeout: Annotated[float | None, typer.Option(min=1, help="Stop starting trials after this many seconds")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampler seed (worker k uses seed + k)")] = None,
+    space: Annotated[Path | None, typer.Option(help="Search-space file replacing the strategy's \\[optimize] table")] = None,
+    heartbeat: Annotated[int, typer.Option(min=1, help="Seconds between worker heartbeats; 3 missed fail a trial")] = 10,
+) -> None:
+    """Tune a strategy with Optuna against Sharpe and drawdown; `optimize show` and `optimize export` read the result."""
+    if context.invoked_subcommand is not None:
+        return
+    if strategy is None or trials is None:
+        raise typer.BadParameter("engine optimize needs --strategy and --trials", param_hint="--strategy/--trials")
+    from engine.optimize.study import StudySettings, finished, open_study, run_study
+
+    workspace = Workspace.from_env()
+    settings = StudySettings(
+        strategy=strategy,
+        trials=trials,
+        objectives=objectives,
+        sampler=sampler,
+        storage=storage,
+        study=study,
+        workers=workers,
+        timeout=timeout,
+        seed=seed,
+        space_file=str(space) if space else None,
+        heartbeat=heartbeat,
+        home=str(workspace.root),
+    )
+    opened = open_study(settings)  # bad settings fail here, before any worker starts
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[best]}"),
+        console=stderr,
+    )
+    with bar:
+        task = bar.add_task(f"study {opened.study.study_name}", total=trials, completed=finished(opened.study), best="")
+
+        def on_progress(study) -> None:
+            bar.update(task, completed=finished(study), best=_best_so_far(opened))
+
+        try:
+            run_study(settings, on_progress)
+        except KeyboardInterrupt:
+            bar.stop()
+            stderr.print("[yellow]interrupted:[/] the running trial was failed; the study is saved and resumes next time")
+            _finish(opened, workspace, evaluate=False)
+            raise typer.Exit(130) from None
+        on_progress(opened.study)
+    _finish(opened, workspace, evaluate=True)
+
+
+@app.command("show")
+def show(study: Annotated[str, typer.Argument(help="Study name")], storage: StorageOption = None) -> None:
+    """The Pareto front with holdout results and deflated Sharpe, parameter importances, and the HTML report."""
+    from engine.optimize.study import fail_stale_trials, load_study
+
+    workspace = Workspace.from_env()
+    opened = load_study(study, storage, workspace)
+    fail_stale_trials(opened.study)
+    _finish(opened, workspace, evaluate=True)
+
+
+@app.command("export")
+def export(
+    study: Annotated[str, typer.Argument(help="Study name")],
+    trial: Annotated[int, typer.Option("--trial", help="Trial number")],
+    name: Annotated[str, typer.Option("--as", help="Name of the new strategy (strategies/NAME.toml)")],
+    storage: StorageOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing strategy file")] = False,
+) -> None:
+    """Write a trial's parameters as a strategy file that `engine backtest --strategy NAME` runs."""
+    from engine.optimize.export import export_trial
+    from engine.optimize.study import load_study
+
+    opened = load_study(study, storage, Workspace.from_env())
+    path = export_trial(opened, trial, name, Path.cwd() / "strategies", overwrite=force)
+    stdout.print(f"trial {trial} written to {path}")
+    stdout.print(f"validation period: engine backtest --strategy {name} --end {opened.split.validation_end}")

@@ -1,0 +1,101 @@
+"""How a study judges a strategy: a backtest over the validation period, net of costs.
+
+The last `holdout` fraction of the bars is kept back: no trial sees it, and only the Pareto
+members are evaluated there, once, after the search (engine.optimize.holdout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+from scipy.stats import kurtosis, skew
+
+from engine.backtest import load_bars, prepare, simulate
+from engine.metrics import bar_returns, compute_metrics
+from engine.models.walkforward import TrainedFold
+from engine.optimize.errors import OptimizeError
+from engine.signals.cache import PredictionCache
+from engine.strategy import Strategy
+from engine.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    direction: str  # "maximize" or "minimize"
+
+    def value(self, metrics: dict) -> float:
+        if self.name == "max_drawdown":
+            return abs(metrics["max_drawdown"])
+        # A flat equity curve has no Sharpe (zero variance); as a score it earned nothing.
+        value = metrics[self.name]
+        return 0.0 if value is None else value
+
+
+OBJECTIVES = {
+    "sharpe": Objective("sharpe", "maximize"),
+    "sortino": Objective("sortino", "maximize"),
+    "calmar": Objective("calmar", "maximize"),
+    "max_drawdown": Objective("max_drawdown", "minimize"),  # its size: 0.2 for a 20% drawdown
+}
+
+
+def parse_objectives(names: str) -> list[Objective]:
+    chosen = [name.strip() for name in names.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in OBJECTIVES]
+    if unknown or not chosen or len(set(chosen)) != len(chosen):
+        raise OptimizeError(f"--objectives {names!r}: choose distinct names among {', '.join(OBJECTIVES)}")
+    return [OBJECTIVES[name] for name in chosen]
+
+
+@dataclass(frozen=True)
+class Split:
+    """The validation period (everything up to `validation_end`, inclusive) and the holdout after it."""
+
+    validation_end: str  # YYYY-MM-DD
+    holdout_start: str  # YYYY-MM-DD, the next day
+
+    @classmethod
+    def of(cls, strategy: Strategy, workspace: Workspace) -> Split:
+        index = load_bars(strategy, workspace.data).index()
+        if strategy.data.start is not None:
+            index = index[index >= pd.Timestamp(strategy.data.start, tz="UTC")]
+        last_validation_day = index[int(len(index) * (1 - strategy.optimize.holdout)) - 1].date()
+        if last_validation_day >= index[-1].date():
+            raise OptimizeError(f"strategy {strategy.name}: too few days for a holdout of {strategy.optimize.holdout:.0%}")
+        return cls(str(last_validation_day), str(last_validation_day + timedelta(days=1)))
+
+    def validation(self, strategy: Strategy) -> Strategy:
+        return strategy.with_overrides(data={"end": self.validation_end})
+
+    def holdout(self, strategy: Strategy) -> Strategy:
+        return strategy.with_overrides(data={"start": self.holdout_start})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict
+    returns_skewness: float
+    returns_kurtosis: float  # not excess: 3 for a normal distribution
+
+
+def evaluate(
+    strategy: Strategy,
+    workspace: Workspace,
+    predictions: PredictionCache | None = None,
+    on_fold: Callable[[TrainedFold], None] | None = None,
+) -> Evaluation:
+    """The strategy backtested as `engine backtest` would (whole history, vectorized), metrics net of costs."""
+    prepared = prepare(strategy, workspace, on_fold, predictions)
+    execution = simulate(prepared).execution
+    returns = bar_returns(execution.equity, execution.initial_cash)
+    flat = np.ptp(returns) == 0
+    return Evaluation(
+        compute_metrics(execution, strategy.periods_per_year),
+        0.0 if flat else float(skew(returns)),
+        3.0 if flat else float(kurtosis(returns, fisher=False)),
+    )

@@ -1,0 +1,38 @@
+"""A trial as a strategy file: the study's strategy with the trial's parameters, under a new name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tomli_w
+
+from engine.optimize.errors import OptimizeError
+from engine.optimize.space import apply_parameters
+from engine.optimize.study import OpenStudy
+
+
+def export_trial(opened: OpenStudy, number: int, name: str, folder: Path, overwrite: bool = False) -> Path:
+    trials = opened.study.get_trials(deepcopy=False)
+    if not 0 <= number < len(trials) or trials[number].state.name != "COMPLETE":
+        raise OptimizeError(f"study {opened.study.study_name!r} has no completed trial {number}")
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise OptimizeError(f"--as {name!r}: a strategy name is letters, digits, '-' and '_'")
+    path = folder / f"{name}.toml"
+    if path.exists() and not overwrite:
+        raise OptimizeError(f"{path} exists; choose another --as NAME or pass --force")
+    trial = trials[number]
+    parameters = trial.user_attrs["parameters"]
+    tuned = ", ".join(f"{path} = {value}" for path, value in parameters.items())
+    description = f"{opened.strategy.name} tuned by study {opened.study.study_name!r}, trial {number}: {tuned}."
+    strategy = apply_parameters(opened.strategy, parameters).model_copy(update={"name": name, "description": description})
+    split = opened.split
+    header = (
+        f"# Exported from study {opened.study.study_name!r}, trial {number}.\n"
+        f"# Its validation metrics came from `engine backtest --strategy {name} --end {split.validation_end}`;\n"
+        f"# the holdout starts {split.holdout_start}.\n\n"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.partial")
+    staging.write_text(header + tomli_w.dumps(strategy.model_dump(mode="json", exclude_none=True)))
+    staging.replace(path)
+    return path

@@ -1,0 +1,49 @@
+"""After the search: the Pareto members on the holdout period, once each, and their deflated Sharpe.
+
+Results are kept in the study (user attribute "holdout", by trial number), so a resumed or shown
+study never evaluates a member on the holdout twice.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+
+from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
+from engine.optimize.evaluation import evaluate
+from engine.optimize.space import apply_parameters
+from engine.optimize.study import SUMMARY_METRICS, OpenStudy
+from engine.optimize.summary import best_trials, completed
+from engine.signals.cache import PredictionCache
+from engine.workspace import Workspace
+
+
+def per_bar_sharpe(trial: optuna.trial.FrozenTrial, periods_per_year: float) -> float:
+    sharpe = trial.user_attrs["evaluation"]["metrics"]["sharpe"]
+    return 0.0 if sharpe is None else sharpe / math.sqrt(periods_per_year)
+
+
+def deflated_sharpe(opened: OpenStudy, trial: optuna.trial.FrozenTrial) -> float | None:
+    """DSR of a trial's validation Sharpe, deflated by every completed trial of the study."""
+    periods = opened.strategy.periods_per_year
+    sharpes = np.array([per_bar_sharpe(other, periods) for other in completed(opened.study)])
+    evaluation = trial.user_attrs["evaluation"]
+    return deflated_sharpe_ratio(
+        per_bar_sharpe(trial, periods), evaluation["metrics"]["bars"], evaluation["skewness"], evaluation["kurtosis"], sharpes
+    )
+
+
+def evaluate_holdout(opened: OpenStudy, workspace: Workspace) -> dict[str, dict]:
+    """Holdout metrics of each Pareto member not evaluated yet; returns all results by trial number."""
+    results = dict(opened.study.user_attrs.get("holdout", {}))
+    predictions = PredictionCache(workspace.models.root / "predictions")
+    for trial in best_trials(opened.study):
+        if str(trial.number) in results:
+            continue
+        candidate = opened.split.holdout(apply_parameters(opened.strategy, trial.user_attrs["parameters"]))
+        metrics = evaluate(candidate, workspace, predictions).metrics
+        results[str(trial.number)] = {name: metrics[name] for name in SUMMARY_METRICS}
+        opened.study.set_user_attr("holdout", results)
+    return results

@@ -1,0 +1,116 @@
+"""A study's results as tables and an HTML report (Pareto front, history, importances).
+
+The report goes to `runs/studies/<study>/report.html`, self-contained like a run's tearsheet; the
+charts are Optuna's own matplotlib plots.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import optuna
+import optuna.visualization.matplotlib as optuna_plots
+
+from engine.formatting import format_metric
+from engine.optimize.study import OpenStudy, safe_url
+from engine.optimize.summary import best_trials, completed, counts, feasible, importances, loss
+from engine.report import charts
+from engine.report.render import Chart, Table, render, write_report_folder
+
+TRIAL_METRICS = ("trades", "turnover", "total_return")
+HOLDOUT_METRICS = ("sharpe", "max_drawdown", "total_return", "trades")
+
+
+def _value(name: str, value) -> str:
+    return format_metric(name, value) if not isinstance(value, list) else ",".join(map(str, value))
+
+
+def pareto_table(opened: OpenStudy, holdout: dict[str, dict], deflated: dict[int, float | None]) -> Table:
+    """One row per Pareto member: objectives, constraints' inputs, parameters, holdout, deflated Sharpe."""
+    trials = best_trials(opened.study)
+    parameters = sorted({path for trial in trials for path in trial.user_attrs["parameters"]})
+    rows = []
+    for trial in trials:
+        validation, tested = trial.user_attrs["evaluation"]["metrics"], holdout.get(str(trial.number), {})
+        rows.append(
+            [
+                str(trial.number),
+                *(format_metric(objective.name, value) for objective, value in zip(opened.objectives, trial.values, strict=True)),
+                *(format_metric(name, validation[name]) for name in TRIAL_METRICS),
+                *(_value(path, trial.user_attrs["parameters"][path]) for path in parameters),
+                *(format_metric(name, tested.get(name)) for name in HOLDOUT_METRICS),
+                format_metric("deflated_sharpe", deflated.get(trial.number)),
+            ]
+        )
+    return Table(
+        [
+            "trial",
+            *(objective.name for objective in opened.objectives),
+            *TRIAL_METRICS,
+            *(path.removeprefix("overlays.").removeprefix("signal.") for path in parameters),
+            *(f"holdout {name}" for name in HOLDOUT_METRICS),
+            "deflated sharpe",
+        ],
+        rows,
+    )
+
+
+def importance_table(study: optuna.Study) -> Table | None:
+    by_objective = importances(study)
+    if not by_objective:
+        return None
+    parameters = sorted({name for values in by_objective.values() for name in values})
+    return Table(
+        ["parameter", *by_objective],
+        [[name, *(f"{values.get(name, 0.0):.3f}" for values in by_objective.values())] for name in parameters],
+    )
+
+
+def study_folder(root: Path, study: optuna.Study) -> Path:
+    return root / "studies" / re.sub(r"[^A-Za-z0-9._-]+", "_", study.study_name)
+
+
+def _save_axes(axes, path: Path) -> Path:
+    axes.figure.set_size_inches(*charts.SIZE)
+    return charts.save(axes.figure, path)
+
+
+def _charts(opened: OpenStudy, folder: Path) -> list[Chart]:
+    study, names = opened.study, [objective.name for objective in opened.objectives]
+    drawn = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.simplefilter("ignore", UserWarning)  # PED-ANOVA's reminder that it ranks low values
+        if len(names) > 1:
+            axes = optuna_plots.plot_pareto_front(study, target_names=names, targets=lambda trial: trial.values[:2])
+            drawn.append(Chart("Pareto front", _save_axes(axes, folder / "pareto.png")))
+        for index, name in enumerate(names):
+            axes = optuna_plots.plot_optimization_history(study, target=lambda t, i=index: t.values[i], target_name=name)
+            drawn.append(Chart(f"Optimization history: {name}", _save_axes(axes, folder / f"history_{name}.png")))
+        if importances(study):
+            for index, name in enumerate(names):
+                axes = optuna_plots.plot_param_importances(study, target=loss(study, index), target_name=name)
+                drawn.append(Chart(f"Parameter importances: {name}", _save_axes(axes, folder / f"importances_{name}.png")))
+    return drawn
+
+
+def write_study_report(opened: OpenStudy, root: Path, holdout: dict[str, dict], deflated: dict[int, float | None]) -> Path:
+    """Write the study's HTML report under `root/studies/`; returns its path."""
+    study = opened.study
+
+    def build(folder: Path) -> None:
+        context = {
+            "study": study,
+            "storage": safe_url(opened.storage_url),
+            "attributes": study.user_attrs,
+            "counts": counts(study),
+            "feasible": sum(feasible(trial) for trial in completed(study)),
+            "pareto": pareto_table(opened, holdout, deflated),
+            "importances": importance_table(study),
+            "charts": _charts(opened, folder / "charts") if completed(study) else [],
+        }
+        render("study.html.j2", context, folder / "report.html", folder)
+
+    return write_report_folder(study_folder(root, study), build) / "report.html"

@@ -1,0 +1,166 @@
+"""The search space of a study: which strategy settings a trial changes, and how it changes them.
+
+Parameters are named by their path in the strategy file:
+
+    signal.lookback, signal.features               the model's inputs
+    signal.hyperparameters.NAME                    a model hyperparameter
+    overlays.KIND.FIELD                            a field of the (one) overlay of that kind
+
+The model plugin's own declared space (`Model.search_space`) joins in unless `model_space = false`;
+a path listed explicitly takes precedence over the plugin's range for it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from copy import deepcopy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.optimize.errors import SearchSpaceError
+from engine.plugins.registry import registry
+from engine.strategy import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
+
+HYPERPARAMETERS = "signal.hyperparameters."
+# A tuned threshold replaces the overlay's own calibration: the study searches entry and exit itself.
+CALIBRATED_BY_STUDY = {"overlays.threshold.entry", "overlays.threshold.exit"}
+
+
+def read_space_file(path: Path) -> OptimizeSpec:
+    """A search-space file (configs/search/*.toml): the keys of a strategy's [optimize] table."""
+    try:
+        return OptimizeSpec.model_validate(tomllib.loads(path.read_text()))
+    except FileNotFoundError:
+        raise SearchSpaceError(f"{path}: no such search-space file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SearchSpaceError(f"{path}: not valid TOML: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}" for issue in error.errors())
+        raise SearchSpaceError(f"{path}: {problems}") from None
+
+
+def _overlay(raw: dict, path: str, kind: str) -> dict:
+    matches = [overlay for overlay in raw["overlays"] if overlay.get("kind") == kind]
+    if len(matches) != 1:
+        found = "no" if not matches else f"{len(matches)}"
+        raise SearchSpaceError(f"search space: {path}: the strategy has {found} {kind!r} overlays (needs exactly one)")
+    return matches[0]
+
+
+def check_path(strategy: Strategy, path: str) -> None:
+    """That `path` names a setting this strategy has (its value is checked when a trial sets it)."""
+    section, *rest = path.split(".")
+    if section == "overlays" and len(rest) == 2:
+        kind, field = rest
+        _overlay(strategy.model_dump(), path, kind)
+        known = registry().get("overlay", kind).config.model_fields
+    elif section == "signal" and rest[:1] == ["hyperparameters"] and len(rest) == 2:
+        if not isinstance(strategy.signal, ModelSignal):
+            raise SearchSpaceError(f"search space: {path}: strategy {strategy.name} has no model")
+        field, known = rest[1], registry().get("model", strategy.signal.plugin).default_hyperparameters
+    elif section == "signal" and len(rest) in (1, 2):
+        model = type(strategy.signal)
+        if len(rest) == 2:
+            nested = model.model_fields.get(rest[0])
+            model = nested.annotation if nested is not None and isinstance(nested.annotation, type) else None
+            if model is None or not hasattr(model, "model_fields"):
+                raise SearchSpaceError(f"search space: unknown parameter {path!r} (signal has no {rest[0]!r} table)")
+        field, known = rest[-1], model.model_fields
+    else:
+        raise SearchSpaceError(
+            f"search space: unknown parameter {path!r}; tune signal.FIELD, signal.hyperparameters.NAME or overlays.KIND.FIELD"
+        )
+    if field not in known or field == "kind":
+        known_there = ", ".join(sorted(set(known) - {"kind"}))
+        raise SearchSpaceError(f"search space: unknown parameter {path!r}; known there: {known_there}")
+
+
+def apply_parameters(strategy: Strategy, parameters: dict[str, Any]) -> Strategy:
+    """The strategy with each parameter set at its path, validated like a strategy file."""
+    raw = strategy.model_dump()
+    for path, value in parameters.items():
+        section, *rest = path.split(".")
+        if section == "overlays":
+            overlay = _overlay(raw, path, rest[0])
+            overlay[rest[1]] = deepcopy(value)
+            if path in CALIBRATED_BY_STUDY:
+                overlay.pop("calibrate", None)
+        else:
+            target = raw["signal"]
+            for key in rest[:-1]:
+                target = target.setdefault(key, {})
+            target[rest[-1]] = deepcopy(value)
+    try:
+        return parse_strategy(raw, f"strategy {strategy.name}")
+    except StrategyError as error:
+        raise SearchSpaceError(f"these parameters make an invalid strategy: {error}") from None
+
+
+class _Prefixed:
+    """A trial seen by a model plugin's `search_space`: its names get the hyperparameter prefix, and
+    a name the study's explicit space already tunes returns that value."""
+
+    def __init__(self, trial, chosen: dict[str, Any]) -> None:
+        self._trial, self._chosen = trial, chosen
+
+    def __getattr__(self, name: str):
+        suggest = getattr(self._trial, name)
+        if not name.startswith("suggest_"):
+            return suggest
+
+        def prefixed(parameter: str, *args, **kwargs):
+            path = HYPERPARAMETERS + parameter
+            return self._chosen[path] if path in self._chosen else suggest(path, *args, **kwargs)
+
+        return prefixed
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    ranges: dict[str, ParameterRange]
+    model_space: bool
+
+    @classmethod
+    def of(cls, strategy: Strategy, spec: OptimizeSpec | None = None) -> SearchSpace:
+        """The space of `spec` (default: the strategy's [optimize] table), checked against the strategy."""
+        spec = spec or strategy.optimize
+        space = cls(dict(spec.space), spec.model_space and isinstance(strategy.signal, ModelSignal))
+        if not space.ranges and not space.model_space:
+            raise SearchSpaceError(f"strategy {strategy.name}: the search space is empty; add an [optimize.space] table")
+        for path in space.ranges:
+            check_path(strategy, path)
+        return space
+
+    def suggest(self, trial, strategy: Strategy) -> dict[str, Any]:
+        """A trial's parameters: the explicit ranges, then the model plugin's declared space."""
+        chosen = {path: _suggest(trial, path, bounds) for path, bounds in self.ranges.items()}
+        if self.model_space:
+            model = registry().get("model", strategy.signal.plugin)
+            declared = model.search_space(_Prefixed(trial, chosen))
+            chosen |= {HYPERPARAMETERS + name: value for name, value in declared.items()}
+        return chosen
+
+    @classmethod
+    def from_description(cls, description: dict[str, Any]) -> SearchSpace:
+        ranges = {path: ParameterRange.model_validate(bounds) for path, bounds in description["ranges"].items()}
+        return cls(ranges, description["model_space"])
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "ranges": {path: bounds.model_dump(exclude_none=True) for path, bounds in self.ranges.items()},
+            "model_space": self.model_space,
+        }
+
+
+def _suggest(trial, path: str, bounds: ParameterRange) -> Any:
+    if bounds.choices is not None:
+        # Optuna stores categorical choices as None/bool/int/float/str; lists (feature sets) go by index.
+        if all(choice is None or isinstance(choice, bool | int | float | str) for choice in bounds.choices):
+            return trial.suggest_categorical(path, bounds.choices)
+        return bounds.choices[trial.suggest_categorical(path, list(range(len(bounds.choices))))]
+    if bounds.is_int:
+        return trial.suggest_int(path, bounds.low, bounds.high, step=int(bounds.step or 1), log=bounds.log)
+    return trial.suggest_float(path, float(bounds.low), float(bounds.high), step=bounds.step, log=bounds.log)

@@ -1,0 +1,355 @@
+"""A study: one strategy tuned in an Optuna storage, by one or more worker processes.
+
+Storage is a SQLite file in the run store unless a URL is given; any Optuna RDB URL works, and a
+PostgreSQL URL lets workers on many machines share one study. Workers send heartbeats, so a trial
+whose worker died (SIGKILL, a lost machine) is marked failed by the next worker or `optimize show`
+instead of staying "running" forever.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+
+import optuna
+import sqlalchemy
+from optuna.pruners import MedianPruner, NopPruner
+from optuna.samplers import BaseSampler, NSGAIISampler, RandomSampler, TPESampler
+from optuna.trial import FrozenTrial, TrialState
+
+from engine.models.walkforward import TrainedFold
+from engine.optimize.errors import OptimizeError, SearchSpaceError
+from engine.optimize.evaluation import Objective, Split, evaluate, parse_objectives
+from engine.optimize.space import SearchSpace, apply_parameters, read_space_file
+from engine.signals.cache import PredictionCache
+from engine.strategy import Strategy, load_strategy, parse_strategy
+from engine.workspace import Workspace
+
+STORAGE_FILE = "studies.sqlite3"  # in the run store
+SAMPLERS = ("nsga2", "tpe", "random")
+DONE = (TrialState.COMPLETE, TrialState.PRUNED)
+SUMMARY_METRICS = ("sharpe", "sortino", "calmar", "max_drawdown", "total_return", "trades", "turnover", "costs_paid", "bars")
+
+optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported by the engine, in one line
+
+
+def default_storage(workspace: Workspace) -> str:
+    return f"sqlite:///{(workspace.runs.root / STORAGE_FILE).resolve()}"
+
+
+def safe_url(url: str) -> str:
+    """The storage URL as it may be shown: without its password."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return "(an invalid storage URL)"
+
+
+def open_storage(url: str, heartbeat: int) -> optuna.storages.RDBStorage:
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise OptimizeError("--storage: not a database URL (expected e.g. sqlite:///path/studies.db or postgresql://…)") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise OptimizeError("--storage: an in-memory SQLite database cannot hold a study; give a file")
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # SQLite waits for the other workers' writes; PostgreSQL gives up on an unreachable host in 10 s.
+    connect = {"timeout": 60} if parsed.get_backend_name() == "sqlite" else {"connect_timeout": 10}
+    if parsed.get_backend_name() == "sqlite":
+        # Write-ahead logging: workers read while one writes, and a commit needs no fsync of the
+        # whole database (a trial makes about twenty small commits).
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_wal)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are stable in use
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs={"connect_args": connect}, heartbeat_interval=heartbeat, grace_period=3 * heartbeat
+            )
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        if parsed.password:
+            reason = reason.replace(parsed.password, "***")
+        raise OptimizeError(f"cannot open the study storage {safe_url(url)}: {reason}") from None
+
+
+def _sqlite_wal(connection, _record) -> None:
+    if type(connection).__module__.startswith("sqlite3"):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What `engine optimize` was asked to do; plain data, so worker processes can receive it."""
+
+    strategy: str  # a name or a .toml path
+    trials: int  # the study's target of finished trials (a resumed study continues toward it)
+    objectives: str = "sharpe,max_drawdown"
+    sampler: str | None = None  # default: nsga2 for several objectives, tpe for one
+    storage: str | None = None
+    study: str | None = None  # default: the strategy's name
+    workers: int = 1
+    timeout: float | None = None  # seconds, per worker
+    seed: int | None = None
+    space_file: str | None = None
+    heartbeat: int = 10  # seconds; a trial silent for 3 heartbeats is failed
+    home: str | None = None  # the workspace, for worker processes
+
+
+def make_sampler(name: str, seed: int | None) -> BaseSampler:
+    if name == "nsga2":
+        return NSGAIISampler(seed=seed)
+    if name == "tpe":
+        return TPESampler(seed=seed)
+    if name == "random":
+        return RandomSampler(seed=seed)
+    raise OptimizeError(f"--sampler {name!r}: choose one of {', '.join(SAMPLERS)}")
+
+
+@dataclass
+class OpenStudy:
+    study: optuna.Study
+    strategy: Strategy  # as the study was created (its file may have changed since)
+    space: SearchSpace
+    objectives: list[Objective]
+    split: Split
+    storage_url: str
+
+
+def _workspace(settings: StudySettings) -> Workspace:
+    return Workspace(Path(settings.home)) if settings.home else Workspace.from_env()
+
+
+def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
+    """Create the study, or load it and check that it is the same search: same strategy and objectives.
+    Nothing is written to an existing study here."""
+    workspace = _workspace(settings)
+    strategy = load_strategy(settings.strategy)
+    objectives = parse_objectives(settings.objectives)
+    sampler_name = settings.sampler or ("nsga2" if len(objectives) > 1 else "tpe")
+    sampler = make_sampler(sampler_name, None if settings.seed is None else settings.seed + worker)
+    # Optuna prunes single-objective studies only; steps are walk-forward folds (TrialObjective).
+    pruner = MedianPruner(n_startup_trials=5) if len(objectives) == 1 else NopPruner()
+    spec = read_space_file(Path(settings.space_file)) if settings.space_file else None
+    space = SearchSpace.of(strategy, spec)
+    storage = open_storage(settings.storage or default_storage(workspace), settings.heartbeat)
+    name = settings.study or strategy.name
+    try:
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        study = None
+    if study is not None:
+        return _check_existing(study, strategy, space, objectives, storage)
+    split = Split.of(strategy, workspace)
+    study = optuna.create_study(
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner,
+        study_name=name,
+        directions=[o.direction for o in objectives],
+        load_if_exists=True,
+    )
+    if "strategy" in study.user_attrs:  # another worker created it first
+        return _check_existing(study, strategy, space, objectives, storage)
+    attributes = {
+        "strategy": strategy.name,
+        "strategy_config": strategy.model_dump(mode="json"),
+        "objectives": [o.name for o in objectives],
+        "sampler": sampler_name,
+        "split": asdict(split),
+        "space": space.describe(),
+    }
+    for key, value in attributes.items():
+        study.set_user_attr(key, value)
+    return OpenStudy(study, strategy, space, objectives, split, storage.url)
+
+
+def _created_attributes(study: optuna.Study, wait: float = 10.0) -> dict:
+    """The study's attributes; a study another worker has just created gets a moment to receive them."""
+    deadline = time.monotonic() + wait
+    while "strategy" not in study.user_attrs and not study.get_trials(deepcopy=False) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return study.user_attrs
+
+
+def _check_existing(study, strategy, space, objectives, storage) -> OpenStudy:
+    where = f"study {study.study_name!r} in {safe_url(storage.url)}"
+    attributes = _created_attributes(study)
+    if "strategy" not in attributes:
+        raise OptimizeError(f"{where} was not created by `engine optimize`; choose another --study")
+    if attributes["strategy"] != strategy.name:
+        raise OptimizeError(f"{where} was created for strategy {attributes['strategy']!r}, not {strategy.name!r}")
+    if attributes["objectives"] != [o.name for o in objectives]:
+        raise OptimizeError(f"{where} optimizes {','.join(attributes['objectives'])}; it cannot continue with other --objectives")
+    created = parse_strategy(attributes["strategy_config"], f"{where}: its strategy")
+    return OpenStudy(study, created, space, objectives, Split(**attributes["split"]), storage.url)
+
+
+def load_study(name: str, storage_url: str | None, workspace: Workspace, heartbeat: int = 10) -> OpenStudy:
+    """An existing study as `engine optimize` created it (for show and export)."""
+    storage = open_storage(storage_url or default_storage(workspace), heartbeat)
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        known = ", ".join(summary.study_name for summary in optuna.get_all_study_summaries(storage)) or "none"
+        raise OptimizeError(f"no study {name!r} in {safe_url(storage.url)} (studies there: {known})") from None
+    attributes = study.user_attrs
+    if "strategy" not in attributes:
+        raise OptimizeError(f"study {name!r} in {safe_url(storage.url)} was not created by `engine optimize`")
+    strategy = parse_strategy(attributes["strategy_config"], f"study {name!r}: its strategy")
+    return OpenStudy(
+        study,
+        strategy,
+        SearchSpace.from_description(attributes["space"]),
+        parse_objectives(",".join(attributes["objectives"])),
+        Split(**attributes["split"]),
+        storage.url,
+    )
+
+
+class TrialObjective:
+    """A trial: parameters from the search space, a validation backtest, the objective values."""
+
+    def __init__(self, opened: OpenStudy, workspace: Workspace) -> None:
+        self.opened, self.workspace = opened, workspace
+        self.predictions = PredictionCache(workspace.models.root / "predictions")
+
+    def _report_fold(self, trial: optuna.Trial, trained: TrainedFold) -> None:
+        """Pruning (one objective): a model whose out-of-sample ROC-AUC after a walk-forward fold is
+        below the median of earlier trials at that fold is stopped before training the next folds."""
+        if len(self.opened.objectives) > 1 or trained.metrics.get("roc_auc") is None:
+            return
+        auc = trained.metrics["roc_auc"]
+        trial.report(auc, trained.fold.index)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"fold {trained.fold.index}: out-of-sample ROC-AUC {auc:.3f} below the median")
+
+    def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        opened = self.opened
+        parameters = opened.space.suggest(trial, opened.strategy)
+        trial.set_user_attr("parameters", parameters)
+        try:
+            candidate = opened.split.validation(apply_parameters(opened.strategy, parameters))
+        except SearchSpaceError as error:
+            trial.set_user_attr("error", str(error))  # the trial fails; the study goes on
+            raise
+        evaluation = evaluate(candidate, self.workspace, self.predictions, partial(self._report_fold, trial))
+        metrics = evaluation.metrics
+        # One attribute, one write: a trial's storage round trips are a good part of its cost.
+        trial.set_user_attr(
+            "evaluation",
+            {
+                "metrics": {name: metrics[name] for name in SUMMARY_METRICS},
+                "skewness": evaluation.returns_skewness,
+                "kurtosis": evaluation.returns_kurtosis,
+                "worker": f"{socket.gethostname()}:{os.getpid()}",
+            },
+        )
+        # Optuna's constraints: a trial is feasible when each is ≤ 0; samplers and the Pareto front use them.
+        limits = opened.strategy.optimize
+        trial.set_constraint("min_trades", limits.min_trades - metrics["trades"])
+        if limits.max_turnover is not None:
+            trial.set_constraint("max_turnover", metrics["turnover"] - limits.max_turnover)
+        return tuple(objective.value(metrics) for objective in opened.objectives)
+
+
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Mark trials whose worker stopped sending heartbeats as failed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def finished(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=DONE))
+
+
+class StopAtTarget:
+    """Stops a worker once the study's finished and running trials reach the target (so workers
+    together do not overshoot it), or after `max_failures` failed trials in a row."""
+
+    def __init__(self, target: int, max_failures: int = 20) -> None:
+        self.target, self.max_failures, self.failures = target, max_failures, 0
+
+    def reached(self, study: optuna.Study) -> bool:
+        return len(study.get_trials(deepcopy=False, states=(*DONE, TrialState.RUNNING))) >= self.target
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.failures = self.failures + 1 if trial.state == TrialState.FAIL else 0
+        if self.reached(study) or self.failures >= self.max_failures:
+            study.stop()
+
+
+def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> None:
+    """Trials until the target: together, workers may overshoot it by a trial when two of them
+    finish at the same instant (as with Optuna's MaxTrialsCallback)."""
+    stop = StopAtTarget(settings.trials)
+    if stop.reached(opened.study):  # a worker that started late finds the work done
+        return
+    opened.study.optimize(
+        TrialObjective(opened, _workspace(settings)),
+        timeout=settings.timeout,
+        catch=(SearchSpaceError,),  # a parameter combination the strategy rejects fails that trial only
+        callbacks=[stop, *callbacks],
+        gc_after_trial=False,
+    )
+
+
+def _interrupt_once(signum, frame) -> None:
+    """The first Ctrl-C interrupts the running trial; later ones must not interrupt failing it cleanly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _worker(settings: StudySettings, worker: int) -> None:
+    """A worker process: trials on the shared study until it reaches its target."""
+    signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        _optimize(open_study(settings, worker), settings, [])
+    except KeyboardInterrupt:
+        os._exit(130)
+
+
+def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], None] | None = None) -> OpenStudy:
+    """Run trials until the study has `settings.trials` finished ones (or the timeout).
+
+    This process is worker 0; workers 1..K-1 are spawned processes on the same storage. Ctrl-C
+    (SIGINT) reaches every worker: each fails its running trial, and KeyboardInterrupt is raised here.
+    """
+    opened = open_study(settings)
+    fail_stale_trials(opened.study)
+    remaining = max(0, settings.trials - finished(opened.study))
+    context = multiprocessing.get_context("spawn")
+    helpers = [context.Process(target=_worker, args=(settings, worker)) for worker in range(1, min(settings.workers, remaining))]
+    report = (lambda study, _trial: on_progress(study)) if on_progress else None
+    previous_handler = signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        for helper in helpers:
+            helper.start()
+        if remaining > 0:
+            _optimize(opened, settings, [report] if report else [])
+        while any(helper.is_alive() for helper in helpers):
+            if on_progress:
+                on_progress(opened.study)
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        for helper in helpers:
+            if helper.is_alive():
+                os.kill(helper.pid, signal.SIGINT)
+        raise
+    finally:
+        for helper in helpers:
+            helper.join()
+        signal.signal(signal.SIGINT, previous_handler)
+    return opened
