@@ -14,9 +14,9 @@ import pytest
 ENGINE = [sys.executable, "-m", "engine"]
 
 
-def engine(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def engine(home: Path, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "ENGINE_HOME": str(home), "COLUMNS": "200"}
-    result = subprocess.run([*ENGINE, *args], env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([*ENGINE, *args], env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
     if check and result.returncode != 0:
         raise AssertionError(f"engine {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -1,0 +1,54 @@
+"""A throwaway PostgreSQL server (Debian's package) on loopback, for studies shared by workers."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _binaries() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run `make system-deps` (Debian's postgresql package)")
+    return Path(found[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; as root, run it as the package's `postgres` user."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yields a SQLAlchemy URL of an empty database; the server stops and its files go afterwards."""
+    binaries, port = _binaries(), _free_port()
+    # Not under pytest's tmp_path: the server's user must be able to reach its folder.
+    folder = Path(tempfile.mkdtemp(prefix="engine-postgres-"))
+    data, sockets = folder / "data", folder / "sockets"
+    sockets.mkdir(parents=True)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        shutil.chown(sockets, "postgres")
+    run = lambda *command: subprocess.run(_as_server_user(list(command)), check=True, capture_output=True, text=True)  # noqa: E731
+    run(str(binaries / "initdb"), "-D", str(data), "--auth=trust", "--username=engine", "--encoding=UTF8")
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "server.log"), "-w", "start")
+    try:
+        run(str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "engine", "studies")
+        yield f"postgresql+psycopg://engine@127.0.0.1:{port}/studies"
+    finally:
+        run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(folder, ignore_errors=True)

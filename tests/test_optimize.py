@@ -1,0 +1,282 @@
+"""engine optimize end to end: real Optuna studies in SQLite and PostgreSQL, real worker processes,
+real signals; the exported strategy reproduces its trial."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from postgres import postgres_server
+from test_cli import ENGINE, engine
+
+from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
+from engine.optimize.errors import SearchSpaceError
+from engine.optimize.space import SearchSpace, read_space_file
+from engine.strategy import OptimizeSpec, StrategyError, load_strategy, parse_strategy
+
+REPO = Path(__file__).resolve().parent.parent
+OVERLAY_SPACE = REPO / "configs" / "search" / "gru93-overlays.toml"
+
+
+def storage_of(home: Path) -> str:
+    return f"sqlite:///{home / 'runs' / 'studies.sqlite3'}"
+
+
+def load(home: Path, name: str, storage: str | None = None) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=storage or storage_of(home))
+
+
+def states(study: optuna.Study) -> dict[str, int]:
+    tally: dict[str, int] = {}
+    for trial in study.get_trials():
+        tally[trial.state.name] = tally.get(trial.state.name, 0) + 1
+    return tally
+
+
+def start(home: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "ENGINE_HOME": str(home), "COLUMNS": "200"}
+    return subprocess.Popen([*ENGINE, "optimize", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the study")
+        time.sleep(0.1)
+
+
+def trials_in(home: Path, name: str, state: optuna.trial.TrialState) -> list[int]:
+    try:
+        return [trial.number for trial in load(home, name).get_trials(states=(state,))]
+    except KeyError:  # not created yet
+        return []
+
+
+# Search spaces
+
+
+def test_unknown_parameters_and_empty_ranges_are_named():
+    gru93 = load_strategy("gru93")
+    with pytest.raises(SearchSpaceError, match=r"'overlays.stops.stop_lost'.*stop_loss"):
+        SearchSpace.of(gru93, OptimizeSpec.model_validate({"space": {"overlays.stops.stop_lost": {"low": 0.01, "high": 0.1}}}))
+    with pytest.raises(SearchSpaceError, match=r"'signal.hyperparameters.hiden'.*hidden"):
+        SearchSpace.of(gru93, OptimizeSpec.model_validate({"space": {"signal.hyperparameters.hiden": {"choices": [32]}}}))
+    trend_window = OptimizeSpec.model_validate({"space": {"overlays.trend.window": {"low": 5, "high": 9}}})
+    with pytest.raises(SearchSpaceError, match="has no 'trend' overlays"):
+        SearchSpace.of(load_strategy("sma_cross"), trend_window)
+    raw = load_strategy("sma_cross").model_dump(mode="json")
+    raw["optimize"] = {"space": {"signal.fast": {"low": 50, "high": 50}}}
+    with pytest.raises(StrategyError, match=r"optimize.space.signal.fast.*empty range"):
+        parse_strategy(raw, "tuned.toml")
+    raw["optimize"] = {"space": {"signal.fast": {"choices": []}}}
+    with pytest.raises(StrategyError, match="choices is empty"):
+        parse_strategy(raw, "tuned.toml")
+
+
+def test_a_broken_space_file_names_the_file(tmp_path):
+    space = tmp_path / "space.toml"
+    space.write_text('[space]\n"signal.fast" = { low = 10 }\n')
+    with pytest.raises(SearchSpaceError, match=f"{space}.*low and high"):
+        read_space_file(space)
+
+
+# Studies in SQLite
+
+
+@pytest.fixture(scope="module")
+def sma_study(sample_home) -> dict:
+    """sma_cross tuned for 6 trials with a seed, then resumed to 9."""
+    first = engine(sample_home, "optimize", "--strategy", "sma_cross", "--study", "sma", "--trials", "6", "--seed", "7")
+    params = [trial.params for trial in load(sample_home, "sma").trials]
+    resumed = engine(sample_home, "optimize", "--strategy", "sma_cross", "--study", "sma", "--trials", "9", "--seed", "7")
+    return {"first": first, "params": params, "resumed": resumed}
+
+
+def test_a_study_reports_its_pareto_front_holdout_and_deflated_sharpe(sample_home, sma_study):
+    out = sma_study["first"].stdout
+    assert "Pareto front" in out and "holdout sharpe" in out and "deflated sharpe" in out
+    report = Path(out.split("report: ")[-1].split()[0])
+    assert report == sample_home / "runs" / "studies" / "sma" / "report.html" and report.exists()
+    study = load(sample_home, "sma")
+    assert study.user_attrs["strategy"] == "sma_cross" and study.user_attrs["objectives"] == ["sharpe", "max_drawdown"]
+    holdout = study.user_attrs["holdout"]
+    pareto = [trial.number for trial in study.best_trials]
+    assert pareto and set(map(int, holdout)) >= set(pareto)
+    split = study.user_attrs["split"]
+    for trial in study.trials:  # trials saw the validation period only
+        assert trial.user_attrs["evaluation"]["metrics"]["trades"] >= 0
+    assert split["holdout_start"] > split["validation_end"]
+
+
+def test_running_a_study_again_resumes_it(sample_home, sma_study):
+    study = load(sample_home, "sma")
+    assert states(study) == {"COMPLETE": 9}
+    assert [trial.params for trial in study.trials[:6]] == sma_study["params"]
+    again = engine(sample_home, "optimize", "--strategy", "sma_cross", "--study", "sma", "--trials", "9")
+    assert states(load(sample_home, "sma")) == {"COMPLETE": 9} and "Pareto front" in again.stdout
+
+
+def test_same_seed_same_trials(sample_home, sma_study):
+    engine(sample_home, "optimize", "--strategy", "sma_cross", "--study", "sma-again", "--trials", "6", "--seed", "7")
+    assert [trial.params for trial in load(sample_home, "sma-again").trials] == sma_study["params"]
+    assert [trial.values for trial in load(sample_home, "sma-again").trials] == [
+        trial.values for trial in load(sample_home, "sma").trials[:6]
+    ]
+
+
+def test_a_study_of_another_strategy_is_refused_and_left_intact(sample_home, sma_study, tmp_path):
+    before = load(sample_home, "sma")
+    other = tmp_path / "other_sma.toml"
+    other.write_text((REPO / "strategies" / "sma_cross.toml").read_text().replace('name = "sma_cross"', 'name = "other_sma"'))
+    refused = engine(sample_home, "optimize", "--strategy", str(other), "--study", "sma", "--trials", "20", check=False)
+    assert refused.returncode == 2 and "created for strategy 'sma_cross', not 'other_sma'" in refused.stderr
+    refused = engine(
+        sample_home, "optimize", "-s", "sma_cross", "--study", "sma", "--trials", "20", "--objectives", "sharpe", check=False
+    )
+    assert refused.returncode == 2 and "optimizes sharpe,max_drawdown" in refused.stderr
+    after = load(sample_home, "sma")
+    assert len(after.trials) == len(before.trials) and after.user_attrs == before.user_attrs
+
+
+def test_show_and_clear_errors(sample_home, sma_study):
+    shown = engine(sample_home, "optimize", "show", "sma")
+    assert "Pareto front" in shown.stdout and "parameter importances" in shown.stdout
+    missing = engine(sample_home, "optimize", "show", "nope", check=False)
+    assert missing.returncode == 2 and "no study 'nope'" in missing.stderr and "sma" in missing.stderr
+
+
+def test_an_unreachable_storage_is_one_line_without_the_password(sample_home):
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://engine:s3cret-pw@127.0.0.1:{port}/studies"
+    result = engine(sample_home, "optimize", "-s", "sma_cross", "--trials", "2", "--storage", url, check=False)
+    assert result.returncode == 2
+    assert "cannot open the study storage postgresql+psycopg://engine:***@127.0.0.1" in result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+# The model path: cached predictions, export, exact reproduction
+
+
+def test_overlay_trials_reuse_predictions_and_an_export_reproduces_its_trial(sample_home, tmp_path):
+    run = engine(
+        sample_home,
+        "optimize",
+        *("--strategy", "gru93", "--space", str(OVERLAY_SPACE), "--study", "gru93-overlays", "--trials", "6", "--seed", "1"),
+    )
+    assert "Pareto front" in run.stdout
+    study = load(sample_home, "gru93-overlays")
+    assert states(study) == {"COMPLETE": 6}
+    # One model configuration: its predictions were computed once for the validation bars (and once
+    # for the whole history, for the holdout), however many trials ran.
+    assert len(list((sample_home / "models" / "predictions").glob("*.json"))) == 2
+
+    best = max(study.trials, key=lambda trial: trial.values[0])
+    export_as = ("optimize", "export", "gru93-overlays", "--as", "gru93_tuned")
+    export = engine(sample_home, *export_as, "--trial", str(best.number), cwd=tmp_path)
+    exported = tmp_path / "strategies" / "gru93_tuned.toml"
+    assert str(exported) in export.stdout.replace("\n", "")
+    validation_end = study.user_attrs["split"]["validation_end"]
+    backtest = engine(sample_home, "backtest", "--strategy", "gru93_tuned", "--end", validation_end, "--json", cwd=tmp_path)
+    metrics = json.loads(backtest.stdout.strip().splitlines()[-1])["metrics"]
+    for name, value in best.user_attrs["evaluation"]["metrics"].items():
+        assert metrics[name] == value, name
+    again = engine(sample_home, *export_as, "--trial", "0", cwd=tmp_path, check=False)
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+# Many workers, interruption
+
+
+def test_workers_on_postgresql_record_every_trial_once(sample_home):
+    with postgres_server() as url:
+        # Two `engine optimize` processes on one study, as on two machines; the first has two workers.
+        first = start(sample_home, "-s", "sma_cross", "--storage", url, "--study", "shared", "--trials", "12", "--workers", "2")
+        wait_for(lambda: _exists(url, "shared"))
+        second = start(sample_home, "-s", "sma_cross", "--storage", url, "--study", "shared", "--trials", "12")
+        for process in (first, second):
+            out, err = process.communicate(timeout=600)
+            assert process.returncode == 0, err
+        study = optuna.load_study(study_name="shared", storage=url)
+        trials = study.get_trials()
+        assert states(study) == {"COMPLETE": len(trials)} and 12 <= len(trials) <= 14
+        assert sorted(trial.number for trial in trials) == list(range(len(trials)))
+        assert len({trial.user_attrs["evaluation"]["worker"] for trial in trials}) >= 2
+
+
+def _exists(url: str, name: str) -> bool:
+    try:
+        return "strategy" in optuna.load_study(study_name=name, storage=url).user_attrs
+    except KeyError:
+        return False
+
+
+def test_ctrl_c_fails_the_running_trial_prints_the_best_and_exits_130(sample_home):
+    process = start(sample_home, "-s", "sma_cross", "--study", "interrupted", "--trials", "500")
+    wait_for(lambda: len(trials_in(sample_home, "interrupted", optuna.trial.TrialState.COMPLETE)) >= 3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Pareto front" in out
+    study = load(sample_home, "interrupted")
+    counted = states(study)
+    assert "RUNNING" not in counted and counted.get("FAIL", 0) <= 1 and counted["COMPLETE"] >= 3
+    done = counted["COMPLETE"]
+    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "interrupted", "--trials", str(done + 2))
+    assert states(load(sample_home, "interrupted"))["COMPLETE"] == done + 2
+
+
+def test_a_killed_worker_loses_only_its_running_trial(sample_home):
+    orphans: list[int] = []
+    for _attempt in range(3):  # kill while a trial runs (a trial takes a fraction of a second)
+        process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", "--heartbeat", "1")
+        wait_for(lambda: len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE)) >= 2)
+        wait_for(lambda: bool(trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)))
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        orphans = trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)
+        if orphans:
+            break
+    assert len(orphans) == 1
+    time.sleep(4)  # three missed heartbeats
+    done = len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE))
+    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "killed", "--trials", str(done + 1), "--heartbeat", "1")
+    study = load(sample_home, "killed")
+    assert study.trials[orphans[0]].state == optuna.trial.TrialState.FAIL
+    assert "RUNNING" not in states(study) and states(study)["COMPLETE"] == done + 1
+
+
+# The deflated Sharpe ratio
+
+
+def test_deflated_sharpe_follows_bailey_and_lopez_de_prado():
+    # One trial: no deflation, the probabilistic Sharpe ratio against zero.
+    z = 0.1 * math.sqrt(252) / math.sqrt(1 + (3 - 1) / 4 * 0.1**2)
+    assert deflated_sharpe_ratio(0.1, 253, 0.0, 3.0, np.array([0.1])) == pytest.approx(0.5 * (1 + math.erf(z / math.sqrt(2))))
+    # Two trials with per-bar Sharpe ratios 0 and 0.1: SR0 = sd × (γ Φ⁻¹(1 − 1/(2e))) ≈ 0.03676.
+    assert deflated_sharpe_ratio(0.1, 253, 0.0, 3.0, np.array([0.0, 0.1])) == pytest.approx(0.8417, abs=1e-3)
+    # More trials with the same spread deflate more; negative skew and fat tails weaken the evidence.
+    many = np.random.default_rng(0).normal(0, 0.05, 200)
+    few = deflated_sharpe_ratio(0.1, 253, 0.0, 3.0, many[:10])
+    assert deflated_sharpe_ratio(0.1, 253, 0.0, 3.0, many) < few
+    assert few > 0.5 and deflated_sharpe_ratio(0.1, 253, -1.0, 8.0, many[:10]) < few
+
+
+def test_strategy_files_copy_cleanly(tmp_path):
+    """The search space is part of the strategy file, so an exported file keeps it."""
+    copied = tmp_path / "copy.toml"
+    shutil.copy(REPO / "strategies" / "gru93.toml", copied)
+    assert load_strategy(str(copied)).optimize == load_strategy("gru93").optimize
