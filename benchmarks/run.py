@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from benchmarks import gru_inference, load_memory, overlay_chain, replay_vs_backtrader, vectorized_backtest
+from benchmarks import (
+    gru_inference,
+    load_memory,
+    optimize_trials,
+    overlay_chain,
+    replay_vs_backtrader,
+    vectorized_backtest,
+)
 from benchmarks.common import save
 
 BENCHMARKS = {
@@ -13,6 +20,7 @@ BENCHMARKS = {
     "load_memory": load_memory.measure,
     "gru_inference": gru_inference.measure,
     "overlay_chain": overlay_chain.measure,
+    "optimize_trials": optimize_trials.measure,
 }
 
 

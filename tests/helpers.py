@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import numpy as np
 
 from engine.bars import Bars
@@ -47,3 +49,10 @@ class PeekAhead:
     def on_chunk(self, bars, weights=None, signal=None):
         nxt = np.vstack([bars.close[1:], bars.close[-1:]])
         return (nxt > bars.close) / len(bars.symbols)
+
+
+def free_port() -> int:
+    """A loopback TCP port where nothing listens now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from helpers import free_port
 
 
 def _binaries() -> Path:
@@ -18,12 +19,6 @@ def _binaries() -> Path:
     if not found:
         raise RuntimeError("PostgreSQL is not installed: run `make system-deps` (Debian's postgresql package)")
     return Path(found[-1]).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _as_server_user(command: list[str]) -> list[str]:
@@ -34,7 +29,7 @@ def _as_server_user(command: list[str]) -> list[str]:
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yields a SQLAlchemy URL of an empty database; the server stops and its files go afterwards."""
-    binaries, port = _binaries(), _free_port()
+    binaries, port = _binaries(), free_port()
     # Not under pytest's tmp_path: the server's user must be able to reach its folder.
     folder = Path(tempfile.mkdtemp(prefix="engine-postgres-"))
     data, sockets = folder / "data", folder / "sockets"

@@ -9,12 +9,15 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
+from helpers import free_port
 from postgres import postgres_server
 from test_cli import ENGINE, engine
 
@@ -155,13 +158,28 @@ def test_show_and_clear_errors(sample_home, sma_study):
     assert missing.returncode == 2 and "no study 'nope'" in missing.stderr and "sma" in missing.stderr
 
 
-def test_an_unreachable_storage_is_one_line_without_the_password(sample_home):
-    import socket
+def test_optuna_dashboard_opens_the_study(sample_home, sma_study):
+    port = free_port()
+    dashboard = Path(sys.executable).parent / "optuna-dashboard"
+    server = subprocess.Popen([str(dashboard), storage_of(sample_home), "--port", str(port), "--quiet"], stderr=subprocess.PIPE)
+    try:
+        summaries = None
+        for _attempt in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as reply:
+                    summaries = json.load(reply)["study_summaries"]
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert summaries is not None, "optuna-dashboard did not answer"
+        assert "sma" in {summary["study_name"] for summary in summaries}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
-    with socket.socket() as probe:  # a port where nothing listens
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"postgresql+psycopg://engine:s3cret-pw@127.0.0.1:{port}/studies"
+
+def test_an_unreachable_storage_is_one_line_without_the_password(sample_home):
+    url = f"postgresql+psycopg://engine:s3cret-pw@127.0.0.1:{free_port()}/studies"
     result = engine(sample_home, "optimize", "-s", "sma_cross", "--trials", "2", "--storage", url, check=False)
     assert result.returncode == 2
     assert "cannot open the study storage postgresql+psycopg://engine:***@127.0.0.1" in result.stderr

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
+import secrets
 import shutil
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,22 +55,24 @@ def render(template: str, context: dict, destination: Path, folder: Path) -> Non
 
 
 def write_report_folder(final: Path, build: Callable[[Path], None]) -> Path:
-    """Build a report in a hidden sibling folder, then swap it into place: an old report stays whole until
-    the new one is complete."""
-    staging = final.with_name(f".{final.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "charts").mkdir(parents=True)
+    """Build a report in a hidden sibling folder, then swap it into place: an old report stays whole
+    until the new one is complete. Writers working at once (workers of one study) each build in
+    their own folder; the last to swap wins."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    retired = staging.with_name(f"{staging.name}.old")
     try:
+        (staging / "charts").mkdir(parents=True)
         build(staging)
-        if final.exists():
-            retired = final.with_name(f".{final.name}.old")
-            shutil.rmtree(retired, ignore_errors=True)
+        with suppress(FileNotFoundError):  # no report yet, or another writer is swapping it
             final.rename(retired)
+        try:
             staging.rename(final)
-            shutil.rmtree(retired)
-        else:
-            staging.rename(final)
+        except OSError:  # another writer's report went into place first
+            shutil.rmtree(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(retired, ignore_errors=True)
     return final
