@@ -59,6 +59,8 @@ def wait_for(condition, timeout: float = 120.0) -> None:
 
 
 def trials_in(home: Path, name: str, state: optuna.trial.TrialState) -> list[int]:
+    if not (home / "runs" / "studies.sqlite3").exists():
+        return []
     try:
         return [trial.number for trial in load(home, name).get_trials(states=(state,))]
     except KeyError:  # not created yet
@@ -243,7 +245,7 @@ def _exists(url: str, name: str) -> bool:
 
 
 def test_ctrl_c_fails_the_running_trial_prints_the_best_and_exits_130(sample_home):
-    process = start(sample_home, "-s", "sma_cross", "--study", "interrupted", "--trials", "500")
+    process = start(sample_home, "-s", "sma_cross", "--study", "interrupted", "--trials", "500", "--sampler", "random")
     wait_for(lambda: len(trials_in(sample_home, "interrupted", optuna.trial.TrialState.COMPLETE)) >= 3)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
@@ -253,14 +255,17 @@ def test_ctrl_c_fails_the_running_trial_prints_the_best_and_exits_130(sample_hom
     counted = states(study)
     assert "RUNNING" not in counted and counted.get("FAIL", 0) <= 1 and counted["COMPLETE"] >= 3
     done = counted["COMPLETE"]
-    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "interrupted", "--trials", str(done + 2))
+    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "interrupted", "--trials", str(done + 2), "--sampler", "random")
     assert states(load(sample_home, "interrupted"))["COMPLETE"] == done + 2
+
+
+ONE_OBJECTIVE = ("--objectives", "sortino", "--sampler", "tpe", "--heartbeat", "1")
 
 
 def test_a_killed_worker_loses_only_its_running_trial(sample_home):
     orphans: list[int] = []
     for _attempt in range(3):  # kill while a trial runs (a trial takes a fraction of a second)
-        process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", "--heartbeat", "1")
+        process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", *ONE_OBJECTIVE)
         wait_for(lambda: len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE)) >= 2)
         wait_for(lambda: bool(trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)))
         process.send_signal(signal.SIGKILL)
@@ -271,10 +276,34 @@ def test_a_killed_worker_loses_only_its_running_trial(sample_home):
     assert len(orphans) == 1
     time.sleep(4)  # three missed heartbeats
     done = len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE))
-    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "killed", "--trials", str(done + 1), "--heartbeat", "1")
+    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "killed", "--trials", str(done + 1), *ONE_OBJECTIVE)
     study = load(sample_home, "killed")
     assert study.trials[orphans[0]].state == optuna.trial.TrialState.FAIL
     assert "RUNNING" not in states(study) and states(study)["COMPLETE"] == done + 1
+
+
+def test_one_objective_prunes_a_model_that_trails_after_a_fold():
+    from types import SimpleNamespace
+
+    from engine.optimize.evaluation import OBJECTIVES
+    from engine.optimize.study import TrialObjective
+
+    def fold(auc: float):
+        return SimpleNamespace(metrics={"roc_auc": auc}, fold=SimpleNamespace(index=0))
+
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=5))
+    single = TrialObjective.__new__(TrialObjective)
+    single.opened = SimpleNamespace(objectives=[OBJECTIVES["sharpe"]])
+    for auc in (0.55, 0.56, 0.57, 0.58, 0.59):
+        trial = study.ask()
+        single._report_fold(trial, fold(auc))
+        study.tell(trial, 1.0)
+    single._report_fold(study.ask(), fold(0.60))  # above the median: goes on
+    with pytest.raises(optuna.TrialPruned, match="fold 0: out-of-sample ROC-AUC 0.500"):
+        single._report_fold(study.ask(), fold(0.50))
+    several = TrialObjective.__new__(TrialObjective)  # Optuna cannot prune multi-objective studies
+    several.opened = SimpleNamespace(objectives=[OBJECTIVES["sharpe"], OBJECTIVES["max_drawdown"]])
+    several._report_fold(study.ask(), fold(0.10))
 
 
 # The deflated Sharpe ratio

@@ -224,6 +224,7 @@ class TrialObjective:
     def __init__(self, opened: OpenStudy, workspace: Workspace) -> None:
         self.opened, self.workspace = opened, workspace
         self.predictions = PredictionCache(workspace.models.root / "predictions")
+        self.evaluating = False  # inside a trial's evaluation (see Interruption)
 
     def _report_fold(self, trial: optuna.Trial, trained: TrainedFold) -> None:
         """Pruning (one objective): a model whose out-of-sample ROC-AUC after a walk-forward fold is
@@ -236,6 +237,13 @@ class TrialObjective:
             raise optuna.TrialPruned(f"fold {trained.fold.index}: out-of-sample ROC-AUC {auc:.3f} below the median")
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
+        self.evaluating = True
+        try:
+            return self._evaluate(trial)
+        finally:
+            self.evaluating = False
+
+    def _evaluate(self, trial: optuna.Trial) -> tuple[float, ...]:
         opened = self.opened
         parameters = opened.space.suggest(trial, opened.strategy)
         trial.set_user_attr("parameters", parameters)
@@ -291,41 +299,66 @@ class StopAtTarget:
             study.stop()
 
 
+class Interruption:
+    """Ctrl-C (SIGINT) while a worker optimizes. Inside a trial's evaluation it interrupts it: Optuna
+    fails the trial and re-raises. Between evaluations (Optuna asking for parameters or storing a
+    result) it lets that trial finish and stops the loop, so no trial is left half-recorded."""
+
+    def __init__(self, study: optuna.Study, objective: TrialObjective) -> None:
+        self.study, self.objective, self.requested = study, objective, False
+
+    def __call__(self, signum, frame) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean-up
+        self.requested = True
+        if self.objective.evaluating:
+            raise KeyboardInterrupt
+        self.study.stop()
+
+
 def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> None:
     """Trials until the target: together, workers may overshoot it by a trial when two of them
-    finish at the same instant (as with Optuna's MaxTrialsCallback)."""
+    finish at the same instant (as with Optuna's MaxTrialsCallback). Raises KeyboardInterrupt
+    after a Ctrl-C, once the study is consistent."""
     stop = StopAtTarget(settings.trials)
     if stop.reached(opened.study):  # a worker that started late finds the work done
         return
-    opened.study.optimize(
-        TrialObjective(opened, _workspace(settings)),
-        timeout=settings.timeout,
-        catch=(SearchSpaceError,),  # a parameter combination the strategy rejects fails that trial only
-        callbacks=[stop, *callbacks],
-        gc_after_trial=False,
-    )
+    objective = TrialObjective(opened, _workspace(settings))
+    interruption = Interruption(opened.study, objective)
+    previous = signal.signal(signal.SIGINT, interruption)
+    try:
+        opened.study.optimize(
+            objective,
+            timeout=settings.timeout,
+            catch=(SearchSpaceError,),  # a parameter combination the strategy rejects fails that trial only
+            callbacks=[stop, *callbacks],
+            gc_after_trial=False,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interruption.requested:
+        raise KeyboardInterrupt
 
 
 def _interrupt_once(signum, frame) -> None:
-    """The first Ctrl-C interrupts the running trial; later ones must not interrupt failing it cleanly."""
+    """Ctrl-C while waiting for worker processes; later ones must not break passing it on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
 def _worker(settings: StudySettings, worker: int) -> None:
     """A worker process: trials on the shared study until it reaches its target."""
-    signal.signal(signal.SIGINT, _interrupt_once)
     try:
         _optimize(open_study(settings, worker), settings, [])
     except KeyboardInterrupt:
-        os._exit(130)
+        raise SystemExit(130) from None
 
 
 def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], None] | None = None) -> OpenStudy:
     """Run trials until the study has `settings.trials` finished ones (or the timeout).
 
     This process is worker 0; workers 1..K-1 are spawned processes on the same storage. Ctrl-C
-    (SIGINT) reaches every worker: each fails its running trial, and KeyboardInterrupt is raised here.
+    (SIGINT) reaches every worker: each fails or finishes its running trial (see Interruption), then
+    KeyboardInterrupt is raised here.
     """
     opened = open_study(settings)
     fail_stale_trials(opened.study)
