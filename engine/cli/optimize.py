@@ -4,10 +4,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import TextColumn
 from rich.table import Table
 
-from engine.cli.output import stderr, stdout
+from engine.cli.output import progress_bar, stderr, stdout
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -104,15 +104,7 @@ def optimize(
         home=str(workspace.root),
     )
     opened = open_study(settings)  # bad settings fail here, before any worker starts
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[best]}"),
-        console=stderr,
-    )
+    bar = progress_bar(TextColumn("{task.fields[best]}"), transient=False)
     with bar:
         task = bar.add_task(f"study {opened.study.study_name}", total=trials, completed=finished(opened.study), best="")
 
@@ -123,7 +115,7 @@ def optimize(
             run_study(settings, on_progress)
         except KeyboardInterrupt:
             bar.stop()
-            stderr.print("[yellow]interrupted:[/] the running trial was failed; the study is saved and resumes next time")
+            stderr.print("[yellow]interrupted:[/] the running trial failed or finished; the study is saved and resumes next time")
             _finish(opened, workspace, evaluate=False)
             raise typer.Exit(130) from None
         on_progress(opened.study)

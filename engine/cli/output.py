@@ -51,18 +51,24 @@ def print_json_line(payload: dict) -> None:
     sys.stdout.flush()
 
 
-@contextmanager
-def progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A progress bar on standard error; yields a function that advances it."""
-    bar = Progress(
+def progress_bar(*extra: TextColumn, transient: bool = True) -> Progress:
+    """A progress bar on standard error: description, bar, done/total, elapsed, time left, extras."""
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
+        *extra,
         console=stderr,
-        transient=True,
+        transient=transient,
     )
+
+
+@contextmanager
+def progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A transient progress bar; yields a function that advances it."""
+    bar = progress_bar()
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda advance: bar.advance(task, advance)

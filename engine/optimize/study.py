@@ -64,9 +64,10 @@ def open_storage(url: str, heartbeat: int) -> optuna.storages.RDBStorage:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     # SQLite waits for the other workers' writes; PostgreSQL gives up on an unreachable host in 10 s.
     connect = {"timeout": 60} if parsed.get_backend_name() == "sqlite" else {"connect_timeout": 10}
-    if parsed.get_backend_name() == "sqlite":
+    if parsed.get_backend_name() == "sqlite" and not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_wal):
         # Write-ahead logging: workers read while one writes, and a commit needs no fsync of the
-        # whole database (a trial makes about twenty small commits).
+        # whole database (a trial makes about twenty small commits). Optuna creates the engine
+        # and connects at once, so the hook is on every engine; it skips other databases.
         sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_wal)
     try:
         with warnings.catch_warnings():
