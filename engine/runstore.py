@@ -49,6 +49,9 @@ LIBRARIES = (
     "typer",
     "rich",
     "pluggy",
+    "optuna",
+    "matplotlib",
+    "jinja2",
 )
 
 

@@ -153,6 +153,17 @@ def test_a_study_of_another_strategy_is_refused_and_left_intact(sample_home, sma
     assert len(after.trials) == len(before.trials) and after.user_attrs == before.user_attrs
 
 
+def test_an_invalid_combination_fails_its_trial_only(sample_home, tmp_path):
+    space = tmp_path / "overlapping.toml"
+    space.write_text('[space]\n"signal.fast" = { low = 10, high = 250 }\n"signal.slow" = { low = 100, high = 300 }\n')
+    run = engine(
+        sample_home, "optimize", "-s", "sma_cross", "--space", str(space), "--study", "overlap", "--trials", "8", "--seed", "3"
+    )
+    counted = states(load(sample_home, "overlap"))
+    assert counted["COMPLETE"] == 8 and counted.get("FAIL", 0) >= 1  # failed trials do not count toward --trials
+    assert "failed: these parameters make an invalid strategy" in run.stdout and "must be shorter than slow" in run.stdout
+
+
 def test_show_and_clear_errors(sample_home, sma_study):
     shown = engine(sample_home, "optimize", "show", "sma")
     assert "Pareto front" in shown.stdout and "parameter importances" in shown.stdout

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=False)
 
+FAILURES_SHOWN = 5  # the latest failed trials, with their reason
+
 StorageOption = Annotated[
     str | None, typer.Option(help="Optuna storage URL [default: a SQLite file in the run store]", show_default=False)
 ]
@@ -46,7 +48,7 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
     """Holdout evaluation of the Pareto members (unless interrupted), the tables, the HTML report."""
     from engine.optimize.holdout import deflated_sharpe, evaluate_holdout
     from engine.optimize.report import importance_table, pareto_table, write_study_report
-    from engine.optimize.summary import best_trials, counts
+    from engine.optimize.summary import best_trials, counts, failed
 
     holdout = evaluate_holdout(opened, workspace) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
     deflated = {trial.number: deflated_sharpe(opened, trial) for trial in best_trials(opened.study)}
@@ -55,6 +57,9 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
         f"study {opened.study.study_name}: {tally['complete']} complete, {tally['pruned']} pruned, "
         f"{tally['fail']} failed, {tally['running']} running"
     )
+    for trial in failed(opened.study)[-FAILURES_SHOWN:]:
+        reason = trial.user_attrs.get("error", "interrupted, or its worker stopped")
+        stdout.print(f"trial {trial.number} failed: {reason}", highlight=False)
     stdout.print(_rich_table("Pareto front (validation; holdout once each)", pareto_table(opened, holdout, deflated)))
     importance = importance_table(opened.study)
     if importance is not None:

@@ -38,7 +38,7 @@ SAMPLERS = ("nsga2", "tpe", "random")
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 SUMMARY_METRICS = ("sharpe", "sortino", "calmar", "max_drawdown", "total_return", "trades", "turnover", "costs_paid", "bars")
 
-optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are reported by the engine, in one line
+optuna.logging.set_verbosity(optuna.logging.ERROR)  # the engine reports failed trials, one line each (engine optimize)
 
 
 def default_storage(workspace: Workspace) -> str:
