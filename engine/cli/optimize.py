@@ -38,7 +38,8 @@ def _best_so_far(opened: OpenStudy) -> str:
 def _rich_table(title: str, table) -> Table:
     shown = Table(title=title, title_justify="left")
     for index, column in enumerate(table.columns):
-        shown.add_column(column, justify="left" if index == 0 else "right")
+        parameters = column == "parameters"  # one `path = value` per line: never wrapped
+        shown.add_column(column, justify="left" if index == 0 or parameters else "right", no_wrap=parameters)
     for row in table.rows:
         shown.add_row(*row)
     return shown

@@ -23,25 +23,25 @@ TRIAL_METRICS = ("trades", "turnover", "total_return")
 HOLDOUT_METRICS = ("sharpe", "max_drawdown", "total_return", "trades")
 
 
-def _value(name: str, value) -> str:
-    return format_metric(name, value) if not isinstance(value, list) else ",".join(map(str, value))
+def parameter_lines(parameters: dict) -> str:
+    """A trial's parameters, one `path = value` per line (one cell, however many are tuned)."""
+    lines = (f"{path} = {value:.4g}" if isinstance(value, float) else f"{path} = {value}" for path, value in parameters.items())
+    return "\n".join(lines)
 
 
 def pareto_table(opened: OpenStudy, holdout: dict[str, dict], deflated: dict[int, float | None]) -> Table:
-    """One row per Pareto member: objectives, constraints' inputs, parameters, holdout, deflated Sharpe."""
-    trials = best_trials(opened.study)
-    parameters = sorted({path for trial in trials for path in trial.user_attrs["parameters"]})
+    """One row per Pareto member: objectives and validation metrics, holdout metrics, deflated Sharpe, parameters."""
     rows = []
-    for trial in trials:
+    for trial in best_trials(opened.study):
         validation, tested = trial.user_attrs["evaluation"]["metrics"], holdout.get(str(trial.number), {})
         rows.append(
             [
                 str(trial.number),
                 *(format_metric(objective.name, value) for objective, value in zip(opened.objectives, trial.values, strict=True)),
                 *(format_metric(name, validation[name]) for name in TRIAL_METRICS),
-                *(_value(path, trial.user_attrs["parameters"][path]) for path in parameters),
                 *(format_metric(name, tested.get(name)) for name in HOLDOUT_METRICS),
                 format_metric("deflated_sharpe", deflated.get(trial.number)),
+                parameter_lines(trial.user_attrs["parameters"]),
             ]
         )
     return Table(
@@ -49,9 +49,9 @@ def pareto_table(opened: OpenStudy, holdout: dict[str, dict], deflated: dict[int
             "trial",
             *(objective.name for objective in opened.objectives),
             *TRIAL_METRICS,
-            *(path.removeprefix("overlays.").removeprefix("signal.") for path in parameters),
             *(f"holdout {name}" for name in HOLDOUT_METRICS),
             "deflated sharpe",
+            "parameters",
         ],
         rows,
     )
