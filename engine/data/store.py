@@ -11,9 +11,7 @@ leaves the store exactly as it was.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import pyarrow.parquet as pq
 
 from engine.bars import FIELDS, Bars
 from engine.data.validation import BarValidationError, validate_bars
+from engine.files import atomic_write
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
 TIMEFRAME_PATTERN = re.compile(r"^[1-9][0-9]*(m|h|d|w)$")
@@ -64,19 +63,6 @@ def check_timeframe(timeframe: str) -> str:
     return timeframe
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path), then rename over `path`; on any error the old file is untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _stat_key(path: Path) -> bytes:
     stat = path.stat()
     return f"{stat.st_mtime_ns}:{stat.st_size}".encode()
@@ -105,7 +91,7 @@ class DataStore:
                 _META_LAST: pd.Timestamp(last).isoformat().encode(),
             }
         )
-        _atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+        atomic_write(path, lambda tmp: pq.write_table(table, tmp))
         self._cache_path(symbol, timeframe).unlink(missing_ok=True)
         return self.describe(symbol, timeframe)
 
@@ -156,7 +142,7 @@ class DataStore:
             with ipc.new_file(tmp, table.schema) as writer:
                 writer.write_table(table)
 
-        _atomic_write(cache, write_cache)
+        atomic_write(cache, write_cache)
         return ipc.open_file(pa.memory_map(str(cache))).read_all()
 
     def load(

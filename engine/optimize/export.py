@@ -6,6 +6,7 @@ from pathlib import Path
 
 import tomli_w
 
+from engine.files import atomic_write
 from engine.optimize.errors import OptimizeError
 from engine.optimize.space import apply_parameters
 from engine.optimize.study import OpenStudy
@@ -31,8 +32,6 @@ def export_trial(opened: OpenStudy, number: int, name: str, folder: Path, overwr
         f"# Its validation metrics came from `engine backtest --strategy {name} --end {split.validation_end}`;\n"
         f"# the holdout starts {split.holdout_start}.\n\n"
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.partial")
-    staging.write_text(header + tomli_w.dumps(strategy.model_dump(mode="json", exclude_none=True)))
-    staging.replace(path)
+    text = header + tomli_w.dumps(strategy.model_dump(mode="json", exclude_none=True))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return path

@@ -13,7 +13,6 @@ runs the model.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.bars import Bars
+from engine.files import atomic_write
 from engine.models.store import fold_key
 from engine.models.walkforward import ModelSetup, WalkForward
 from engine.signals.model import ModelProbability
@@ -76,16 +76,13 @@ class PredictionCache:
         cached = CachedPredictions(
             ModelProbability(walk_forward).on_chunk(bars), walk_forward.first_prediction_row, walk_forward.fold_metrics()
         )
-        self.root.mkdir(parents=True, exist_ok=True)
         # The .json is written last: a key with a .json has its whole .npy (each file renamed into place).
-        _write_atomic(self.root / f"{key}.npy", lambda handle: np.save(handle, cached.probabilities))
+        atomic_write(self.root / f"{key}.npy", lambda tmp: _save_array(tmp, cached.probabilities))
         summary = {"first_prediction_row": cached.first_prediction_row, "fold_metrics": cached.fold_metrics}
-        _write_atomic(self.root / f"{key}.json", lambda handle: handle.write(json.dumps(summary).encode()))
+        atomic_write(self.root / f"{key}.json", lambda tmp: Path(tmp).write_text(json.dumps(summary)))
         return cached
 
 
-def _write_atomic(path: Path, write) -> None:
-    staging = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    with open(staging, "wb") as handle:
-        write(handle)
-    staging.replace(path)
+def _save_array(path: str, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:  # through a handle: np.save would add ".npy" to the name
+        np.save(handle, array)
