@@ -20,7 +20,7 @@ from engine.strategy import load_strategy
 from engine.workspace import Workspace
 
 SPACE = Path(__file__).resolve().parent.parent / "configs" / "search" / "gru93-overlays.toml"
-WARM_UP, TRIALS = 5, 150
+WARM_UP, TRIALS = 5, 300  # enough that a second worker's start-up (imports, ~5 s) is a small part
 GOAL_TRIALS_PER_SECOND = 20
 
 
