@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -27,7 +28,7 @@ GOAL_TRIALS_PER_SECOND = 20
 def _trials_per_second(home: Path, study: str, workers: int) -> float:
     settings = StudySettings(strategy="gru93", trials=WARM_UP, space_file=str(SPACE), study=study, seed=0, home=str(home))
     run_study(settings)  # creates the study; the first trial fills the prediction cache
-    settings = StudySettings(**{**settings.__dict__, "trials": WARM_UP + TRIALS, "workers": workers})
+    settings = replace(settings, trials=WARM_UP + TRIALS, workers=workers)
     start = time.perf_counter()
     run_study(settings)
     return TRIALS / (time.perf_counter() - start)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -220,6 +219,10 @@ def test_overlay_trials_reuse_predictions_and_an_export_reproduces_its_trial(sam
     export = engine(sample_home, *export_as, "--trial", str(best.number), cwd=tmp_path)
     exported = tmp_path / "strategies" / "gru93_tuned.toml"
     assert str(exported) in export.stdout.replace("\n", "")
+    tuned = load_strategy(str(exported))
+    assert tuned.name == "gru93_tuned" and tuned.optimize == load_strategy("gru93").optimize  # the space travels along
+    assert tuned.overlays[0]["entry"] == best.user_attrs["parameters"]["overlays.threshold.entry"]
+    assert "calibrate" not in tuned.overlays[0]  # the study tuned the threshold itself
     validation_end = study.user_attrs["split"]["validation_end"]
     backtest = engine(sample_home, "backtest", "--strategy", "gru93_tuned", "--end", validation_end, "--json", cwd=tmp_path)
     metrics = json.loads(backtest.stdout.strip().splitlines()[-1])["metrics"]
@@ -331,10 +334,3 @@ def test_deflated_sharpe_follows_bailey_and_lopez_de_prado():
     few = deflated_sharpe_ratio(0.1, 253, 0.0, 3.0, many[:10])
     assert deflated_sharpe_ratio(0.1, 253, 0.0, 3.0, many) < few
     assert few > 0.5 and deflated_sharpe_ratio(0.1, 253, -1.0, 8.0, many[:10]) < few
-
-
-def test_strategy_files_copy_cleanly(tmp_path):
-    """The search space is part of the strategy file, so an exported file keeps it."""
-    copied = tmp_path / "copy.toml"
-    shutil.copy(REPO / "strategies" / "gru93.toml", copied)
-    assert load_strategy(str(copied)).optimize == load_strategy("gru93").optimize
