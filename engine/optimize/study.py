@@ -226,6 +226,7 @@ class TrialObjective:
         self.opened, self.workspace = opened, workspace
         self.predictions = PredictionCache(workspace.models.root / "predictions")
         self.evaluating = False  # inside a trial's evaluation (see Interruption)
+        self.interrupted = False  # Ctrl-C arrived during an evaluation
 
     def _report_fold(self, trial: optuna.Trial, trained: TrainedFold) -> None:
         """Pruning (one objective): a model whose out-of-sample ROC-AUC after a walk-forward fold is
@@ -241,6 +242,12 @@ class TrialObjective:
         self.evaluating = True
         try:
             return self._evaluate(trial)
+        except Exception as error:
+            # A KeyboardInterrupt raised while numba-compiled code runs (vectorbt's simulation, the
+            # overlay kernels) reaches us wrapped in a SystemError; it is still the Ctrl-C.
+            if self.interrupted:
+                raise KeyboardInterrupt from error
+            raise
         finally:
             self.evaluating = False
 
@@ -312,6 +319,7 @@ class Interruption:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean-up
         self.requested = True
         if self.objective.evaluating:
+            self.objective.interrupted = True
             raise KeyboardInterrupt
         self.study.stop()
 
