@@ -1,13 +1,16 @@
 """engine optimize on the daily sample: overlay-only gru93 trials per second (one worker and two,
-SQLite storage as by default), beside the two parts of a trial measured alone: Optuna's own
-bookkeeping on the same storage (the peer), and the engine's validation backtest with cached
-predictions; and that backtest when the model must be retrained instead."""
+SQLite storage as by default), beside the two parts of a trial measured alone: Optuna by itself on
+the same storage with the same sampler, parameters and records (the peer, also with one process
+and two), and the engine's validation backtest with cached predictions; and that backtest when the
+model must be retrained instead."""
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
 import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import optuna
@@ -34,27 +37,35 @@ def _trials_per_second(home: Path, study: str, workers: int) -> float:
     return TRIALS / (time.perf_counter() - start)
 
 
-def _optuna_bookkeeping_seconds(home: Path) -> float:
-    """The peer: Optuna alone on the same kind of storage, a trial that suggests the same parameters
-    and records as much as ours but evaluates nothing."""
-    space = read_space_file(SPACE)
-    study = optuna.create_study(
-        storage=open_storage(f"sqlite:///{home / 'peer.sqlite3'}", heartbeat=10),
-        directions=["maximize", "minimize"],
-        sampler=optuna.samplers.NSGAIISampler(seed=0),
-    )
+def _optuna_alone_objective(space, trial: optuna.Trial) -> tuple[float, float]:
+    """A trial that suggests the same parameters and records as much as ours but evaluates nothing."""
+    parameters = {path: trial.suggest_float(path, float(r.low), float(r.high)) for path, r in space.space.items()}
+    trial.set_user_attr("parameters", parameters)
+    trial.set_user_attr("evaluation", {"metrics": {}})
+    trial.set_constraint("min_trades", -1.0)
+    return 0.0, 0.0
 
-    def objective(trial):
-        parameters = {path: trial.suggest_float(path, float(r.low), float(r.high)) for path, r in space.space.items()}
-        trial.set_user_attr("parameters", parameters)
-        trial.set_user_attr("evaluation", {"metrics": {}})
-        trial.set_constraint("min_trades", -1.0)
-        return 0.0, 0.0
 
-    study.optimize(objective, n_trials=WARM_UP)
+def _optuna_alone_worker(url: str, trials: int) -> None:
+    study = optuna.load_study(study_name="peer", storage=open_storage(url, heartbeat=10), sampler=optuna.samplers.NSGAIISampler())
+    study.optimize(partial(_optuna_alone_objective, read_space_file(SPACE)), n_trials=trials)
+
+
+def _optuna_alone_trials_per_second(home: Path, workers: int) -> float:
+    """The peer: Optuna by itself on one SQLite study, this process and `workers` - 1 spawned ones,
+    as `--workers` runs them."""
+    url = f"sqlite:///{home / f'peer-{workers}.sqlite3'}"
+    optuna.create_study(study_name="peer", storage=open_storage(url, heartbeat=10), directions=["maximize", "minimize"])
+    _optuna_alone_worker(url, WARM_UP)
+    spawn = multiprocessing.get_context("spawn")
+    others = [spawn.Process(target=_optuna_alone_worker, args=(url, TRIALS // workers)) for _ in range(workers - 1)]
     start = time.perf_counter()
-    study.optimize(objective, n_trials=TRIALS)
-    return (time.perf_counter() - start) / TRIALS
+    for process in others:
+        process.start()
+    _optuna_alone_worker(url, TRIALS // workers)
+    for process in others:
+        process.join()
+    return TRIALS / (time.perf_counter() - start)
 
 
 def measure() -> dict:
@@ -62,7 +73,7 @@ def measure() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
         (home / "data").symlink_to(sample.data.root.resolve(), target_is_directory=True)
-        bookkeeping = _optuna_bookkeeping_seconds(home)
+        optuna_alone = {workers: _optuna_alone_trials_per_second(home, workers) for workers in (1, 2)}
         one_worker = _trials_per_second(home, "bench-1", workers=1)
         two_workers = _trials_per_second(home, "bench-2", workers=2)
 
@@ -86,7 +97,8 @@ def measure() -> dict:
         "trials": TRIALS,
         "overlay_only_trials_per_second_one_worker": one_worker,
         "overlay_only_trials_per_second_two_workers": two_workers,
-        "optuna_sqlite_bookkeeping_per_trial_seconds": bookkeeping,
+        "optuna_alone_trials_per_second_one_worker": optuna_alone[1],
+        "optuna_alone_trials_per_second_two_workers": optuna_alone[2],
         "validation_backtest_with_cached_predictions_seconds": cached,
         "validation_backtest_retraining_the_model_seconds": retrained,
         "prediction_cache_speed_up": retrained / cached,

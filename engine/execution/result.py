@@ -1,4 +1,4 @@
-"""What an execution path hands back: marks per bar, the fills, and a vectorbt Portfolio over them."""
+"""What an execution path hands back: marks per bar, the fills, and vectorbt's round trips over them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-import vectorbt as vbt
+from vectorbt.portfolio import dispatch
 from vectorbt.portfolio.enums import OrderSide, order_dt
+from vectorbt.records.dispatch import col_map
 
 from engine.bars import Bars
 from engine.events import Fill
@@ -40,8 +41,9 @@ class ExecutionResult:
         return self.equity + self.costs
 
     @cached_property
-    def portfolio(self) -> vbt.Portfolio:
-        """A vectorbt Portfolio over these fills, for trade statistics."""
+    def position_records(self) -> np.ndarray:
+        """vectorbt's position records (round trips per symbol, an open one marked at the last close),
+        built by its kernels from these fills as order records."""
         records = np.zeros(len(self.fills), dtype=order_dt)
         records["id"] = np.arange(len(self.fills))
         records["col"] = self.fill_columns
@@ -53,11 +55,9 @@ class ExecutionResult:
         order = np.lexsort((records["id"], records["idx"], records["col"]))  # vectorbt wants column-major order
         records = records[order]
         records["id"] = np.arange(len(records))
-        # Positions only need bar numbers (trade_table maps them to timestamps), and a plain index
-        # spares vectorbt converting every tz-aware timestamp to an object.
-        close = pd.DataFrame(self.bars.close, columns=list(self.bars.symbols))
-        wrapper = vbt.base.array_wrapper.ArrayWrapper.from_obj(close, group_by=True, freq="1D")
-        return vbt.Portfolio(wrapper, close, records, np.zeros(0, dtype=vbt.portfolio.enums.log_dt), self.initial_cash, True)
+        symbols = len(self.bars.symbols)
+        exit_trades = dispatch.get_exit_trades(records, self.bars.close, col_map(records["col"], symbols))
+        return dispatch.get_positions(exit_trades, col_map(exit_trades["col"], symbols))
 
     def since(self, first_bar: int) -> ExecutionResult:
         """The result from `first_bar` on, for a run whose earlier bars only warmed the stages up."""
