@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -120,6 +121,7 @@ def optimize(
         try:
             run_study(settings, on_progress)
         except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # the study is consistent; let the summary print
             bar.stop()
             stderr.print("[yellow]interrupted:[/] the running trial failed or finished; the study is saved and resumes next time")
             _finish(opened, workspace, evaluate=False)

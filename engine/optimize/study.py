@@ -222,15 +222,15 @@ def load_study(name: str, storage_url: str | None, workspace: Workspace, heartbe
 class TrialObjective:
     """A trial: parameters from the search space, a validation backtest, the objective values."""
 
-    def __init__(self, opened: OpenStudy, workspace: Workspace) -> None:
-        self.opened, self.workspace = opened, workspace
+    def __init__(self, opened: OpenStudy, workspace: Workspace, interruption: Interruption) -> None:
+        self.opened, self.workspace, self.interruption = opened, workspace, interruption
         self.predictions = PredictionCache(workspace.models.root / "predictions")
-        self.evaluating = False  # inside a trial's evaluation (see Interruption)
-        self.interrupted = False  # Ctrl-C arrived during an evaluation
 
-    def _report_fold(self, trial: optuna.Trial, trained: TrainedFold) -> None:
-        """Pruning (one objective): a model whose out-of-sample ROC-AUC after a walk-forward fold is
-        below the median of earlier trials at that fold is stopped before training the next folds."""
+    def _after_fold(self, trial: optuna.Trial, trained: TrainedFold) -> None:
+        """A walk-forward fold is trained: the point where a Ctrl-C stops a training trial, and where
+        pruning (one objective) stops a model whose out-of-sample ROC-AUC is below the median of
+        earlier trials at that fold, before the next folds are trained."""
+        self.interruption.check()
         if len(self.opened.objectives) > 1 or trained.metrics.get("roc_auc") is None:
             return
         auc = trained.metrics["roc_auc"]
@@ -239,17 +239,14 @@ class TrialObjective:
             raise optuna.TrialPruned(f"fold {trained.fold.index}: out-of-sample ROC-AUC {auc:.3f} below the median")
 
     def __call__(self, trial: optuna.Trial) -> tuple[float, ...]:
-        self.evaluating = True
         try:
             return self._evaluate(trial)
         except Exception as error:
-            # A KeyboardInterrupt raised while numba-compiled code runs (vectorbt's simulation, the
+            # An abandoning Ctrl-C raised while numba-compiled code runs (vectorbt's simulation, the
             # overlay kernels) reaches us wrapped in a SystemError; it is still the Ctrl-C.
-            if self.interrupted:
+            if self.interruption.abandoned:
                 raise KeyboardInterrupt from error
             raise
-        finally:
-            self.evaluating = False
 
     def _evaluate(self, trial: optuna.Trial) -> tuple[float, ...]:
         opened = self.opened
@@ -260,7 +257,7 @@ class TrialObjective:
         except SearchSpaceError as error:
             trial.set_user_attr("error", str(error))  # the trial fails; the study goes on
             raise
-        evaluation = evaluate(candidate, self.workspace, self.predictions, partial(self._report_fold, trial))
+        evaluation = evaluate(candidate, self.workspace, self.predictions, partial(self._after_fold, trial))
         metrics = evaluation.metrics
         # One attribute, one write: a trial's storage round trips are a good part of its cost.
         trial.set_user_attr(
@@ -308,20 +305,34 @@ class StopAtTarget:
 
 
 class Interruption:
-    """Ctrl-C (SIGINT) while a worker optimizes. Inside a trial's evaluation it interrupts it: Optuna
-    fails the trial and re-raises. Between evaluations (Optuna asking for parameters or storing a
-    result) it lets that trial finish and stops the loop, so no trial is left half-recorded."""
+    """Ctrl-C (SIGINT) or SIGTERM while a worker optimizes.
 
-    def __init__(self, study: optuna.Study, objective: TrialObjective) -> None:
-        self.study, self.objective, self.requested = study, objective, False
+    The first stops the worker at a safe point: a trial that only backtests finishes and is stored;
+    one that trains a model fails after its current walk-forward fold (`check`). Nothing is raised
+    inside Optuna's storage calls or compiled code, where it could leave a trial half-recorded.
+    A second Ctrl-C abandons the running trial at once: Optuna fails it, or, if even that is cut
+    short, its missed heartbeats will.
+    """
 
-    def __call__(self, signum, frame) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean-up
+    def __init__(self, study: optuna.Study) -> None:
+        self.study, self.requested, self.abandoned = study, False, False
+
+    def request_stop(self, signum=None, frame=None) -> None:
         self.requested = True
-        if self.objective.evaluating:
-            self.objective.interrupted = True
-            raise KeyboardInterrupt
         self.study.stop()
+
+    def on_sigint(self, signum, frame) -> None:
+        if not self.requested:
+            self.request_stop()
+            return
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # later ones must not break the clean-up
+        self.abandoned = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """A safe point inside a trial."""
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> None:
@@ -331,9 +342,9 @@ def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> No
     stop = StopAtTarget(settings.trials)
     if stop.reached(opened.study):  # a worker that started late finds the work done
         return
-    objective = TrialObjective(opened, _workspace(settings))
-    interruption = Interruption(opened.study, objective)
-    previous = signal.signal(signal.SIGINT, interruption)
+    interruption = Interruption(opened.study)
+    objective = TrialObjective(opened, _workspace(settings), interruption)
+    previous = signal.signal(signal.SIGINT, interruption.on_sigint), signal.signal(signal.SIGTERM, interruption.request_stop)
     try:
         opened.study.optimize(
             objective,
@@ -343,7 +354,8 @@ def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> No
             gc_after_trial=False,
         )
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
     if interruption.requested:
         raise KeyboardInterrupt
 
@@ -365,8 +377,8 @@ def _worker(settings: StudySettings, worker: int) -> None:
 def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], None] | None = None) -> OpenStudy:
     """Run trials until the study has `settings.trials` finished ones (or the timeout).
 
-    This process is worker 0; workers 1..K-1 are spawned processes on the same storage. Ctrl-C
-    (SIGINT) reaches every worker: each fails or finishes its running trial (see Interruption), then
+    This process is worker 0; workers 1..K-1 are spawned processes on the same storage. After a
+    Ctrl-C (SIGINT) every worker finishes or fails its running trial (see Interruption), then
     KeyboardInterrupt is raised here.
     """
     opened = open_study(settings)
@@ -386,9 +398,11 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
                 on_progress(opened.study)
             time.sleep(0.5)
     except KeyboardInterrupt:
+        # A terminal's Ctrl-C reached the helpers too, `kill -INT` only this process: SIGTERM asks
+        # them to stop either way, and is not a second Ctrl-C to a helper that had the first.
         for helper in helpers:
             if helper.is_alive():
-                os.kill(helper.pid, signal.SIGINT)
+                os.kill(helper.pid, signal.SIGTERM)
         raise
     finally:
         for helper in helpers:
