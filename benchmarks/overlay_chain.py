@@ -37,7 +37,7 @@ def measure() -> dict:
     base = synthetic_sma_cross().with_overrides(signal={"fast": 10, "slow": 40})
     strategy = parse_strategy({**base.model_dump(), "overlays": CHAIN}, "benchmark chain")
     bars = load_bars(strategy, workspace().data)
-    prepared = PreparedStrategy(strategy, bars, 0)
+    prepared = PreparedStrategy.over(strategy, bars)
     symbol_bars = bars.shape[0] * bars.shape[1]
     figures = {"data": f"synthetic universe, {bars.shape[1]} symbols x {bars.shape[0]} hourly bars", "overlays": len(CHAIN)}
     fit_garch.cache_clear()

@@ -54,7 +54,7 @@ def _frame(bars, symbol):
 def measure() -> dict:
     strategy = synthetic_sma_cross()
     bars = load_bars(strategy, workspace().data)
-    ours = best_time(lambda: simulate_strategy(strategy, bars, 1, "replay"), repeats=3)
+    ours = best_time(lambda: simulate_strategy(strategy, bars, 1, "sim"), repeats=3)
     start = time.perf_counter()
     run_backtrader(bars, strategy.signal.fast, strategy.signal.slow, strategy.costs.commission, strategy.costs.slippage)
     peer = time.perf_counter() - start

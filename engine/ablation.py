@@ -3,14 +3,15 @@ same bars and period, so a table shows what each layer buys and what it costs.
 
     raw -> +threshold -> +regime -> +risk -> +cost filter
 
-"raw" is the signal alone; a model's probability becomes a position where it is above 0.5.
+"raw" is the signal alone; a model's probability becomes a position where it is above 0.5. A
+model's predictions are replayed, not recomputed, at every step.
 """
 
 from __future__ import annotations
 
 from engine.metrics import compute_metrics
 from engine.overlays.base import CATEGORIES
-from engine.overlays.chain import build_chain, overlay_context, resolve_chain
+from engine.overlays.chain import build_chain
 from engine.overlays.threshold import ThresholdConfig, ThresholdStage
 
 COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
@@ -23,15 +24,14 @@ def run_ablation(prepared, simulate) -> list[dict]:
 
     `simulate(prepared, stages=...)` runs one backtest (passed in: this module sits above the pipeline).
     """
-    strategy = prepared.strategy
-    links, context = resolve_chain(strategy), overlay_context(strategy)
+    context = prepared.overlay_context()
     rows = []
     for step in range(len(CATEGORIES) + 1):
         included = CATEGORIES[:step]
-        chosen = [link for link in links if link.overlay.category in included]
+        chosen = [link for link in prepared.resolved.chain if link.overlay.category in included]
         raw = [] if "threshold" in included or not context.signal_is_probability else [ThresholdStage(RAW_THRESHOLD, context)]
-        stages = [prepared.signal_stage(), *raw, *build_chain(strategy, chosen)]
-        metrics = compute_metrics(simulate(prepared, stages=stages).execution, strategy.periods_per_year)
+        stages = [prepared.signal_stage(replay=True), *raw, *build_chain(chosen, context)]
+        metrics = compute_metrics(simulate(prepared, stages=stages).execution, prepared.periods_per_year)
         rows.append(
             {
                 "step": "raw" if step == 0 else STEP_NAMES[included[-1]],

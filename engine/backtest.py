@@ -1,60 +1,95 @@
 """The backtest API: from a strategy to a result with metrics beside its baselines.
 
-The CLI and the TUI are thin faces over this module; a notebook can call it directly.
+A backtest is the historical feed pushing the strategy's bars through the pipeline into a broker
+(`vectorized` by default, or the event-driven `sim`); the same pipeline, fed one bar at a time by
+a live feed, is paper trading. The CLI and the TUI are thin faces over this module; a notebook
+can call it directly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from engine.ablation import run_ablation
+from engine.annualization import Annualization, annualization
 from engine.bars import Bars
 from engine.data.store import DataStore
 from engine.execution.conventions import ExecutionRules
+from engine.execution.port import Broker
+from engine.feeds.historical import HistoricalFeed
 from engine.metrics import compute_metrics, trade_table
-from engine.models.walkforward import ModelSetup, TrainedFold, WalkForward, train_walk_forward
+from engine.overlays.base import OverlayContext
 from engine.overlays.calibration import calibrate_thresholds
-from engine.overlays.chain import build_chain
-from engine.pipeline import ExecutionMode, Pipeline, PipelineRun
-from engine.plugins.registry import registry
+from engine.overlays.chain import build_chain, overlay_context
+from engine.pipeline import Pipeline, PipelineRun, run_feed
+from engine.plausibility import implausibilities
+from engine.resolution import ResolvedStrategy, resolve_strategy
 from engine.signals import build_signal
-from engine.signals.cache import CachedPredictions, PredictionCache, ReplayedProbabilities
-from engine.signals.model import ModelProbability
 from engine.stage import Stage
-from engine.strategy import BuyAndHoldSignal, ModelSignal, Strategy, load_strategy
+from engine.strategy import BuyAndHoldSignal, Strategy, StrategyError
+from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:  # imported where a model strategy runs, so that a rule strategy never imports torch
+    from engine.models.walkforward import TrainedFold, WalkForward
+    from engine.signals.cache import CachedPredictions, PredictionCache
+
+DEFAULT_BROKER = "vectorized"
 
 
 @dataclass
 class PreparedStrategy:
-    """A strategy with its data loaded and, for a model, its walk-forward folds trained."""
+    """A resolved strategy with its data loaded and, for a model, its walk-forward folds trained."""
 
-    strategy: Strategy
+    resolved: ResolvedStrategy
     bars: Bars  # including the warm-up history before the first traded bar
     trade_from: int  # first bar that may decide an order
-    walk_forward: WalkForward | None = None
+    annualization: Annualization
+    walk_forward: WalkForward | None = None  # the trained folds, when this command trained or loaded them
+    predictions: CachedPredictions | None = None  # the model's output over every bar, replayed where only overlays vary
     calibration: list[dict] = field(default_factory=list)  # threshold searches (see overlays/calibration)
-    cached: CachedPredictions | None = None  # the model's predictions, replayed from the prediction cache
 
-    def signal_stage(self) -> Stage:
-        """A fresh signal stage (no state carried from an earlier run)."""
-        if self.cached is not None:
-            return ReplayedProbabilities(f"model:{self.strategy.signal.plugin}", self.cached.probabilities)
-        if self.walk_forward is not None:
+    @classmethod
+    def over(cls, strategy: Strategy, bars: Bars) -> PreparedStrategy:
+        """A rule strategy over exactly `bars`, trading from the first bar."""
+        return cls(resolve_strategy(strategy), bars, 0, annualization(strategy, bars.timestamps))
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.resolved.strategy
+
+    @property
+    def periods_per_year(self) -> float:
+        return self.annualization.periods_per_year
+
+    def overlay_context(self) -> OverlayContext:
+        return overlay_context(self.strategy, self.periods_per_year)
+
+    def signal_stage(self, replay: bool = False) -> Stage:
+        """A fresh signal stage (no state carried from an earlier run). A model strategy runs its
+        model, or with `replay` (or when only its predictions are at hand) replays them."""
+        if self.walk_forward is not None and not replay:
+            from engine.signals.model import ModelProbability
+
             return ModelProbability(self.walk_forward)
+        if self.predictions is not None:
+            from engine.signals.cache import ReplayedProbabilities
+
+            return ReplayedProbabilities(f"model:{self.strategy.signal.plugin}", self.predictions.probabilities)
         return build_signal(self.strategy.signal)
 
-    def stages(self) -> list[Stage]:
+    def stages(self, replay: bool = False) -> list[Stage]:
         """Fresh stages: the signal, then the overlays."""
-        return [self.signal_stage(), *build_chain(self.strategy)]
+        return [self.signal_stage(replay), *build_chain(self.resolved.chain, self.overlay_context())]
 
     def with_strategy(self, strategy: Strategy) -> PreparedStrategy:
-        """Another rule strategy on the same bars and traded period (for baselines)."""
-        return PreparedStrategy(strategy, self.bars, self.trade_from)
+        """Another rule strategy on the same bars, traded period and annualization (for baselines)."""
+        return PreparedStrategy(resolve_strategy(strategy), self.bars, self.trade_from, self.annualization)
 
 
 def load_bars(strategy: Strategy, store: DataStore) -> Bars:
@@ -63,52 +98,85 @@ def load_bars(strategy: Strategy, store: DataStore) -> Bars:
     return store.load(strategy.data.symbols, strategy.data.timeframe, None, strategy.data.end)
 
 
+def _resolved(strategy: Strategy | ResolvedStrategy) -> ResolvedStrategy:
+    return strategy if isinstance(strategy, ResolvedStrategy) else resolve_strategy(strategy)
+
+
 def prepare(
-    strategy: Strategy,
+    strategy: Strategy | ResolvedStrategy,
     workspace: Workspace,
     on_fold: Callable[[TrainedFold], None] | None = None,
     predictions: PredictionCache | None = None,
 ) -> PreparedStrategy:
     """Load the bars, train (or reuse) a model's folds, calibrate thresholds. With `predictions`, a
     model whose predictions are cached for these bars is not run again (engine optimize)."""
-    data = strategy.data
-    bars = load_bars(strategy, workspace.data)
+    resolved = _resolved(strategy)
+    data = resolved.strategy.data
+    bars = load_bars(resolved.strategy, workspace.data)
     trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, pd.Timestamp(data.start).to_datetime64()))
     if trade_from >= len(bars):
-        raise LookupError(f"no {data.timeframe} bars for {', '.join(data.symbols)} on or after {data.start}")
-    walk_forward = cached = None
-    if isinstance(strategy.signal, ModelSignal):
-        setup = ModelSetup(strategy.signal, registry())
-        if predictions is None:
-            walk_forward = train_walk_forward(setup, bars, workspace.models, on_fold)
-        else:
-            cached = predictions.get(setup, bars, lambda: train_walk_forward(setup, bars, workspace.models, on_fold))
-        trade_from = max(trade_from, (walk_forward or cached).first_prediction_row)
-    prepared = PreparedStrategy(strategy, bars, trade_from, walk_forward, cached=cached)
+        raise StrategyError(
+            f"strategy {resolved.name}: data.start {data.start} is after the last stored {data.timeframe} bar of "
+            f"{', '.join(data.symbols)} ({bars.index()[-1].date()})"
+        )
+    prepared = PreparedStrategy(resolved, bars, trade_from, annualization(resolved.strategy, bars.timestamps))
+    if resolved.model is not None:
+        prepared = _with_model(prepared, workspace, on_fold, predictions)
     prepared, calibration = calibrate_thresholds(prepared, simulate)
     return replace(prepared, calibration=calibration)
+
+
+def _with_model(prepared: PreparedStrategy, workspace: Workspace, on_fold, cache: PredictionCache | None) -> PreparedStrategy:
+    """Train (or reuse) the folds, and the model's output over every bar, computed once."""
+    from engine.models.walkforward import train_walk_forward
+    from engine.signals.cache import predictions_of
+
+    setup, bars = prepared.resolved.model, prepared.bars
+    if cache is None:
+        walk_forward = train_walk_forward(setup, bars, workspace.models, on_fold)
+        predictions = predictions_of(walk_forward)
+    else:
+        walk_forward = None
+        predictions = cache.get(setup, bars, lambda: train_walk_forward(setup, bars, workspace.models, on_fold))
+    trade_from = max(prepared.trade_from, predictions.first_prediction_row)
+    return replace(prepared, trade_from=trade_from, walk_forward=walk_forward, predictions=predictions)
+
+
+def make_broker(name: str, rules: ExecutionRules) -> Broker:
+    """A broker by name (`vectorized`, `sim`, or a plugin's), for the strategy's execution rules."""
+    from engine.plugins.registry import registry
+
+    return registry().get("broker", name)(rules)
 
 
 def simulate(
     prepared: PreparedStrategy,
     chunk_size: int | None = None,
-    mode: ExecutionMode = "vectorized",
+    broker: str = DEFAULT_BROKER,
     on_chunk: Callable[[int], None] | None = None,
     stages: list[Stage] | None = None,
 ) -> PipelineRun:
-    """Run the pipeline over all prepared bars; the result covers the traded period only."""
+    """The historical feed over all prepared bars, in chunks of `chunk_size` (all at once when
+    None); the result covers the traded period only."""
     bars, first = prepared.bars, prepared.trade_from
     rules = ExecutionRules.from_strategy(prepared.strategy)
-    pipeline = Pipeline(stages or prepared.stages(), rules, len(bars.symbols), mode, bars.timestamps[first])
-    run = pipeline.run(bars, chunk_size, on_chunk)
-    return PipelineRun(run.execution.since(first), {topic: out[first:] for topic, out in run.stage_outputs.items()})
+    pipeline = Pipeline(
+        stages or prepared.stages(),
+        make_broker(broker, rules),
+        bars.symbols,
+        rules.initial_cash,
+        bars.timestamps[first],
+        prepared.strategy.name,
+    )
+    run = run_feed(pipeline, HistoricalFeed(bars, chunk_size), on_chunk)
+    return PipelineRun(
+        run.execution.since(first), {topic: out[first:] for topic, out in run.stage_outputs.items()}, run.differences
+    )
 
 
-def simulate_strategy(
-    strategy: Strategy, bars: Bars, chunk_size: int | None = None, mode: ExecutionMode = "vectorized"
-) -> PipelineRun:
+def simulate_strategy(strategy: Strategy, bars: Bars, chunk_size: int | None = None, broker: str = DEFAULT_BROKER) -> PipelineRun:
     """A rule strategy over exactly `bars`, trading from the first bar."""
-    return simulate(PreparedStrategy(strategy, bars, 0), chunk_size, mode)
+    return simulate(PreparedStrategy.over(strategy, bars), chunk_size, broker)
 
 
 def benchmark_of(strategy: Strategy) -> Strategy:
@@ -132,8 +200,9 @@ class BacktestResult:
     baselines: dict[str, dict]  # "buy & hold" always; "sma_cross" for model strategies
     baseline_equity: dict[str, np.ndarray]  # each baseline's net equity at the same closes
     chunk_size: int | None
-    mode: ExecutionMode
+    broker: str
     ablation: list[dict] | None = None
+    warnings: list[str] = field(default_factory=list)  # why the result may be too good to be true
 
     @property
     def strategy(self) -> Strategy:
@@ -149,37 +218,38 @@ class BacktestResult:
         return self.run.execution
 
     def fold_metrics(self) -> list[dict] | None:
-        if self.prepared.cached is not None:
-            return self.prepared.cached.fold_metrics
-        return None if self.prepared.walk_forward is None else self.prepared.walk_forward.fold_metrics()
+        return None if self.prepared.predictions is None else self.prepared.predictions.fold_metrics
 
     def trades(self) -> pd.DataFrame:
         return trade_table(self.run.execution)
 
 
 def run_backtest(
-    strategy: Strategy,
+    strategy: Strategy | ResolvedStrategy,
     workspace: Workspace,
     chunk_size: int | None = None,
-    mode: ExecutionMode = "vectorized",
+    broker: str = DEFAULT_BROKER,
     on_chunk: Callable[[int], None] | None = None,
     on_fold: Callable[[TrainedFold], None] | None = None,
     ablation: bool = False,
 ) -> BacktestResult:
     prepared = prepare(strategy, workspace, on_fold)
-    run = simulate(prepared, chunk_size, mode, on_chunk)
-    periods = strategy.periods_per_year
+    run = simulate(prepared, chunk_size, broker, on_chunk)
+    strategy, periods = prepared.strategy, prepared.periods_per_year
     baselines = {"buy & hold": benchmark_of(strategy)}
-    if isinstance(strategy.signal, ModelSignal):
+    if prepared.resolved.model is not None:
         baselines["sma_cross"] = sma_cross_baseline_of(strategy)
     baseline_runs = {name: simulate(prepared.with_strategy(baseline)).execution for name, baseline in baselines.items()}
-    return BacktestResult(
+    metrics = compute_metrics(run.execution, periods)
+    result = BacktestResult(
         prepared=prepared,
         run=run,
-        metrics=compute_metrics(run.execution, periods),
+        metrics=metrics,
         baselines={name: compute_metrics(execution, periods) for name, execution in baseline_runs.items()},
         baseline_equity={name: execution.equity for name, execution in baseline_runs.items()},
         chunk_size=chunk_size,
-        mode=mode,
+        broker=broker,
         ablation=run_ablation(prepared, simulate) if ablation else None,
     )
+    result.warnings = implausibilities(metrics, result.fold_metrics())
+    return result

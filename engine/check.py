@@ -13,8 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.bars import Bars
+from engine.execution.broker import SimBroker
 from engine.execution.conventions import ExecutionRules
-from engine.pipeline import Pipeline, PipelineRun
+from engine.feeds.historical import HistoricalFeed
+from engine.pipeline import Pipeline, PipelineRun, run_feed
 from engine.stage import Stage
 
 # Fills and equity may differ by the order of a floating-point reduction, never by more.
@@ -81,8 +83,8 @@ def check_chunk_invariance(
     """Run the event-driven pipeline at each chunk size and compare every stage, the fills and the equity."""
 
     def run(chunk_size: int | None) -> PipelineRun:
-        stages = make_stages()
-        return Pipeline(stages, rules, len(bars.symbols), "replay").run(bars, chunk_size, on_chunk)
+        pipeline = Pipeline(make_stages(), SimBroker(rules), bars.symbols, rules.initial_cash)
+        return run_feed(pipeline, HistoricalFeed(bars, chunk_size), on_chunk)
 
     reference = run(None)
     # Rule-based stages must match exactly; a stage may declare an absolute `tolerance` (a neural

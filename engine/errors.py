@@ -1,21 +1,10 @@
-"""Errors caused by a user's input; the CLI prints them as one clear line instead of a traceback."""
+"""The one base class of every error a user's input can cause.
 
-from engine.data.store import DataStoreError
-from engine.data.validation import BarValidationError
-from engine.optimize.errors import OptimizeError
-from engine.plugins.registry import PluginError
-from engine.plugins.scaffold import ScaffoldError
-from engine.runstore import RunNotFound
-from engine.stage import StageError
-from engine.strategy import StrategyError
+It sits at the bottom of the package and imports nothing, so any module can raise a user error.
+The CLI prints such an error as one line naming what is wrong and where, and exits with status 2;
+anything else is a defect and keeps its traceback.
+"""
 
-USER_ERRORS = (
-    BarValidationError,
-    DataStoreError,
-    OptimizeError,
-    PluginError,
-    RunNotFound,
-    ScaffoldError,
-    StageError,
-    StrategyError,
-)
+
+class UserError(Exception):
+    """Bad input (a file, a strategy, an option, a plugin, a stored run): the message says what and where."""

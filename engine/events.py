@@ -42,43 +42,153 @@ class TargetChunk:
         object.__setattr__(self, "signal", self.weights if self.signal is None else self.signal)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class OrderBatch:
-    """Target-weight orders decided at the close of each bar of `bars` (NaN: no order for that symbol).
+def order_id(strategy: str, decided_at: np.datetime64, symbol: str) -> str:
+    """The id of the order `strategy` decided at the close of the bar stamped `decided_at` for `symbol`.
 
-    Each order fills at the open of the bar after the one it was decided on.
+    Deterministic, so an order sent again after a crash is recognisably the same order (a broker
+    such as Alpaca refuses a second order with the same client order id). At most 128 characters.
     """
-
-    bars: Bars
-    target_weights: np.ndarray
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target_weights", _frozen(np.asarray(self.target_weights, dtype=np.float64)))
+    stamp = np.datetime_as_string(np.datetime64(decided_at, "s"), unit="s").replace("-", "").replace(":", "")
+    return f"{strategy[:80]}-{stamp}Z-{symbol}"
 
 
 @dataclass(frozen=True, slots=True)
-class Fill:
-    """One executed order. `price` includes slippage; `fees` is the commission paid."""
+class Order:
+    """One order: move `symbol` to `target_weight` of equity at the open after `decided_at`."""
 
-    timestamp: np.datetime64
-    decided_at: np.datetime64
-    bar: int
+    order_id: str
     symbol: str
     column: int
-    side: str
-    size: float
-    price: float
-    fees: float
-    slippage_cost: float
+    decided_at: np.datetime64
     target_weight: float
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class FillBatch:
-    """The fills the broker executed over the bars of one chunk, in execution order."""
+class OrderBatch:
+    """Target-weight orders decided at the close of each bar of `bars` (NaN: no order for that symbol).
+
+    Each order fills at the open of the bar after the one it was decided on. `strategy` names the
+    orders (see `order_id`).
+    """
 
     bars: Bars
-    fills: tuple[Fill, ...]
+    target_weights: np.ndarray
+    strategy: str = "run"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target_weights", _frozen(np.asarray(self.target_weights, dtype=np.float64)))
+
+    def orders(self, row: int) -> list[Order]:
+        """The orders decided at the close of bar `row` of the chunk."""
+        decided_at = self.bars.timestamps[row]
+        return [
+            Order(order_id(self.strategy, decided_at, symbol), symbol, column, decided_at, float(weight))
+            for column, (symbol, weight) in enumerate(zip(self.bars.symbols, self.target_weights[row], strict=True))
+            if not np.isnan(weight)
+        ]
+
+
+ORDER_STATES = ("accepted", "partially_filled", "filled", "rejected", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """A broker's news about one order: its new state (one of ORDER_STATES) and how much has filled."""
+
+    order_id: str
+    symbol: str
+    status: str
+    timestamp: np.datetime64
+    filled_size: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Fills:
+    """Executed orders, keyed by symbol and time, in execution order; one array entry per fill.
+
+    A fill may arrive at any time, not only with the bars it belongs to: the ledger books it at the
+    bar whose timestamp is the last at or before the fill's. `price` includes slippage; `fees` is the
+    commission paid; `side` is +1 for a buy, -1 for a sell; `column` indexes the pipeline's symbols.
+    """
+
+    order_id: tuple[str, ...]
+    timestamp: np.ndarray  # datetime64[ns]
+    decided_at: np.ndarray  # datetime64[ns]
+    column: np.ndarray  # int64
+    side: np.ndarray  # int8
+    size: np.ndarray
+    price: np.ndarray
+    fees: np.ndarray
+    slippage_cost: np.ndarray
+    target_weight: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name, dtype in FILL_DTYPES.items():
+            object.__setattr__(self, name, _frozen(np.asarray(getattr(self, name), dtype=dtype).reshape(-1)))
+        if any(len(getattr(self, name)) != len(self.order_id) for name in FILL_DTYPES):
+            raise ValueError("every field of Fills needs one entry per fill")
+
+    def __len__(self) -> int:
+        return len(self.order_id)
+
+    @property
+    def cash_flow(self) -> np.ndarray:
+        """What each fill did to cash: a buy pays its notional and fees, a sell receives its notional less fees."""
+        return -self.side * self.size * self.price - self.fees
+
+    @staticmethod
+    def from_records(records: list[tuple]) -> Fills:
+        """Fills from (order id, timestamp, decided at, column, side, size, price, fees, slippage
+        cost, target weight) tuples, one per fill."""
+        if not records:
+            return NO_FILLS
+        order_ids, *fields = zip(*records, strict=True)
+        return Fills(order_ids, *fields)
+
+    @staticmethod
+    def concat(parts: list[Fills]) -> Fills:
+        return Fills(
+            tuple(oid for part in parts for oid in part.order_id),
+            *(np.concatenate([getattr(part, name) for part in parts]) for name in FILL_DTYPES),
+        )
+
+
+FILL_DTYPES = {
+    "timestamp": "datetime64[ns]",
+    "decided_at": "datetime64[ns]",
+    "column": np.int64,
+    "side": np.int8,
+    "size": np.float64,
+    "price": np.float64,
+    "fees": np.float64,
+    "slippage_cost": np.float64,
+    "target_weight": np.float64,
+}
+NO_FILLS = Fills((), *(np.empty(0, dtype=dtype) for dtype in FILL_DTYPES.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSnapshot:
+    """The broker's view of the account at `timestamp`: cash and shares held per symbol."""
+
+    timestamp: np.datetime64
+    cash: float
+    positions: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDifference:
+    """Where the ledger and the broker's account disagree: `field` is "cash" or a symbol's position."""
+
+    timestamp: np.datetime64
+    field: str
+    ledger: float
+    broker: float
+
+    @property
+    def difference(self) -> float:
+        return self.broker - self.ledger
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,11 @@
-"""The ledger: cash, positions and equity, kept from the broker's fills and marked at each close."""
+"""The ledger: the engine's own books. Cash and positions from the broker's fills, equity marked at
+each close, and a comparison with the broker's account.
+
+Fills may come at any time. A fill is booked at the bar whose timestamp is the last at or before
+the fill's (a fill at a bar's open belongs to that bar's close). One that arrives after that close
+was marked restates the marks from there on, so a broker that reports late ends with the same
+books as one that reports at once.
+"""
 
 from __future__ import annotations
 
@@ -6,60 +13,160 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.bus import EventBus
-from engine.events import Fill, FillBatch
+from engine.events import FILL_DTYPES, NO_FILLS, AccountDifference, AccountSnapshot, BarChunk, Fills
 from engine.execution.result import ExecutionResult, fills_frame
-from engine.topics import FILLS
+from engine.topics import ACCOUNT, CLOSES, FILLS, RECONCILIATION
+
+# A broker's account may differ from the ledger by rounding, never by more.
+CASH_TOLERANCE = 1e-6  # relative to the account's equity
+POSITION_TOLERANCE = 1e-9  # shares
+
+
+class _Marks:
+    """Per-bar timestamps, closes, cash, positions and equity, growing as bars are marked."""
+
+    def __init__(self, n_symbols: int) -> None:
+        self.length = 0
+        self.timestamps = np.empty(0, dtype="datetime64[ns]")
+        self.close = np.empty((0, n_symbols))
+        self.cash = np.empty(0)
+        self.positions = np.empty((0, n_symbols))
+
+    def append(self, bars: Bars, cash: np.ndarray, positions: np.ndarray) -> None:
+        end = self.length + len(bars)
+        if end > len(self.cash):  # grow geometrically: bar-by-bar marking stays linear
+            capacity = max(end, 2 * len(self.cash))
+            self.timestamps = _grown(self.timestamps, capacity)
+            self.close, self.cash, self.positions = (_grown(a, capacity) for a in (self.close, self.cash, self.positions))
+        self.timestamps[self.length : end] = bars.timestamps
+        self.close[self.length : end] = bars.close
+        self.cash[self.length : end] = cash
+        self.positions[self.length : end] = positions
+        self.length = end
+
+    def rows_of(self, timestamps: np.ndarray) -> np.ndarray:
+        """The marked bar each timestamp belongs to: the last at or before it (-1 when before all)."""
+        return np.searchsorted(self.timestamps[: self.length], timestamps, side="right") - 1
+
+
+def _grown(array: np.ndarray, capacity: int) -> np.ndarray:
+    grown = np.empty((capacity, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+def _flows(fills: Fills, rows: np.ndarray, n_rows: int, n_symbols: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cash and shares each of `n_rows` bars receives from `fills` booked at `rows`."""
+    cash = np.zeros(n_rows)
+    np.add.at(cash, rows, fills.cash_flow)
+    shares = np.zeros((n_rows, n_symbols))
+    np.add.at(shares, (rows, fills.column), fills.side * fills.size)
+    return cash, shares
 
 
 class Ledger:
-    def __init__(self, bus: EventBus, n_symbols: int, initial_cash: float) -> None:
+    def __init__(self, bus: EventBus, symbols: tuple[str, ...], initial_cash: float) -> None:
+        self.symbols = symbols
         self.initial_cash = initial_cash
-        self.cash = initial_cash
-        self.positions = np.zeros(n_symbols)
-        self._fills: list[Fill] = []
+        self.cash = initial_cash  # after every fill received so far
+        self.positions = np.zeros(len(symbols))
+        self.differences: list[AccountDifference] = []
+        self._bus = bus
+        self._marks = _Marks(len(symbols))
         self._chunks: list[Bars] = []
-        self._equity: list[np.ndarray] = []
-        self._cash: list[np.ndarray] = []
-        self._positions: list[np.ndarray] = []
+        self._fills: list[Fills] = []
+        self._unmarked: list[Fills] = []  # fills for bars not marked yet
         bus.subscribe(FILLS, self.on_fills)
+        bus.subscribe(CLOSES, self.on_closes)
+        bus.subscribe(ACCOUNT, self.on_account)
 
-    def on_fills(self, event: FillBatch) -> None:
-        bars = event.bars
-        equity, cash, positions = np.empty(len(bars)), np.empty(len(bars)), np.empty(bars.shape)
-        fills = iter(event.fills)
-        fill = next(fills, None)
-        for row, timestamp in enumerate(bars.timestamps):
-            while fill is not None and fill.timestamp == timestamp:
-                self._apply(fill)
-                fill = next(fills, None)
-            cash[row] = self.cash
-            positions[row] = self.positions
-            equity[row] = self.cash + self.positions @ bars.close[row]
-        if fill is not None:
-            raise RuntimeError(f"fill at {fill.timestamp} does not belong to the bars it came with")
+    def on_fills(self, fills: Fills) -> None:
+        if not len(fills):
+            return
+        self._fills.append(fills)
+        self.cash += fills.cash_flow.sum()
+        np.add.at(self.positions, fills.column, fills.side * fills.size)
+        marked = self._marks.length
+        late = fills.timestamp <= self._marks.timestamps[marked - 1] if marked else np.zeros(len(fills), dtype=bool)
+        if late.any():
+            rows = self._marks.rows_of(fills.timestamp[late])
+            if (rows < 0).any():
+                raise ValueError(f"a fill at {fills.timestamp[late][rows < 0][0]} predates the first bar of the run")
+            self._restate(_take(fills, late), rows)
+        if not late.all():
+            self._unmarked.append(_take(fills, ~late))
+
+    def on_closes(self, event: BarChunk) -> None:
+        """Mark each bar of the chunk at its close, with every fill booked up to it."""
+        bars, marks = event.bars, self._marks
+        cash = np.full(len(bars), marks.cash[marks.length - 1] if marks.length else self.initial_cash)
+        positions = np.tile(marks.positions[marks.length - 1] if marks.length else np.zeros(len(self.symbols)), (len(bars), 1))
+        if self._unmarked:
+            pending = Fills.concat(self._unmarked)
+            self._unmarked = []
+            rows = np.searchsorted(bars.timestamps, pending.timestamp, side="right") - 1
+            before = rows < 0  # stamped after the last marked bar but before this chunk: that bar's
+            if before.any():
+                self._restate(_take(pending, before), np.full(int(before.sum()), marks.length - 1))
+                cash[:] = marks.cash[marks.length - 1]
+                positions[:] = marks.positions[marks.length - 1]
+            cash_flow, shares = _flows(_take(pending, ~before), rows[~before], len(bars), len(self.symbols))
+            cash += np.cumsum(cash_flow)
+            positions += np.cumsum(shares, axis=0)
+        marks.append(bars, cash, positions)
         self._chunks.append(bars)
-        self._equity.append(equity)
-        self._cash.append(cash)
-        self._positions.append(positions)
 
-    def _apply(self, fill: Fill) -> None:
-        notional = fill.size * fill.price
-        if fill.side == "buy":
-            self.cash -= notional + fill.fees
-            self.positions[fill.column] += fill.size
-        else:
-            self.cash += notional - fill.fees
-            self.positions[fill.column] -= fill.size
-        self._fills.append(fill)
+    def _restate(self, fills: Fills, rows: np.ndarray) -> None:
+        """Book fills at bars already marked (`rows`): every mark from the earliest of them on moves."""
+        marks, first = self._marks, int(rows.min())
+        cash_flow, shares = _flows(fills, rows - first, marks.length - first, len(self.symbols))
+        marks.cash[first : marks.length] += np.cumsum(cash_flow)
+        marks.positions[first : marks.length] += np.cumsum(shares, axis=0)
+
+    def on_account(self, snapshot: AccountSnapshot) -> None:
+        """Compare the broker's account with the books; publish and keep every difference."""
+        equity = self.cash + float(np.abs(self.positions) @ self._last_close())
+        found = []
+        if abs(snapshot.cash - self.cash) > CASH_TOLERANCE * max(abs(equity), 1.0):
+            found.append(AccountDifference(snapshot.timestamp, "cash", self.cash, snapshot.cash))
+        for column, symbol in enumerate(self.symbols):
+            theirs = snapshot.positions.get(symbol, 0.0)
+            if abs(theirs - self.positions[column]) > POSITION_TOLERANCE:
+                found.append(AccountDifference(snapshot.timestamp, symbol, float(self.positions[column]), theirs))
+        for symbol in sorted(set(snapshot.positions) - set(self.symbols)):
+            if snapshot.positions[symbol] != 0:
+                found.append(AccountDifference(snapshot.timestamp, symbol, 0.0, snapshot.positions[symbol]))
+        for difference in found:
+            self.differences.append(difference)
+            self._bus.publish(RECONCILIATION, difference)
+
+    def _last_close(self) -> np.ndarray:
+        return self._marks.close[self._marks.length - 1] if self._marks.length else np.zeros(len(self.symbols))
 
     def result(self) -> ExecutionResult:
+        """The books so far; fills for the last marked bar that no later marks have taken are booked there."""
+        if self._unmarked:
+            pending = Fills.concat(self._unmarked)
+            self._unmarked = []
+            self._restate(pending, np.maximum(self._marks.rows_of(pending.timestamp), 0))
+        marks, length = self._marks, self._marks.length
+        fills = Fills.concat(self._fills) if self._fills else NO_FILLS
+        cash, positions = marks.cash[:length].copy(), marks.positions[:length].copy()
+        bars = Bars.concat(self._chunks)
         return ExecutionResult(
-            bars=Bars.concat(self._chunks),
-            equity=np.concatenate(self._equity),
-            cash=np.concatenate(self._cash),
-            positions=np.concatenate(self._positions),
-            fills=fills_frame(self._fills),
-            fill_bars=np.array([fill.bar for fill in self._fills], dtype=np.int64),
-            fill_columns=np.array([fill.column for fill in self._fills], dtype=np.int64),
+            bars=bars,
+            equity=cash + (positions * bars.close).sum(axis=1),
+            cash=cash,
+            positions=positions,
+            fills=fills_frame(fills, self.symbols),
+            fill_bars=marks.rows_of(fills.timestamp).astype(np.int64),
+            fill_columns=fills.column.astype(np.int64),
             initial_cash=self.initial_cash,
         )
+
+
+def _take(fills: Fills, which: np.ndarray) -> Fills:
+    return Fills(
+        tuple(oid for oid, keep in zip(fills.order_id, which, strict=True) if keep),
+        *(getattr(fills, name)[which] for name in FILL_DTYPES),
+    )

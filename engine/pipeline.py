@@ -1,35 +1,34 @@
-"""Wiring: feed -> signal stage -> overlay chain -> order router -> execution -> ledger, on one bus.
+"""Wiring: feed -> signal stage -> overlay chain -> order router -> broker -> ledger, on one bus.
 
-    bars ──► stage 0 (signal) ──► stage 1 … n (overlays) ──► targets/final ──► router ──► orders
-      │                                                                                  │
-      └──────────────────────────► broker (sees the market first) ◄─────────────────────┘
-                                     │ fills
-                                     ▼
-                                   ledger (marks equity at each close)
+    push(chunk) ──► stage 0 (signal) ──► stage 1 … n (overlays) ──► targets/final ──► router ──► orders
+        │                                                                                      │
+        └──────────────────────────► broker (sees the market first) ◄─────────────────────────┘
+                                       │ order updates, fills (whenever they come), account
+                                       ▼
+                                     ledger (books fills, marks equity at each close, reconciles)
 
-In vectorized mode the broker and ledger are replaced by one vectorbt simulation at the end.
+The pipeline is fed: a feed (engine.feeds.port) calls `push` with each chunk as it arrives, and
+`close` ends the run. Which broker executes the orders (engine.execution.port) is the caller's
+choice; the pipeline does not know or care.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from engine.bars import Bars
 from engine.bus import EventBus
-from engine.events import BarChunk, EndOfData, OrderBatch, TargetChunk
-from engine.execution.broker import SimBroker
-from engine.execution.conventions import ExecutionRules, orders_from_targets
+from engine.events import AccountDifference, BarChunk, EndOfData, OrderBatch, TargetChunk
+from engine.execution.conventions import orders_from_targets
+from engine.execution.port import Broker
 from engine.execution.result import ExecutionResult
-from engine.execution.vectorized import VectorizedExecution
+from engine.feeds.port import Feed
 from engine.ledger import Ledger
 from engine.stage import Stage, StageError
-from engine.topics import BARS, END, FINAL_TARGETS, ORDERS, stage_topic
-
-ExecutionMode = Literal["vectorized", "replay"]
+from engine.topics import BARS, CLOSES, END, FINAL_TARGETS, ORDERS, stage_topic
 
 
 class StageRunner:
@@ -65,9 +64,10 @@ class OrderRouter:
     at or after it orders every target.
     """
 
-    def __init__(self, bus: EventBus, trade_from: np.datetime64 | None = None) -> None:
+    def __init__(self, bus: EventBus, trade_from: np.datetime64 | None, strategy: str) -> None:
         self._bus = bus
         self._trade_from = trade_from
+        self._strategy = strategy
         self._previous: np.ndarray | None = None
         bus.subscribe(FINAL_TARGETS, self.on_targets)
 
@@ -77,56 +77,73 @@ class OrderRouter:
         if tradable.any():
             orders[tradable] = orders_from_targets(event.weights[tradable], self._previous)
             self._previous = event.weights[tradable][-1]
-        self._bus.publish(ORDERS, OrderBatch(event.bars, orders))
+        self._bus.publish(ORDERS, OrderBatch(event.bars, orders, self._strategy))
 
 
 @dataclass
 class PipelineRun:
     execution: ExecutionResult
     stage_outputs: dict[str, np.ndarray]  # stage topic -> weights for every bar
+    differences: list[AccountDifference]  # where the broker's account disagreed with the ledger
 
 
 class Pipeline:
     def __init__(
         self,
         stages: list[Stage],
-        rules: ExecutionRules,
-        n_symbols: int,
-        mode: ExecutionMode,
+        broker: Broker,
+        symbols: tuple[str, ...],
+        initial_cash: float,
         trade_from: np.datetime64 | None = None,
+        strategy: str = "run",
     ) -> None:
+        """`trade_from`: bars before it only warm the stages up; `strategy` names the orders (their ids)."""
         if not stages:
             raise ValueError("a pipeline needs at least a signal stage")
         self.bus = EventBus()
-        if mode == "replay":
-            # Subscribed before the stages: the market reaches the broker before the strategy.
-            SimBroker(self.bus, rules, n_symbols)
-            self._executor = Ledger(self.bus, n_symbols, rules.initial_cash)
-        elif mode == "vectorized":
-            self._executor = None
-        else:
-            raise ValueError(f"unknown execution mode {mode!r}: use vectorized or replay")
+        self.symbols = tuple(symbols)
+        broker.attach(self.bus, self.symbols)  # before the stages: the market reaches the broker first
+        self.ledger = Ledger(self.bus, self.symbols, initial_cash)
         self.runners = []
         input_topic = BARS
         for position, stage in enumerate(stages):
             runner = StageRunner(self.bus, stage, position, input_topic, is_last=position == len(stages) - 1)
             self.runners.append(runner)
             input_topic = runner.topic
-        OrderRouter(self.bus, trade_from)
-        if mode == "vectorized":
-            self._executor = VectorizedExecution(self.bus, rules)
+        OrderRouter(self.bus, trade_from, strategy)
         self._outputs: dict[str, list[np.ndarray]] = {runner.topic: [] for runner in self.runners}
         for topic, parts in self._outputs.items():
             self.bus.subscribe(topic, lambda event, parts=parts: parts.append(event.weights))
+        self._closed = False
 
-    def run(self, bars: Bars, chunk_size: int | None = None, on_chunk: Callable[[int], None] | None = None) -> PipelineRun:
-        """Feed `bars` in chunks of `chunk_size` rows (all at once when None)."""
-        for chunk in bars.chunks(chunk_size):
-            self.bus.publish(BARS, BarChunk(chunk))
-            if on_chunk is not None:
-                on_chunk(len(chunk))
+    def push(self, bars: Bars) -> None:
+        """One chunk of consecutive bars, after every chunk pushed before it."""
+        if self._closed:
+            raise RuntimeError("the pipeline is closed")
+        if bars.symbols != self.symbols:
+            raise ValueError(f"a chunk over {bars.symbols} was pushed into a pipeline over {self.symbols}")
+        event = BarChunk(bars)
+        self.bus.publish(BARS, event)
+        self.bus.publish(CLOSES, event)
+
+    def close(self) -> PipelineRun:
+        """End the run: the broker settles what it holds, and the books are returned."""
+        self._closed = True
         self.bus.publish(END, EndOfData())
         return PipelineRun(
-            execution=self._executor.result(),
+            execution=self.ledger.result(),
             stage_outputs={topic: np.concatenate(parts) for topic, parts in self._outputs.items()},
+            differences=list(self.ledger.differences),
         )
+
+
+def run_feed(pipeline: Pipeline, feed: Feed, on_chunk: Callable[[int], None] | None = None) -> PipelineRun:
+    """A run: the feed pushes every chunk into the pipeline, which is then closed. `on_chunk` hears
+    how many bars each chunk had, after the pipeline has taken it (for progress)."""
+
+    def push(chunk: Bars) -> None:
+        pipeline.push(chunk)
+        on_chunk(len(chunk))
+
+    feed.run(pipeline.push if on_chunk is None else push)
+    return pipeline.close()

@@ -1,39 +1,40 @@
-"""The run store: every backtest leaves `runs/<id>/` with what it takes to trust and repeat it.
+"""The run store: every run (a backtest, a study, a paper session) leaves `runs/<id>/`, journaled as it goes.
 
-    config.json      the resolved strategy, chunk size and execution mode
-    metrics.json     {"strategy": {...}, "baselines": {"buy & hold": {...}, …}} on the same bars and period
-    folds.json       walk-forward fold metrics (model strategies)
-    ablation.json    the overlay chain built up step by step (with --ablation)
-    calibration.json threshold searches on the validation window (thresholds with `calibrate`)
-    equity.parquet   per bar: equity, cash, gross and net equity, costs paid, gross exposure
-    baselines.parquet per bar: each baseline's net equity
-    trades.parquet   round trips per symbol
-    orders.parquet   every executed order: decided at, filled at, side, size, price, fees, slippage
+    status.json      kind, strategy, status (running, finished, failed, interrupted), progress,
+                     the process that runs it, and the error that ended it; rewritten as it changes
+    config.json      the resolved configuration (a backtest's: strategy, chunk size, broker, annualization)
+    metrics.json     {"strategy": {...}, "baselines": {"buy & hold": {...}, …}, "warnings": [...]}
+    folds.json, ablation.json, calibration.json, equity.parquet, baselines.parquet, trades.parquet,
+    orders.parquet   what the run found (see the README's "Run store")
     manifest.json    run id, time, command, data fingerprint and origins, library versions
-    report/          the tearsheet (HTML, markdown, PNG charts), written after the run (engine.report)
+    report/          the tearsheet, written after the run (engine.report)
 
-A run is written to a hidden folder and renamed into place, so a run folder is whole or absent.
+A run's folder exists from its start, so another process (`engine runs list`, the TUI) can watch
+it. Its results are written (each file whole, through a temporary file) before its status turns
+finished, so a run that is not finished is never read as if it were. A run whose process died
+without saying so (SIGKILL, power loss) is found by its process id and marked failed.
+
+The store takes plain records (dicts and frames): it knows nothing of backtests.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import secrets
-import shutil
-from dataclasses import dataclass
+import socket
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from engine.data.store import DataStore
-
-if TYPE_CHECKING:
-    from engine.backtest import BacktestResult
+from engine.errors import UserError
+from engine.files import atomic_write
 
 LIBRARIES = (
     "engine",
@@ -53,9 +54,12 @@ LIBRARIES = (
     "matplotlib",
     "jinja2",
 )
+KINDS = ("backtest", "study", "paper")
+STATUSES = ("running", "finished", "failed", "interrupted")
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes: often enough to watch, cheap at chunk size 1
 
 
-class RunNotFound(LookupError):
+class RunNotFound(UserError, LookupError):
     pass
 
 
@@ -69,20 +73,46 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class RunRecords:
+    """What a run leaves: JSON documents and tables by file name (`metrics.json`, `equity.parquet`)."""
+
+    documents: dict[str, dict] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class RunSummary:
     run_id: str
     path: Path
+    kind: str
+    status: str
     created_at: str
     strategy: str
     total_return: float | None
     sharpe: float | None
     max_drawdown: float | None
 
+    def to_json(self) -> dict:
+        return {
+            "id": self.run_id,
+            "strategy": self.strategy,
+            "kind": self.kind,
+            "status": self.status,
+            "created": self.created_at,
+            "total_return": self.total_return,
+            "sharpe": self.sharpe,
+            "max_drawdown": self.max_drawdown,
+        }
+
 
 @dataclass(frozen=True)
 class StoredRun:
-    """A stored run's files, read on first use; optional files (folds, ablation, …) read as None."""
+    """A finished run's files, read on first use; optional files (folds, ablation, …) read as None."""
 
     run_id: str
     path: Path
@@ -130,93 +160,154 @@ class StoredRun:
         return self._frame("baselines.parquet")
 
 
+class RunJournal:
+    """One run's status as it goes. Use as a context manager: an exception marks the run failed
+    (a KeyboardInterrupt: interrupted) and goes on; leaving without `finish` marks it failed."""
+
+    def __init__(self, path: Path, status: dict) -> None:
+        self.path = path
+        self.run_id = path.name
+        self._status = status
+        self._last_progress = 0.0
+        self._write_status()
+
+    def _write_status(self) -> None:
+        self._status["updated_at"] = now()
+        _write_json(self.path / "status.json", self._status)
+
+    def progress(self, done: int, total: int, force: bool = False) -> None:
+        """How far the run has come (bars, trials…); written at most every PROGRESS_INTERVAL seconds."""
+        self._status["progress"] = {"done": done, "total": total}
+        if force or time.monotonic() - self._last_progress >= PROGRESS_INTERVAL or done >= total:
+            self._last_progress = time.monotonic()
+            self._write_status()
+
+    def write(self, records: RunRecords) -> None:
+        """Results so far, each file whole; a reader trusts them once the status is finished."""
+        for name, document in records.documents.items():
+            _write_json(self.path / name, document)
+        for name, frame in records.frames.items():
+            atomic_write(self.path / name, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
+
+    def finish(self, records: RunRecords) -> None:
+        """Write the results, then mark the run finished."""
+        self.write(records)
+        self._end("finished")
+
+    def fail(self, error: str) -> None:
+        self._end("failed", error=error)
+
+    def interrupt(self) -> None:
+        self._end("interrupted")
+
+    def _end(self, status: str, **fields) -> None:
+        self._status.update(status=status, ended_at=now(), **fields)
+        self._write_status()
+
+    @property
+    def status(self) -> str:
+        return self._status["status"]
+
+    def __enter__(self) -> RunJournal:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if self.status != "running":
+            return
+        if kind is None:
+            self.fail("the run ended without results")
+        elif issubclass(kind, KeyboardInterrupt):
+            self.interrupt()
+        else:
+            self.fail(f"{kind.__name__}: {error}")
+
+
 class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def new_id(self, strategy: str) -> str:
+    def new_id(self, name: str) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        return f"{stamp}-{strategy}-{secrets.token_hex(3)}"
+        return f"{stamp}-{name}-{secrets.token_hex(3)}"
 
-    def save(self, result: BacktestResult, store: DataStore, command: list[str]) -> tuple[str, Path]:
-        run_id = self.new_id(result.strategy.name)
-        final = self.root / run_id
-        staging = self.root / f".{run_id}.partial"
-        staging.mkdir(parents=True)
-        try:
-            execution = result.execution
-            _write_json(
-                staging / "config.json",
-                {
-                    "strategy": result.strategy.model_dump(mode="json"),
-                    "chunk_size": result.chunk_size,
-                    "execution": result.mode,
-                    "periods_per_year": result.strategy.periods_per_year,
-                },
-            )
-            _write_json(staging / "metrics.json", {"strategy": result.metrics, "baselines": result.baselines})
-            if result.fold_metrics() is not None:
-                _write_json(staging / "folds.json", {"folds": result.fold_metrics()})
-            if result.ablation is not None:
-                _write_json(staging / "ablation.json", {"steps": result.ablation})
-            if result.prepared.calibration:
-                _write_json(staging / "calibration.json", {"thresholds": result.prepared.calibration})
-            execution.equity_frame().to_parquet(staging / "equity.parquet", index=False)
-            result.trades().to_parquet(staging / "trades.parquet", index=False)
-            execution.fills.to_parquet(staging / "orders.parquet", index=False)
-            baselines = pd.DataFrame({"timestamp": result.bars.index(), **result.baseline_equity})
-            baselines.to_parquet(staging / "baselines.parquet", index=False)
-            timeframe = result.strategy.data.timeframe
-            _write_json(
-                staging / "manifest.json",
-                {
-                    "run_id": run_id,
-                    "created_at": datetime.now(UTC).isoformat(),
-                    "strategy": result.strategy.name,
-                    "command": command,
-                    "data": {
-                        "fingerprint": result.prepared.bars.fingerprint(),
-                        "timeframe": timeframe,
-                        "rows": len(result.prepared.bars),
-                        "traded_rows": len(result.bars),
-                        "series": {symbol: store.describe(symbol, timeframe).origin for symbol in result.bars.symbols},
-                    },
-                    "libraries": library_versions(),
-                },
-            )
-            staging.rename(final)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        return run_id, final
+    def open(self, kind: str, strategy: str, command: list[str]) -> RunJournal:
+        """Start a run: its folder and a running status, visible to other processes from now on."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown run kind {kind!r}: use {', '.join(KINDS)}")
+        path = self.root / self.new_id(strategy)
+        path.mkdir(parents=True)
+        status = {
+            "run_id": path.name,
+            "kind": kind,
+            "strategy": strategy,
+            "status": "running",
+            "created_at": now(),
+            "command": command,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "progress": None,
+        }
+        return RunJournal(path, status)
+
+    def status(self, run_id: str) -> dict:
+        """A run's status; a running run whose process on this machine has gone is marked failed."""
+        path = self.root / run_id
+        status_file = path / "status.json"
+        if not status_file.exists():
+            # A run stored before the journal existed was written whole, so it is finished.
+            manifest = json.loads((path / "manifest.json").read_text())
+            return {
+                "run_id": run_id,
+                "kind": "backtest",
+                "strategy": manifest["strategy"],
+                "status": "finished",
+                "created_at": manifest["created_at"],
+            }
+        status = json.loads(status_file.read_text())
+        if status["status"] == "running" and status.get("host") == socket.gethostname() and not _alive(status["pid"]):
+            status.update(status="failed", ended_at=now(), error=f"its process ({status['pid']}) ended without finishing the run")
+            _write_json(status_file, status)
+        return status
 
     def path(self, run_id: str) -> Path:
         path = self.root / run_id
-        if not (path / "manifest.json").exists() or run_id.startswith("."):
+        if run_id.startswith(".") or not ((path / "status.json").exists() or (path / "manifest.json").exists()):
             raise RunNotFound(f"no run {run_id!r} in {self.root}")
         return path
 
     def read(self, run_id: str, name: str) -> dict:
-        return json.loads((self.path(run_id) / name).read_text())
+        return json.loads((self.finished(run_id) / name).read_text())
+
+    def finished(self, run_id: str) -> Path:
+        """The folder of a finished run; a run that is running, failed or interrupted has no results to read."""
+        path = self.path(run_id)
+        status = self.status(run_id)["status"]
+        if status != "finished":
+            raise RunNotFound(f"run {run_id} is {status}: it has no results to read")
+        return path
 
     def load(self, run_id: str) -> StoredRun:
-        return StoredRun(run_id, self.path(run_id))
+        return StoredRun(run_id, self.finished(run_id))
 
     def list(self) -> list[RunSummary]:
         if not self.root.exists():
             return []
         summaries = []
         for path in sorted(self.root.iterdir()):
-            if path.name.startswith(".") or not (path / "manifest.json").exists():
+            if path.name.startswith(".") or not ((path / "status.json").exists() or (path / "manifest.json").exists()):
                 continue
-            manifest = json.loads((path / "manifest.json").read_text())
-            metrics = json.loads((path / "metrics.json").read_text())["strategy"]
+            status = self.status(path.name)
+            metrics = {}
+            if status["status"] == "finished" and (path / "metrics.json").exists():
+                metrics = json.loads((path / "metrics.json").read_text())["strategy"]
             summaries.append(
                 RunSummary(
                     run_id=path.name,
                     path=path,
-                    created_at=manifest["created_at"],
-                    strategy=manifest["strategy"],
+                    kind=status["kind"],
+                    status=status["status"],
+                    created_at=status["created_at"],
+                    strategy=status["strategy"],
                     total_return=metrics.get("total_return"),
                     sharpe=metrics.get("sharpe"),
                     max_drawdown=metrics.get("max_drawdown"),
@@ -225,5 +316,16 @@ class RunStore:
         return summaries
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
+    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))

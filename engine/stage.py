@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from engine.bars import Bars
+from engine.errors import UserError
 
 
 class Stage(Protocol):
@@ -30,5 +31,5 @@ class Stage(Protocol):
         ...
 
 
-class StageError(RuntimeError):
+class StageError(UserError, RuntimeError):
     """A stage returned something unusable; the message names the stage."""

@@ -1,36 +1,23 @@
-"""Strategy files: TOML in `strategies/`, validated into typed configuration.
+"""The strategy schema: typed, validated configuration.
 
-A strategy names its data, its signal (a rule now; a model plugin later), its overlay chain,
-its costs and its execution options. Unknown keys, wrong types and impossible values are
-rejected with the file and the field named.
+A strategy names its data, its signal (a rule or a model plugin), its overlay chain, its costs
+and its execution options. Unknown keys, wrong types and impossible values are rejected with
+the source and the field named. Finding strategy files is `engine.strategy_files`; checking a
+strategy against the plugins it names is `engine.resolution`.
 """
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.data.store import DataStoreError, check_timeframe, normalize_symbol
-
-BUILTIN_STRATEGIES = Path(__file__).resolve().parent.parent / "strategies"
-
-# Bars per year by timeframe, for annualizing; US equity hours are 252 days x 6.5 hours.
-PERIODS_PER_YEAR = {
-    "1d": 252.0,
-    "1h": 252 * 6.5,
-    "30m": 252 * 13.0,
-    "15m": 252 * 26.0,
-    "5m": 252 * 78.0,
-    "1m": 252 * 390.0,
-    "1w": 52.0,
-}
+from engine.errors import UserError
 
 
-class StrategyError(ValueError):
+class StrategyError(UserError, ValueError):
     """A strategy file is missing, unreadable or invalid; the message names the file and field."""
 
 
@@ -209,17 +196,6 @@ class Strategy(_Strict):
     execution: ExecutionSpec = ExecutionSpec()
     optimize: OptimizeSpec = OptimizeSpec()
 
-    @property
-    def periods_per_year(self) -> float:
-        if self.execution.periods_per_year is not None:
-            return self.execution.periods_per_year
-        if self.data.timeframe not in PERIODS_PER_YEAR:
-            raise StrategyError(
-                f"strategy {self.name}: no default annualization for timeframe {self.data.timeframe}; "
-                "set execution.periods_per_year"
-            )
-        return PERIODS_PER_YEAR[self.data.timeframe]
-
     def with_overrides(self, **changes: dict) -> Strategy:
         """A copy with nested sections updated, validated like a file: {'data': {'symbols': [...]}}."""
         merged = self.model_dump()
@@ -237,73 +213,4 @@ def parse_strategy(raw: dict, source: str) -> Strategy:
             f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}" for issue in error.errors()
         )
         raise StrategyError(f"{source}: {problems}") from None
-    try:
-        check_plugins(strategy)
-    except (LookupError, ValueError) as error:
-        raise StrategyError(f"{source}: {error}") from None
     return strategy
-
-
-def check_plugins(strategy: Strategy) -> None:
-    """Resolve the plugins a strategy names (model, features, overlays) and validate their settings."""
-    if not strategy.overlays and not isinstance(strategy.signal, ModelSignal):
-        return
-    from engine.overlays.chain import resolve_chain
-    from engine.plugins.registry import registry
-
-    plugins = registry()
-    if isinstance(strategy.signal, ModelSignal):
-        try:
-            model = plugins.get("model", strategy.signal.plugin)
-        except LookupError as error:
-            raise ValueError(f"signal.plugin: {error}") from None
-        try:
-            model.resolve_hyperparameters(dict(strategy.signal.hyperparameters))
-        except ValueError as error:
-            raise ValueError(f"signal.hyperparameters: {error}") from None
-        for position, name in enumerate(strategy.signal.features or []):
-            try:
-                plugins.get("features", name)
-            except LookupError as error:
-                raise ValueError(f"signal.features[{position}]: {error}") from None
-    resolve_chain(strategy)
-
-
-def _strategy_folders() -> list[Path]:
-    return [Path.cwd() / "strategies", BUILTIN_STRATEGIES]
-
-
-def _plugin_strategies() -> dict[str, Path]:
-    from engine.plugins.registry import registry
-
-    plugins = registry()
-    return {name: Path(plugins.get("strategy", name)) for name in plugins.names("strategy")}
-
-
-def resolve_strategy_path(name_or_path: str) -> Path:
-    """A .toml path as given, else NAME.toml in ./strategies, the built-in folder, or a plugin's strategies."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" and candidate.exists():
-        return candidate
-    for folder in _strategy_folders():
-        path = folder / f"{name_or_path}.toml"
-        if path.exists():
-            return path
-    from_plugins = _plugin_strategies()
-    if name_or_path in from_plugins:
-        return from_plugins[name_or_path]
-    raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(list_strategies()) or 'none'}")
-
-
-def load_strategy(name_or_path: str) -> Strategy:
-    path = resolve_strategy_path(name_or_path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise StrategyError(f"{path}: not valid TOML: {error}") from None
-    return parse_strategy(raw, str(path))
-
-
-def list_strategies() -> list[str]:
-    in_folders = {path.stem for folder in _strategy_folders() if folder.exists() for path in folder.glob("*.toml")}
-    return sorted(in_folders | set(_plugin_strategies()))

@@ -7,6 +7,19 @@ import socket
 import numpy as np
 
 from engine.bars import Bars
+from engine.execution.broker import SimBroker
+from engine.execution.conventions import ExecutionRules
+from engine.execution.vectorized import VectorizedBroker
+from engine.feeds.historical import HistoricalFeed
+from engine.pipeline import Pipeline, PipelineRun, run_feed
+
+BROKERS = {"replay": SimBroker, "vectorized": VectorizedBroker}
+
+
+def run_stages(stages, bars: Bars, rules: ExecutionRules, mode: str = "replay", chunk: int | None = None) -> PipelineRun:
+    """The stages over `bars` through the sim broker ("replay") or the vectorized one, fed `chunk` bars at a time."""
+    pipeline = Pipeline(stages, BROKERS[mode](rules), bars.symbols, rules.initial_cash)
+    return run_feed(pipeline, HistoricalFeed(bars, chunk))
 
 
 def make_bars(opens, closes, symbols=None, start="2024-01-01") -> Bars:

@@ -9,7 +9,7 @@ import pytest
 
 from engine.bus import EventBus
 from engine.events import BarChunk, TargetChunk
-from tests.helpers import make_bars
+from tests.helpers import make_bars, run_stages
 
 
 def test_handlers_run_in_subscription_order_depth_first():
@@ -47,7 +47,6 @@ def test_chunks_cover_every_bar_once():
 
 def test_a_stage_returning_nan_is_named():
     from engine.execution.conventions import ExecutionRules
-    from engine.pipeline import Pipeline
     from engine.stage import StageError
 
     class Broken:
@@ -57,6 +56,5 @@ def test_a_stage_returning_nan_is_named():
             return np.full(bars.shape, np.nan)
 
     bars = make_bars(opens=[1, 2, 3], closes=[1, 2, 3])
-    pipeline = Pipeline([Broken()], ExecutionRules(0.0, 0.0, 1000.0), 1, "replay")
     with pytest.raises(StageError, match="stage broken: returned NaN"):
-        pipeline.run(bars)
+        run_stages([Broken()], bars, ExecutionRules(0.0, 0.0, 1000.0))

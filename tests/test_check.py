@@ -8,7 +8,7 @@ from engine.backtest import PreparedStrategy, load_bars
 from engine.check import check_chunk_invariance
 from engine.execution.conventions import ExecutionRules
 from engine.signals import SmaCross
-from engine.strategy import load_strategy
+from engine.strategy_files import load_strategy
 from tests.helpers import PeekAhead
 
 
@@ -28,7 +28,7 @@ def setup(store):
 
 def test_builtin_strategy_passes(store):
     bars, rules, strategy = setup(store)
-    report = check_chunk_invariance(PreparedStrategy(strategy, bars, 0).stages, bars, rules)
+    report = check_chunk_invariance(PreparedStrategy.over(strategy, bars).stages, bars, rules)
     assert report.passed
     assert {d.chunk_size for d in report.differences} == {1, 7}
 

@@ -9,7 +9,8 @@ import pytest
 
 from engine.backtest import load_bars, simulate_strategy
 from engine.data.sample import SYNTHETIC_SYMBOLS
-from engine.strategy import list_strategies, load_strategy, parse_strategy
+from engine.strategy import parse_strategy
+from engine.strategy_files import list_strategies, load_strategy
 
 BUILT_IN = ["buy_and_hold", "sma_cross"]
 CASES = [(name, None) for name in BUILT_IN] + [("sma_cross", "synthetic"), ("sma_cross", "overlays")]
@@ -40,7 +41,7 @@ def strategy_for(name, universe):
     return strategy
 
 
-@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+@pytest.mark.parametrize("mode", ["sim", "vectorized"])
 @pytest.mark.parametrize(("name", "universe"), CASES)
 def test_chunk_sizes_give_identical_targets_fills_and_equity(store, name, universe, mode):
     strategy = strategy_for(name, universe)

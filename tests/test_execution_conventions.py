@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from engine.execution.conventions import ExecutionRules
-from engine.pipeline import Pipeline
-from tests.helpers import FixedWeights, make_bars
+from tests.helpers import FixedWeights, make_bars, run_stages
 
 RULES = ExecutionRules(commission=0.001, slippage=0.0005, initial_cash=10_000.0)
 
 
 def run(bars, weights, rules=RULES, mode="replay", chunk=None):
-    return Pipeline([FixedWeights(weights)], rules, len(bars.symbols), mode).run(bars, chunk).execution
+    return run_stages([FixedWeights(weights)], bars, rules, mode, chunk).execution
 
 
 @pytest.mark.parametrize("mode", ["replay", "vectorized"])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.backtest import prepare, simulate
-from engine.strategy import load_strategy
+from engine.strategy_files import load_strategy
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +30,12 @@ def test_gru93_is_the_seed_candidate():
 
 
 def test_predictions_and_targets_do_not_depend_on_chunk_size(gru93):
-    whole = simulate(gru93, None, "replay")
+    whole = simulate(gru93, None, "sim")
     model_topic, final_topic = list(whole.stage_outputs)[0], list(whole.stage_outputs)[-1]
     assert model_topic.endswith("model:gru")
     assert whole.stage_outputs[model_topic].max() > 0  # it predicts out of sample
     for chunk in (7, 1):
-        chunked = simulate(gru93, chunk, "replay")
+        chunked = simulate(gru93, chunk, "sim")
         np.testing.assert_allclose(chunked.stage_outputs[model_topic], whole.stage_outputs[model_topic], rtol=0, atol=1e-6)
         np.testing.assert_array_equal(chunked.stage_outputs[final_topic], whole.stage_outputs[final_topic])
         np.testing.assert_allclose(chunked.execution.equity, whole.execution.equity, rtol=1e-9)

@@ -10,7 +10,7 @@ import pytest
 
 from engine.backtest import load_bars, simulate_strategy
 from engine.metrics import compute_metrics, drawdown_duration, return_metrics
-from engine.strategy import load_strategy
+from engine.strategy_files import load_strategy
 
 
 def reference_ratios(equity: list[float], initial: float, periods_per_year: float) -> dict[str, float]:
@@ -33,7 +33,7 @@ def reference_ratios(equity: list[float], initial: float, periods_per_year: floa
 def test_sharpe_sortino_and_drawdown_match_the_reference_on_real_data(store, name):
     strategy = load_strategy(name)
     result = simulate_strategy(strategy, load_bars(strategy, store)).execution
-    metrics = compute_metrics(result, strategy.periods_per_year)
+    metrics = compute_metrics(result, 252)
     reference = reference_ratios(result.equity.tolist(), result.initial_cash, 252)
     for key, value in reference.items():
         assert metrics[key] == pytest.approx(value, rel=1e-9), key
@@ -54,7 +54,7 @@ def test_hand_made_equity_curve():
 def test_costs_and_trade_statistics_add_up(store):
     strategy = load_strategy("sma_cross")
     result = simulate_strategy(strategy, load_bars(strategy, store)).execution
-    metrics = compute_metrics(result, strategy.periods_per_year)
+    metrics = compute_metrics(result, 252)
     assert metrics["costs_paid"] == pytest.approx(result.fills.fees.sum() + result.fills.slippage_cost.sum())
     assert metrics["gross_total_return"] > metrics["net_total_return"]
     gross_minus_net = (metrics["gross_total_return"] - metrics["net_total_return"]) * result.initial_cash

@@ -11,7 +11,8 @@ from engine.data.store import DataStore
 from engine.features.dataset import FeatureSet
 from engine.features.technical import CalendarFeatures, TechnicalFeatures
 from engine.models import walkforward
-from engine.models.walkforward import ModelSetup, plan_folds, train_walk_forward
+from engine.models.setup import ModelSetup
+from engine.models.walkforward import plan_folds, train_walk_forward
 from engine.plugins.registry import registry
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, planted_frames, write_planted

@@ -23,7 +23,8 @@ from test_cli import ENGINE, engine
 from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
 from engine.optimize.errors import SearchSpaceError
 from engine.optimize.space import SearchSpace, read_space_file
-from engine.strategy import OptimizeSpec, StrategyError, load_strategy, parse_strategy
+from engine.strategy import OptimizeSpec, StrategyError, parse_strategy
+from engine.strategy_files import load_strategy
 
 REPO = Path(__file__).resolve().parent.parent
 OVERLAY_SPACE = REPO / "configs" / "search" / "gru93-overlays.toml"

@@ -11,8 +11,7 @@ from engine.overlays.cost_filter import COST_FILTER
 from engine.overlays.regime import MARKET_FILTER, TREND, VOLATILITY_REGIME
 from engine.overlays.risk import DRAWDOWN_BREAKER, EXPOSURE_CAPS, HOLDING, STOPS, VOLATILITY_TARGET
 from engine.overlays.threshold import THRESHOLD
-from engine.pipeline import Pipeline
-from tests.helpers import FixedWeights, make_bars
+from tests.helpers import FixedWeights, make_bars, run_stages
 
 RULES = ExecutionRules(commission=0.0, slippage=0.0, initial_cash=10_000.0)
 
@@ -28,8 +27,7 @@ def overlay(kind, symbols=("S0",), probability=False, **params):
 
 
 def run(bars, upstream, stage, mode="replay", chunk=None):
-    pipeline = Pipeline([FixedWeights(upstream), stage], RULES, len(bars.symbols), mode)
-    return pipeline.run(bars, chunk)
+    return run_stages([FixedWeights(upstream), stage], bars, RULES, mode, chunk)
 
 
 def final(result):
@@ -148,9 +146,8 @@ def test_cost_filter_band_and_expected_edge():
     bars = make_bars(opens=closes, closes=closes)
     probabilities = np.where(np.arange(300) < 150, 0.51, 0.9)[:, None]  # a weak, then a strong conviction
     stage = overlay(COST_FILTER, probability=True, min_edge_multiple=1.0, horizon=5, edge_window=50)
-    pipeline = Pipeline([FixedWeights(probabilities), THRESHOLD.build(THRESHOLD.config(entry=0.5, exit=0.5), context()), stage],
-                        RULES, 1, "replay")  # fmt: skip
-    weights = final(pipeline.run(bars))
+    threshold = THRESHOLD.build(THRESHOLD.config(entry=0.5, exit=0.5), context())
+    weights = final(run_stages([FixedWeights(probabilities), threshold, stage], bars, RULES))
     assert (weights[60:150, 0] == 0).all() and (weights[150:, 0] == 1).all()
 
 

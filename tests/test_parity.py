@@ -9,7 +9,7 @@ import pytest
 
 from engine.backtest import load_bars, simulate_strategy
 from engine.data.sample import SYNTHETIC_SYMBOLS
-from engine.strategy import load_strategy
+from engine.strategy_files import load_strategy
 from tests.test_chunk_invariance import strategy_for
 
 VARIANTS = {
@@ -26,7 +26,7 @@ def test_replay_matches_vectorized_on_real_data(store, name, variant):
     strategy = load_strategy(name).with_overrides(**VARIANTS[variant])
     bars = load_bars(strategy, store)
     vectorized = simulate_strategy(strategy, bars, None, "vectorized").execution
-    replay = simulate_strategy(strategy, bars, 1, "replay").execution
+    replay = simulate_strategy(strategy, bars, 1, "sim").execution
     assert len(vectorized.fills) == len(replay.fills) > 0
     pd.testing.assert_frame_equal(replay.fills, vectorized.fills, check_exact=False, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(replay.equity, vectorized.equity, rtol=1e-8, atol=0.0)
@@ -37,7 +37,7 @@ def test_replay_matches_vectorized_with_every_rule_overlay(store):
     strategy = strategy_for("sma_cross", "overlays")
     bars = load_bars(strategy, store)
     vectorized = simulate_strategy(strategy, bars, None, "vectorized").execution
-    replay = simulate_strategy(strategy, bars, 1, "replay").execution
+    replay = simulate_strategy(strategy, bars, 1, "sim").execution
     assert len(vectorized.fills) > 50
     pd.testing.assert_frame_equal(replay.fills, vectorized.fills, check_exact=False, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(replay.equity, vectorized.equity, rtol=1e-8, atol=0.0)
@@ -49,7 +49,7 @@ def test_replay_matches_vectorized_on_the_synthetic_universe(store):
     )
     bars = load_bars(strategy, store)
     vectorized = simulate_strategy(strategy, bars, None, "vectorized").execution
-    replay = simulate_strategy(strategy, bars, 7, "replay").execution
+    replay = simulate_strategy(strategy, bars, 7, "sim").execution
     assert len(vectorized.fills) > 1000  # many symbols trading against one shared cash account
     pd.testing.assert_frame_equal(replay.fills, vectorized.fills, check_exact=False, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(replay.equity, vectorized.equity, rtol=1e-8, atol=0.0)

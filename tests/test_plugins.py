@@ -187,23 +187,24 @@ def test_a_plugin_that_fails_to_import_is_reported_and_the_others_still_work(tmp
 
 
 def test_unknown_plugin_names_and_hyperparameters_are_rejected_at_load(tmp_path):
+    from engine.resolution import resolve_strategy
     from engine.strategy import StrategyError, parse_strategy
 
     raw = model_strategy("gru").model_dump()
     raw["signal"]["plugin"] = "nope"
     with pytest.raises(StrategyError, match=r"signal.plugin: no model plugin named 'nope'; available: cnn_lstm, gru"):
-        parse_strategy(raw, "s.toml")
+        resolve_strategy(parse_strategy(raw, "s.toml"), "s.toml")
     raw = model_strategy("gru").model_dump()
     raw["signal"]["hyperparameters"]["hiddne"] = 3
     with pytest.raises(StrategyError, match=r"signal.hyperparameters: model 'gru' has no hyperparameter\(s\) hiddne"):
-        parse_strategy(raw, "s.toml")
+        resolve_strategy(parse_strategy(raw, "s.toml"), "s.toml")
     raw = model_strategy("gru").model_dump()
     raw["overlays"] = [{"kind": "threshold", "entry": 0.4, "exit": 0.6}]
     with pytest.raises(StrategyError, match=r"overlays\[0\]: Value error, exit \(0.6\) must not be above entry \(0.4\)"):
-        parse_strategy(raw, "s.toml")
+        resolve_strategy(parse_strategy(raw, "s.toml"), "s.toml")
     raw["overlays"] = [{"kind": "teleport"}]
     with pytest.raises(StrategyError, match=r"overlays\[0\].kind: no overlay plugin named 'teleport'"):
-        parse_strategy(raw, "s.toml")
+        resolve_strategy(parse_strategy(raw, "s.toml"), "s.toml")
 
 
 def test_scaffolded_plugin_passes_its_own_test(tmp_path):

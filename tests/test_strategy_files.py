@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from engine.annualization import annualization
 from engine.backtest import run_backtest
-from engine.strategy import StrategyError, load_strategy
+from engine.strategy import StrategyError
+from engine.strategy_files import load_strategy
 
 VALID = """
 name = "mine"
@@ -28,7 +31,7 @@ def test_a_valid_file_gets_the_documented_defaults(tmp_path):
     strategy, _ = load_text(tmp_path, VALID)
     assert strategy.costs.commission_bps == 10 and strategy.costs.slippage_bps == 5
     assert strategy.execution.fractional_shares and not strategy.execution.allow_short
-    assert strategy.periods_per_year == 252
+    assert annualization(strategy, np.array([], dtype="datetime64[ns]")).periods_per_year == 252
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import typer
 
 from engine.cli import backtest, data, optimize, plugins, report, runs, train
 from engine.cli.output import stderr
-from engine.errors import USER_ERRORS
+from engine.errors import UserError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,6 +29,6 @@ app.add_typer(plugins.app, name="plugins", help="Installed and drop-in plugins; 
 def main() -> None:
     try:
         app()
-    except USER_ERRORS as error:
+    except UserError as error:
         stderr.print(f"[bold red]error:[/] {error}", highlight=False)
         sys.exit(2)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from engine.cli.output import ablation_table, metrics_table, print_json_line, progress, stderr, stdout
-from engine.strategy import Strategy, load_strategy
+from engine.resolution import ResolvedStrategy, resolve_strategy
+from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 
 # Commands import the backtesting stack (vectorbt, torch) when they run, so that light commands
 # such as `engine data list` start quickly.
+
+BROKER_OF_EXECUTION = {"replay": "sim"}  # --execution replay: the event-driven sim broker
 
 StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy name (in strategies/) or path to a .toml")]
 SymbolsOption = Annotated[str | None, typer.Option(help="Comma-separated symbols, replacing the strategy's")]
@@ -29,14 +32,16 @@ def _strategy_with_overrides(
     end: str | None = None,
     commission_bps: float | None = None,
     slippage_bps: float | None = None,
-) -> Strategy:
+) -> ResolvedStrategy:
+    """The named strategy with the command line's overrides, resolved against the plugins."""
     strategy = load_strategy(name)
     data = {"symbols": symbols.split(",") if symbols else None, "timeframe": timeframe, "start": start, "end": end}
     costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
-    return strategy.with_overrides(
+    overridden = strategy.with_overrides(
         data={key: value for key, value in data.items() if value is not None},
         costs={key: value for key, value in costs.items() if value is not None},
     )
+    return resolve_strategy(overridden)
 
 
 def report_fold(trained: TrainedFold) -> None:
@@ -61,7 +66,8 @@ def backtest(
     slippage_bps: Annotated[float | None, typer.Option(help="Slippage per side, in basis points of the open")] = None,
     chunk: Annotated[int | None, typer.Option(min=1, help="Bars per chunk (default: the whole history at once)")] = None,
     execution: Annotated[
-        Literal["vectorized", "replay"], typer.Option(help="vectorbt simulation or event-driven sim broker")
+        str,
+        typer.Option(help="Broker: vectorized (one vectorbt simulation), replay (the event-driven sim broker) or a plugin's"),
     ] = "vectorized",
     ablation: Annotated[bool, typer.Option("--ablation", help="Also run the overlay chain step by step")] = False,
     json: Annotated[
@@ -69,16 +75,22 @@ def backtest(
     ] = False,
 ) -> None:
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
-    from engine.backtest import load_bars, run_backtest
+    from engine.backtest import load_bars
+    from engine.backtest_records import journaled_backtest
     from engine.report import write_tearsheet
 
-    config = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
+    resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
+    config = resolved.strategy
     workspace = Workspace.from_env()
-    bars = load_bars(config, workspace.data)
-    with progress(f"{config.name}: {execution}", total=len(bars)) as advance:
-        result = run_backtest(config, workspace, chunk, execution, on_chunk=advance, on_fold=report_fold, ablation=ablation)
-    run_id, run_dir = workspace.runs.save(result, workspace.data, command=sys.argv)
+    broker = BROKER_OF_EXECUTION.get(execution, execution)
+    with progress(f"{config.name}: {execution}", total=len(load_bars(config, workspace.data))) as advance:
+        result, run_id = journaled_backtest(
+            resolved, workspace, sys.argv, chunk, broker, on_chunk=advance, on_fold=report_fold, ablation=ablation
+        )
+    run_dir = workspace.runs.path(run_id)
     report = write_tearsheet(workspace.runs.load(run_id))
+    for warning in result.warnings:
+        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if json:
         payload = {
             "run_id": run_id,
@@ -86,6 +98,7 @@ def backtest(
             "report": str(report),
             "metrics": result.metrics,
             "baselines": result.baselines,
+            "warnings": result.warnings,
         }
         print_json_line(payload | ({"ablation": result.ablation} if ablation else {}))
         return
@@ -93,7 +106,8 @@ def backtest(
     stdout.print(
         metrics_table(
             f"{config.name} on {', '.join(config.data.symbols)} ({config.data.timeframe}, {period}), "
-            f"{config.costs.commission_bps:g} bps commission + {config.costs.slippage_bps:g} bps slippage",
+            f"{config.costs.commission_bps:g} bps commission + {config.costs.slippage_bps:g} bps slippage; "
+            f"annualized with {result.prepared.annualization.describe()}",
             {config.name: result.metrics, **result.baselines},
         )
     )
@@ -116,8 +130,9 @@ def check(
     from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
     from engine.execution.conventions import ExecutionRules
 
-    config = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
-    prepared = prepare(config, Workspace.from_env(), on_fold=report_fold)
+    resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
+    config = resolved.strategy
+    prepared = prepare(resolved, Workspace.from_env(), on_fold=report_fold)
     bars = prepared.bars
     chunk_sizes = DEFAULT_CHUNK_SIZES if chunks is None else tuple(int(size) for size in chunks.split(","))
     with progress(f"{config.name}: checking", total=len(bars) * (len(chunk_sizes) + 1)) as advance:

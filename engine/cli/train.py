@@ -8,7 +8,8 @@ from rich.table import Table
 
 from engine.cli.backtest import StrategyOption, report_fold
 from engine.cli.output import print_json_line, stdout
-from engine.strategy import ModelSignal, StrategyError, load_strategy
+from engine.strategy import ModelSignal, StrategyError
+from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 
 

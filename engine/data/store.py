@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from engine.bars import FIELDS, Bars
 from engine.data.validation import BarValidationError, validate_bars
+from engine.errors import UserError
 from engine.files import atomic_write
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
@@ -35,7 +36,7 @@ _META_LAST = b"engine.last"
 _META_SOURCE_STAT = b"engine.source_stat"
 
 
-class DataStoreError(LookupError):
+class DataStoreError(UserError, LookupError):
     """A requested series is not in the store, or a name is not usable."""
 
 

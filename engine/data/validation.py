@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 
 from engine.bars import FIELDS, PRICE_FIELDS
+from engine.errors import UserError
 
 
-class BarValidationError(ValueError):
+class BarValidationError(UserError, ValueError):
     """A bar series breaks a rule; the message names the source, the row and the field."""
 
     def __init__(self, source: str, row: int | None, field: str | None, problem: str) -> None:

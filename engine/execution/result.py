@@ -12,7 +12,7 @@ from vectorbt.portfolio.enums import OrderSide, order_dt
 from vectorbt.records.dispatch import col_map
 
 from engine.bars import Bars
-from engine.events import Fill
+from engine.events import Fills
 
 FILL_COLUMNS = ["timestamp", "decided_at", "symbol", "side", "size", "price", "fees", "slippage_cost", "target_weight"]
 
@@ -89,22 +89,19 @@ class ExecutionResult:
         )
 
 
-def _utc_index(stamps: list[np.datetime64]) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(np.array(stamps, dtype="datetime64[ns]")).tz_localize("UTC")
-
-
-def fills_frame(fills: list[Fill]) -> pd.DataFrame:
+def fills_frame(fills: Fills, symbols: tuple[str, ...]) -> pd.DataFrame:
+    """The fills as a table (FILL_COLUMNS), in the order they were executed."""
     return pd.DataFrame(
         {
-            "timestamp": _utc_index([fill.timestamp for fill in fills]),
-            "decided_at": _utc_index([fill.decided_at for fill in fills]),
-            "symbol": [fill.symbol for fill in fills],
-            "side": [fill.side for fill in fills],
-            "size": np.array([fill.size for fill in fills], dtype=float),
-            "price": np.array([fill.price for fill in fills], dtype=float),
-            "fees": np.array([fill.fees for fill in fills], dtype=float),
-            "slippage_cost": np.array([fill.slippage_cost for fill in fills], dtype=float),
-            "target_weight": np.array([fill.target_weight for fill in fills], dtype=float),
+            "timestamp": pd.DatetimeIndex(fills.timestamp).tz_localize("UTC"),
+            "decided_at": pd.DatetimeIndex(fills.decided_at).tz_localize("UTC"),
+            "symbol": np.array(symbols, dtype=object)[fills.column],
+            "side": np.where(fills.side > 0, "buy", "sell"),
+            "size": fills.size,
+            "price": fills.price,
+            "fees": fills.fees,
+            "slippage_cost": fills.slippage_cost,
+            "target_weight": fills.target_weight,
         },
         columns=FILL_COLUMNS,
     )

@@ -4,15 +4,15 @@
 rate x notional + a fixed amount), so with one the same orders go through `from_order_func`,
 whose order function sets each order's fee terms as the broker does (`commission_terms_nb`).
 
-vectorbt simulates a history in one call and cannot resume from a carried position, so this stage
+vectorbt simulates a history in one call and cannot resume from a carried position, so this broker
 collects the order batches of every chunk and simulates once the feed ends. The orders it sees are
-the same, bar for bar, whatever the chunk size; so are its fills.
+the same, bar for bar, whatever the chunk size; so are its fills. It suits backtests, not live
+feeds, which never end.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import vectorbt as vbt
 from numba import njit
 from vectorbt.portfolio import nb as vbt_nb
@@ -20,10 +20,9 @@ from vectorbt.portfolio.enums import OrderSide, SizeType
 
 from engine.bars import Bars
 from engine.bus import EventBus
-from engine.events import EndOfData, OrderBatch
+from engine.events import EndOfData, Fills, OrderBatch, order_id
 from engine.execution.conventions import ExecutionRules, commission_terms_nb, fill_bar_orders
-from engine.execution.result import FILL_COLUMNS, ExecutionResult
-from engine.topics import END, ORDERS
+from engine.topics import END, FILLS, ORDERS
 
 
 def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> vbt.Portfolio:
@@ -81,71 +80,44 @@ def _order_at_open_nb(c, size, opens, direction, commission, slippage, min_commi
     )
 
 
-class VectorizedExecution:
-    def __init__(self, bus: EventBus, rules: ExecutionRules) -> None:
+class VectorizedBroker:
+    """Collects the orders of every chunk, simulates the whole history in one vectorbt call when the
+    feed ends, and then publishes every fill; the ledger books each at its bar."""
+
+    name = "vectorized"
+
+    def __init__(self, rules: ExecutionRules) -> None:
         self.rules = rules
-        self._bars: list[Bars] = []
-        self._orders: list[np.ndarray] = []
-        self._result: ExecutionResult | None = None
-        bus.subscribe(ORDERS, self.on_orders)
+        self._bus: EventBus | None = None
+        self._batches: list[OrderBatch] = []
+
+    def attach(self, bus: EventBus, symbols: tuple[str, ...]) -> None:
+        self._bus = bus
+        bus.subscribe(ORDERS, self._batches.append)
         bus.subscribe(END, self.on_end)
 
-    def on_orders(self, event: OrderBatch) -> None:
-        self._bars.append(event.bars)
-        self._orders.append(event.target_weights)
-
     def on_end(self, event: EndOfData) -> None:
-        bars = Bars.concat(self._bars)
-        order_weights = np.concatenate(self._orders)
+        if not self._batches:
+            return
+        bars = Bars.concat([batch.bars for batch in self._batches])
+        order_weights = np.concatenate([batch.target_weights for batch in self._batches])
         portfolio = simulate(bars, order_weights, self.rules)
-        self._result = result_from_portfolio(bars, order_weights, portfolio, self.rules.initial_cash)
-
-    def result(self) -> ExecutionResult:
-        if self._result is None:
-            raise RuntimeError("the vectorized backtest runs when the feed ends; it has not ended")
-        return self._result
+        self._bus.publish(FILLS, fills_of(bars, order_weights, portfolio.order_records, self._batches[0].strategy))
 
 
-def result_from_portfolio(
-    bars: Bars, order_weights: np.ndarray, portfolio: vbt.Portfolio, initial_cash: float
-) -> ExecutionResult:
-    records = portfolio.order_records  # in execution order: bar by bar, sells before buys
+def fills_of(bars: Bars, order_weights: np.ndarray, records: np.ndarray, strategy: str) -> Fills:
+    """vectorbt's order records (in execution order: bar by bar, sells before buys) as fills."""
     bar, column = records["idx"].astype(np.int64), records["col"].astype(np.int64)
-    fills = pd.DataFrame(
-        {
-            "timestamp": bars.index()[bar],
-            "decided_at": bars.index()[bar - 1],
-            "symbol": np.array(bars.symbols, dtype=object)[column],
-            "side": np.where(records["side"] == OrderSide.Buy, "buy", "sell"),
-            "size": records["size"],
-            "price": records["price"],
-            "fees": records["fees"],
-            "slippage_cost": records["size"] * np.abs(records["price"] - bars.open[bar, column]),
-            "target_weight": order_weights[bar - 1, column],
-        },
-        columns=FILL_COLUMNS,
+    decided_at = bars.timestamps[bar - 1]
+    return Fills(
+        tuple(order_id(strategy, when, bars.symbols[col]) for when, col in zip(decided_at, column, strict=True)),
+        timestamp=bars.timestamps[bar],
+        decided_at=decided_at,
+        column=column,
+        side=np.where(records["side"] == OrderSide.Buy, 1, -1),
+        size=records["size"],
+        price=records["price"],
+        fees=records["fees"],
+        slippage_cost=records["size"] * np.abs(records["price"] - bars.open[bar, column]),
+        target_weight=order_weights[bar - 1, column],
     )
-    positions, cash = _holdings(bars, bar, column, records, initial_cash)
-    return ExecutionResult(
-        bars=bars,
-        equity=cash + (positions * bars.close).sum(axis=1),
-        cash=cash,
-        positions=positions,
-        fills=fills,
-        fill_bars=bar,
-        fill_columns=column,
-        initial_cash=initial_cash,
-    )
-
-
-def _holdings(
-    bars: Bars, bar: np.ndarray, column: np.ndarray, records: np.ndarray, initial_cash: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shares per symbol and cash at each close, from the fill records (cheaper than vectorbt's
-    wrapped `assets()`/`cash()`, which rebuild pandas objects)."""
-    sign = np.where(records["side"] == OrderSide.Buy, 1.0, -1.0)
-    shares = np.zeros(bars.shape)
-    np.add.at(shares, (bar, column), sign * records["size"])
-    cash_flow = np.zeros(len(bars))
-    np.add.at(cash_flow, bar, -sign * records["size"] * records["price"] - records["fees"])
-    return np.cumsum(shares, axis=0), initial_cash + np.cumsum(cash_flow)

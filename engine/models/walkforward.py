@@ -18,8 +18,9 @@ from sklearn import metrics as sk
 from engine.bars import Bars
 from engine.features.dataset import FeatureSet, Scaler, forward_return_labels, sequences
 from engine.models.base import Dataset, Model
+from engine.models.setup import ModelSetup
 from engine.models.store import ModelStore, fold_key
-from engine.plugins.registry import PluginError, PluginRegistry
+from engine.plugins.registry import PluginError
 from engine.strategy import ModelSignal
 
 
@@ -121,31 +122,6 @@ def predict_rows(
     except Exception as error:
         raise PluginError(f"model plugin {plugin!r} failed in predict: {type(error).__name__}: {error}") from error
     return check_probabilities(plugin, raw, len(rows))
-
-
-class ModelSetup:
-    """A strategy's model signal resolved against the plugins: model class, inputs, hyperparameters."""
-
-    def __init__(self, signal: ModelSignal, plugins: PluginRegistry) -> None:
-        self.signal = signal
-        self.model_class: type[Model] = plugins.get("model", signal.plugin)
-        self.lookback = signal.lookback or self.model_class.default_lookback
-        names = signal.features or list(self.model_class.default_features)
-        self.features = FeatureSet([plugins.get("features", name) for name in names])
-        self.hyperparameters = self.model_class.resolve_hyperparameters(dict(signal.hyperparameters))
-
-    def description(self) -> dict:
-        return {
-            "plugin": self.signal.plugin,
-            "plugin_version": self.model_class.version,
-            "lookback": self.lookback,
-            "features": list(self.features.columns),
-            "hyperparameters": self.hyperparameters,
-            "labels": self.signal.labels.model_dump(),
-            "walk_forward": self.signal.walk_forward.model_dump(),
-            "purge_bars": self.signal.purge_bars,
-            "seed": self.signal.seed,
-        }
 
 
 def train_walk_forward(

@@ -1,7 +1,9 @@
 """Errors in what `engine optimize` was asked; kept light so the CLI can name them without importing Optuna."""
 
+from engine.errors import UserError
 
-class OptimizeError(ValueError):
+
+class OptimizeError(UserError, ValueError):
     """A study cannot be opened or run as asked; the message names the study, storage or setting."""
 
 

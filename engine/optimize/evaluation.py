@@ -81,6 +81,7 @@ class Evaluation:
     metrics: dict
     returns_skewness: float
     returns_kurtosis: float  # not excess: 3 for a normal distribution
+    periods_per_year: float  # what the metrics are annualized with
 
 
 def evaluate(
@@ -95,7 +96,8 @@ def evaluate(
     returns = bar_returns(execution.equity, execution.initial_cash)
     flat = np.ptp(returns) == 0
     return Evaluation(
-        compute_metrics(execution, strategy.periods_per_year),
+        compute_metrics(execution, prepared.periods_per_year),
         0.0 if flat else float(skew(returns)),
         3.0 if flat else float(kurtosis(returns, fisher=False)),
+        prepared.periods_per_year,
     )

@@ -20,18 +20,19 @@ from engine.signals.cache import PredictionCache
 from engine.workspace import Workspace
 
 
-def per_bar_sharpe(trial: optuna.trial.FrozenTrial, periods_per_year: float) -> float:
-    sharpe = trial.user_attrs["evaluation"]["metrics"]["sharpe"]
-    return 0.0 if sharpe is None else sharpe / math.sqrt(periods_per_year)
+def per_bar_sharpe(trial: optuna.trial.FrozenTrial) -> float:
+    """A trial's validation Sharpe, de-annualized with the bars per year it was annualized with."""
+    evaluation = trial.user_attrs["evaluation"]
+    sharpe = evaluation["metrics"]["sharpe"]
+    return 0.0 if sharpe is None else sharpe / math.sqrt(evaluation["periods_per_year"])
 
 
 def deflated_sharpe(opened: OpenStudy, trial: optuna.trial.FrozenTrial) -> float | None:
     """DSR of a trial's validation Sharpe, deflated by every completed trial of the study."""
-    periods = opened.strategy.periods_per_year
-    sharpes = np.array([per_bar_sharpe(other, periods) for other in completed(opened.study)])
+    sharpes = np.array([per_bar_sharpe(other) for other in completed(opened.study)])
     evaluation = trial.user_attrs["evaluation"]
     return deflated_sharpe_ratio(
-        per_bar_sharpe(trial, periods), evaluation["metrics"]["bars"], evaluation["skewness"], evaluation["kurtosis"], sharpes
+        per_bar_sharpe(trial), evaluation["metrics"]["bars"], evaluation["skewness"], evaluation["kurtosis"], sharpes
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from engine.optimize.errors import SearchSpaceError
 from engine.plugins.registry import registry
+from engine.resolution import resolve_strategy
 from engine.strategy import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
 
 HYPERPARAMETERS = "signal.hyperparameters."
@@ -94,7 +95,9 @@ def apply_parameters(strategy: Strategy, parameters: dict[str, Any]) -> Strategy
                 target = target.setdefault(key, {})
             target[rest[-1]] = deepcopy(value)
     try:
-        return parse_strategy(raw, f"strategy {strategy.name}")
+        tuned = parse_strategy(raw, f"strategy {strategy.name}")
+        resolve_strategy(tuned)  # an overlay's settings are checked against its plugin
+        return tuned
     except StrategyError as error:
         raise SearchSpaceError(f"these parameters make an invalid strategy: {error}") from None
 

@@ -29,8 +29,10 @@ from engine.models.walkforward import TrainedFold
 from engine.optimize.errors import OptimizeError, SearchSpaceError
 from engine.optimize.evaluation import Objective, Split, evaluate, parse_objectives
 from engine.optimize.space import SearchSpace, apply_parameters, read_space_file
+from engine.resolution import resolve_strategy
 from engine.signals.cache import PredictionCache
-from engine.strategy import Strategy, load_strategy, parse_strategy
+from engine.strategy import Strategy, parse_strategy
+from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 
 STORAGE_FILE = "studies.sqlite3"  # in the run store
@@ -137,6 +139,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
     Nothing is written to an existing study here."""
     workspace = _workspace(settings)
     strategy = load_strategy(settings.strategy)
+    resolve_strategy(strategy)  # a strategy its plugins reject fails here, not in every trial
     objectives = parse_objectives(settings.objectives)
     sampler_name = settings.sampler or ("nsga2" if len(objectives) > 1 else "tpe")
     sampler = make_sampler(sampler_name, None if settings.seed is None else settings.seed + worker)
@@ -266,6 +269,7 @@ class TrialObjective:
                 "metrics": {name: metrics[name] for name in SUMMARY_METRICS},
                 "skewness": evaluation.returns_skewness,
                 "kurtosis": evaluation.returns_kurtosis,
+                "periods_per_year": evaluation.periods_per_year,
                 "worker": f"{socket.gethostname()}:{os.getpid()}",
             },
         )

@@ -23,7 +23,7 @@ CATEGORIES: tuple[Category, ...] = ("threshold", "regime", "risk", "cost")
 @dataclass(frozen=True)
 class OverlayContext:
     symbols: tuple[str, ...]
-    periods_per_year: float
+    periods_per_year: float | None  # None while validating: bars per year come from the data
     commission: float
     slippage: float
     allow_short: bool

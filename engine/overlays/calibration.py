@@ -3,7 +3,8 @@
 A threshold overlay with `calibrate` tries every (entry, exit) pair of its grid (exit <= entry)
 on a validation window: the first `validation_bars` bars the strategy could trade. The pair with
 the best net Sharpe replaces the grid in the resolved strategy, and trading (and so every reported
-metric) starts after the window, on bars the choice never saw.
+metric) starts after the window, on bars the choice never saw. A model's predictions are replayed,
+not recomputed, for every pair.
 """
 
 from __future__ import annotations
@@ -11,23 +12,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine.metrics import compute_metrics
+from engine.strategy import StrategyError
 
 
 def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
     """Return the prepared strategy with calibrated thresholds, and a record of each search.
 
-    `simulate(prepared)` runs a backtest (passed in to keep this module free of the pipeline).
+    `simulate(prepared, stages=...)` runs a backtest (passed in to keep this module free of the pipeline).
     """
-    strategy, records = prepared.strategy, []
-    for position, table in enumerate(strategy.overlays):
+    records = []
+    for position, table in enumerate(prepared.strategy.overlays):
         if table.get("kind") != "threshold" or not table.get("calibrate"):
             continue
         spec = {"validation_bars": 500, "entries": [0.5, 0.55, 0.6, 0.65], "exits": [0.4, 0.45, 0.5], **table["calibrate"]}
         window_end = prepared.trade_from + spec["validation_bars"]
         if window_end >= len(prepared.bars):
-            raise ValueError(
-                f"overlays[{position}].calibrate.validation_bars: {spec['validation_bars']} bars of validation leave "
-                f"nothing to trade ({len(prepared.bars) - prepared.trade_from} tradable bars)"
+            raise StrategyError(
+                f"strategy {prepared.strategy.name}: overlays[{position}].calibrate.validation_bars: {spec['validation_bars']} "
+                f"bars of validation leave nothing to trade ({len(prepared.bars) - prepared.trade_from} tradable bars)"
             )
         window = replace(prepared, bars=prepared.bars.slice(0, window_end))
         trials = []
@@ -35,11 +37,11 @@ def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
             for exit_ in spec["exits"]:
                 if exit_ > entry:
                     continue
-                candidate = _with_threshold(strategy, position, table, entry, exit_)
-                metrics = compute_metrics(simulate(replace(window, strategy=candidate)).execution, strategy.periods_per_year)
+                candidate = replace(window, resolved=window.resolved.with_overlay(position, _threshold(table, entry, exit_)))
+                execution = simulate(candidate, stages=candidate.stages(replay=True)).execution
+                metrics = compute_metrics(execution, prepared.periods_per_year)
                 trials.append({"entry": entry, "exit": exit_, "sharpe": metrics["sharpe"], "trades": metrics["trades"]})
         best = max(trials, key=lambda trial: -float("inf") if trial["sharpe"] is None else trial["sharpe"])
-        strategy = _with_threshold(strategy, position, table, best["entry"], best["exit"])
         records.append(
             {
                 "overlay": position,
@@ -49,11 +51,10 @@ def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
                 "trials": trials,
             }
         )
-        prepared = replace(prepared, strategy=strategy, trade_from=window_end)
+        resolved = prepared.resolved.with_overlay(position, _threshold(table, best["entry"], best["exit"]))
+        prepared = replace(prepared, resolved=resolved, trade_from=window_end)
     return prepared, records
 
 
-def _with_threshold(strategy, position: int, table: dict, entry: float, exit_: float):
-    overlays = list(strategy.overlays)
-    overlays[position] = {key: value for key, value in table.items() if key != "calibrate"} | {"entry": entry, "exit": exit_}
-    return strategy.model_copy(update={"overlays": overlays})
+def _threshold(table: dict, entry: float, exit_: float) -> dict:
+    return {key: value for key, value in table.items() if key != "calibrate"} | {"entry": entry, "exit": exit_}

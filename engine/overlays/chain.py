@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, validate_overlay
-from engine.plugins.registry import registry
+from engine.plugins.registry import PluginRegistry
 from engine.stage import Stage
 from engine.strategy import ModelSignal, Strategy
 
@@ -17,10 +17,12 @@ class ChainLink:
     position: int
 
 
-def overlay_context(strategy: Strategy) -> OverlayContext:
+def overlay_context(strategy: Strategy, periods_per_year: float | None = None) -> OverlayContext:
+    """What overlays are validated and built in. Bars per year come from the data, so they are
+    known only when stages are built; validation does not need them."""
     return OverlayContext(
         symbols=tuple(strategy.data.symbols),
-        periods_per_year=strategy.periods_per_year,
+        periods_per_year=periods_per_year,
         commission=strategy.costs.commission,
         slippage=strategy.costs.slippage,
         allow_short=strategy.execution.allow_short,
@@ -28,25 +30,26 @@ def overlay_context(strategy: Strategy) -> OverlayContext:
     )
 
 
-def resolve_chain(strategy: Strategy) -> list[ChainLink]:
-    """Every overlay of the strategy, in order; errors name `overlays[i]` and the key."""
-    plugins, context = registry(), overlay_context(strategy)
-    links = []
-    for position, table in enumerate(strategy.overlays):
-        field = f"overlays[{position}]"
-        params = dict(table)
-        kind = params.pop("kind", None)
-        if not isinstance(kind, str):
-            raise ValueError(f"{field}.kind: missing (the overlay's name)")
-        try:
-            overlay = plugins.get("overlay", kind)
-        except LookupError as error:
-            raise ValueError(f"{field}.kind: {error}") from None
-        links.append(ChainLink(overlay, validate_overlay(overlay, params, field, context), position))
-    return links
+def resolve_link(plugins: PluginRegistry, table: dict, position: int, context: OverlayContext) -> ChainLink:
+    """One `[[overlays]]` table; errors name `overlays[i]` and the key."""
+    field = f"overlays[{position}]"
+    params = dict(table)
+    kind = params.pop("kind", None)
+    if not isinstance(kind, str):
+        raise ValueError(f"{field}.kind: missing (the overlay's name)")
+    try:
+        overlay = plugins.get("overlay", kind)
+    except LookupError as error:
+        raise ValueError(f"{field}.kind: {error}") from None
+    return ChainLink(overlay, validate_overlay(overlay, params, field, context), position)
 
 
-def build_chain(strategy: Strategy, links: list[ChainLink] | None = None) -> list[Stage]:
-    """Fresh overlay stages for `links` (default: the strategy's whole chain)."""
+def resolve_chain(strategy: Strategy, plugins: PluginRegistry) -> tuple[ChainLink, ...]:
+    """Every overlay of the strategy, in order."""
     context = overlay_context(strategy)
-    return [link.overlay.build(link.config, context) for link in (resolve_chain(strategy) if links is None else links)]
+    return tuple(resolve_link(plugins, table, position, context) for position, table in enumerate(strategy.overlays))
+
+
+def build_chain(links: tuple[ChainLink, ...] | list[ChainLink], context: OverlayContext) -> list[Stage]:
+    """Fresh overlay stages for `links`."""
+    return [link.overlay.build(link.config, context) for link in links]

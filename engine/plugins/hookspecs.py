@@ -24,11 +24,12 @@ class EngineHooks:
 
     @hookspec
     def engine_feeds(self) -> list:
-        """Data feed types: objects with a `name` and a `bars(...)` method returning `engine.bars.Bars`."""
+        """Feed types, each with a `name`, whose instances implement `engine.feeds.port.Feed`."""
 
     @hookspec
     def engine_brokers(self) -> list:
-        """Broker types: objects with a `name` and a `connect(bus, rules, n_symbols)` factory."""
+        """Broker types, each with a `name`, called with the strategy's `ExecutionRules` to make an
+        `engine.execution.port.Broker`."""
 
     @hookspec
     def engine_strategies(self) -> list:

@@ -20,6 +20,7 @@ from types import ModuleType
 
 import pluggy
 
+from engine.errors import UserError
 from engine.plugins.hookspecs import PROJECT, EngineHooks
 
 ENTRY_POINT_GROUP = "engine.plugins"
@@ -34,7 +35,7 @@ KINDS = {
 }
 
 
-class PluginError(LookupError):
+class PluginError(UserError, LookupError):
     """A plugin is missing, broken or misbehaving; the message names it."""
 
 
@@ -108,6 +109,8 @@ def _check_item(kind: str, item: object) -> None:
         raise PluginError(f"engine_models must return Model subclasses, got {item!r}")
     if kind == "features" and not (hasattr(item, "compute") and hasattr(item, "columns")):
         raise PluginError(f"engine_feature_providers must return providers with `columns` and `compute`, got {item!r}")
+    if kind in ("broker", "feed") and not callable(item):
+        raise PluginError(f"engine_{kind}s must return classes or factories with a `name`, got {item!r}")
     if kind == "strategy" and not Path(item).is_file():
         raise PluginError(f"engine_strategies returned {item!r}, which is not a file")
 

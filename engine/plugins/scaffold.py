@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.errors import UserError
+
 PLUGIN_TEMPLATE = '''"""{name}: a model plugin for engine. Edit build_network; the engine trains, saves and loads it."""
 
 import torch
@@ -87,7 +89,7 @@ def test_{name}_is_discovered_learns_and_round_trips(tmp_path):
 '''
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(UserError, ValueError):
     """The plugin cannot be created: a bad name, or files that already exist."""
 
 

@@ -33,6 +33,13 @@ class CachedPredictions:
     fold_metrics: list[dict]
 
 
+def predictions_of(walk_forward: WalkForward) -> CachedPredictions:
+    """The model stage's output over every bar of the walk-forward's history, in one chunk."""
+    return CachedPredictions(
+        ModelProbability(walk_forward).on_chunk(walk_forward.bars), walk_forward.first_prediction_row, walk_forward.fold_metrics()
+    )
+
+
 class ReplayedProbabilities:
     """A signal stage that replays cached probabilities, row by row, whatever the chunking."""
 
@@ -60,7 +67,7 @@ class PredictionCache:
         """The cached predictions, or `walk_forward()`'s (trained or reused folds) run once and stored."""
         key = self.key(setup, bars)
         if key not in self._memory:
-            self._memory[key] = self._read(key) or self._compute(key, bars, walk_forward())
+            self._memory[key] = self._read(key) or self._compute(key, walk_forward())
         return self._memory[key]
 
     def _read(self, key: str) -> CachedPredictions | None:
@@ -71,11 +78,9 @@ class PredictionCache:
         probabilities = np.load(self.root / f"{key}.npy")
         return CachedPredictions(probabilities, summary["first_prediction_row"], summary["fold_metrics"])
 
-    def _compute(self, key: str, bars: Bars, walk_forward: WalkForward) -> CachedPredictions:
+    def _compute(self, key: str, walk_forward: WalkForward) -> CachedPredictions:
         self.computed += 1
-        cached = CachedPredictions(
-            ModelProbability(walk_forward).on_chunk(bars), walk_forward.first_prediction_row, walk_forward.fold_metrics()
-        )
+        cached = predictions_of(walk_forward)
         # The .json is written last: a key with a .json has its whole .npy (each file renamed into place).
         atomic_write(self.root / f"{key}.npy", lambda tmp: _save_array(tmp, cached.probabilities))
         summary = {"first_prediction_row": cached.first_prediction_row, "fold_metrics": cached.fold_metrics}

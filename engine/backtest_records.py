@@ -1,0 +1,87 @@
+"""A backtest journaled in the run store, and what it leaves there as plain records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from engine.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, load_bars, run_backtest
+from engine.data.store import DataStore
+from engine.resolution import ResolvedStrategy
+from engine.runstore import RunRecords, library_versions, now
+from engine.workspace import Workspace
+
+
+def journaled_backtest(
+    resolved: ResolvedStrategy,
+    workspace: Workspace,
+    command: list[str],
+    chunk_size: int | None = None,
+    broker: str = DEFAULT_BROKER,
+    on_chunk: Callable[[int], None] | None = None,
+    **options,
+) -> tuple[BacktestResult, str]:
+    """`run_backtest` as a run of the run store: visible as running (with its progress in bars)
+    from its start, then finished with its results, or failed or interrupted. Returns the run id."""
+    total = len(load_bars(resolved.strategy, workspace.data))
+    done = 0
+
+    def advance(bars: int) -> None:
+        nonlocal done
+        done += bars
+        journal.progress(done, total)
+        if on_chunk is not None:
+            on_chunk(bars)
+
+    with workspace.runs.open("backtest", resolved.name, command) as journal:
+        result = run_backtest(resolved, workspace, chunk_size, broker, on_chunk=advance, **options)
+        journal.finish(backtest_records(result, workspace.data, journal.run_id, command))
+    return result, journal.run_id
+
+
+def backtest_config(prepared: PreparedStrategy, chunk_size: int | None, broker: str) -> dict:
+    """config.json: the strategy as run (thresholds calibrated), chunking, broker and annualization."""
+    return {
+        "strategy": prepared.strategy.model_dump(mode="json"),
+        "chunk_size": chunk_size,
+        "execution": broker,
+        "periods_per_year": prepared.periods_per_year,
+        "annualization": prepared.annualization.basis,
+    }
+
+
+def backtest_records(result: BacktestResult, store: DataStore, run_id: str, command: list[str]) -> RunRecords:
+    execution, prepared = result.execution, result.prepared
+    documents = {
+        "config.json": backtest_config(prepared, result.chunk_size, result.broker),
+        "metrics.json": {"strategy": result.metrics, "baselines": result.baselines, "warnings": result.warnings},
+    }
+    if result.fold_metrics() is not None:
+        documents["folds.json"] = {"folds": result.fold_metrics()}
+    if result.ablation is not None:
+        documents["ablation.json"] = {"steps": result.ablation}
+    if prepared.calibration:
+        documents["calibration.json"] = {"thresholds": prepared.calibration}
+    timeframe = result.strategy.data.timeframe
+    documents["manifest.json"] = {
+        "run_id": run_id,
+        "created_at": now(),
+        "strategy": result.strategy.name,
+        "command": command,
+        "data": {
+            "fingerprint": prepared.bars.fingerprint(),
+            "timeframe": timeframe,
+            "rows": len(prepared.bars),
+            "traded_rows": len(result.bars),
+            "series": {symbol: store.describe(symbol, timeframe).origin for symbol in result.bars.symbols},
+        },
+        "libraries": library_versions(),
+    }
+    frames = {
+        "equity.parquet": execution.equity_frame(),
+        "trades.parquet": result.trades(),
+        "orders.parquet": execution.fills,
+        "baselines.parquet": pd.DataFrame({"timestamp": result.bars.index(), **result.baseline_equity}),
+    }
+    return RunRecords(documents, frames)

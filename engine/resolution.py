@@ -1,0 +1,52 @@
+"""A strategy resolved against the plugins it names, once per command.
+
+Resolution finds the model plugin, its feature providers and hyperparameters, and every overlay
+with its validated settings; an error names the strategy's source and field. What it returns is
+what the stages are built from, so nothing is looked up again during a run (nor in threshold
+calibration or the ablation, which vary the chain).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from engine.models.setup import ModelSetup
+from engine.overlays.chain import ChainLink, overlay_context, resolve_chain, resolve_link
+from engine.plugins.registry import PluginRegistry, registry
+from engine.strategy import ModelSignal, Strategy, StrategyError
+
+
+@dataclass(frozen=True)
+class ResolvedStrategy:
+    strategy: Strategy
+    model: ModelSetup | None  # for a model strategy
+    chain: tuple[ChainLink, ...]
+    plugins: PluginRegistry | None  # None when the strategy names no plugin (no discovery needed)
+
+    @property
+    def name(self) -> str:
+        return self.strategy.name
+
+    def with_overlay(self, position: int, table: dict) -> ResolvedStrategy:
+        """The same strategy with overlay `position` replaced by `table`, validated (others kept)."""
+        overlays = list(self.strategy.overlays)
+        overlays[position] = table
+        strategy = self.strategy.model_copy(update={"overlays": overlays})
+        try:
+            link = resolve_link(self.plugins, table, position, overlay_context(strategy))
+        except ValueError as error:
+            raise StrategyError(f"strategy {strategy.name}: {error}") from None
+        chain = tuple(link if other.position == position else other for other in self.chain)
+        return replace(self, strategy=strategy, chain=chain)
+
+
+def resolve_strategy(strategy: Strategy, source: str | None = None, plugins: PluginRegistry | None = None) -> ResolvedStrategy:
+    """Check the strategy against the plugins; errors name `source` (default: the strategy) and the field."""
+    if plugins is None and (strategy.overlays or isinstance(strategy.signal, ModelSignal)):
+        plugins = registry()
+    try:
+        model = ModelSetup(strategy.signal, plugins) if isinstance(strategy.signal, ModelSignal) else None
+        chain = resolve_chain(strategy, plugins)
+    except ValueError as error:
+        raise StrategyError(f"{source or f'strategy {strategy.name}'}: {error}") from None
+    return ResolvedStrategy(strategy, model, chain, plugins)
