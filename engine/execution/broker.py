@@ -3,19 +3,19 @@
 It sees market data before the strategy does (the pipeline subscribes it first), holds orders
 decided at one bar's close until the next bar's open, and executes them there with vectorbt's
 order kernel under the rules of `engine.execution.conventions`. Its account state (cash, free
-cash, positions, short debt) is vectorbt's, so it fills exactly as `Portfolio.from_orders` does.
+cash, positions, short debt) is vectorbt's, and each bar runs through `execute_bar_nb`, the kernel
+the vectorized backtest runs, so both fill alike.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from vectorbt.portfolio import nb as vbt_nb
-from vectorbt.portfolio.enums import OrderSide, OrderStatus, ProcessOrderState
+from vectorbt.portfolio.enums import OrderSide, order_dt
 
 from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import BarChunk, Fill, FillBatch, OrderBatch
-from engine.execution.conventions import ExecutionRules, execution_sequence
+from engine.execution.conventions import ExecutionRules, execute_bar_nb
 from engine.topics import BARS, FILLS, ORDERS
 
 
@@ -53,43 +53,25 @@ class SimBroker:
         weights, decided_at = self._pending
         self._pending = None
         open_prices = bars.open[row]
-        value = self.cash
-        for column in range(len(open_prices)):
-            if self.position[column] != 0:
-                value += self.position[column] * open_prices[column]
+        records = np.empty(len(weights), dtype=order_dt)
+        self.cash, self.free_cash, n_filled = execute_bar_nb(
+            row, weights, open_prices, self.cash, self.free_cash, self.position, self.debt, self.rules.terms, records, 0
+        )
         fills = []
-        sequence = execution_sequence(self.rules, weights, self.position, open_prices, self.cash, self.free_cash, value)
-        for column in sequence:
-            if np.isnan(weights[column]):
-                continue
-            state = ProcessOrderState(
-                cash=self.cash,
-                position=self.position[column],
-                debt=self.debt[column],
-                free_cash=self.free_cash,
-                val_price=open_prices[column],
-                value=value,
-                oidx=0,
-                lidx=0,
-            )
-            order = self.rules.order(weights[column], open_prices[column], value, self.position[column])
-            new_state, result = vbt_nb.execute_order_nb(state, order)
-            if result.status != OrderStatus.Filled:
-                continue
-            self.cash, self.free_cash = new_state.cash, new_state.free_cash
-            self.position[column], self.debt[column] = new_state.position, new_state.debt
+        for record in records[:n_filled]:
+            column = int(record["col"])
             fills.append(
                 Fill(
                     timestamp=bars.timestamps[row],
                     decided_at=decided_at,
                     bar=self._bars_seen + row,
                     symbol=bars.symbols[column],
-                    column=int(column),
-                    side="buy" if result.side == OrderSide.Buy else "sell",
-                    size=result.size,
-                    price=result.price,
-                    fees=result.fees,
-                    slippage_cost=result.size * abs(result.price - open_prices[column]),
+                    column=column,
+                    side="buy" if record["side"] == OrderSide.Buy else "sell",
+                    size=float(record["size"]),
+                    price=float(record["price"]),
+                    fees=float(record["fees"]),
+                    slippage_cost=float(record["size"] * abs(record["price"] - open_prices[column])),
                     target_weight=float(weights[column]),
                 )
             )
