@@ -104,3 +104,56 @@ def test_minimum_commission_per_order(mode):
     assert large.fees == pytest.approx(large["size"] * large.price * 0.001)
     assert large.fees > 5.0
     assert result.cash[-1] >= -1e-9
+
+
+# Two symbols entering on one bar: 60% of 10,000 at 100 (60 shares) and 40% at 40 (100 shares). With
+# costs the two cost more than the cash, so both shrink by one factor.
+COMPETING_OPENS = [[100, 40]] * 3
+COMPETING_WEIGHTS = [[0.6, 0.4]] * 3
+INTENDED_SHARES = np.array([60.0, 100.0])
+
+
+def bought(result):
+    """Shares bought per column, in column order."""
+    buys = result.fills[result.fills.side == "buy"]
+    return buys.set_index("symbol")["size"].reindex(list(result.bars.symbols)).to_numpy()
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+@pytest.mark.parametrize("min_commission", [0.0, 5.0])
+def test_competing_buys_short_of_cash_shrink_by_one_factor_costs_included(mode, min_commission):
+    rules = ExecutionRules(commission=0.001, slippage=0.0005, initial_cash=10_000.0, min_commission=min_commission)
+    bars = make_bars(opens=COMPETING_OPENS, closes=COMPETING_OPENS)
+    result = run(bars, COMPETING_WEIGHTS, rules=rules, mode=mode)
+    notionals = INTENDED_SHARES * np.array([100, 40]) * 1.0005  # 6,003 and 4,002 with slippage
+    if min_commission:  # 4,002 x 0.1% = 4.00 is below the minimum: the 40% buy pays 5.00 fixed, unscaled
+        scale = (10_000 - 5.0) / (notionals[0] * 1.001 + notionals[1])
+    else:
+        scale = 10_000 / (notionals.sum() * 1.001)
+    np.testing.assert_allclose(bought(result), scale * INTENDED_SHARES, rtol=1e-12)
+    fills = result.fills
+    expected_fees = fills["size"] * fills.price * 0.001
+    if min_commission:
+        expected_fees[fills.symbol == "S1"] = 5.0
+    np.testing.assert_allclose(fills.fees, expected_fees, rtol=1e-12)
+    assert (fills["size"] * fills.price + fills.fees).sum() == pytest.approx(10_000.0, rel=1e-12)
+    assert result.cash[-1] == pytest.approx(0.0, abs=1e-8)
+    assert result.cash.min() >= -1e-9  # the ledger re-adds the fills: rounding, not borrowing
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_competing_buys_in_whole_shares_round_down_after_shrinking(mode):
+    rules = ExecutionRules(commission=0.001, slippage=0.0005, initial_cash=10_000.0, fractional_shares=False)
+    bars = make_bars(opens=COMPETING_OPENS, closes=COMPETING_OPENS)
+    result = run(bars, COMPETING_WEIGHTS, rules=rules, mode=mode)
+    scale = 10_000 / (10_000 * 1.0005 * 1.001)  # 0.9985: 59.91 and 99.85 shares
+    assert bought(result).tolist() == [59.0, 99.0]
+    assert np.floor(scale * INTENDED_SHARES).tolist() == [59.0, 99.0]
+    assert result.cash[-1] > 0.0  # what rounding down left over
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_competing_buys_that_cash_covers_fill_whole(mode):
+    bars = make_bars(opens=COMPETING_OPENS, closes=COMPETING_OPENS)
+    result = run(bars, [[0.5, 0.4]] * 3, mode=mode)
+    np.testing.assert_allclose(bought(result), [50.0, 100.0], rtol=1e-12)

@@ -53,3 +53,20 @@ def test_replay_matches_vectorized_on_the_synthetic_universe(store):
     assert len(vectorized.fills) > 1000  # many symbols trading against one shared cash account
     pd.testing.assert_frame_equal(replay.fills, vectorized.fills, check_exact=False, rtol=1e-8, atol=0.0)
     np.testing.assert_allclose(replay.equity, vectorized.equity, rtol=1e-8, atol=0.0)
+
+
+@pytest.mark.parametrize("mode", ["vectorized", "sim"])
+def test_the_order_symbols_are_listed_in_does_not_change_results(store, mode):
+    runs = []
+    for symbols in (["SP500", "NASDAQ"], ["NASDAQ", "SP500"]):
+        strategy = load_strategy("sma_cross").with_overrides(data={"symbols": symbols})
+        runs.append(simulate_strategy(strategy, load_bars(strategy, store), None, mode).execution)
+    first, second = runs
+    buys_per_bar = first.fills[first.fills.side == "buy"].groupby("timestamp").size()
+    assert buys_per_bar.max() == 2  # both symbols enter on one bar, where cash is short
+    np.testing.assert_allclose(second.equity, first.equity, rtol=1e-12, atol=0.0)
+
+    def per_symbol(fills):
+        return fills.sort_values(["timestamp", "symbol"], ignore_index=True)
+
+    pd.testing.assert_frame_equal(per_symbol(second.fills), per_symbol(first.fills), check_exact=False, rtol=1e-12, atol=0.0)

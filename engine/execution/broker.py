@@ -1,22 +1,21 @@
 """The event-driven sim broker: orders in, order updates, fills and account snapshots out, on the bus.
 
 It sees market data before the strategy does (it attaches to the bus before the stages), holds
-orders decided at one bar's close until the next bar's open, and executes them there with
-vectorbt's order kernel under the rules of `engine.execution.conventions`. Its account state
-(cash, free cash, positions, short debt) is vectorbt's, so it fills exactly as
-`Portfolio.from_orders` does. After each chunk it publishes its account, which the ledger checks.
+orders decided at one bar's close until the next bar's open, and executes them there under the
+rules of `engine.execution.conventions`. Its account state (cash, free cash, positions, short
+debt) is vectorbt's, and each bar runs through `execute_bar_nb`, the kernel the vectorized
+backtest runs, so both fill alike. After each chunk it publishes its account, which the ledger checks.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from vectorbt.portfolio import nb as vbt_nb
-from vectorbt.portfolio.enums import OrderSide, OrderStatus, OrderStatusInfo, ProcessOrderState
+from vectorbt.portfolio.enums import OrderSide, order_dt
 
 from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
-from engine.execution.conventions import ExecutionRules, execution_sequence
+from engine.execution.conventions import ExecutionRules, execute_bar_nb
 from engine.topics import ACCOUNT, BARS, FILLS, ORDER_UPDATES, ORDERS
 
 
@@ -66,52 +65,35 @@ class SimBroker:
         weights, decided_at, strategy = self._pending
         self._pending = None
         open_prices = bars.open[row]
-        value = self.cash
-        for column in range(len(open_prices)):
-            if self.position[column] != 0:
-                value += self.position[column] * open_prices[column]
-        fills = []
-        sequence = execution_sequence(self.rules, weights, self.position, open_prices, self.cash, self.free_cash, value)
-        for column in sequence:
-            if np.isnan(weights[column]):
-                continue
-            state = ProcessOrderState(
-                cash=self.cash,
-                position=self.position[column],
-                debt=self.debt[column],
-                free_cash=self.free_cash,
-                val_price=open_prices[column],
-                value=value,
-                oidx=0,
-                lidx=0,
-            )
-            order = self.rules.order(weights[column], open_prices[column], value, self.position[column])
-            new_state, result = vbt_nb.execute_order_nb(state, order)
+        records = np.empty(len(weights), dtype=order_dt)
+        self.cash, self.free_cash, n_filled = execute_bar_nb(
+            row, weights, open_prices, self.cash, self.free_cash, self.position, self.debt, self.rules.terms, records, 0
+        )
+        stamp, fills = bars.timestamps[row], []
+        for record in records[:n_filled]:  # in execution order: sells before buys
+            column = int(record["col"])
             symbol = bars.symbols[column]
             oid = order_id(strategy, decided_at, symbol)
-            if result.status != OrderStatus.Filled:
-                # vectorbt ignores an order with nothing to do (size zero) and rejects one it cannot fill
-                status = "cancelled" if result.status == OrderStatus.Ignored else "rejected"
-                reason = OrderStatusInfo._fields[result.status_info] if result.status_info >= 0 else ""
-                self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, status, bars.timestamps[row], reason=reason))
-                continue
-            self.cash, self.free_cash = new_state.cash, new_state.free_cash
-            self.position[column], self.debt[column] = new_state.position, new_state.debt
-            self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "filled", bars.timestamps[row], filled_size=result.size))
-            side = 1 if result.side == OrderSide.Buy else -1
-            slippage_cost = result.size * abs(result.price - open_prices[column])
+            self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "filled", stamp, filled_size=float(record["size"])))
+            side = 1 if record["side"] == OrderSide.Buy else -1
+            slippage_cost = record["size"] * abs(record["price"] - open_prices[column])
             fills.append(
                 (
                     oid,
-                    bars.timestamps[row],
+                    stamp,
                     decided_at,
                     column,
                     side,
-                    result.size,
-                    result.price,
-                    result.fees,
+                    record["size"],
+                    record["price"],
+                    record["fees"],
                     slippage_cost,
                     weights[column],
                 )
             )
+        # What did not fill had nothing to trade at the open (already at its target) or no cash to buy with.
+        for column in sorted(set(np.flatnonzero(~np.isnan(weights))) - set(records["col"][:n_filled].tolist())):
+            symbol = bars.symbols[column]
+            oid = order_id(strategy, decided_at, symbol)
+            self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "cancelled", stamp, reason="nothing filled"))
         return fills

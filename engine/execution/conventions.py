@@ -9,25 +9,42 @@
   open with slippage): below min_commission / rate the order pays the minimum as a fixed fee. A
   buy that cash then shrinks keeps the terms chosen for its intended size.
 - Within a bar, sells go before buys (orders sorted by value) so that sales fund purchases.
-- When cash cannot cover a buy and its costs, the buy shrinks to what cash covers, costs included.
-  Nothing borrows: long/flat by default; short only when the strategy allows it.
-- Fractional shares by default; whole shares (rounded down) as an option.
+- When cash (after the bar's sells) cannot cover the bar's buys and their costs, every buy shrinks
+  by the same factor, chosen so that their notionals, commission (a minimum as a fixed fee) and
+  slippage spend the cash; so no symbol is favoured for where it is listed. A lone buy shrinks to
+  what cash covers, costs included. Nothing borrows: long/flat by default; short only when the
+  strategy allows it.
+- Fractional shares by default; whole shares (rounded down, after any shrinking) as an option.
 - Equity is marked at each bar's close.
 
-Both execution paths apply these rules through vectorbt's own order kernel, so the vectorized
-backtest (`Portfolio.from_orders`) and the event-driven broker fill identically.
+Both execution paths execute each bar with `execute_bar_nb`, which applies these rules through
+vectorbt's own order kernel (`execute_order_nb`), so the vectorized backtest and the event-driven
+broker fill identically.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 from vectorbt.portfolio import nb as vbt_nb
-from vectorbt.portfolio.enums import Direction, Order, SizeType
+from vectorbt.portfolio.enums import Direction, Order, OrderStatus, ProcessOrderState, SizeType
+from vectorbt.utils.array_ import insert_argsort_nb
+from vectorbt.utils.math_ import is_close_or_less_nb
 
 from engine.strategy import Strategy
+
+
+class OrderTerms(NamedTuple):
+    """What every order executes under, in the form the numba kernels take."""
+
+    commission: float
+    slippage: float
+    min_commission: float
+    direction: int
+    size_granularity: float
 
 
 @dataclass(frozen=True)
@@ -58,8 +75,21 @@ class ExecutionRules:
     def size_granularity(self) -> float:
         return np.nan if self.fractional_shares else 1.0
 
+    @property
+    def terms(self) -> OrderTerms:
+        # Fixed types, so that numba compiles (and caches) the kernels once.
+        return OrderTerms(
+            float(self.commission),
+            float(self.slippage),
+            float(self.min_commission),
+            int(self.direction),
+            float(self.size_granularity),
+        )
+
     def vectorbt_order_kwargs(self) -> dict:
-        """Keyword arguments for `vbt.Portfolio.from_orders` that apply these rules."""
+        """Keyword arguments for `vbt.Portfolio.from_orders` that apply these rules as far as it can (the
+        benchmark's peer): it has no minimum commission, and of competing buys short of cash it shrinks
+        the last in its call sequence."""
         return dict(
             size_type="targetpercent",
             direction="both" if self.allow_short else "longonly",
@@ -70,30 +100,6 @@ class ExecutionRules:
             cash_sharing=True,
             group_by=True,
             call_seq="auto",
-        )
-
-    def order(self, target_weight: float, open_price: float, value: float, position: float) -> Order:
-        """The vectorbt order the broker executes for one target weight at one open, with the
-        account's value at that open and the symbol's position."""
-        fees, fixed_fees = commission_terms_nb(
-            target_weight, value, position, open_price, self.commission, self.slippage, self.min_commission
-        )
-        return Order(
-            size=float(target_weight),
-            price=float(open_price),
-            size_type=SizeType.TargetPercent,
-            direction=self.direction,
-            fees=fees,
-            fixed_fees=fixed_fees,
-            slippage=self.slippage,
-            min_size=0.0,
-            max_size=np.inf,
-            size_granularity=self.size_granularity,
-            reject_prob=0.0,
-            lock_cash=False,
-            allow_partial=True,
-            raise_reject=False,
-            log=False,
         )
 
 
@@ -110,6 +116,167 @@ def commission_terms_nb(
     if rate * notional < minimum:
         return 0.0, minimum
     return rate, 0.0
+
+
+@njit(cache=True)
+def execute_bar_nb(
+    i: int,
+    weights: np.ndarray,
+    opens: np.ndarray,
+    cash: float,
+    free_cash: float,
+    position: np.ndarray,
+    debt: np.ndarray,
+    terms: OrderTerms,
+    records: np.ndarray,
+    n_records: int,
+) -> tuple[float, float, int]:
+    """Execute bar `i`'s target-weight orders (NaN: none) at its open against the shared cash account.
+
+    Orders run in vectorbt's 'auto' call sequence, which puts sells first; the buys then run scaled
+    by `buy_scale_nb`. `position` and `debt` (per column) are updated in place and each fill is
+    written to `records` (vectorbt's `order_dt`) from index `n_records` on. Returns the cash, free
+    cash and record count after the bar.
+    """
+    value = _value_at_open_nb(cash, position, opens)
+    buys = np.empty(len(weights), dtype=np.int64)
+    n_buys = 0
+    for col in _call_sequence_nb(weights, opens, cash, free_cash, position, value, terms.direction):
+        if _buy_nb(weights[col], opens[col], value, position[col], terms)[0] > 0:  # waits for every sell
+            buys[n_buys] = col
+            n_buys += 1
+            continue
+        order = _target_order_nb(weights[col], opens[col], value, position[col], terms)
+        cash, free_cash, n_records = _fill_nb(i, col, order, cash, free_cash, position, debt, value, opens, records, n_records)
+    buys = buys[:n_buys]
+    scale = buy_scale_nb(buys, weights, opens, value, position, cash, terms)
+    for col in buys:
+        if scale < 1.0:
+            shares, fees, fixed_fees = _buy_nb(weights[col], opens[col], value, position[col], terms)
+            order = _order_nb(scale * shares, SizeType.Amount, opens[col], fees, fixed_fees, terms)
+        else:
+            order = _target_order_nb(weights[col], opens[col], value, position[col], terms)
+        cash, free_cash, n_records = _fill_nb(i, col, order, cash, free_cash, position, debt, value, opens, records, n_records)
+    return cash, free_cash, n_records
+
+
+@njit(cache=True)
+def buy_scale_nb(
+    buys: np.ndarray,
+    weights: np.ndarray,
+    opens: np.ndarray,
+    value: float,
+    position: np.ndarray,
+    cash: float,
+    terms: OrderTerms,
+) -> float:
+    """The factor every one of a bar's buys (columns `buys`) is scaled by, given the cash after its sells.
+
+    1 when that cash covers them all with their costs, or when there is only one (vectorbt's kernel
+    shrinks a lone buy to what cash covers). Otherwise the factor at which their notionals with
+    slippage and commission, plus fixed fees (which do not scale), spend the cash.
+    """
+    if len(buys) < 2:
+        return 1.0
+    scaling_cost, fixed_cost = 0.0, 0.0
+    for col in buys:
+        shares, fees, fixed_fees = _buy_nb(weights[col], opens[col], value, position[col], terms)
+        notional = shares * (opens[col] * (1.0 + terms.slippage))
+        scaling_cost += notional + notional * fees
+        fixed_cost += fixed_fees
+    if is_close_or_less_nb(scaling_cost + fixed_cost, cash):
+        return 1.0
+    return max(cash - fixed_cost, 0.0) / scaling_cost
+
+
+@njit(cache=True)
+def _value_at_open_nb(cash: float, position: np.ndarray, opens: np.ndarray) -> float:
+    """The account's value at the open, summed as vectorbt sums a group's value."""
+    value = cash
+    for col in range(len(position)):
+        if position[col] != 0:
+            value += position[col] * opens[col]
+    return value
+
+
+@njit(cache=True)
+def _call_sequence_nb(
+    weights: np.ndarray,
+    opens: np.ndarray,
+    cash: float,
+    free_cash: float,
+    position: np.ndarray,
+    value: float,
+    direction: int,
+) -> np.ndarray:
+    """The columns in vectorbt's 'auto' call sequence: by approximate order value, so sells come first."""
+    order_values = np.empty(len(weights))
+    for col in range(len(weights)):
+        order_values[col] = vbt_nb.approx_order_value_nb(
+            weights[col], SizeType.TargetPercent, direction, cash, position[col], free_cash, opens[col], value
+        )
+    sequence = np.arange(len(weights))
+    insert_argsort_nb(order_values, sequence)
+    return sequence
+
+
+@njit(cache=True)
+def _buy_nb(weight: float, price: float, value: float, position: float, terms: OrderTerms) -> tuple[float, float, float]:
+    """(shares, rate, fixed fee) of the buy a target weight makes at this open: shares as vectorbt's kernel
+    sizes them (in whole shares, rounded down, unless fractions are allowed); 0 shares if it does not buy."""
+    shares = weight * value / price - position
+    if not (shares > 0 and value > 0):  # also NaN weights; a value of 0 or less rejects the order
+        return 0.0, 0.0, 0.0
+    if not np.isnan(terms.size_granularity):
+        shares = shares // terms.size_granularity * terms.size_granularity
+    fees, fixed_fees = commission_terms_nb(weight, value, position, price, terms.commission, terms.slippage, terms.min_commission)
+    return shares, fees, fixed_fees
+
+
+@njit(cache=True)
+def _target_order_nb(weight: float, price: float, value: float, position: float, terms: OrderTerms) -> Order:
+    """The order for a target weight of the account's value at this open, with the fee terms for its size."""
+    fees, fixed_fees = commission_terms_nb(weight, value, position, price, terms.commission, terms.slippage, terms.min_commission)
+    return _order_nb(weight, SizeType.TargetPercent, price, fees, fixed_fees, terms)
+
+
+@njit(cache=True)
+def _order_nb(size: float, size_type: int, price: float, fees: float, fixed_fees: float, terms: OrderTerms) -> Order:
+    return vbt_nb.order_nb(
+        size=size,
+        price=price,
+        size_type=size_type,
+        direction=terms.direction,
+        fees=fees,
+        fixed_fees=fixed_fees,
+        slippage=terms.slippage,
+        size_granularity=terms.size_granularity,
+    )
+
+
+@njit(cache=True)
+def _fill_nb(
+    i: int,
+    col: int,
+    order: Order,
+    cash: float,
+    free_cash: float,
+    position: np.ndarray,
+    debt: np.ndarray,
+    value: float,
+    opens: np.ndarray,
+    records: np.ndarray,
+    n_records: int,
+) -> tuple[float, float, int]:
+    """Execute one order at the open and record it if it filled. The account takes the kernel's new state
+    whatever the outcome, as vectorbt's simulators do (it rounds near-zero amounts to zero)."""
+    state = ProcessOrderState(cash, position[col], debt[col], free_cash, opens[col], value, n_records, 0)
+    new_state, result = vbt_nb.execute_order_nb(state, order)
+    position[col], debt[col] = new_state.position, new_state.debt
+    if result.status == OrderStatus.Filled:
+        vbt_nb.fill_order_record_nb(records[n_records], n_records, i, col, result)
+        n_records += 1
+    return new_state.cash, new_state.free_cash, n_records
 
 
 def orders_from_targets(targets: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
@@ -129,24 +296,3 @@ def fill_bar_orders(order_weights: np.ndarray) -> np.ndarray:
     shifted = np.full_like(order_weights, np.nan)
     shifted[1:] = order_weights[:-1]
     return shifted
-
-
-def execution_sequence(
-    rules: ExecutionRules,
-    order_weights: np.ndarray,
-    position: np.ndarray,
-    open_prices: np.ndarray,
-    cash: float,
-    free_cash: float,
-    value: float,
-) -> np.ndarray:
-    """The column order in which one bar's orders execute: vectorbt's 'auto' call sequence (sells first)."""
-    approx_values = np.array(
-        [
-            vbt_nb.approx_order_value_nb(weight, SizeType.TargetPercent, rules.direction, cash, pos, free_cash, price, value)
-            for weight, pos, price in zip(order_weights, position, open_prices, strict=True)
-        ]
-    )
-    sequence = np.arange(len(order_weights))
-    vbt_nb.insert_argsort_nb(approx_values, sequence)
-    return sequence

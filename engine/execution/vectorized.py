@@ -1,88 +1,52 @@
-"""The vectorized backtester: the whole order history through vectorbt in one call.
+"""The vectorized backtester: the whole order history through one compiled loop.
 
-`Portfolio.from_orders` does the work. A minimum commission cannot be expressed there (fees are
-rate x notional + a fixed amount), so with one the same orders go through `from_order_func`,
-whose order function sets each order's fee terms as the broker does (`commission_terms_nb`).
+`_simulate_nb` runs every bar's orders through `execute_bar_nb`, the kernel the event-driven
+broker runs too, and returns vectorbt's order records. (`Portfolio.from_orders` cannot shrink
+competing buys in proportion: it lets the last in its call sequence shrink.)
 
-vectorbt simulates a history in one call and cannot resume from a carried position, so this broker
-collects the order batches of every chunk and simulates once the feed ends. The orders it sees are
-the same, bar for bar, whatever the chunk size; so are its fills. It suits backtests, not live
-feeds, which never end.
+The simulation takes the whole history in one call and cannot resume from a carried position, so
+this broker collects the order batches of every chunk and simulates once the feed ends. The orders
+it sees are the same, bar for bar, whatever the chunk size; so are its fills. It suits backtests,
+not live feeds, which never end.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import vectorbt as vbt
 from numba import njit
-from vectorbt.portfolio import nb as vbt_nb
-from vectorbt.portfolio.enums import OrderSide, SizeType
+from vectorbt.portfolio.enums import OrderSide, order_dt
 
 from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import EndOfData, Fills, OrderBatch, order_id
-from engine.execution.conventions import ExecutionRules, commission_terms_nb, fill_bar_orders
+from engine.execution.conventions import ExecutionRules, OrderTerms, execute_bar_nb, fill_bar_orders
 from engine.topics import END, FILLS, ORDERS
 
 
-def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> vbt.Portfolio:
-    """Fill each bar's orders at the next bar's open under `rules`; mark at the close."""
-    size = fill_bar_orders(order_weights)
-    if rules.min_commission <= 0:
-        return vbt.Portfolio.from_orders(
-            close=bars.close, size=size, price=bars.open, val_price=bars.open, freq="1D", **rules.vectorbt_order_kwargs()
-        )
-    opens = np.ascontiguousarray(bars.open)
-    return vbt.Portfolio.from_order_func(
-        bars.close,
-        _order_at_open_nb,
-        size,
-        opens,
-        np.asarray(rules.direction),
-        rules.commission,
-        rules.slippage,
-        rules.min_commission,
-        rules.size_granularity,
-        pre_segment_func_nb=_value_at_open_nb,
-        pre_segment_args=(size, opens, np.asarray(rules.direction), np.empty(size.shape[1])),
-        init_cash=rules.initial_cash,
-        cash_sharing=True,
-        group_by=True,
-        freq="1D",
-    )
+def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> np.ndarray:
+    """vectorbt order records of each bar's orders filled at the next bar's open under `rules`."""
+    return _simulate_nb(fill_bar_orders(order_weights), bars.open, rules.initial_cash, rules.terms)
 
 
 @njit(cache=True)
-def _value_at_open_nb(c, size, opens, direction, order_value_out):
-    """Before a bar's orders: value the account at the open, then put sells before buys."""
-    for column in range(c.from_col, c.to_col):
-        c.last_val_price[column] = opens[c.i, column]
-    vbt_nb.sort_call_seq_nb(c, size, np.asarray(SizeType.TargetPercent), direction, order_value_out[c.from_col : c.to_col])
-    return ()
-
-
-@njit(cache=True)
-def _order_at_open_nb(c, size, opens, direction, commission, slippage, min_commission, granularity):
-    weight = size[c.i, c.col]
-    if np.isnan(weight):
-        return vbt_nb.order_nothing_nb()
-    price = opens[c.i, c.col]
-    fees, fixed_fees = commission_terms_nb(weight, c.value_now, c.position_now, price, commission, slippage, min_commission)
-    return vbt_nb.order_nb(
-        size=weight,
-        price=price,
-        size_type=SizeType.TargetPercent,
-        direction=direction.item(),
-        fees=fees,
-        fixed_fees=fixed_fees,
-        slippage=slippage,
-        size_granularity=granularity,
-    )
+def _simulate_nb(size: np.ndarray, opens: np.ndarray, initial_cash: float, terms: OrderTerms) -> np.ndarray:
+    """vectorbt order records of every bar's orders (`size`: target weights, NaN for none) filled at its open."""
+    cash = free_cash = initial_cash
+    position = np.zeros(size.shape[1])
+    debt = np.zeros(size.shape[1])
+    records = np.empty(np.sum(~np.isnan(size)), dtype=order_dt)
+    n_records = 0
+    for i in range(size.shape[0]):
+        if not np.isnan(size[i]).all():  # as the broker, which executes only bars with orders
+            cash, free_cash, n_records = execute_bar_nb(
+                i, size[i], opens[i], cash, free_cash, position, debt, terms, records, n_records
+            )
+    return records[:n_records]
 
 
 class VectorizedBroker:
-    """Collects the orders of every chunk, simulates the whole history in one vectorbt call when the
-    feed ends, and then publishes every fill; the ledger books each at its bar."""
+    """Collects the orders of every chunk, simulates the whole history in one call when the feed
+    ends, and then publishes every fill; the ledger books each at its bar."""
 
     name = "vectorized"
 
@@ -101,8 +65,8 @@ class VectorizedBroker:
             return
         bars = Bars.concat([batch.bars for batch in self._batches])
         order_weights = np.concatenate([batch.target_weights for batch in self._batches])
-        portfolio = simulate(bars, order_weights, self.rules)
-        self._bus.publish(FILLS, fills_of(bars, order_weights, portfolio.order_records, self._batches[0].strategy))
+        records = simulate(bars, order_weights, self.rules)
+        self._bus.publish(FILLS, fills_of(bars, order_weights, records, self._batches[0].strategy))
 
 
 def fills_of(bars: Bars, order_weights: np.ndarray, records: np.ndarray, strategy: str) -> Fills:
