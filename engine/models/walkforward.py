@@ -33,6 +33,16 @@ class Fold:
     predict_end: int
 
 
+def next_fold(previous: Fold, first_row: int, signal: ModelSignal) -> Fold:
+    """The fold a deployed model retrains for: its block starts `predict_bars` after the previous
+    one's start (the retraining schedule), and trains as every fold does."""
+    spec, purge = signal.walk_forward, signal.purge_bars
+    predict_start = previous.predict_start + spec.predict_bars
+    train_end = predict_start - purge
+    train_start = first_row if spec.expanding else train_end - spec.train_bars
+    return Fold(previous.index + 1, train_start, train_end, predict_start, predict_start + spec.predict_bars)
+
+
 def plan_folds(n_rows: int, first_row: int, signal: ModelSignal) -> list[Fold]:
     spec, purge = signal.walk_forward, signal.purge_bars
     folds, predict_start = [], first_row + spec.train_bars + purge
@@ -57,13 +67,33 @@ class TrainedFold:
 
 @dataclass
 class WalkForward:
-    plugin: str
-    features: FeatureSet
-    lookback: int
+    setup: ModelSetup
+    store: ModelStore  # where retrained folds go
     bars: Bars
     folds: list[TrainedFold]
     predictions: np.ndarray  # (bars, symbols): out-of-sample probability, NaN outside prediction blocks
     labels: np.ndarray
+
+    @property
+    def plugin(self) -> str:
+        return self.setup.signal.plugin
+
+    @property
+    def features(self) -> FeatureSet:
+        return self.setup.features
+
+    @property
+    def lookback(self) -> int:
+        return self.setup.lookback
+
+    def retrain(self, bars: Bars, previous: Fold) -> TrainedFold:
+        """The fold scheduled after `previous`, trained on `bars` (the history up to and including
+        the first bar of its block, whose label is not known yet) and kept in the model store."""
+        fold = next_fold(previous, self.folds[0].fold.train_start, self.setup.signal)
+        if len(bars) != fold.predict_start + 1:
+            raise ValueError(f"the fold predicting from bar {fold.predict_start} trains on the bars before it and that bar")
+        features, usable, labels = _inputs(self.setup, bars)
+        return _fold(self.setup, fold, bars, features, usable, labels, self.store)
 
     @property
     def first_prediction_row(self) -> int:
@@ -86,6 +116,9 @@ class WalkForward:
 
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict:
+    if not len(labels):  # a deployed model's block: its labels are still in the future
+        names = ("positive_rate", "roc_auc", "pr_auc", "f1", "precision", "recall")
+        return {"samples": 0, **dict.fromkeys(names)}
     predicted = probabilities > 0.5
     both_classes = len(np.unique(labels)) == 2
     return {
@@ -128,14 +161,7 @@ def train_walk_forward(
     setup: ModelSetup, bars: Bars, store: ModelStore, on_fold: Callable[[TrainedFold], None] | None = None
 ) -> WalkForward:
     signal, lookback = setup.signal, setup.lookback
-    features = setup.features.compute(bars)
-    finite = np.isfinite(features).all(axis=-1)
-    # A sequence is usable when all `lookback` rows ending at it are finite.
-    usable = np.zeros_like(finite)
-    if len(finite) >= lookback:
-        window_sums = np.cumsum(np.vstack([np.zeros((1, finite.shape[1])), (~finite).astype(np.int64)]), axis=0)
-        usable[lookback - 1 :] = (window_sums[lookback:] - window_sums[:-lookback]) == 0
-    labels = forward_return_labels(bars.close, signal.labels.horizon, signal.labels.threshold)
+    features, usable, labels = _inputs(setup, bars)
     first_row = int(np.argmax(usable.all(axis=1))) if usable.all(axis=1).any() else len(bars)
     folds = plan_folds(len(bars), first_row, signal)
     if not folds:
@@ -153,7 +179,20 @@ def train_walk_forward(
         trained_folds.append(trained)
         if on_fold is not None:
             on_fold(trained)
-    return WalkForward(signal.plugin, setup.features, lookback, bars, trained_folds, predictions, labels)
+    return WalkForward(setup, store, bars, trained_folds, predictions, labels)
+
+
+def _inputs(setup: ModelSetup, bars: Bars) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, where a sequence is usable (all `lookback` rows ending at it finite), and labels."""
+    features = setup.features.compute(bars)
+    finite = np.isfinite(features).all(axis=-1)
+    usable = np.zeros_like(finite)
+    lookback = setup.lookback
+    if len(finite) >= lookback:
+        window_sums = np.cumsum(np.vstack([np.zeros((1, finite.shape[1])), (~finite).astype(np.int64)]), axis=0)
+        usable[lookback - 1 :] = (window_sums[lookback:] - window_sums[:-lookback]) == 0
+    labels = forward_return_labels(bars.close, setup.signal.labels.horizon, setup.signal.labels.threshold)
+    return features, usable, labels
 
 
 def _samples(usable: np.ndarray, labels: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:

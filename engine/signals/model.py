@@ -1,5 +1,13 @@
 """The model signal stage: features, then each bar's out-of-sample probability from the fold
-that was trained for it. Outside every prediction block the probability is 0 (no position)."""
+trained for it. Before the first prediction block the probability is 0 (no position).
+
+Past the end of its walk-forward history the model is deployed: the last fold keeps predicting,
+and every `predict_bars` bars after that fold's first the model retrains on the bars it has seen,
+as the walk-forward would have (same training window, purge and seed), and the new fold takes
+over. A retraining is decided by bar count alone and trains only on bars before the new block
+(and its first bar, whose label is unknown), so chunk invariance holds here too. The stage must be
+fed from the first bar of the walk-forward's history: it counts bars to keep that schedule.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.features.dataset import FeatureWindow, sequences
-from engine.models.walkforward import WalkForward, predict_rows
+from engine.models.walkforward import TrainedFold, WalkForward, predict_rows
 from engine.windows import TrailingRows
 
 
@@ -19,20 +27,22 @@ class ModelProbability:
     def __init__(self, walk_forward: WalkForward) -> None:
         self.name = f"model:{walk_forward.plugin}"
         self.plugin, self.lookback = walk_forward.plugin, walk_forward.lookback
-        self.folds = walk_forward.folds
+        self.walk_forward = walk_forward
+        self.folds: list[TrainedFold] = list(walk_forward.folds)
         index = walk_forward.bars.timestamps
-        self._starts = np.array([index[f.fold.predict_start] for f in self.folds])
-        self._ends = np.array([index[f.fold.predict_end - 1] for f in self.folds])
+        self._starts = [index[f.fold.predict_start] for f in self.folds]
         self._features = FeatureWindow(walk_forward.features)
         self._rows = TrailingRows(self.lookback - 1)
+        self._seen: list[Bars] = []  # every bar pushed, for retraining
+        self._rows_seen = 0
 
     def on_chunk(self, bars: Bars, weights: np.ndarray | None = None, signal: np.ndarray | None = None) -> np.ndarray:
+        self._retrain_within(bars)
         features, history = self._rows.extend(self._features.on_chunk(bars))
         probabilities = np.zeros(bars.shape)
-        fold_of_row = np.searchsorted(self._starts, bars.timestamps, side="right") - 1
-        in_block = (fold_of_row >= 0) & (bars.timestamps <= self._ends[np.maximum(fold_of_row, 0)])
-        for fold_index in np.unique(fold_of_row[in_block]):
-            local = np.flatnonzero(in_block & (fold_of_row == fold_index))
+        fold_of_row = np.searchsorted(np.array(self._starts), bars.timestamps, side="right") - 1
+        for fold_index in np.unique(fold_of_row[fold_of_row >= 0]):
+            local = np.flatnonzero(fold_of_row == fold_index)
             rows = np.repeat(local + history, len(bars.symbols))
             columns = np.tile(np.arange(len(bars.symbols)), len(local))
             usable = rows >= self.lookback - 1
@@ -44,3 +54,17 @@ class ModelProbability:
             )
             probabilities[rows[usable] - history, columns[usable]] = values
         return probabilities
+
+    def _retrain_within(self, bars: Bars) -> None:
+        """Train every scheduled fold whose block starts inside this chunk, in order."""
+        first_row = self._rows_seen
+        if first_row == 0 and bars.timestamps[0] != self.walk_forward.bars.timestamps[0]:
+            raise ValueError(f"{self.name} must be fed from the first bar of its walk-forward history")
+        self._seen.append(bars)
+        self._rows_seen += len(bars)
+        schedule = self.walk_forward.setup.signal.walk_forward.predict_bars
+        while (start := self.folds[-1].fold.predict_start + schedule) < self._rows_seen:
+            self._seen = [Bars.concat(self._seen)]
+            history = self._seen[0].slice(0, start + 1)
+            self.folds.append(self.walk_forward.retrain(history, self.folds[-1].fold))
+            self._starts.append(history.timestamps[start])
