@@ -30,5 +30,5 @@ def main() -> None:
     try:
         app()
     except UserError as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False)
+        stderr.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)

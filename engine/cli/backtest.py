@@ -90,7 +90,7 @@ def backtest(
     run_dir = workspace.runs.path(run_id)
     report = write_tearsheet(workspace.runs.load(run_id))
     for warning in result.warnings:
-        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if json:
         payload = {
             "run_id": run_id,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json as json_module
+import sys
 from typing import Annotated
 
 import typer
@@ -13,12 +15,20 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("list")
-def list_() -> None:
-    """Runs in the run store, oldest first."""
-    table = Table("run", "strategy", "created", "total return", "sharpe", "max drawdown")
-    for run in Workspace.from_env().runs.list():
+def list_(
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON array of runs instead of a table")] = False,
+) -> None:
+    """Runs in the run store, oldest first: backtests, studies and paper sessions, running ones too."""
+    runs = Workspace.from_env().runs.list()
+    if json:
+        sys.stdout.write(json_module.dumps([run.to_json() for run in runs], allow_nan=False) + "\n")
+        return
+    table = Table("run", "kind", "status", "strategy", "created", "total return", "sharpe", "max drawdown")
+    for run in runs:
         table.add_row(
             run.run_id,
+            run.kind,
+            run.status,
             run.strategy,
             run.created_at,
             format_metric("total_return", run.total_return),
@@ -30,13 +40,24 @@ def list_() -> None:
 
 @app.command("show")
 def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs list`")]) -> None:
-    """A run's metrics beside its baselines, its configuration and its provenance."""
+    """A run's status; for a finished run, its metrics beside its baselines, configuration and provenance."""
     runs = Workspace.from_env().runs
+    status = runs.status(runs.path(run_id).name)
+    stdout.print(f"[bold]{run_id}[/]  {runs.path(run_id)}")
+    if status["status"] != "finished":
+        progress = status.get("progress")
+        done = f", {progress['done']} of {progress['total']} done" if progress else ""
+        error = f": {status['error']}" if status.get("error") else ""
+        stdout.print(f"{status['kind']} of {status['strategy']}, {status['status']}{done}{error}", highlight=False)
+        return
     manifest = runs.read(run_id, "manifest.json")
     config = runs.read(run_id, "config.json")
     metrics = runs.read(run_id, "metrics.json")
-    stdout.print(f"[bold]{run_id}[/]  {runs.path(run_id)}")
     stdout.print(f"strategy {manifest['strategy']}, execution {config['execution']}, chunk {config['chunk_size'] or 'all'}")
     data = manifest["data"]
     stdout.print(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint'][:16]}…")
+    if "annualization" in config:
+        stdout.print(f"annualized with {config['periods_per_year']:g} bars a year ({config['annualization']})", highlight=False)
     stdout.print(metrics_table("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]}))
+    for warning in metrics.get("warnings", []):
+        stdout.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

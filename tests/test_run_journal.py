@@ -1,0 +1,95 @@
+"""A run is journaled as it goes: another process sees it running, and a run killed without a word
+is recognisably failed, never mistaken for a finished one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.runstore import RunRecords, RunStore
+from tests.test_cli import engine
+
+ENGINE = [sys.executable, "-m", "engine"]
+
+
+def runs_json(home: Path) -> list[dict]:
+    return json.loads(engine(home, "runs", "list", "--json").stdout)
+
+
+def wait_for(condition, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def home(tmp_path, sample_home):
+    """A workspace sharing the sample data but with a run store of its own."""
+    (tmp_path / "data").symlink_to(sample_home / "data")
+    return tmp_path
+
+
+def test_a_backtest_is_visible_while_it_runs_and_killed_it_is_failed(home):
+    # Bar by bar through the sim broker over 20 years of daily bars: long enough to watch.
+    env = {**os.environ, "ENGINE_HOME": str(home)}
+    command = [*ENGINE, "backtest", "--strategy", "sma_cross", "--execution", "replay", "--chunk", "1"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        running = wait_for(lambda: [run for run in runs_json(home) if run["status"] == "running"])
+        assert running[0]["kind"] == "backtest" and running[0]["strategy"] == "sma_cross"
+        assert running[0]["total_return"] is None  # no results are read from a run that has not finished
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    (run,) = runs_json(home)
+    assert run["status"] == "failed"
+    shown = engine(home, "runs", "show", run["id"]).stdout
+    assert "failed" in shown and "ended without finishing" in shown
+    refused = engine(home, "report", run["id"], check=False)
+    assert refused.returncode == 2 and "is failed: it has no results" in refused.stderr
+
+
+def test_a_finished_run_lists_its_metrics_and_an_interrupted_one_says_so(home):
+    finished = json.loads(engine(home, "backtest", "--strategy", "buy_and_hold", "--json").stdout.strip().splitlines()[-1])
+    store = RunStore(home / "runs")
+    with pytest.raises(KeyboardInterrupt), store.open("backtest", "buy_and_hold", ["test"]) as journal:
+        journal.progress(10, 100, force=True)
+        raise KeyboardInterrupt
+    with pytest.raises(RuntimeError), store.open("study", "sma_cross", ["test"]):
+        raise RuntimeError("storage went away")
+    listed = {run["id"]: run for run in runs_json(home)}
+    assert listed[finished["run_id"]] == {
+        "id": finished["run_id"],
+        "strategy": "buy_and_hold",
+        "kind": "backtest",
+        "status": "finished",
+        "created": listed[finished["run_id"]]["created"],
+        "total_return": finished["metrics"]["total_return"],
+        "sharpe": finished["metrics"]["sharpe"],
+        "max_drawdown": finished["metrics"]["max_drawdown"],
+    }
+    assert listed[journal.run_id]["status"] == "interrupted"
+    assert sorted(run["status"] for run in listed.values()) == ["failed", "finished", "interrupted"]
+    failed = next(run for run in listed.values() if run["status"] == "failed")
+    assert "storage went away" in engine(home, "runs", "show", failed["id"]).stdout
+
+
+def test_results_are_written_before_the_run_is_finished(tmp_path):
+    store = RunStore(tmp_path)
+    with store.open("backtest", "s", ["test"]) as journal:
+        assert store.status(journal.run_id)["status"] == "running"
+        journal.finish(RunRecords({"metrics.json": {"strategy": {"sharpe": 1.0}, "baselines": {}}}))
+    assert store.status(journal.run_id)["status"] == "finished"
+    assert store.list()[0].sharpe == 1.0
