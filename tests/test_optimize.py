@@ -135,6 +135,14 @@ def test_running_a_study_again_resumes_it(sample_home, sma_study):
     assert states(load(sample_home, "sma")) == {"COMPLETE": 9} and "Pareto front" in again.stdout
 
 
+def test_each_study_command_is_a_run_of_the_run_store(sample_home, sma_study):
+    runs = [run for run in json.loads(engine(sample_home, "runs", "list", "--json").stdout) if run["kind"] == "study"]
+    assert len(runs) >= 2 and {run["strategy"] for run in runs} == {"sma_cross"}
+    assert {run["status"] for run in runs} <= {"finished", "interrupted", "failed"}
+    record = json.loads((sample_home / "runs" / runs[0]["id"] / "study.json").read_text())
+    assert record["study"] in ("sma", "interrupted") and "password" not in record["storage"]
+
+
 def test_same_seed_same_trials(sample_home, sma_study):
     engine(sample_home, "optimize", "--strategy", "sma_cross", "--study", "sma-again", "--trials", "6", "--seed", "7")
     assert [trial.params for trial in load(sample_home, "sma-again").trials] == sma_study["params"]
@@ -270,6 +278,8 @@ def test_ctrl_c_lets_the_running_trial_finish_prints_the_best_and_exits_130(samp
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "interrupted" in err and "Pareto front" in out
+    journaled = json.loads(engine(sample_home, "runs", "list", "--json").stdout)
+    assert [run["status"] for run in journaled if run["kind"] == "study"][-1] == "interrupted"
     study = load(sample_home, "interrupted")
     counted = states(study)
     # sma_cross trials only backtest: the one running when Ctrl-C came was finished and stored.

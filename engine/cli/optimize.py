@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -93,7 +94,8 @@ def optimize(
         return
     if strategy is None or trials is None:
         raise typer.BadParameter("engine optimize needs --strategy and --trials", param_hint="--strategy/--trials")
-    from engine.optimize.study import StudySettings, finished, open_study, run_study
+    from engine.optimize.study import StudySettings, finished, open_study, run_study, study_record
+    from engine.runstore import RunRecords
 
     workspace = Workspace.from_env()
     settings = StudySettings(
@@ -112,22 +114,27 @@ def optimize(
     )
     opened = open_study(settings)  # bad settings fail here, before any worker starts
     bar = progress_bar(TextColumn("{task.fields[best]}"), transient=False)
-    with bar:
+    with workspace.runs.open("study", opened.strategy.name, sys.argv) as journal, bar:
         task = bar.add_task(f"study {opened.study.study_name}", total=trials, completed=finished(opened.study), best="")
 
         def on_progress(study) -> None:
-            bar.update(task, completed=finished(study), best=_best_so_far(opened))
+            done = finished(study)
+            bar.update(task, completed=done, best=_best_so_far(opened))
+            journal.progress(min(done, trials), trials)
 
+        on_progress(opened.study)
         try:
             run_study(settings, on_progress)
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the study is consistent; let the summary print
             bar.stop()
+            journal.interrupt()
             stderr.print("[yellow]interrupted:[/] the running trial failed or finished; the study is saved and resumes next time")
             _finish(opened, workspace, evaluate=False)
             raise typer.Exit(130) from None
         on_progress(opened.study)
-    _finish(opened, workspace, evaluate=True)
+        _finish(opened, workspace, evaluate=True)
+        journal.finish(RunRecords({"study.json": study_record(opened)}))
 
 
 @app.command("show")

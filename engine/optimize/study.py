@@ -288,6 +288,19 @@ def fail_stale_trials(study: optuna.Study) -> None:
         optuna.storages.fail_stale_trials(study)
 
 
+def study_record(opened: OpenStudy) -> dict:
+    """What a study's run in the run store keeps: where the study is and how far it got."""
+    from engine.optimize.summary import best_trials, counts
+
+    return {
+        "study": opened.study.study_name,
+        "storage": safe_url(opened.storage_url),
+        "objectives": [objective.name for objective in opened.objectives],
+        "trials": counts(opened.study),
+        "pareto_trials": [trial.number for trial in best_trials(opened.study)],
+    }
+
+
 def finished(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=DONE))
 
