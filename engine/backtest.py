@@ -157,11 +157,12 @@ def simulate(
     stages: list[Stage] | None = None,
 ) -> PipelineRun:
     """The historical feed over all prepared bars, in chunks of `chunk_size` (all at once when
-    None); the result covers the traded period only."""
+    None); the result covers the traded period only. In one chunk, a model's predictions are
+    replayed: they are what its stage outputs over the whole history, computed once in `prepare`."""
     bars, first = prepared.bars, prepared.trade_from
     rules = ExecutionRules.from_strategy(prepared.strategy)
     pipeline = Pipeline(
-        stages or prepared.stages(),
+        stages or prepared.stages(replay=chunk_size is None),
         make_broker(broker, rules),
         bars.symbols,
         rules.initial_cash,

@@ -1,7 +1,9 @@
 """Typed, immutable events carried by the bus.
 
-Every event carries a chunk: one or more consecutive timestamps across one or more symbols.
-Arrays inside events are read-only (see `engine.bars`).
+Market data, targets and orders carry a chunk: one or more consecutive timestamps across one or
+more symbols. What a broker answers (order updates, fills, account snapshots) is stamped with
+the time it happened and may arrive at any time. Arrays inside events are read-only (see
+`engine.bars`).
 """
 
 from __future__ import annotations

@@ -198,6 +198,8 @@ class Strategy(_Strict):
 
     def with_overrides(self, **changes: dict) -> Strategy:
         """A copy with nested sections updated, validated like a file: {'data': {'symbols': [...]}}."""
+        if not any(changes.values()):
+            return self
         merged = self.model_dump()
         for section, values in changes.items():
             if values:

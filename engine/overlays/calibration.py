@@ -18,7 +18,7 @@ from engine.strategy import StrategyError
 def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
     """Return the prepared strategy with calibrated thresholds, and a record of each search.
 
-    `simulate(prepared, stages=...)` runs a backtest (passed in to keep this module free of the pipeline).
+    `simulate(prepared)` runs a backtest (passed in to keep this module free of the pipeline).
     """
     records = []
     for position, table in enumerate(prepared.strategy.overlays):
@@ -38,8 +38,7 @@ def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
                 if exit_ > entry:
                     continue
                 candidate = replace(window, resolved=window.resolved.with_overlay(position, _threshold(table, entry, exit_)))
-                execution = simulate(candidate, stages=candidate.stages(replay=True)).execution
-                metrics = compute_metrics(execution, prepared.periods_per_year)
+                metrics = compute_metrics(simulate(candidate).execution, prepared.periods_per_year)
                 trials.append({"entry": entry, "exit": exit_, "sharpe": metrics["sharpe"], "trades": metrics["trades"]})
         best = max(trials, key=lambda trial: -float("inf") if trial["sharpe"] is None else trial["sharpe"])
         records.append(
