@@ -30,7 +30,7 @@ def overlay_context(strategy: Strategy) -> OverlayContext:
 
 def resolve_chain(strategy: Strategy) -> list[ChainLink]:
     """Every overlay of the strategy, in order; errors name `overlays[i]` and the key."""
-    plugins, context = registry(), overlay_context(strategy)
+    context = overlay_context(strategy)
     links = []
     for position, table in enumerate(strategy.overlays):
         field = f"overlays[{position}]"
@@ -39,7 +39,7 @@ def resolve_chain(strategy: Strategy) -> list[ChainLink]:
         if not isinstance(kind, str):
             raise ValueError(f"{field}.kind: missing (the overlay's name)")
         try:
-            overlay = plugins.get("overlay", kind)
+            overlay = registry().get("overlay", kind)  # discovered at the first call: never for a chain without overlays
         except LookupError as error:
             raise ValueError(f"{field}.kind: {error}") from None
         links.append(ChainLink(overlay, validate_overlay(overlay, params, field, context), position))
