@@ -1,30 +1,7 @@
 """A causal 1-D convolution over time feeding an LSTM with attention (built-in model plugin)."""
 
-import torch
-from torch import nn
-
-from engine.models.layers import AssetEmbedding, AttentionPooling
 from engine.models.torch_model import TorchModel
 from engine.plugins import hookimpl
-
-
-class CNNLSTMNetwork(nn.Module):
-    def __init__(self, n_features, n_assets, hyperparameters):
-        super().__init__()
-        channels, hidden, kernel = hyperparameters["channels"], hyperparameters["hidden"], hyperparameters["kernel"]
-        self.embed = AssetEmbedding(n_assets, hyperparameters["embedding"])
-        # Left padding only: a step's convolution sees that step and earlier ones.
-        self.pad = nn.ConstantPad1d((kernel - 1, 0), 0.0)
-        self.conv = nn.Conv1d(n_features + hyperparameters["embedding"], channels, kernel)
-        self.lstm = nn.LSTM(channels, hidden, batch_first=True)
-        self.attention = AttentionPooling(hidden)
-        self.head = nn.Sequential(nn.Dropout(hyperparameters["dropout"]), nn.Linear(2 * hidden, 1))
-
-    def forward(self, sequences: torch.Tensor, assets: torch.Tensor) -> torch.Tensor:
-        x = self.embed(sequences, assets).transpose(1, 2)
-        x = torch.relu(self.conv(self.pad(x))).transpose(1, 2)
-        states, _ = self.lstm(x)
-        return self.head(torch.cat([self.attention(states), states[:, -1]], dim=-1)).squeeze(-1)
 
 
 class CNNLSTMModel(TorchModel):
@@ -41,7 +18,9 @@ class CNNLSTMModel(TorchModel):
         }
 
     def build_network(self, n_features, n_assets, lookback, hyperparameters):
-        return CNNLSTMNetwork(n_features, n_assets, hyperparameters)
+        from engine.models.layers import ConvRecurrentClassifier  # torch, only once a network is built
+
+        return ConvRecurrentClassifier(n_features, n_assets, hyperparameters)
 
 
 @hookimpl

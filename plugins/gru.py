@@ -1,8 +1,5 @@
 """GRU with attention over the lookback window, with asset embeddings (built-in model plugin)."""
 
-from torch import nn
-
-from engine.models.layers import RecurrentClassifier
 from engine.models.torch_model import TorchModel
 from engine.plugins import hookimpl
 
@@ -21,6 +18,10 @@ class GRUModel(TorchModel):
         }
 
     def build_network(self, n_features, n_assets, lookback, hyperparameters):
+        from torch import nn  # torch, only once a network is built
+
+        from engine.models.layers import RecurrentClassifier
+
         return RecurrentClassifier(nn.GRU, n_features, n_assets, hyperparameters)
 
 

@@ -1,28 +1,7 @@
 """A multilayer perceptron over the flattened lookback window plus an asset embedding (built-in model plugin)."""
 
-import torch
-from torch import nn
-
-from engine.models.layers import AssetEmbedding
 from engine.models.torch_model import TorchModel
 from engine.plugins import hookimpl
-
-
-class MLPNetwork(nn.Module):
-    def __init__(self, n_features, n_assets, lookback, hyperparameters):
-        super().__init__()
-        self.embed = AssetEmbedding(n_assets, hyperparameters["embedding"])
-        width, dropout = hyperparameters["hidden"], hyperparameters["dropout"]
-        inputs = lookback * (n_features + hyperparameters["embedding"])
-        self.layers = nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(inputs, width), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(width, width // 2), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(width // 2, 1),
-        )  # fmt: skip
-
-    def forward(self, sequences: torch.Tensor, assets: torch.Tensor) -> torch.Tensor:
-        return self.layers(self.embed(sequences, assets)).squeeze(-1)
 
 
 class MLPModel(TorchModel):
@@ -38,7 +17,9 @@ class MLPModel(TorchModel):
         }
 
     def build_network(self, n_features, n_assets, lookback, hyperparameters):
-        return MLPNetwork(n_features, n_assets, lookback, hyperparameters)
+        from engine.models.layers import FlatClassifier  # torch, only once a network is built
+
+        return FlatClassifier(n_features, n_assets, lookback, hyperparameters)
 
 
 @hookimpl

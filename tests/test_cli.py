@@ -14,9 +14,13 @@ import pytest
 ENGINE = [sys.executable, "-m", "engine"]
 
 
-def engine(home: Path, *args: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def engine(
+    home: Path, *args: str, check: bool = True, cwd: Path | None = None, python: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """`engine ARGS` in ENGINE_HOME=home; `python`: options for the interpreter, such as -X importtime."""
     env = {**os.environ, "ENGINE_HOME": str(home), "COLUMNS": "200"}
-    result = subprocess.run([*ENGINE, *args], env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
+    command = [sys.executable, *python, *ENGINE[1:], *args]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
     if check and result.returncode != 0:
         raise AssertionError(f"engine {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
@@ -46,6 +50,15 @@ def test_backtest_json_is_the_last_stdout_line_and_the_run_is_stored(json_run):
     assert manifest["libraries"]["vectorbt"] != "not installed"
     config = json.loads((run_dir / "config.json").read_text())
     assert config["strategy"]["costs"] == {"commission_bps": 10.0, "slippage_bps": 5.0, "min_commission": 0.0}
+
+
+@pytest.mark.parametrize("command", [("backtest", "--strategy", "sma_cross"), ("plugins", "list")])
+def test_rule_strategies_and_plugin_discovery_never_import_torch(sample_home, command):
+    """Model code imports torch when it builds, trains or loads a network: a strategy without a model,
+    and the discovery of the built-in model plugins, must not pay seconds for it."""
+    result = engine(sample_home, *command, python=("-X", "importtime"))
+    imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "engine.cli" in imported and "torch" not in imported
 
 
 def test_same_config_same_result_in_replay_with_chunks(sample_home, json_run):

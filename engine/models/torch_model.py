@@ -1,17 +1,37 @@
-"""A `Model` backed by a torch network: plugins implement `build_network` and nothing else."""
+"""A `Model` backed by a torch network: plugins implement `build_network` and nothing else.
+
+torch is imported where it is used (building, training, saving, loading a network), not with this
+module: plugin discovery imports every built-in model class, and a rule strategy must not pay for torch.
+"""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
-from torch import nn
 
 from engine.models.base import Dataset, Model
-from engine.models.training import TRAINING_DEFAULTS, predict_probabilities, seed_everything, train_network
+
+if TYPE_CHECKING:
+    from torch import nn
+
+# The hyperparameters of the training loop (engine.models.training, which imports torch), added to
+# every network's own.
+TRAINING_DEFAULTS = {
+    "epochs": 30,
+    "batch_size": 256,
+    "learning_rate": 1e-3,
+    "weight_decay": 0.01,
+    "loss": "focal",  # or "weighted_bce"
+    "focal_alpha": 0.25,
+    "focal_gamma": 2.0,
+    "grad_clip": 1.0,
+    "patience": 5,
+    "lr_patience": 2,
+    "lr_factor": 0.5,
+}
 
 
 class TorchModel(Model):
@@ -30,15 +50,21 @@ class TorchModel(Model):
         """A module mapping (sequences float32 (n, lookback, features), assets long (n,)) to logits (n,)."""
 
     def fit(self, train: Dataset, validation: Dataset, seed: int) -> dict[str, Any]:
+        from engine.models.training import seed_everything, train_network
+
         generator = seed_everything(seed)
         # Rebuilt after seeding, so the initial weights (and so the result) depend on the seed alone.
         self.network = self.build_network(self.n_features, self.n_assets, self.lookback, self.hyperparameters)
         return train_network(self.network, train, validation, self.hyperparameters, generator)
 
     def predict(self, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:
+        from engine.models.training import predict_probabilities
+
         return predict_probabilities(self.network, sequences, assets)
 
     def save(self, path: Path) -> None:
+        import torch
+
         torch.save(
             {
                 "model": self.name,
@@ -54,6 +80,8 @@ class TorchModel(Model):
 
     @classmethod
     def load(cls, path: Path) -> TorchModel:
+        import torch
+
         saved = torch.load(path, map_location="cpu", weights_only=True)
         if saved["model"] != cls.name:
             raise ValueError(f"{path} holds a {saved['model']!r} model, not {cls.name!r}")

@@ -17,19 +17,6 @@ from torch import nn
 
 from engine.models.base import Dataset
 
-TRAINING_DEFAULTS = {
-    "epochs": 30,
-    "batch_size": 256,
-    "learning_rate": 1e-3,
-    "weight_decay": 0.01,
-    "loss": "focal",  # or "weighted_bce"
-    "focal_alpha": 0.25,
-    "focal_gamma": 2.0,
-    "grad_clip": 1.0,
-    "patience": 5,
-    "lr_patience": 2,
-    "lr_factor": 0.5,
-}
 INFERENCE_BATCH = 1024  # small batches stay in cache: faster on CPU than large ones
 
 
