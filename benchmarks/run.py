@@ -10,6 +10,7 @@ from benchmarks import (
     optimize_trials,
     overlay_chain,
     replay_vs_backtrader,
+    startup,
     vectorized_backtest,
 )
 from benchmarks.common import save
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "gru_inference": gru_inference.measure,
     "overlay_chain": overlay_chain.measure,
     "optimize_trials": optimize_trials.measure,
+    "startup": startup.measure,
 }
 
 
