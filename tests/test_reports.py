@@ -12,6 +12,9 @@ from browser import view
 from PIL import Image
 from test_cli import engine
 
+from engine.report import charts, write_tearsheet
+from engine.runstore import RunStore
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"  # screenshots kept for people to look at
 CHARTS = {"equity", "equity_log", "drawdown", "monthly_returns", "rolling", "exposure", "gross_net"}
 
@@ -141,6 +144,33 @@ def test_runs_without_trades_or_with_one_bar_still_report(sample_home, case, per
     assert_table_matches(page.tables["metrics"], {"sma_cross": run["metrics"], **run["baselines"]})
     assert "trades" not in page.tables
     assert "No trades" in Path(run["report"]).with_suffix(".md").read_text()
+
+
+def test_a_report_written_again_has_the_same_chart_bytes(sample_home, gru93_run):
+    folder = Path(gru93_run["report"]).parent / "charts"
+    before = {path.name: path.read_bytes() for path in folder.glob("*.png")}
+    write_tearsheet(RunStore(sample_home / "runs").load(gru93_run["run_id"]))
+    assert {path.name: path.read_bytes() for path in folder.glob("*.png")} == before
+
+
+def test_thinning_keeps_each_pixel_columns_extremes_and_the_gaps():
+    rng = np.random.default_rng(0)
+    # Powers of two, so that the test's pixel columns are exactly thin's.
+    x = np.datetime64("2020-01-01T00:00") + np.arange(2**17 + 1).astype("timedelta64[m]")
+    columns = 128
+    y = np.cumsum(rng.normal(size=len(x)))
+    y[40_000:40_500] = np.nan
+    kept_x, kept_y = charts.thin(x, y, columns)
+    assert len(kept_y) < 5 * columns and kept_x[0] == x[0] and kept_x[-1] == x[-1]
+    assert (np.diff(kept_x) > np.timedelta64(0)).all()  # a subsequence, in order
+
+    def column(times):
+        return (times - x[0]).astype(np.int64) * columns // (x[-1] - x[0]).astype(np.int64)
+
+    for pixel in range(columns):
+        inside, kept = y[column(x) == pixel], kept_y[column(kept_x) == pixel]
+        assert np.nanmin(kept) == np.nanmin(inside) and np.nanmax(kept) == np.nanmax(inside)
+    assert np.isnan(kept_y[(kept_x >= x[40_000]) & (kept_x < x[40_500])]).any()  # the line still breaks
 
 
 def test_report_command_rewrites_a_report_and_compares_runs(sample_home, gru93_run):

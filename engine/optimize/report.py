@@ -10,8 +10,13 @@ import re
 import warnings
 from pathlib import Path
 
+import matplotlib
 import optuna
-import optuna.visualization.matplotlib as optuna_plots
+
+matplotlib.use("Agg")  # Optuna draws through pyplot: files only, never a window
+
+import matplotlib.pyplot as plt  # noqa: E402
+import optuna.visualization.matplotlib as optuna_plots  # noqa: E402
 
 from engine.formatting import format_metric
 from engine.optimize.study import OpenStudy, safe_url
@@ -73,8 +78,13 @@ def study_folder(root: Path, study: optuna.Study) -> Path:
 
 
 def _save_axes(axes, path: Path) -> Path:
-    axes.figure.set_size_inches(*charts.SIZE)
-    return charts.save(axes.figure, path)
+    figure = axes.figure
+    try:
+        figure.set_size_inches(*charts.SIZE)
+        figure.tight_layout()  # Optuna's figures are laid out for the size it chose
+        return charts.save(figure, path)
+    finally:
+        plt.close(figure)
 
 
 def _charts(opened: OpenStudy, folder: Path) -> list[Chart]:
