@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -53,6 +54,7 @@ class PreparedStrategy:
     walk_forward: WalkForward | None = None  # the trained folds, when this command trained or loaded them
     predictions: CachedPredictions | None = None  # the model's output over every bar, replayed where only overlays vary
     calibration: list[dict] = field(default_factory=list)  # threshold searches (see overlays/calibration)
+    overlay_cache: Path | None = None  # OverlayContext.cache_dir: the workspace's models/overlays/
 
     @classmethod
     def over(cls, strategy: Strategy, bars: Bars) -> PreparedStrategy:
@@ -68,7 +70,7 @@ class PreparedStrategy:
         return self.annualization.periods_per_year
 
     def overlay_context(self) -> OverlayContext:
-        return overlay_context(self.strategy, self.periods_per_year)
+        return overlay_context(self.strategy, self.periods_per_year, self.overlay_cache)
 
     def signal_stage(self, replay: bool = False) -> Stage:
         """A fresh signal stage (no state carried from an earlier run). A model strategy runs its
@@ -119,7 +121,8 @@ def prepare(
             f"strategy {resolved.name}: data.start {data.start} is after the last stored {data.timeframe} bar of "
             f"{', '.join(data.symbols)} ({bars.index()[-1].date()})"
         )
-    prepared = PreparedStrategy(resolved, bars, trade_from, annualization(resolved.strategy, bars.timestamps))
+    periods = annualization(resolved.strategy, bars.timestamps)
+    prepared = PreparedStrategy(resolved, bars, trade_from, periods, overlay_cache=workspace.models.root / "overlays")
     if resolved.model is not None:
         prepared = _with_model(prepared, workspace, on_fold, predictions)
     prepared, calibration = calibrate_thresholds(prepared, simulate)
@@ -234,7 +237,14 @@ def run_backtest(
     on_fold: Callable[[TrainedFold], None] | None = None,
     ablation: bool = False,
 ) -> BacktestResult:
-    prepared = prepare(strategy, workspace, on_fold)
+    # In one chunk a model's predictions are replayed, so they come from the prediction cache when an
+    # earlier run stored them for these bars; in chunks its stage runs, which needs its folds.
+    resolved, predictions = _resolved(strategy), None
+    if resolved.model is not None and chunk_size is None:
+        from engine.signals.cache import PredictionCache
+
+        predictions = PredictionCache.in_store(workspace.models)
+    prepared = prepare(resolved, workspace, on_fold, predictions)
     run = simulate(prepared, chunk_size, broker, on_chunk)
     strategy, periods = prepared.strategy, prepared.periods_per_year
     baselines = {"buy & hold": benchmark_of(strategy)}

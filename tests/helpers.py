@@ -22,6 +22,11 @@ def run_stages(stages, bars: Bars, rules: ExecutionRules, mode: str = "replay", 
     return run_feed(pipeline, HistoricalFeed(bars, chunk))
 
 
+def imported_modules(stderr: str) -> set[str]:
+    """The modules a `python -X importtime` process imported, from its stderr."""
+    return {line.rpartition("|")[2].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
 def make_bars(opens, closes, symbols=None, start="2024-01-01") -> Bars:
     """Bars from open and close rows (one column per symbol); high/low just wrap them."""
     opens = np.asarray(opens, dtype=float).reshape(len(opens), -1)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.helpers import imported_modules
+
 ENGINE = [sys.executable, "-m", "engine"]
 
 
@@ -57,7 +59,7 @@ def test_rule_strategies_and_plugin_discovery_never_import_torch(sample_home, co
     """Model code imports torch when it builds, trains or loads a network: a strategy without a model,
     and the discovery of the built-in model plugins, must not pay seconds for it."""
     result = engine(sample_home, *command, python=("-X", "importtime"))
-    imported = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    imported = imported_modules(result.stderr)
     assert "engine.cli" in imported and "torch" not in imported
 
 

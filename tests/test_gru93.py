@@ -12,6 +12,7 @@ import pytest
 
 from engine.backtest import prepare, simulate
 from engine.strategy_files import load_strategy
+from tests.helpers import imported_modules
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +78,16 @@ def test_backtest_and_train_commands(sample_home, gru93):
     assert "calibrate" not in threshold
     assert (threshold["entry"], threshold["exit"]) == (calibration["chosen"]["entry"], calibration["chosen"]["exit"])
     assert payload["metrics"]["start"] > calibration["validation_end"]
+
+    # The first run stored the model's predictions: a second one replays them without importing torch.
+    again = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "engine", "backtest", "--strategy", "gru93", "--json"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    imported = imported_modules(again.stderr)
+    assert "engine.cli" in imported and "torch" not in imported and "reused" not in again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["metrics"] == payload["metrics"]
 
     trained = subprocess.run(
         [sys.executable, "-m", "engine", "train", "--strategy", "gru93", "--json"], env=env, capture_output=True, text=True

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import arch.univariate
 import numpy as np
 import pytest
 
 from engine.execution.conventions import ExecutionRules
 from engine.overlays.base import OverlayContext, validate_overlay
 from engine.overlays.cost_filter import COST_FILTER
-from engine.overlays.regime import MARKET_FILTER, TREND, VOLATILITY_REGIME
+from engine.overlays.regime import MARKET_FILTER, TREND, VOLATILITY_REGIME, fit_garch
 from engine.overlays.risk import DRAWDOWN_BREAKER, EXPOSURE_CAPS, HOLDING, STOPS, VOLATILITY_TARGET
 from engine.overlays.threshold import THRESHOLD
 from tests.helpers import FixedWeights, make_bars, run_stages
@@ -133,6 +136,29 @@ def test_volatility_regime_scales_high_volatility_and_garch_forecasts():
     forecast = final(run(bars, np.ones((900, 1)), garch))
     # Calm: ~8% a year, never flagged. Once a refit has seen the storm (~63% a year), it is flagged.
     assert (forecast[500:700, 0] == 1.0).all() and (forecast[750:, 0] == 0.0).mean() > 0.95
+
+
+def test_garch_fits_kept_on_disk_are_reused_exactly_by_a_later_run(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    closes = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 400)))
+    bars = make_bars(opens=closes, closes=closes)
+    params = {"window": 10, "lookback": 50, "max_percentile": 1.0, "garch": True, "garch_window": 200, "refit_every": 40}
+
+    def forecasts(cache_dir):
+        ctx = replace(context(), cache_dir=cache_dir)
+        stage = VOLATILITY_REGIME.build(validate_overlay(VOLATILITY_REGIME, params, "overlays[0]", ctx), ctx)
+        return final(run(bars, np.ones((400, 1)), stage))
+
+    fit_garch.cache_clear()
+    in_memory = forecasts(None)
+    fit_garch.cache_clear()
+    assert np.array_equal(forecasts(tmp_path), in_memory)
+    assert len(list(tmp_path.rglob("output.pkl"))) == 5  # refits at bars 200, 240, …, 360
+    # A later process (an empty memory) reads every fit from disk and fits nothing.
+    fit_garch.cache_clear()
+    monkeypatch.setattr(arch.univariate, "ZeroMean", None)
+    assert np.array_equal(forecasts(tmp_path), in_memory)
+    fit_garch.cache_clear()
 
 
 def test_cost_filter_band_and_expected_edge():

@@ -39,7 +39,7 @@ def deflated_sharpe(opened: OpenStudy, trial: optuna.trial.FrozenTrial) -> float
 def evaluate_holdout(opened: OpenStudy, workspace: Workspace) -> dict[str, dict]:
     """Holdout metrics of each Pareto member not evaluated yet; returns all results by trial number."""
     results = dict(opened.study.user_attrs.get("holdout", {}))
-    predictions = PredictionCache(workspace.models.root / "predictions")
+    predictions = PredictionCache.in_store(workspace.models)
     for trial in best_trials(opened.study):
         if str(trial.number) in results:
             continue

@@ -227,7 +227,7 @@ class TrialObjective:
 
     def __init__(self, opened: OpenStudy, workspace: Workspace, interruption: Interruption) -> None:
         self.opened, self.workspace, self.interruption = opened, workspace, interruption
-        self.predictions = PredictionCache(workspace.models.root / "predictions")
+        self.predictions = PredictionCache.in_store(workspace.models)
 
     def _after_fold(self, trial: optuna.Trial, trained: TrainedFold) -> None:
         """A walk-forward fold is trained: the point where a Ctrl-C stops a training trial, and where

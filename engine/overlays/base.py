@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,6 +29,9 @@ class OverlayContext:
     slippage: float
     allow_short: bool
     signal_is_probability: bool
+    # A folder where stages may keep, between runs, results that depend only on their inputs
+    # (models/overlays/ in the workspace); None: they keep them in memory only.
+    cache_dir: Path | None = None
 
     @property
     def round_trip_cost(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, validate_overlay
 from engine.plugins.registry import PluginRegistry
@@ -17,7 +18,7 @@ class ChainLink:
     position: int
 
 
-def overlay_context(strategy: Strategy, periods_per_year: float | None = None) -> OverlayContext:
+def overlay_context(strategy: Strategy, periods_per_year: float | None = None, cache_dir: Path | None = None) -> OverlayContext:
     """What overlays are validated and built in. Bars per year come from the data, so they are
     known only when stages are built; validation does not need them."""
     return OverlayContext(
@@ -27,6 +28,7 @@ def overlay_context(strategy: Strategy, periods_per_year: float | None = None) -
         slippage=strategy.costs.slippage,
         allow_short=strategy.execution.allow_short,
         signal_is_probability=isinstance(strategy.signal, ModelSignal),
+        cache_dir=cache_dir,
     )
 
 

@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
-from arch.univariate import GARCH, ZeroMean
 from pydantic import Field, ValidationInfo, field_validator
 
 from engine.bars import Bars
@@ -57,20 +59,39 @@ class VolatilityRegimeConfig(OverlayConfig):
 
 
 @lru_cache(maxsize=4096)
-def fit_garch(returns: bytes) -> tuple[float, float, float, float]:
+def fit_garch(returns: bytes, cache_dir: Path | None = None) -> tuple[float, float, float, float]:
     """GARCH(1,1) on a window of percent returns (float64 bytes): omega, alpha, beta and the last
-    conditional variance. Memoized: calibration and ablation rerun a chain over the same bars."""
+    conditional variance. Memoized in memory, since calibration and ablation rerun a chain over the
+    same bars, and with `cache_dir` on disk too: a fit takes tens of milliseconds, and a ten-year
+    daily history refit quarterly needs dozens per symbol in every run."""
+    return (_fit_garch if cache_dir is None else _stored_fits(cache_dir))(returns)
+
+
+def _fit_garch(returns: bytes) -> tuple[float, float, float, float]:
+    # arch and joblib are imported by the first fit: every run discovers this plugin, few fit GARCH.
+    from arch.univariate import GARCH, ZeroMean
+
     result = ZeroMean(np.frombuffer(returns), volatility=GARCH(p=1, q=1)).fit(disp="off")
     omega, alpha, beta = (float(result.params[name]) for name in ("omega", "alpha[1]", "beta[1]"))
     return omega, alpha, beta, float(result.conditional_volatility[-1]) ** 2
+
+
+@lru_cache(maxsize=8)
+def _stored_fits(cache_dir: Path) -> Callable[[bytes], tuple[float, float, float, float]]:
+    """`_fit_garch` memoized by joblib in a folder per arch version (another version may fit
+    differently); the floats come back exactly as fitted."""
+    import joblib
+
+    version = importlib.metadata.version("arch")
+    return joblib.Memory(cache_dir / f"garch-arch-{version}", verbose=0).cache(_fit_garch)
 
 
 class GarchForecast:
     """One symbol's next-bar variance from GARCH(1,1): refit every `refit_every` bars on the last
     `window` returns, rolled forward one bar at a time with the fitted parameters in between."""
 
-    def __init__(self, window: int, refit_every: int) -> None:
-        self.window, self.refit_every = window, refit_every
+    def __init__(self, window: int, refit_every: int, cache_dir: Path | None = None) -> None:
+        self.window, self.refit_every, self.cache_dir = window, refit_every, cache_dir
         self.params: tuple[float, float, float] | None = None
         self.variance = np.nan
 
@@ -83,7 +104,7 @@ class GarchForecast:
             bar, upto = first_bar + row, start + row + 1
             window = returns[upto - self.window : upto]
             if bar % self.refit_every == 0 and upto >= self.window and np.isfinite(window).all():
-                *params, self.variance = fit_garch(np.ascontiguousarray(window, dtype=np.float64).tobytes())
+                *params, self.variance = fit_garch(np.ascontiguousarray(window, dtype=np.float64).tobytes(), self.cache_dir)
                 self.params = tuple(params)
             end = min(len(out), row + self.refit_every - bar % self.refit_every)  # the next refit bar
             if self.params is not None:
@@ -99,7 +120,7 @@ class VolatilityRegimeStage:
         self.config = config
         self.annualize = np.sqrt(context.periods_per_year)
         self._closes = TrailingRows(max(config.window + config.lookback, config.garch_window + 1))
-        self._garch = [GarchForecast(config.garch_window, config.refit_every) for _ in context.symbols]
+        self._garch = [GarchForecast(config.garch_window, config.refit_every, context.cache_dir) for _ in context.symbols]
         self._bars_seen = 0
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:

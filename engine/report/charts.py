@@ -99,6 +99,12 @@ class AmountLogFormatter(LogFormatter):
         return _amount(x, self.axis) if super().__call__(x, pos) else ""
 
 
+def _title(axes: Axes, title: str) -> None:
+    """A title just above the axes: placed there, matplotlib need not measure the tick labels on
+    every draw to keep it clear of them (a fifth of a chart's time), and no labels sit on top."""
+    axes.set_title(title, loc="left", y=1.0)
+
+
 def _dates(index: pd.DatetimeIndex) -> np.ndarray:
     """UTC wall-clock times as datetime64, which matplotlib converts as one array."""
     return (index.tz_convert(None) if index.tz is not None else index).to_numpy()
@@ -110,7 +116,7 @@ def _lines(axes: Axes, series: dict[str, pd.Series], title: str, percent: bool =
         x, y = thin(_dates(values.index), values.to_numpy(dtype=np.float64), columns)
         # A single bar is still drawn: a line needs two points, a marker does not.
         axes.plot(x, y, label=label, linewidth=1.2, marker="o" if len(values) == 1 else None)
-    axes.set_title(title, loc="left")
+    _title(axes, title)
     axes.grid(alpha=0.3)
     axes.yaxis.set_major_formatter(PercentFormatter(1.0) if percent else AmountFormatter())
     if len(series) > 1:
@@ -161,7 +167,7 @@ def monthly_heatmap(path: Path, table: pd.DataFrame) -> Path:
     image = axes.imshow(values, cmap="RdYlGn", vmin=-limit, vmax=limit, aspect="auto")
     axes.set_xticks(range(12), MONTHS)
     axes.set_yticks(range(len(table.index)), [str(year) for year in table.index])
-    axes.set_title("monthly returns", loc="left")
+    _title(axes, "monthly returns")
     figure.colorbar(image, ax=axes, format=PercentFormatter(1.0))
     figure.canvas.draw()
     picture = Image.fromarray(np.asarray(figure.canvas.buffer_rgba()))

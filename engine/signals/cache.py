@@ -21,7 +21,7 @@ import numpy as np
 
 from engine.bars import Bars
 from engine.files import atomic_write
-from engine.models.store import fold_key
+from engine.models.store import ModelStore, fold_key
 from engine.models.walkforward import ModelSetup, WalkForward
 from engine.signals.model import ModelProbability
 
@@ -59,6 +59,11 @@ class PredictionCache:
         self.root = Path(root)
         self._memory: dict[str, CachedPredictions] = {}
         self.computed = 0  # how many lookups had to run the model (for progress and benchmarks)
+
+    @classmethod
+    def in_store(cls, models: ModelStore) -> PredictionCache:
+        """The cache beside the trained folds, in `models/predictions/`."""
+        return cls(models.root / "predictions")
 
     def key(self, setup: ModelSetup, bars: Bars) -> str:
         return fold_key({**setup.description(), "bars": bars.fingerprint()})
