@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from engine.cli.output import stdout
+from engine.cli.output import stderr, stdout
 from engine.data.importer import import_bars
 from engine.workspace import Workspace
 
@@ -16,12 +16,41 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(help="CSV or Parquet file with a date/timestamp/time column and OHLCV")],
-    symbol: Annotated[str, typer.Option(help="Symbol to store the bars under")],
-    timeframe: Annotated[str, typer.Option(help="Bar size: 1d, 1h, 15m, …")] = "1d",
+    symbol: Annotated[
+        str | None, typer.Option(help="Symbol to store the bars under (with a symbol column: import only its rows)")
+    ] = None,
+    timeframe: Annotated[str, typer.Option(help="Bar size: 1d, 1h, 15m, …; checked against the bars' spacing")] = "1d",
+    symbol_column: Annotated[
+        str | None, typer.Option(help="Column naming each row's symbol (default: a 'symbol' or 'ticker' column)")
+    ] = None,
+    adjust: Annotated[bool, typer.Option(help="Scale open/high/low/close by the file's adjusted close / close")] = False,
 ) -> None:
-    """Validate a file and store it; on any error the store is left as it was."""
-    series = import_bars(Workspace.from_env().data, path, symbol, timeframe)
-    stdout.print(f"stored {series.rows} {series.timeframe} bars for {series.symbol} ({series.first} to {series.last})")
+    """Validate a file and store it, one series per symbol; on any error the store is left as it was."""
+    imported = import_bars(Workspace.from_env().data, path, symbol, timeframe, symbol_column, adjust)
+    for note in imported.notes:
+        stderr.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+    for series in imported.series:
+        volume = "" if series.has_volume else ", no volume"
+        stdout.print(
+            f"stored {series.rows} {series.timeframe} bars for {series.symbol} ({series.first} to {series.last}{volume})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command("rm")
+def rm(
+    symbol: Annotated[str, typer.Argument(help="Symbol of the stored series")],
+    timeframe: Annotated[str, typer.Option(help="Bar size of the stored series")] = "1d",
+) -> None:
+    """Delete one stored series (and its cache)."""
+    removed = Workspace.from_env().data.remove(symbol, timeframe)
+    stdout.print(
+        f"removed {removed.rows} {removed.timeframe} bars for {removed.symbol} ({removed.first} to {removed.last}; "
+        f"{removed.origin})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("list")
@@ -30,6 +59,8 @@ def list_() -> None:
     table = Table("symbol", "timeframe", "rows", "first (UTC)", "last (UTC)", "kind", "origin")
     for series in Workspace.from_env().data.list():
         kind, _, detail = series.origin.partition(": ")
+        if not series.has_volume:
+            kind += ", no volume"
         table.add_row(
             series.symbol,
             series.timeframe,

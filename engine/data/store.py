@@ -3,6 +3,7 @@
 Layout under the store root:
 
     bars/<timeframe>/<SYMBOL>.parquet    the series (UTC timestamp + OHLCV), with its origin in the metadata
+                                         (and `engine.volume: missing` when the source had no volume: NaN throughout)
     cache/<timeframe>/<SYMBOL>.arrow     memory-mapped Arrow copy for repeated loads, keyed by the Parquet file's stat
 
 Writes go to a temporary file in the same folder and are renamed into place, so a failed write
@@ -22,7 +23,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from engine.bars import FIELDS, Bars
-from engine.data.validation import BarValidationError, validate_bars
+from engine.data.validation import BarValidationError, has_no_volume, validate_bars
 from engine.errors import UserError
 from engine.files import atomic_write
 
@@ -34,6 +35,8 @@ _META_ORIGIN = b"engine.origin"
 _META_FIRST = b"engine.first"
 _META_LAST = b"engine.last"
 _META_SOURCE_STAT = b"engine.source_stat"
+_META_VOLUME = b"engine.volume"
+_VOLUME_MISSING = b"missing"
 
 
 class DataStoreError(UserError, LookupError):
@@ -49,6 +52,7 @@ class StoredSeries:
     last: pd.Timestamp
     origin: str
     path: Path
+    has_volume: bool = True
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -85,13 +89,15 @@ class DataStore:
         validate_bars(frame, source)
         table = pa.Table.from_pandas(frame[["timestamp", *FIELDS]], schema=_SCHEMA, preserve_index=False)
         first, last = frame["timestamp"].iloc[0], frame["timestamp"].iloc[-1]
-        table = table.replace_schema_metadata(
-            {
-                _META_ORIGIN: origin.encode(),
-                _META_FIRST: pd.Timestamp(first).isoformat().encode(),
-                _META_LAST: pd.Timestamp(last).isoformat().encode(),
-            }
-        )
+        metadata = {
+            _META_ORIGIN: origin.encode(),
+            _META_FIRST: pd.Timestamp(first).isoformat().encode(),
+            _META_LAST: pd.Timestamp(last).isoformat().encode(),
+        }
+        # Only a series without volume carries the key, so every other stored file keeps its exact bytes.
+        if has_no_volume(frame["volume"].to_numpy(dtype=np.float64)):
+            metadata[_META_VOLUME] = _VOLUME_MISSING
+        table = table.replace_schema_metadata(metadata)
         atomic_write(path, lambda tmp: pq.write_table(table, tmp))
         self._cache_path(symbol, timeframe).unlink(missing_ok=True)
         return self.describe(symbol, timeframe)
@@ -99,7 +105,9 @@ class DataStore:
     def describe(self, symbol: str, timeframe: str) -> StoredSeries:
         path = self.bars_path(symbol, timeframe)
         if not path.exists():
-            raise DataStoreError(f"no {timeframe} bars for {normalize_symbol(symbol)} in {self.root}")
+            stored = self.timeframes_of(symbol)
+            elsewhere = f" (stored: {', '.join(stored)})" if stored else ""
+            raise DataStoreError(f"no {timeframe} bars for {normalize_symbol(symbol)} in {self.root}{elsewhere}")
         metadata = pq.read_metadata(path)
         meta = metadata.metadata or {}
         return StoredSeries(
@@ -110,13 +118,25 @@ class DataStore:
             last=pd.Timestamp(meta.get(_META_LAST, b"").decode() or "NaT"),
             origin=meta.get(_META_ORIGIN, b"unknown").decode(),
             path=path,
+            has_volume=meta.get(_META_VOLUME) != _VOLUME_MISSING,
         )
+
+    def remove(self, symbol: str, timeframe: str) -> StoredSeries:
+        """Delete a stored series and its cache; returns what was removed."""
+        removed = self.describe(symbol, timeframe)
+        removed.path.unlink()
+        self._cache_path(symbol, timeframe).unlink(missing_ok=True)
+        return removed
 
     def list(self) -> list[StoredSeries]:
         bars_root = self.root / "bars"
         if not bars_root.exists():
             return []
         return [self.describe(path.stem, path.parent.name) for path in sorted(bars_root.glob("*/*.parquet"))]
+
+    def timeframes_of(self, symbol: str) -> list[str]:
+        name = f"{normalize_symbol(symbol)}.parquet"
+        return sorted(path.parent.name for path in (self.root / "bars").glob(f"*/{name}"))
 
     def has(self, symbol: str, timeframe: str) -> bool:
         return self.bars_path(symbol, timeframe).exists()

@@ -22,15 +22,24 @@ class BarValidationError(UserError, ValueError):
         self.source, self.row, self.field, self.problem = source, row, field, problem
 
 
-def validate_bars(frame: pd.DataFrame, source: str, first_row: int = 1) -> None:
+def has_no_volume(volume: np.ndarray) -> bool:
+    """A series stored without volume (the file had none) holds NaN in every row."""
+    return bool(np.isnan(volume).all())
+
+
+def validate_bars(frame: pd.DataFrame, source: str, row_numbers: np.ndarray | None = None) -> None:
     """Check a frame with a UTC `timestamp` column and OHLCV columns.
 
-    `first_row` is the number reported for the frame's first row (2 for a CSV with a header line,
-    so the number matches the line in the file).
+    `row_numbers` are the numbers reported for the frame's rows (for a CSV, the lines in the file;
+    for one symbol of a file that holds several, its own lines); default 1, 2, 3, ...
+    A volume column that is NaN throughout is a series without volume; NaN in some rows only is an error.
     """
 
+    numbers = np.arange(1, len(frame) + 1) if row_numbers is None else row_numbers
+
     def fail(position: int | None, field: str | None, problem: str) -> None:
-        raise BarValidationError(source, None if position is None else first_row + position, field, problem)
+        row = None if position is None else int(numbers[position])
+        raise BarValidationError(source, row, field, problem)
 
     if frame.empty:
         fail(None, None, "no bars")
@@ -60,7 +69,9 @@ def validate_bars(frame: pd.DataFrame, source: str, first_row: int = 1) -> None:
             position = int(np.flatnonzero(bad)[0])
             fail(position, field, f"price must be positive and finite, got {values[field][position]}")
     volume = values["volume"]
-    bad = np.isnan(volume) | (volume < 0) | ~np.isfinite(volume)
+    if np.isnan(volume).any() and not has_no_volume(volume):
+        fail(int(np.flatnonzero(np.isnan(volume))[0]), "volume", "missing volume (a series has volume in every row or in none)")
+    bad = (volume < 0) | np.isinf(volume)
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
         fail(position, "volume", f"volume must be a finite number >= 0, got {volume[position]}")

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.bars import Bars
+from engine.errors import UserError
 from engine.features.base import FeatureProvider
+
+
+class MissingVolumeError(UserError):
+    """A feature provider that reads volume was given a symbol stored without volume."""
 
 
 class FeatureSet:
@@ -19,6 +24,7 @@ class FeatureSet:
         self.history = max(p.history for p in providers)
 
     def compute(self, bars: Bars) -> np.ndarray:
+        self._check_volume(bars)
         parts = []
         for provider in self.providers:
             values = np.asarray(provider.compute(bars), dtype=np.float64)
@@ -27,6 +33,16 @@ class FeatureSet:
                 raise ValueError(f"feature provider {provider.name!r} returned shape {values.shape}, expected {expected}")
             parts.append(values)
         return np.concatenate(parts, axis=-1)
+
+    def _check_volume(self, bars: Bars) -> None:
+        readers = [p.name for p in self.providers if getattr(p, "uses_volume", True)]
+        stored_without = np.isnan(bars.volume).all(axis=0) & (len(bars) > 0)
+        no_volume = [symbol for symbol, missing in zip(bars.symbols, stored_without, strict=True) if missing]
+        if readers and no_volume:
+            raise MissingVolumeError(
+                f"{', '.join(no_volume)} stored without volume, and feature provider(s) {', '.join(readers)} read volume: "
+                "choose features that do not (signal.features), or import bars with a volume column"
+            )
 
 
 class FeatureWindow:

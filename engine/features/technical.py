@@ -67,6 +67,7 @@ class TechnicalFeatures:
         "volume_zscore_20",
     )
     history = 512
+    uses_volume = True  # on-balance volume and the volume z-score
 
     def compute(self, bars: Bars) -> np.ndarray:
         close, high, low, volume = (np.ascontiguousarray(a) for a in (bars.close, bars.high, bars.low, bars.volume))
@@ -104,6 +105,7 @@ class CalendarFeatures:
     name = "calendar"
     columns = ("day_of_week_sin", "day_of_week_cos", "hour_sin", "hour_cos")
     history = 0
+    uses_volume = False
 
     def compute(self, bars: Bars) -> np.ndarray:
         index = bars.index()
