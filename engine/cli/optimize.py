@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -86,7 +85,9 @@ def optimize(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes on this machine")] = 1,
     timeout: Annotated[float | None, typer.Option(min=1, help="Stop starting trials after this many seconds")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampler seed (worker k uses seed + k)")] = None,
-    space: Annotated[Path | None, typer.Option(help="Search-space file replacing the strategy's \\[optimize] table")] = None,
+    space: Annotated[
+        str | None, typer.Option(help="Replaces the strategy's \\[optimize] table: NAME in configs/search/, or a file")
+    ] = None,
     heartbeat: Annotated[int, typer.Option(min=1, help="Seconds between worker heartbeats; 3 missed fail a trial")] = 10,
 ) -> None:
     """Tune a strategy with Optuna against Sharpe and drawdown; `optimize show` and `optimize export` read the result."""
@@ -94,6 +95,7 @@ def optimize(
         return
     if strategy is None or trials is None:
         raise typer.BadParameter("engine optimize needs --strategy and --trials", param_hint="--strategy/--trials")
+    from engine.optimize.space import find_space_file
     from engine.optimize.study import StudySettings, finished, open_study, run_study, study_record
     from engine.runstore import RunRecords
 
@@ -108,7 +110,7 @@ def optimize(
         workers=workers,
         timeout=timeout,
         seed=seed,
-        space_file=str(space) if space else None,
+        space_file=str(find_space_file(space)) if space else None,
         heartbeat=heartbeat,
         home=str(workspace.root),
     )
@@ -160,7 +162,8 @@ def export(
     from engine.optimize.export import export_trial
     from engine.optimize.study import load_study
 
-    opened = load_study(study, storage, Workspace.from_env())
-    path = export_trial(opened, trial, name, Path.cwd() / "strategies", overwrite=force)
+    workspace = Workspace.from_env()
+    opened = load_study(study, storage, workspace)
+    path = export_trial(opened, trial, name, workspace.strategies, overwrite=force)
     stdout.print(f"trial {trial} written to {path}")
     stdout.print(f"validation period: engine backtest --strategy {name} --end {opened.split.validation_end}")
