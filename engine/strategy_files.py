@@ -8,6 +8,7 @@ schema only; `engine.resolution` checks the plugins a strategy names.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine import resources
@@ -15,11 +16,13 @@ from engine.lookup import find_file, names_in
 from engine.strategy import Strategy, StrategyError, parse_strategy
 
 
-def _plugin_strategies() -> dict[str, Path]:
+def _plugin_strategies() -> dict[str, tuple[Path, str]]:
+    """Strategy files plugins ship: name -> (path, the plugin's origin)."""
     from engine.plugins.registry import registry
 
     plugins = registry()
-    return {name: Path(plugins.get("strategy", name)) for name in plugins.names("strategy")}
+    shipped = [entry for entry in plugins.entries if entry.kind == "strategy"]
+    return {entry.name: (Path(plugins.get("strategy", entry.name)), entry.origin) for entry in shipped}
 
 
 def find_strategy(name_or_path: str) -> Path:
@@ -29,7 +32,7 @@ def find_strategy(name_or_path: str) -> Path:
         return path
     from_plugins = _plugin_strategies()
     if name_or_path in from_plugins:
-        return from_plugins[name_or_path]
+        return from_plugins[name_or_path][0]
     raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(list_strategies()) or 'none'}")
 
 
@@ -44,4 +47,19 @@ def load_strategy(name_or_path: str) -> Strategy:
 
 
 def list_strategies() -> list[str]:
-    return sorted(set(names_in(resources.STRATEGIES)) | set(_plugin_strategies()))
+    return [entry.name for entry in strategy_entries()]
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    name: str
+    path: Path
+    origin: str  # workspace, built-in, or the plugin's origin
+
+
+def strategy_entries() -> list[StrategyEntry]:
+    """Every strategy a name can reach, by name, where the lookup finds it."""
+    entries = {name: StrategyEntry(name, path, origin) for name, (path, origin) in _plugin_strategies().items()}
+    for name, path in names_in(resources.STRATEGIES).items():
+        entries[name] = StrategyEntry(name, path, "built-in" if path.is_relative_to(resources.ROOT) else "workspace")
+    return [entries[name] for name in sorted(entries)]

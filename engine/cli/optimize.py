@@ -8,7 +8,7 @@ import typer
 from rich.progress import TextColumn
 from rich.table import Table
 
-from engine.cli.output import progress_bar, stderr, stdout
+from engine.cli.output import print_json_line, progress_bar, stderr, stdout
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -137,6 +137,25 @@ def optimize(
         on_progress(opened.study)
         _finish(opened, workspace, evaluate=True)
         journal.finish(RunRecords({"study.json": study_record(opened)}))
+
+
+@app.command("list")
+def list_(
+    storage: StorageOption = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON array instead of a table")] = False,
+) -> None:
+    """The studies in the storage: strategy, objectives, trials finished of those begun, start."""
+    from engine.optimize.study import list_studies
+
+    studies = list_studies(storage, Workspace.from_env())
+    if json:
+        print_json_line(studies)
+        return
+    table = Table("study", "strategy", "objectives", "finished", "trials", "started")
+    for study in studies:
+        objectives = ", ".join(study["objectives"])
+        table.add_row(study["study"], study["strategy"], objectives, str(study["finished"]), str(study["trials"]), study["started"])
+    stdout.print(table)
 
 
 @app.command("show")
