@@ -153,8 +153,8 @@ def list_(
         return
     table = Table("study", "strategy", "objectives", "finished", "trials", "started")
     for study in studies:
-        objectives = ", ".join(study["objectives"])
-        table.add_row(study["study"], study["strategy"], objectives, str(study["finished"]), str(study["trials"]), study["started"])
+        counts = str(study["finished"]), str(study["trials"])
+        table.add_row(study["study"], study["strategy"], ", ".join(study["objectives"]), *counts, study["started"])
     stdout.print(table)
 
 

@@ -17,7 +17,8 @@ def list_(json: Annotated[bool, typer.Option("--json", help="Print one JSON arra
     """Every strategy a name reaches: the workspace's, the built-ins and those plugins ship."""
     rows = []
     for entry in strategy_entries():
-        row = {"name": entry.name, "origin": entry.origin, "path": str(entry.path), "signal": None, "symbols": [], "timeframe": None}
+        row = {"name": entry.name, "origin": entry.origin, "path": str(entry.path)}
+        row |= {"signal": None, "symbols": [], "timeframe": None}
         try:
             strategy = load_strategy(str(entry.path))
         except StrategyError as error:
