@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import socket
 import time
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ PROGRESS_INTERVAL = 0.5  # seconds between progress writes: often enough to watc
 
 class RunNotFound(UserError, LookupError):
     pass
+
+
+class RunInUse(UserError):
+    """A run that is still running cannot be removed."""
 
 
 def library_versions() -> dict[str, str]:
@@ -269,34 +274,63 @@ class RunStore:
             _write_json(status_file, status)
         return status
 
-    def path(self, run_id: str) -> Path:
-        path = self.root / run_id
-        if run_id.startswith(".") or not ((path / "status.json").exists() or (path / "manifest.json").exists()):
-            raise RunNotFound(f"no run {run_id!r} in {self.root}")
-        return path
-
-    def read(self, run_id: str, name: str) -> dict:
-        return json.loads((self.finished(run_id) / name).read_text())
-
-    def finished(self, run_id: str) -> Path:
-        """The folder of a finished run; a run that is running, failed or interrupted has no results to read."""
-        path = self.path(run_id)
-        status = self.status(run_id)["status"]
-        if status != "finished":
-            raise RunNotFound(f"run {run_id} is {status}: it has no results to read")
-        return path
-
-    def load(self, run_id: str) -> StoredRun:
-        return StoredRun(run_id, self.finished(run_id))
-
-    def list(self) -> list[RunSummary]:
+    def ids(self) -> list[str]:
+        """Every run's id, oldest first (ids start with their UTC creation time)."""
         if not self.root.exists():
             return []
+        return sorted(path.name for path in self.root.iterdir() if _is_run(path))
+
+    def resolve(self, reference: str) -> str:
+        """The id a user means: an id, a prefix of exactly one id, or `latest` (the newest run)."""
+        ids = self.ids()
+        if reference == "latest":
+            if not ids:
+                raise RunNotFound(f"no runs in {self.root}")
+            return ids[-1]
+        if reference in ids:
+            return reference
+        matches = [run_id for run_id in ids if run_id.startswith(reference)] if reference else []
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise RunNotFound(f"run {reference!r} is ambiguous: {', '.join(matches[:5])}{' …' if len(matches) > 5 else ''}")
+        raise RunNotFound(f"no run {reference!r} in {self.root}")
+
+    def path(self, reference: str) -> Path:
+        return self.root / self.resolve(reference)
+
+    def remove(self, reference: str) -> str:
+        """Delete a run that is not running; returns its id. Renamed out of sight first, so that no
+        half-deleted run is ever listed."""
+        run_id = self.resolve(reference)
+        status = self.status(run_id)
+        if status["status"] == "running":
+            raise RunInUse(f"run {run_id} is running (pid {status.get('pid')} on {status.get('host')}): stop it first")
+        doomed = self.root / f".removing-{run_id}"
+        (self.root / run_id).rename(doomed)
+        shutil.rmtree(doomed)
+        return run_id
+
+    def read(self, reference: str, name: str) -> dict:
+        return json.loads((self.finished(reference) / name).read_text())
+
+    def finished(self, reference: str) -> Path:
+        """The folder of a finished run; a run that is running, failed or interrupted has no results to read."""
+        path = self.path(reference)
+        status = self.status(path.name)["status"]
+        if status != "finished":
+            raise RunNotFound(f"run {path.name} is {status}: it has no results to read")
+        return path
+
+    def load(self, reference: str) -> StoredRun:
+        path = self.finished(reference)
+        return StoredRun(path.name, path)
+
+    def list(self) -> list[RunSummary]:
         summaries = []
-        for path in sorted(self.root.iterdir()):
-            if path.name.startswith(".") or not ((path / "status.json").exists() or (path / "manifest.json").exists()):
-                continue
-            status = self.status(path.name)
+        for run_id in self.ids():
+            path = self.root / run_id
+            status = self.status(run_id)
             metrics = {}
             if status["status"] == "finished" and (path / "metrics.json").exists():
                 metrics = json.loads((path / "metrics.json").read_text())["strategy"]
@@ -314,6 +348,10 @@ class RunStore:
                 )
             )
         return summaries
+
+
+def _is_run(path: Path) -> bool:
+    return not path.name.startswith(".") and ((path / "status.json").exists() or (path / "manifest.json").exists())
 
 
 def _alive(pid: int) -> bool:

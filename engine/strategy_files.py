@@ -1,43 +1,38 @@
 """Finding and reading strategy files.
 
-A name is looked up as NAME.toml in `./strategies/`, then in the built-in `strategies/` folder,
-then among the strategy files plugins ship; a path ending in .toml is read as given. Reading
-validates the schema only; `engine.resolution` checks the plugins a strategy names.
+A name or path is found by engine.lookup's rule (as given, then in the workspace's `strategies/`,
+then among the built-ins), then among the strategy files plugins ship. Reading validates the
+schema only; `engine.resolution` checks the plugins a strategy names.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
+from engine import resources
+from engine.lookup import find_file, names_in
 from engine.strategy import Strategy, StrategyError, parse_strategy
 
-BUILTIN_STRATEGIES = Path(__file__).resolve().parent.parent / "strategies"
 
-
-def _strategy_folders() -> list[Path]:
-    return [Path.cwd() / "strategies", BUILTIN_STRATEGIES]
-
-
-def _plugin_strategies() -> dict[str, Path]:
+def _plugin_strategies() -> dict[str, tuple[Path, str]]:
+    """Strategy files plugins ship: name -> (path, the plugin's origin)."""
     from engine.plugins.registry import registry
 
     plugins = registry()
-    return {name: Path(plugins.get("strategy", name)) for name in plugins.names("strategy")}
+    shipped = [entry for entry in plugins.entries if entry.kind == "strategy"]
+    return {entry.name: (Path(plugins.get("strategy", entry.name)), entry.origin) for entry in shipped}
 
 
 def find_strategy(name_or_path: str) -> Path:
-    """A .toml path as given, else NAME.toml in ./strategies, the built-in folder, or a plugin's strategies."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" and candidate.exists():
-        return candidate
-    for folder in _strategy_folders():
-        path = folder / f"{name_or_path}.toml"
-        if path.exists():
-            return path
+    """The file by engine.lookup's rule, else a plugin's strategy of that name."""
+    path = find_file(name_or_path, resources.STRATEGIES)
+    if path is not None:
+        return path
     from_plugins = _plugin_strategies()
     if name_or_path in from_plugins:
-        return from_plugins[name_or_path]
+        return from_plugins[name_or_path][0]
     raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(list_strategies()) or 'none'}")
 
 
@@ -52,5 +47,19 @@ def load_strategy(name_or_path: str) -> Strategy:
 
 
 def list_strategies() -> list[str]:
-    in_folders = {path.stem for folder in _strategy_folders() if folder.exists() for path in folder.glob("*.toml")}
-    return sorted(in_folders | set(_plugin_strategies()))
+    return [entry.name for entry in strategy_entries()]
+
+
+@dataclass(frozen=True)
+class StrategyEntry:
+    name: str
+    path: Path
+    origin: str  # workspace, built-in, or the plugin's origin
+
+
+def strategy_entries() -> list[StrategyEntry]:
+    """Every strategy a name can reach, by name, where the lookup finds it."""
+    entries = {name: StrategyEntry(name, path, origin) for name, (path, origin) in _plugin_strategies().items()}
+    for name, path in names_in(resources.STRATEGIES).items():
+        entries[name] = StrategyEntry(name, path, "built-in" if path.is_relative_to(resources.ROOT) else "workspace")
+    return [entries[name] for name in sorted(entries)]

@@ -1,4 +1,5 @@
-"""Where a user's data store and run store live: $ENGINE_HOME, or the current directory."""
+"""The workspace: where everything a user writes lives (data, models, runs, strategies, search spaces,
+plugins), `$ENGINE_HOME`, or else the current directory."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import resources
 from engine.data.store import DataStore
 from engine.models.store import ModelStore
 from engine.runstore import RunStore
@@ -26,6 +28,21 @@ class Workspace:
     @property
     def models(self) -> ModelStore:
         return ModelStore(self.root / "models")
+
+    @property
+    def strategies(self) -> Path:
+        """The user's strategy files (`engine optimize export` writes here)."""
+        return self.root / resources.STRATEGIES
+
+    @property
+    def search_spaces(self) -> Path:
+        """The user's search-space files for `engine optimize --space NAME`."""
+        return self.root / resources.SEARCH_SPACES
+
+    @property
+    def plugins(self) -> Path:
+        """The user's drop-in plugins (`engine plugins new` writes here)."""
+        return self.root / resources.PLUGINS
 
     @property
     def runs(self) -> RunStore:

@@ -27,7 +27,6 @@ from engine.strategy import OptimizeSpec, StrategyError, parse_strategy
 from engine.strategy_files import load_strategy
 
 REPO = Path(__file__).resolve().parent.parent
-OVERLAY_SPACE = REPO / "configs" / "search" / "gru93-overlays.toml"
 
 
 def storage_of(home: Path) -> str:
@@ -215,10 +214,14 @@ def test_an_unreachable_storage_is_one_line_without_the_password(sample_home):
 
 
 def test_overlay_trials_reuse_predictions_and_an_export_reproduces_its_trial(sample_home, tmp_path):
+    """The README's recipe, from a directory that is not the workspace: the built-in search space by
+    its path in the repository, the export into the workspace, the backtest of it by name."""
+    space = "configs/search/gru93-overlays.toml"
     run = engine(
         sample_home,
         "optimize",
-        *("--strategy", "gru93", "--space", str(OVERLAY_SPACE), "--study", "gru93-overlays", "--trials", "6", "--seed", "1"),
+        *("--strategy", "gru93", "--space", space, "--study", "gru93-overlays", "--trials", "6", "--seed", "1"),
+        cwd=tmp_path,
     )
     assert "Pareto front" in run.stdout
     study = load(sample_home, "gru93-overlays")
@@ -230,7 +233,7 @@ def test_overlay_trials_reuse_predictions_and_an_export_reproduces_its_trial(sam
     best = max(study.trials, key=lambda trial: trial.values[0])
     export_as = ("optimize", "export", "gru93-overlays", "--as", "gru93_tuned")
     export = engine(sample_home, *export_as, "--trial", str(best.number), cwd=tmp_path)
-    exported = tmp_path / "strategies" / "gru93_tuned.toml"
+    exported = sample_home / "strategies" / "gru93_tuned.toml"
     assert str(exported) in export.stdout.replace("\n", "")
     tuned = load_strategy(str(exported))
     assert tuned.name == "gru93_tuned" and tuned.optimize == load_strategy("gru93").optimize  # the space travels along
@@ -243,6 +246,7 @@ def test_overlay_trials_reuse_predictions_and_an_export_reproduces_its_trial(sam
         assert metrics[name] == value, name
     again = engine(sample_home, *export_as, "--trial", "0", cwd=tmp_path, check=False)
     assert again.returncode == 2 and "exists" in again.stderr
+    exported.unlink()  # the session's workspace stays as other tests expect it
 
 
 # Many workers, interruption

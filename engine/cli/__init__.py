@@ -3,25 +3,45 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
-from engine.cli import backtest, data, optimize, plugins, report, runs, train
+from engine import __version__
+from engine.cli import backtest, data, optimize, plugins, report, runs, strategies, train
 from engine.cli.output import stderr
 from engine.errors import UserError
 
 app = typer.Typer(
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     help="Event-driven trading research and backtesting.",
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"engine {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Event-driven trading research and backtesting."""
+
+
 app.command("backtest")(backtest.backtest)
 app.command("check")(backtest.check)
 app.command("train")(train.train)
 app.command("report")(report.report)
 app.add_typer(data.app, name="data", help="The local bar store: import, list, sample data.")
-app.add_typer(runs.app, name="runs", help="Past runs in the run store.")
+app.add_typer(runs.app, name="runs", help="Past runs in the run store: list, show, remove.")
+app.add_typer(strategies.app, name="strategies", help="The strategies a name reaches.")
 app.add_typer(optimize.app, name="optimize", help="Tune a strategy with Optuna; show and export a study.")
 app.add_typer(plugins.app, name="plugins", help="Installed and drop-in plugins; scaffold a new model plugin.")
 

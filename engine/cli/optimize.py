@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import TextColumn
 from rich.table import Table
 
-from engine.cli.output import progress_bar, stderr, stdout
+from engine.cli.output import print_json_line, progress_bar, stderr, stdout
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -86,7 +85,9 @@ def optimize(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes on this machine")] = 1,
     timeout: Annotated[float | None, typer.Option(min=1, help="Stop starting trials after this many seconds")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampler seed (worker k uses seed + k)")] = None,
-    space: Annotated[Path | None, typer.Option(help="Search-space file replacing the strategy's \\[optimize] table")] = None,
+    space: Annotated[
+        str | None, typer.Option(help="Replaces the strategy's \\[optimize] table: NAME in configs/search/, or a file")
+    ] = None,
     heartbeat: Annotated[int, typer.Option(min=1, help="Seconds between worker heartbeats; 3 missed fail a trial")] = 10,
 ) -> None:
     """Tune a strategy with Optuna against Sharpe and drawdown; `optimize show` and `optimize export` read the result."""
@@ -94,6 +95,7 @@ def optimize(
         return
     if strategy is None or trials is None:
         raise typer.BadParameter("engine optimize needs --strategy and --trials", param_hint="--strategy/--trials")
+    from engine.optimize.space import find_space_file
     from engine.optimize.study import StudySettings, finished, open_study, run_study, study_record
     from engine.runstore import RunRecords
 
@@ -108,7 +110,7 @@ def optimize(
         workers=workers,
         timeout=timeout,
         seed=seed,
-        space_file=str(space) if space else None,
+        space_file=str(find_space_file(space)) if space else None,
         heartbeat=heartbeat,
         home=str(workspace.root),
     )
@@ -137,6 +139,25 @@ def optimize(
         journal.finish(RunRecords({"study.json": study_record(opened)}))
 
 
+@app.command("list")
+def list_(
+    storage: StorageOption = None,
+    json: Annotated[bool, typer.Option("--json", help="Print one JSON array instead of a table")] = False,
+) -> None:
+    """The studies in the storage: strategy, objectives, trials finished of those begun, start."""
+    from engine.optimize.study import list_studies
+
+    studies = list_studies(storage, Workspace.from_env())
+    if json:
+        print_json_line(studies)
+        return
+    table = Table("study", "strategy", "objectives", "finished", "trials", "started")
+    for study in studies:
+        counts = str(study["finished"]), str(study["trials"])
+        table.add_row(study["study"], study["strategy"], ", ".join(study["objectives"]), *counts, study["started"])
+    stdout.print(table)
+
+
 @app.command("show")
 def show(study: Annotated[str, typer.Argument(help="Study name")], storage: StorageOption = None) -> None:
     """The Pareto front with holdout results and deflated Sharpe, parameter importances, and the HTML report."""
@@ -160,7 +181,8 @@ def export(
     from engine.optimize.export import export_trial
     from engine.optimize.study import load_study
 
-    opened = load_study(study, storage, Workspace.from_env())
-    path = export_trial(opened, trial, name, Path.cwd() / "strategies", overwrite=force)
+    workspace = Workspace.from_env()
+    opened = load_study(study, storage, workspace)
+    path = export_trial(opened, trial, name, workspace.strategies, overwrite=force)
     stdout.print(f"trial {trial} written to {path}")
     stdout.print(f"validation period: engine backtest --strategy {name} --end {opened.split.validation_end}")

@@ -45,8 +45,8 @@ def ablation_table(steps: list[dict]) -> Table:
     return table
 
 
-def print_json_line(payload: dict) -> None:
-    """The last line of standard output: one JSON object."""
+def print_json_line(payload: dict | list) -> None:
+    """The last line of standard output: one JSON object (or array, for lists)."""
     sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
     sys.stdout.flush()
 

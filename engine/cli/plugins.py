@@ -28,5 +28,5 @@ def list_() -> None:
 @app.command("new")
 def new(name: Annotated[str, typer.Argument(help="Model name: a Python identifier, like my_tcn")]) -> None:
     """Scaffold a model plugin in $ENGINE_HOME/plugins/, with a test that trains and checks it."""
-    plugin, test = scaffold_model_plugin(Workspace.from_env().root / "plugins", name)
+    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name)
     stdout.print(f"created {plugin}\ncreated {test}\nrun its test: python -m pytest {test}")

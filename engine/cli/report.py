@@ -9,7 +9,7 @@ from engine.workspace import Workspace
 
 
 def report(
-    run_ids: Annotated[list[str], typer.Argument(help="Run ids from `engine runs list`")],
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids from `engine runs list`, unique prefixes or `latest`")],
     compare: Annotated[bool, typer.Option("--compare", help="One HTML page with all the runs side by side")] = False,
 ) -> None:
     """Write a run's tearsheet (HTML, markdown, PNG charts) into its run folder, or compare runs."""

@@ -1,13 +1,11 @@
 from __future__ import annotations
 
-import json as json_module
-import sys
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from engine.cli.output import metrics_table, stdout
+from engine.cli.output import metrics_table, print_json_line, stdout
 from engine.formatting import format_metric
 from engine.workspace import Workspace
 
@@ -21,7 +19,7 @@ def list_(
     """Runs in the run store, oldest first: backtests, studies and paper sessions, running ones too."""
     runs = Workspace.from_env().runs.list()
     if json:
-        sys.stdout.write(json_module.dumps([run.to_json() for run in runs], allow_nan=False) + "\n")
+        print_json_line([run.to_json() for run in runs])
         return
     table = Table("run", "kind", "status", "strategy", "created", "total return", "sharpe", "max drawdown")
     for run in runs:
@@ -38,11 +36,15 @@ def list_(
     stdout.print(table)
 
 
+RunArgument = Annotated[str, typer.Argument(help="Run id from `engine runs list`, a unique prefix of one, or `latest`")]
+
+
 @app.command("show")
-def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs list`")]) -> None:
+def show(reference: RunArgument) -> None:
     """A run's status; for a finished run, its metrics beside its baselines, configuration and provenance."""
     runs = Workspace.from_env().runs
-    status = runs.status(runs.path(run_id).name)
+    run_id = runs.resolve(reference)
+    status = runs.status(run_id)
     stdout.print(f"[bold]{run_id}[/]  {runs.path(run_id)}")
     if status["status"] != "finished":
         progress = status.get("progress")
@@ -61,3 +63,12 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs li
     stdout.print(metrics_table("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]}))
     for warning in metrics.get("warnings", []):
         stdout.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+@app.command("rm")
+def rm(references: Annotated[list[str], typer.Argument(help="Run ids, unique prefixes or `latest`")]) -> None:
+    """Delete runs (their folders, reports included); a running run is refused."""
+    runs = Workspace.from_env().runs
+    for run_id in [runs.resolve(reference) for reference in references]:  # all known before any goes
+        runs.remove(run_id)
+        stdout.print(f"removed {run_id}", highlight=False)

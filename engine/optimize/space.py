@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine import resources
+from engine.lookup import find_file, names_in
 from engine.optimize.errors import SearchSpaceError
 from engine.plugins.registry import registry
 from engine.resolution import resolve_strategy
@@ -30,12 +32,20 @@ HYPERPARAMETERS = "signal.hyperparameters."
 CALIBRATED_BY_STUDY = {"overlays.threshold.entry", "overlays.threshold.exit"}
 
 
+def find_space_file(name_or_path: str) -> Path:
+    """A search-space file by engine.lookup's rule: `configs/search/NAME.toml` in the workspace,
+    then among the built-ins, or a path."""
+    path = find_file(name_or_path, resources.SEARCH_SPACES)
+    if path is None:
+        known = ", ".join(names_in(resources.SEARCH_SPACES)) or "none"
+        raise SearchSpaceError(f"--space {name_or_path}: no such search-space file or name (known names: {known})")
+    return path.resolve()
+
+
 def read_space_file(path: Path) -> OptimizeSpec:
-    """A search-space file (configs/search/*.toml): the keys of a strategy's [optimize] table."""
+    """A search-space file: the keys of a strategy's [optimize] table."""
     try:
         return OptimizeSpec.model_validate(tomllib.loads(path.read_text()))
-    except FileNotFoundError:
-        raise SearchSpaceError(f"{path}: no such search-space file") from None
     except tomllib.TOMLDecodeError as error:
         raise SearchSpaceError(f"{path}: not valid TOML: {error}") from None
     except ValidationError as error:

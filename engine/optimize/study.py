@@ -200,6 +200,22 @@ def _check_existing(study, strategy, space, objectives, storage) -> OpenStudy:
     return OpenStudy(study, created, space, objectives, Split(**attributes["split"]), storage.url)
 
 
+def list_studies(storage_url: str | None, workspace: Workspace) -> list[dict]:
+    """Every study in the storage: name, strategy, objectives, trials finished and in all, when it began."""
+    storage = open_storage(storage_url or default_storage(workspace), heartbeat=10)
+    return [
+        {
+            "study": summary.study_name,
+            "strategy": summary.user_attrs.get("strategy"),
+            "objectives": summary.user_attrs.get("objectives", []),
+            "finished": len(optuna.load_study(study_name=summary.study_name, storage=storage).get_trials(states=DONE)),
+            "trials": summary.n_trials,
+            "started": summary.datetime_start.isoformat(timespec="seconds") if summary.datetime_start else None,
+        }
+        for summary in optuna.get_all_study_summaries(storage, include_best_trial=False)
+    ]
+
+
 def load_study(name: str, storage_url: str | None, workspace: Workspace, heartbeat: int = 10) -> OpenStudy:
     """An existing study as `engine optimize` created it (for show and export)."""
     storage = open_storage(storage_url or default_storage(workspace), heartbeat)

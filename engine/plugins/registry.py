@@ -1,6 +1,6 @@
 """Discovery and registration of plugins.
 
-Sources, in order: the built-in drop-in folder (`plugins/` of this repository), installed
+Sources, in order: the built-in drop-in folder (`plugins/`, see engine.resources), installed
 packages that declare an entry point in the `engine.plugins` group, and the user's drop-in folder
 (`$ENGINE_HOME/plugins`). A plugin that fails to import, register or answer a hook is recorded
 with its error; the others keep working.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import os
 import sys
 from dataclasses import dataclass, field
 from functools import cache
@@ -20,11 +19,12 @@ from types import ModuleType
 
 import pluggy
 
+from engine import resources
 from engine.errors import UserError
 from engine.plugins.hookspecs import PROJECT, EngineHooks
+from engine.workspace import Workspace
 
 ENTRY_POINT_GROUP = "engine.plugins"
-BUILTIN_FOLDER = Path(__file__).resolve().parents[2] / "plugins"
 KINDS = {
     "engine_models": "model",
     "engine_feature_providers": "features",
@@ -133,7 +133,7 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
     for folder in dict.fromkeys(folders):
         if not folder.is_dir():
             continue
-        builtin = folder.resolve() == BUILTIN_FOLDER
+        builtin = folder.resolve() == resources.ROOT / resources.PLUGINS
         for path in sorted(folder.glob("*.py")):
             if path.name.startswith(("_", "test_")):
                 continue
@@ -161,8 +161,7 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
 
 
 def plugin_folders() -> list[Path]:
-    home = Path(os.environ.get("ENGINE_HOME", ".")).resolve()
-    return [BUILTIN_FOLDER, home / "plugins"]
+    return [resources.ROOT / resources.PLUGINS, Workspace.from_env().plugins]
 
 
 @cache

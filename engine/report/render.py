@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+from engine.resources import REPORT_TEMPLATES
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _data_uri(path: Path) -> str:
 
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader(REPORT_TEMPLATES),
         autoescape=jinja2.select_autoescape(["html.j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -43,7 +43,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters["data_uri"] = _data_uri
-    environment.globals["stylesheet"] = (TEMPLATES / "report.css").read_text()
+    environment.globals["stylesheet"] = (REPORT_TEMPLATES / "report.css").read_text()
     return environment
 
 

@@ -1,0 +1,39 @@
+"""How a file a user names on the command line is found: one rule for strategies and search spaces.
+
+A path that exists, relative to where the user stands, is taken as given. Otherwise the same
+relative path is tried in the workspace, then among the built-ins (so `configs/search/x.toml` from
+the README works in any directory), and a bare name is NAME.toml in the workspace's folder for that
+kind of file, then in the built-in one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import resources
+from engine.workspace import Workspace
+
+
+def roots() -> list[Path]:
+    """The workspace, then the built-ins: the first that has a file wins."""
+    return [Workspace.from_env().root, resources.ROOT]
+
+
+def find_file(name_or_path: str, folder: Path) -> Path | None:
+    """The file `name_or_path` names (see the module), or None."""
+    given = Path(name_or_path)
+    if given.suffix != ".toml":
+        candidates = [root / folder / f"{name_or_path}.toml" for root in roots()]
+    elif given.exists() or given.is_absolute():
+        candidates = [given]
+    else:
+        candidates = [root / given for root in roots()]
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def names_in(folder: Path) -> dict[str, Path]:
+    """Every NAME.toml in the workspace's and the built-in `folder`; the workspace's win."""
+    found: dict[str, Path] = {}
+    for root in reversed(roots()):
+        found |= {path.stem: path for path in sorted((root / folder).glob("*.toml"))}
+    return found
