@@ -68,3 +68,29 @@ def test_optimize_list_shows_the_studies_in_the_storage(home):
     (study,) = json_of(engine(home, "optimize", "list", "--json"))
     assert study["study"] == "tiny" and study["strategy"] == "mine" and study["finished"] == study["trials"] == 2
     assert study["objectives"] == ["sharpe", "max_drawdown"]
+
+
+def test_models_prune_deletes_only_folds_no_strategy_uses(home, monkeypatch):
+    from engine.backtest import load_bars
+    from engine.models.walkforward import planned_fold_keys
+    from engine.resolution import resolve_strategy
+    from engine.strategy_files import load_strategy
+    from engine.workspace import Workspace
+
+    monkeypatch.setenv("ENGINE_HOME", str(home))
+    gru93 = resolve_strategy(load_strategy("gru93"))
+    used = planned_fold_keys(gru93.model, load_bars(gru93.strategy, Workspace(home).data))
+    for key in (used[0], "0" * 32):  # a fold gru93 uses, and one left by a study's trial
+        (home / "models" / key).mkdir(parents=True)
+        (home / "models" / key / "meta.json").write_text(json.dumps({"plugin": "gru"}))
+    broken, aside = home / "strategies" / "broken.toml", home / "broken.toml"
+    broken.rename(aside)  # while a strategy cannot be read, its folds cannot be told apart
+    try:
+        preview = json_of(engine(home, "models", "prune", "--dry-run", "--json"))
+        assert [fold["key"] for fold in preview] == ["0" * 32] and (home / "models" / ("0" * 32)).exists()
+        assert "deleted 1 folds" in engine(home, "models", "prune").stdout
+        assert sorted(path.name for path in (home / "models").iterdir()) == [used[0]]
+    finally:
+        aside.rename(broken)
+    refused = engine(home, "models", "prune", check=False)
+    assert refused.returncode == 2 and "strategy broken" in refused.stderr and "nothing deleted" in refused.stderr

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from engine import __version__
-from engine.cli import backtest, data, optimize, plugins, report, runs, strategies, train
+from engine.cli import backtest, data, models, optimize, plugins, report, runs, strategies, train
 from engine.cli.output import stderr
 from engine.errors import UserError
 
@@ -43,6 +43,7 @@ app.add_typer(data.app, name="data", help="The local bar store: import, list, re
 app.add_typer(runs.app, name="runs", help="Past runs in the run store: list, show, remove.")
 app.add_typer(strategies.app, name="strategies", help="The strategies a name reaches.")
 app.add_typer(optimize.app, name="optimize", help="Tune a strategy with Optuna; show and export a study.")
+app.add_typer(models.app, name="models", help="Trained walk-forward folds: prune those no strategy uses.")
 app.add_typer(plugins.app, name="plugins", help="Installed and drop-in plugins; scaffold a new model plugin.")
 
 

@@ -157,16 +157,44 @@ def predict_rows(
     return check_probabilities(plugin, raw, len(rows))
 
 
+def planned_fold_keys(setup: ModelSetup, bars: Bars) -> list[str]:
+    """The model store keys of the folds a walk-forward over `bars` trains or reuses."""
+    _, usable, _ = _inputs(setup, bars)
+    return [fold_key_of(setup, fold, bars) for fold in _plan(setup, bars, usable)]
+
+
+def _first_usable_row(usable: np.ndarray) -> int:
+    """The first bar where every symbol has a full feature window."""
+    everywhere = usable.all(axis=1)
+    return int(np.argmax(everywhere)) if everywhere.any() else len(usable)
+
+
+def _plan(setup: ModelSetup, bars: Bars, usable: np.ndarray) -> list[Fold]:
+    return plan_folds(len(bars), _first_usable_row(usable), setup.signal)
+
+
+def fold_key_of(setup: ModelSetup, fold: Fold, bars: Bars) -> str:
+    """Everything that shapes a fold, hashed (see engine.models.store)."""
+    index = bars.index()
+    return fold_key(
+        {
+            **setup.description(),
+            "symbols": bars.symbols,
+            "fold": [str(index[fold.train_start]), str(index[fold.train_end - 1]), str(index[fold.predict_start])],
+            "data_fingerprint": bars.slice(0, fold.predict_start).fingerprint(),
+        }
+    )
+
+
 def train_walk_forward(
     setup: ModelSetup, bars: Bars, store: ModelStore, on_fold: Callable[[TrainedFold], None] | None = None
 ) -> WalkForward:
     signal, lookback = setup.signal, setup.lookback
     features, usable, labels = _inputs(setup, bars)
-    first_row = int(np.argmax(usable.all(axis=1))) if usable.all(axis=1).any() else len(bars)
-    folds = plan_folds(len(bars), first_row, signal)
+    folds = _plan(setup, bars, usable)
     if not folds:
         raise ValueError(
-            f"not enough data for walk-forward: {len(bars)} bars, the first usable at {first_row}, "
+            f"not enough data for walk-forward: {len(bars)} bars, the first usable at {_first_usable_row(usable)}, "
             f"training needs {signal.walk_forward.train_bars} + purge {signal.purge_bars}"
         )
     predictions = np.full(bars.shape, np.nan)
@@ -204,15 +232,7 @@ def _fold(
     setup: ModelSetup, fold: Fold, bars: Bars, features: np.ndarray, usable: np.ndarray, labels: np.ndarray, store: ModelStore
 ) -> TrainedFold:
     signal, plugin = setup.signal, setup.signal.plugin
-    index = bars.index()
-    key = fold_key(
-        {
-            **setup.description(),
-            "symbols": bars.symbols,
-            "fold": [str(index[fold.train_start]), str(index[fold.train_end - 1]), str(index[fold.predict_start])],
-            "data_fingerprint": bars.slice(0, fold.predict_start).fingerprint(),
-        }
-    )
+    key = fold_key_of(setup, fold, bars)
     if store.has(key):
         folder = store.path(key)
         model = setup.model_class.load(folder / "model.pt")
