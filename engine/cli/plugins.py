@@ -3,24 +3,54 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from engine.cli.output import stderr, stdout
-from engine.plugins.registry import registry
+from engine.cli.output import ALWAYS, Column, print_table, stderr, stdout
+from engine.plugins.registry import PluginError, PluginRegistry, registry
 from engine.plugins.scaffold import scaffold_model_plugin
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
 
 
+PLUGIN_COLUMNS = [
+    Column("name", identifier=True),
+    Column("kind", keep=ALWAYS),
+    Column("origin", keep=1),
+    Column("version", keep=3),
+    Column("module", keep=2),
+]
+
+
 @app.command("list")
 def list_() -> None:
     """Every plugin-provided model, feature provider, overlay, feed, broker and strategy; and any that failed."""
     plugins = registry()
-    table = Table("name", "kind", "origin", "version", "module")
-    for entry in sorted(plugins.entries, key=lambda e: (e.kind, e.name)):
-        table.add_row(entry.name, entry.kind, entry.origin, entry.version, entry.module)
-    stdout.print(table)
+    rows = [
+        [entry.name, entry.kind, entry.origin, entry.version, entry.module]
+        for entry in sorted(plugins.entries, key=lambda e: (e.kind, e.name))
+    ]
+    print_table(PLUGIN_COLUMNS, rows, more="see `engine plugins show NAME`")
+    _print_failures(plugins)
+
+
+@app.command("show")
+def show(name: Annotated[str, typer.Argument(help="A plugin-provided name, as `engine plugins list` shows it")]) -> None:
+    """Everything provided under NAME (a model, an overlay, …): kind, origin in full, version, module."""
+    plugins = registry()
+    found = [entry for entry in plugins.entries if entry.name == name]
+    if not found:
+        raise PluginError(f"no plugin provides {name!r} (see `engine plugins list`)")
+    for entry in sorted(found, key=lambda e: e.kind):
+        stdout.print(f"[bold]{entry.name}[/] {entry.kind}", highlight=False)
+        fields = [("origin", entry.origin), ("version", entry.version), ("module", entry.module)]
+        if entry.kind == "strategy":
+            fields.append(("file", plugins.get(entry.kind, entry.name)))
+        for field, value in fields:
+            stdout.print(f"  {field:<8}{value}", highlight=False, markup=False)
+    _print_failures(plugins)
+
+
+def _print_failures(plugins: PluginRegistry) -> None:
     for failure in plugins.failures:
         stderr.print(f"[red]plugin {failure.plugin} ({failure.origin}) failed:[/] {failure.error}", highlight=False)
 

@@ -1,17 +1,26 @@
 from __future__ import annotations
 
-import json as json_module
-import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from engine.cli.output import metrics_table, stdout
+from engine.cli.output import Column, print_json_line, print_metrics, print_table, stdout
 from engine.formatting import format_metric
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
+
+
+RUN_COLUMNS = [
+    Column("run", identifier=True),
+    Column("kind", keep=4),
+    Column("status", keep=8),
+    Column("strategy", keep=2),  # also in the run id
+    Column("created", keep=1),  # the id starts with the time too
+    Column("total return", "right", keep=7, short="return"),
+    Column("sharpe", "right", keep=6),
+    Column("max drawdown", "right", keep=5, short="max dd"),
+]
 
 
 @app.command("list")
@@ -21,11 +30,10 @@ def list_(
     """Runs in the run store, oldest first: backtests, studies and paper sessions, running ones too."""
     runs = Workspace.from_env().runs.list()
     if json:
-        sys.stdout.write(json_module.dumps([run.to_json() for run in runs], allow_nan=False) + "\n")
+        print_json_line([run.to_json() for run in runs])
         return
-    table = Table("run", "kind", "status", "strategy", "created", "total return", "sharpe", "max drawdown")
-    for run in runs:
-        table.add_row(
+    rows = [
+        [
             run.run_id,
             run.kind,
             run.status,
@@ -34,8 +42,10 @@ def list_(
             format_metric("total_return", run.total_return),
             format_metric("sharpe", run.sharpe),
             format_metric("max_drawdown", run.max_drawdown),
-        )
-    stdout.print(table)
+        ]
+        for run in runs
+    ]
+    print_table(RUN_COLUMNS, rows, more="see `engine runs show ID`")
 
 
 @app.command("show")
@@ -55,9 +65,9 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs li
     metrics = runs.read(run_id, "metrics.json")
     stdout.print(f"strategy {manifest['strategy']}, execution {config['execution']}, chunk {config['chunk_size'] or 'all'}")
     data = manifest["data"]
-    stdout.print(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint'][:16]}…")
+    stdout.print(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint']}", highlight=False)
     if "annualization" in config:
         stdout.print(f"annualized with {config['periods_per_year']:g} bars a year ({config['annualization']})", highlight=False)
-    stdout.print(metrics_table("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]}))
+    print_metrics("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]})
     for warning in metrics.get("warnings", []):
         stdout.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
