@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.output import print_ablation, print_json_line, print_metrics, stderr, stdout
+from engine.cli.output import print_ablation, print_json_line, print_line, print_metrics, stderr, stdout
 from engine.cli.progress_display import StageDisplay
 from engine.progress import listening
 from engine.resolution import ResolvedStrategy, resolve_strategy
@@ -112,8 +112,8 @@ def backtest(
     )
     if result.ablation is not None:
         print_ablation(result.ablation)
-    stdout.print(f"run {run_id} stored in {run_dir}", highlight=False)
-    stdout.print(f"report: {report}", highlight=False)
+    print_line(f"run {run_id} stored in {run_dir}")
+    print_line(f"report: {report}")
 
 
 def check(

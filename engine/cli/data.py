@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import ALWAYS, Column, print_table, stdout
+from engine.cli.output import ALWAYS, Column, print_line, print_table, stdout
 from engine.data.importer import import_bars
 from engine.data.store import DataStoreError, StoredSeries, normalize_symbol
 from engine.workspace import Workspace
@@ -78,7 +78,7 @@ def show(
             ("origin", detail),
             ("file", series.path),
         ):
-            stdout.print(f"  {name:<7}{value}", highlight=False, markup=False)
+            print_line(f"  {name:<7}{value}")
 
 
 def _kind_and_detail(series: StoredSeries) -> tuple[str, str]:
@@ -98,4 +98,4 @@ def sample(
     if if_missing and sample_present(store):
         return
     written = write_sample(store)
-    stdout.print(f"stored {len(written)} sample series in {store.root}")
+    print_line(f"stored {len(written)} sample series in {store.root}")

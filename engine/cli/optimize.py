@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.output import Column, print_table, stderr, stdout
+from engine.cli.output import Column, print_line, print_table, stderr, stdout
 from engine.cli.progress_display import StageDisplay, StudyDisplay
 from engine.progress import listening
 from engine.workspace import Workspace
@@ -87,11 +87,11 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
         reason = trial.user_attrs.get("error", "interrupted, or its worker stopped")
         stdout.print(f"trial {trial.number} failed: {reason}", highlight=False)
     pareto = pareto_table(opened, holdout, deflated)
-    _print_study_table("Pareto front (validation; holdout once each)", pareto, more=f"the report has them all: {report}")
+    _print_study_table("Pareto front (validation; holdout once each)", pareto, more="the report (below) has them all")
     importance = importance_table(opened.study)
     if importance is not None:
         _print_study_table("parameter importances", importance)
-    stdout.print(f"report: {report}")
+    print_line(f"report: {report}")
 
 
 @app.callback(invoke_without_command=True)
@@ -186,5 +186,5 @@ def export(
 
     opened = load_study(study, storage, Workspace.from_env())
     path = export_trial(opened, trial, name, Path.cwd() / "strategies", overwrite=force)
-    stdout.print(f"trial {trial} written to {path}")
+    print_line(f"trial {trial} written to {path}")
     stdout.print(f"validation period: engine backtest --strategy {name} --end {opened.split.validation_end}")

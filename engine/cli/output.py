@@ -148,6 +148,11 @@ def print_ablation(steps: list[dict]) -> None:
     print_table(columns, rows, title="overlay ablation (cumulative)")
 
 
+def print_line(text: str) -> None:
+    """A line holding a path or an id: rich never breaks it (the terminal wraps it and copies it whole)."""
+    stdout.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
 def print_json_line(payload: dict | list) -> None:
     """The last line of standard output: one JSON value."""
     sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")

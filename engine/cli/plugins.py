@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import ALWAYS, Column, print_table, stderr, stdout
+from engine.cli.output import ALWAYS, Column, print_line, print_table, stderr, stdout
 from engine.plugins.registry import PluginError, PluginRegistry, registry
 from engine.plugins.scaffold import scaffold_model_plugin
 from engine.workspace import Workspace
@@ -46,7 +46,7 @@ def show(name: Annotated[str, typer.Argument(help="A plugin-provided name, as `e
         if entry.kind == "strategy":
             fields.append(("file", plugins.get(entry.kind, entry.name)))
         for field, value in fields:
-            stdout.print(f"  {field:<8}{value}", highlight=False, markup=False)
+            print_line(f"  {field:<8}{value}")
     _print_failures(plugins)
 
 
@@ -59,4 +59,5 @@ def _print_failures(plugins: PluginRegistry) -> None:
 def new(name: Annotated[str, typer.Argument(help="Model name: a Python identifier, like my_tcn")]) -> None:
     """Scaffold a model plugin in $ENGINE_HOME/plugins/, with a test that trains and checks it."""
     plugin, test = scaffold_model_plugin(Workspace.from_env().root / "plugins", name)
-    stdout.print(f"created {plugin}\ncreated {test}\nrun its test: python -m pytest {test}")
+    for line in (f"created {plugin}", f"created {test}", f"run its test: python -m pytest {test}"):
+        print_line(line)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import stdout
+from engine.cli.output import print_line
 from engine.cli.progress_display import StageDisplay
 from engine.workspace import Workspace
 
@@ -31,4 +31,4 @@ def report(
                 display.stage(f"writing the report of {run.run_id} ({position} of {len(stored)})")
                 written.append(("report", write_tearsheet(run)))
     for what, path in written:
-        stdout.print(f"{what} written to {path}", highlight=False)
+        print_line(f"{what} written to {path}")

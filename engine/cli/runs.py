@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import Column, print_json_line, print_metrics, print_table, stdout
+from engine.cli.output import Column, print_json_line, print_line, print_metrics, print_table, stdout
 from engine.formatting import format_metric
 from engine.workspace import Workspace
 
@@ -53,7 +53,7 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs li
     """A run's status; for a finished run, its metrics beside its baselines, configuration and provenance."""
     runs = Workspace.from_env().runs
     status = runs.status(runs.path(run_id).name)
-    stdout.print(f"[bold]{run_id}[/]  {runs.path(run_id)}")
+    print_line(f"{run_id}  {runs.path(run_id)}")
     if status["status"] != "finished":
         progress = status.get("progress")
         done = f", {progress['done']} of {progress['total']} done" if progress else ""
@@ -65,7 +65,7 @@ def show(run_id: Annotated[str, typer.Argument(help="Run id from `engine runs li
     metrics = runs.read(run_id, "metrics.json")
     stdout.print(f"strategy {manifest['strategy']}, execution {config['execution']}, chunk {config['chunk_size'] or 'all'}")
     data = manifest["data"]
-    stdout.print(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint']}", highlight=False)
+    print_line(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint']}")
     if "annualization" in config:
         stdout.print(f"annualized with {config['periods_per_year']:g} bars a year ({config['annualization']})", highlight=False)
     print_metrics("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]})
