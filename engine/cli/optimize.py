@@ -71,7 +71,7 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
     from engine.optimize.report import importance_table, pareto_table, write_study_report
     from engine.optimize.summary import best_trials, counts, failed
 
-    with StageDisplay() as display, listening(display):
+    with StageDisplay() as display:  # one stage for the holdout, not each member's
         if evaluate:
             display.stage("evaluating the Pareto front on the holdout")
         holdout = evaluate_holdout(opened, workspace) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))

@@ -162,6 +162,7 @@ def train_walk_forward(
     setup: ModelSetup, bars: Bars, store: ModelStore, on_fold: Callable[[TrainedFold], None] | None = None
 ) -> WalkForward:
     signal, lookback = setup.signal, setup.lookback
+    progress.stage(f"{signal.plugin}: computing features")
     features, usable, labels = _inputs(setup, bars)
     first_row = int(np.argmax(usable.all(axis=1))) if usable.all(axis=1).any() else len(bars)
     folds = plan_folds(len(bars), first_row, signal)
@@ -170,6 +171,7 @@ def train_walk_forward(
             f"not enough data for walk-forward: {len(bars)} bars, the first usable at {first_row}, "
             f"training needs {signal.walk_forward.train_bars} + purge {signal.purge_bars}"
         )
+    progress.stage(f"{signal.plugin}: {len(folds)} walk-forward folds (stored ones load, others train)")
     predictions = np.full(bars.shape, np.nan)
     trained_folds = []
     for fold in folds:
