@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from engine import progress
 from engine.ablation import run_ablation
 from engine.annualization import Annualization, annualization
 from engine.bars import Bars
@@ -114,6 +115,7 @@ def prepare(
     model whose predictions are cached for these bars is not run again (engine optimize)."""
     resolved = _resolved(strategy)
     data = resolved.strategy.data
+    progress.stage(f"loading {data.timeframe} bars of {', '.join(data.symbols)}")
     bars = load_bars(resolved.strategy, workspace.data)
     trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, pd.Timestamp(data.start).to_datetime64()))
     if trade_from >= len(bars):
@@ -245,13 +247,23 @@ def run_backtest(
 
         predictions = PredictionCache.in_store(workspace.models)
     prepared = prepare(resolved, workspace, on_fold, predictions)
-    run = simulate(prepared, chunk_size, broker, on_chunk)
+
+    def advance(bars: int) -> None:
+        progress.advance(bars)
+        if on_chunk is not None:
+            on_chunk(bars)
+
+    progress.stage(f"backtesting {prepared.strategy.name} ({broker})", len(prepared.bars), "bars")
+    run = simulate(prepared, chunk_size, broker, advance)
     strategy, periods = prepared.strategy, prepared.periods_per_year
     baselines = {"buy & hold": benchmark_of(strategy)}
     if prepared.resolved.model is not None:
         baselines["sma_cross"] = sma_cross_baseline_of(strategy)
+    progress.stage(f"backtesting the baselines: {', '.join(baselines)}")
     baseline_runs = {name: simulate(prepared.with_strategy(baseline)).execution for name, baseline in baselines.items()}
     metrics = compute_metrics(run.execution, periods)
+    if ablation:
+        progress.stage("backtesting the overlay chain step by step (ablation)")
     result = BacktestResult(
         prepared=prepared,
         run=run,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from engine import progress
 from engine.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, load_bars, run_backtest
 from engine.data.store import DataStore
 from engine.resolution import ResolvedStrategy
@@ -36,6 +37,7 @@ def journaled_backtest(
 
     with workspace.runs.open("backtest", resolved.name, command) as journal:
         result = run_backtest(resolved, workspace, chunk_size, broker, on_chunk=advance, **options)
+        progress.stage("storing the run")
         journal.finish(backtest_records(result, workspace.data, journal.run_id, command))
     return result, journal.run_id
 

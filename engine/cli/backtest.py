@@ -5,7 +5,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.output import ablation_table, metrics_table, print_json_line, progress, stderr, stdout
+from engine.cli.output import print_ablation, print_json_line, print_line, print_metrics, stderr, stdout
+from engine.cli.progress_display import StageDisplay
+from engine.progress import listening
 from engine.resolution import ResolvedStrategy, resolve_strategy
 from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
@@ -75,20 +77,19 @@ def backtest(
     ] = False,
 ) -> None:
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
-    from engine.backtest import load_bars
-    from engine.backtest_records import journaled_backtest
-    from engine.report import write_tearsheet
+    with StageDisplay() as display, listening(display):
+        display.stage("loading the backtesting libraries")
+        from engine.backtest_records import journaled_backtest
+        from engine.report import write_tearsheet
 
-    resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
-    config = resolved.strategy
-    workspace = Workspace.from_env()
-    broker = BROKER_OF_EXECUTION.get(execution, execution)
-    with progress(f"{config.name}: {execution}", total=len(load_bars(config, workspace.data))) as advance:
-        result, run_id = journaled_backtest(
-            resolved, workspace, sys.argv, chunk, broker, on_chunk=advance, on_fold=report_fold, ablation=ablation
-        )
+        resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
+        config = resolved.strategy
+        workspace = Workspace.from_env()
+        broker = BROKER_OF_EXECUTION.get(execution, execution)
+        result, run_id = journaled_backtest(resolved, workspace, sys.argv, chunk, broker, on_fold=report_fold, ablation=ablation)
+        display.stage("writing the report")
+        report = write_tearsheet(workspace.runs.load(run_id))
     run_dir = workspace.runs.path(run_id)
-    report = write_tearsheet(workspace.runs.load(run_id))
     for warning in result.warnings:
         stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if json:
@@ -103,18 +104,16 @@ def backtest(
         print_json_line(payload | ({"ablation": result.ablation} if ablation else {}))
         return
     period = f"{result.metrics['start'][:10]} to {result.metrics['end'][:10]}"
-    stdout.print(
-        metrics_table(
-            f"{config.name} on {', '.join(config.data.symbols)} ({config.data.timeframe}, {period}), "
-            f"{config.costs.commission_bps:g} bps commission + {config.costs.slippage_bps:g} bps slippage; "
-            f"annualized with {result.prepared.annualization.describe()}",
-            {config.name: result.metrics, **result.baselines},
-        )
+    print_metrics(
+        f"{config.name} on {', '.join(config.data.symbols)} ({config.data.timeframe}, {period}), "
+        f"{config.costs.commission_bps:g} bps commission + {config.costs.slippage_bps:g} bps slippage; "
+        f"annualized with {result.prepared.annualization.describe()}",
+        {config.name: result.metrics, **result.baselines},
     )
     if result.ablation is not None:
-        stdout.print(ablation_table(result.ablation))
-    stdout.print(f"run {run_id} stored in {run_dir}")
-    stdout.print(f"report: {report}")
+        print_ablation(result.ablation)
+    print_line(f"run {run_id} stored in {run_dir}")
+    print_line(f"report: {report}")
 
 
 def check(
@@ -126,17 +125,24 @@ def check(
     chunks: Annotated[str | None, typer.Option(help="Chunk sizes to compare with the whole history [default: 1,7]")] = None,
 ) -> None:
     """Chunk-invariance (lookahead) check: every stage must give the same output at every chunk size."""
-    from engine.backtest import prepare
-    from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
-    from engine.execution.conventions import ExecutionRules
+    with StageDisplay() as display, listening(display):
+        display.stage("loading the backtesting libraries")
+        from engine.backtest import prepare
+        from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
+        from engine.execution.conventions import ExecutionRules
 
-    resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
-    config = resolved.strategy
-    prepared = prepare(resolved, Workspace.from_env(), on_fold=report_fold)
-    bars = prepared.bars
-    chunk_sizes = DEFAULT_CHUNK_SIZES if chunks is None else tuple(int(size) for size in chunks.split(","))
-    with progress(f"{config.name}: checking", total=len(bars) * (len(chunk_sizes) + 1)) as advance:
-        report = check_chunk_invariance(prepared.stages, bars, ExecutionRules.from_strategy(config), chunk_sizes, advance)
+        resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
+        config = resolved.strategy
+        prepared = prepare(resolved, Workspace.from_env(), on_fold=report_fold)
+        bars = prepared.bars
+        chunk_sizes = DEFAULT_CHUNK_SIZES if chunks is None else tuple(int(size) for size in chunks.split(","))
+        display.stage(
+            f"{config.name}: checking at chunk sizes {', '.join(map(str, chunk_sizes))} and all",
+            len(bars) * (len(chunk_sizes) + 1),
+            "bars",
+        )
+        rules = ExecutionRules.from_strategy(config)
+        report = check_chunk_invariance(prepared.stages, bars, rules, chunk_sizes, display.advance)
     for difference in report.differences:
         verdict = (
             "[green]same[/]"

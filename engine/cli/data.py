@@ -4,10 +4,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from engine.cli.output import stderr, stdout
+from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table, stderr, stdout
 from engine.data.importer import import_bars
+from engine.data.store import DataStoreError, StoredSeries, normalize_symbol
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -53,24 +53,84 @@ def rm(
     )
 
 
+DATA_COLUMNS = [
+    Column("symbol", identifier=True),
+    Column("timeframe", keep=ALWAYS, short="tf"),
+    Column("rows", "right", keep=5),
+    Column("first (UTC)", keep=6, short="first"),
+    Column("last (UTC)", keep=7, short="last"),
+    Column("kind", keep=8),
+    Column("origin", keep=0),
+]
+
+
 @app.command("list")
-def list_() -> None:
+def list_(json: ListJson = False) -> None:
     """Every stored series, with where it came from (real, synthetic or imported)."""
-    table = Table("symbol", "timeframe", "rows", "first (UTC)", "last (UTC)", "kind", "origin")
-    for series in Workspace.from_env().data.list():
-        kind, _, detail = series.origin.partition(": ")
-        if not series.has_volume:
-            kind += ", no volume"
-        table.add_row(
-            series.symbol,
-            series.timeframe,
-            str(series.rows),
-            f"{series.first:%Y-%m-%d %H:%M}",
-            f"{series.last:%Y-%m-%d %H:%M}",
-            kind,
-            detail or series.origin,
+    stored = Workspace.from_env().data.list()
+    if json:
+        print_json_line([_series_json(series) for series in stored])
+        return
+    rows = []
+    for series in stored:
+        kind, detail = _kind_and_detail(series)
+        rows.append(
+            [
+                series.symbol,
+                series.timeframe,
+                str(series.rows),
+                f"{series.first:%Y-%m-%d %H:%M}",
+                f"{series.last:%Y-%m-%d %H:%M}",
+                kind,
+                detail,
+            ]
         )
-    stdout.print(table)
+    print_table(DATA_COLUMNS, rows, more="see `engine data show SYMBOL`")
+
+
+@app.command("show")
+def show(
+    symbol: Annotated[str, typer.Argument(help="A stored symbol, as `engine data list` shows it")],
+    timeframe: Annotated[str | None, typer.Option(help="Only this bar size [default: every stored one]")] = None,
+) -> None:
+    """A stored series in full: rows, first and last bar, kind, origin and its file."""
+    store = Workspace.from_env().data
+    wanted = normalize_symbol(symbol)
+    found = [series for series in store.list() if series.symbol == wanted and timeframe in (None, series.timeframe)]
+    if not found:
+        which = f"{timeframe} bars" if timeframe else "bars"
+        raise DataStoreError(f"no {which} for {wanted} in {store.root} (see `engine data list`)")
+    for series in found:
+        kind, detail = _kind_and_detail(series)
+        stdout.print(f"[bold]{series.symbol}[/] {series.timeframe}", highlight=False)
+        for name, value in (
+            ("rows", series.rows),
+            ("first", f"{series.first:%Y-%m-%d %H:%M} UTC"),
+            ("last", f"{series.last:%Y-%m-%d %H:%M} UTC"),
+            ("kind", kind),
+            ("origin", detail),
+            ("file", series.path),
+        ):
+            print_line(f"  {name:<7}{value}")
+
+
+def _series_json(series: StoredSeries) -> dict:
+    return {
+        "symbol": series.symbol,
+        "timeframe": series.timeframe,
+        "rows": series.rows,
+        "first": series.first.isoformat(),
+        "last": series.last.isoformat(),
+        "origin": series.origin,
+        "has_volume": series.has_volume,
+        "path": str(series.path),
+    }
+
+
+def _kind_and_detail(series: StoredSeries) -> tuple[str, str]:
+    """ "real: S&P 500 index …" → ("real", "S&P 500 index …"); the kind says when volume is missing."""
+    kind, _, detail = series.origin.partition(": ")
+    return kind + ("" if series.has_volume else ", no volume"), detail or series.origin
 
 
 @app.command("sample")
@@ -84,4 +144,4 @@ def sample(
     if if_missing and sample_present(store):
         return
     written = write_sample(store)
-    stdout.print(f"stored {len(written)} sample series in {store.root}")
+    print_line(f"stored {len(written)} sample series in {store.root}")

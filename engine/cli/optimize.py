@@ -5,10 +5,10 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import TextColumn
-from rich.table import Table
 
-from engine.cli.output import print_json_line, progress_bar, stderr, stdout
+from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table, stderr, stdout
+from engine.cli.progress_display import StageDisplay, StudyDisplay
+from engine.progress import listening
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -36,14 +36,32 @@ def _best_so_far(opened: OpenStudy) -> str:
     return "best " + ", ".join(best)
 
 
-def _rich_table(title: str, table) -> Table:
-    shown = Table(title=title, title_justify="left")
-    for index, column in enumerate(table.columns):
-        parameters = column == "parameters"  # one `path = value` per line: never wrapped
-        shown.add_column(column, justify="left" if index == 0 or parameters else "right", no_wrap=parameters)
-    for row in table.rows:
-        shown.add_row(*row)
-    return shown
+PARETO_SHORT = {
+    "max_drawdown": "max dd",
+    "total_return": "return",
+    "holdout sharpe": "h. sharpe",
+    "holdout max_drawdown": "h. max dd",
+    "holdout total_return": "h. return",
+    "holdout trades": "h. trades",
+    "deflated sharpe": "defl. sharpe",
+}
+PARETO_KEEP = {"trades": 2, "turnover": 1, "total_return": 3, "holdout trades": 4, "holdout total_return": 5, "parameters": 0}
+
+
+def _print_study_table(title: str, table, more: str | None = None) -> None:
+    """An HTML-report table (`engine.report.render.Table`) on the terminal: the first column (the
+    trial, the parameter) and the objectives stay; other columns make room by PARETO_KEEP."""
+    columns = [
+        Column(
+            name,
+            "left" if index == 0 or name == "parameters" else "right",
+            keep=PARETO_KEEP.get(name, 10),
+            short=PARETO_SHORT.get(name),
+            identifier=index == 0,
+        )
+        for index, name in enumerate(table.columns)
+    ]
+    print_table(columns, table.rows, title=title, more=more)
 
 
 def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
@@ -52,8 +70,13 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
     from engine.optimize.report import importance_table, pareto_table, write_study_report
     from engine.optimize.summary import best_trials, counts, failed
 
-    holdout = evaluate_holdout(opened, workspace) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
-    deflated = {trial.number: deflated_sharpe(opened, trial) for trial in best_trials(opened.study)}
+    with StageDisplay() as display:  # one stage for the holdout, not each member's
+        if evaluate:
+            display.stage("evaluating the Pareto front on the holdout")
+        holdout = evaluate_holdout(opened, workspace) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
+        deflated = {trial.number: deflated_sharpe(opened, trial) for trial in best_trials(opened.study)}
+        display.stage("writing the study report")
+        report = write_study_report(opened, workspace.runs.root, holdout, deflated)
     tally = counts(opened.study)
     stdout.print(
         f"study {opened.study.study_name}: {tally['complete']} complete, {tally['pruned']} pruned, "
@@ -62,11 +85,12 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
     for trial in failed(opened.study)[-FAILURES_SHOWN:]:
         reason = trial.user_attrs.get("error", "interrupted, or its worker stopped")
         stdout.print(f"trial {trial.number} failed: {reason}", highlight=False)
-    stdout.print(_rich_table("Pareto front (validation; holdout once each)", pareto_table(opened, holdout, deflated)))
+    pareto = pareto_table(opened, holdout, deflated)
+    _print_study_table("Pareto front (validation; holdout once each)", pareto, more="the report (below) has them all")
     importance = importance_table(opened.study)
     if importance is not None:
-        stdout.print(_rich_table("parameter importances", importance))
-    stdout.print(f"report: {write_study_report(opened, workspace.runs.root, holdout, deflated)}")
+        _print_study_table("parameter importances", importance)
+    print_line(f"report: {report}")
 
 
 @app.callback(invoke_without_command=True)
@@ -115,13 +139,12 @@ def optimize(
         home=str(workspace.root),
     )
     opened = open_study(settings)  # bad settings fail here, before any worker starts
-    bar = progress_bar(TextColumn("{task.fields[best]}"), transient=False)
-    with workspace.runs.open("study", opened.strategy.name, sys.argv) as journal, bar:
-        task = bar.add_task(f"study {opened.study.study_name}", total=trials, completed=finished(opened.study), best="")
+    display = StudyDisplay(f"study {opened.study.study_name}", trials, finished(opened.study))
+    with workspace.runs.open("study", opened.strategy.name, sys.argv) as journal, display, listening(display):
 
         def on_progress(study) -> None:
             done = finished(study)
-            bar.update(task, completed=done, best=_best_so_far(opened))
+            display.trials(done, _best_so_far(opened))
             journal.progress(min(done, trials), trials)
 
         on_progress(opened.study)
@@ -129,20 +152,31 @@ def optimize(
             run_study(settings, on_progress)
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # the study is consistent; let the summary print
-            bar.stop()
+            display.bar.stop()
             journal.interrupt()
             stderr.print("[yellow]interrupted:[/] the running trial failed or finished; the study is saved and resumes next time")
             _finish(opened, workspace, evaluate=False)
             raise typer.Exit(130) from None
         on_progress(opened.study)
+        display.bar.stop()
         _finish(opened, workspace, evaluate=True)
         journal.finish(RunRecords({"study.json": study_record(opened)}))
+
+
+STUDY_COLUMNS = [
+    Column("study", identifier=True),
+    Column("strategy", keep=ALWAYS),
+    Column("objectives", keep=1),
+    Column("finished", "right", keep=3, short="done"),
+    Column("trials", "right", keep=2),
+    Column("started", keep=0),
+]
 
 
 @app.command("list")
 def list_(
     storage: StorageOption = None,
-    json: Annotated[bool, typer.Option("--json", help="Print one JSON array instead of a table")] = False,
+    json: ListJson = False,
 ) -> None:
     """The studies in the storage: strategy, objectives, trials finished of those begun, start."""
     from engine.optimize.study import list_studies
@@ -151,11 +185,18 @@ def list_(
     if json:
         print_json_line(studies)
         return
-    table = Table("study", "strategy", "objectives", "finished", "trials", "started")
-    for study in studies:
-        counts = str(study["finished"]), str(study["trials"])
-        table.add_row(study["study"], study["strategy"], ", ".join(study["objectives"]), *counts, study["started"])
-    stdout.print(table)
+    rows = [
+        [
+            study["study"],
+            study["strategy"],
+            ", ".join(study["objectives"]),
+            str(study["finished"]),
+            str(study["trials"]),
+            study["started"],
+        ]
+        for study in studies
+    ]
+    print_table(STUDY_COLUMNS, rows)
 
 
 @app.command("show")
@@ -184,5 +225,5 @@ def export(
     workspace = Workspace.from_env()
     opened = load_study(study, storage, workspace)
     path = export_trial(opened, trial, name, workspace.strategies, overwrite=force)
-    stdout.print(f"trial {trial} written to {path}")
+    print_line(f"trial {trial} written to {path}")
     stdout.print(f"validation period: engine backtest --strategy {name} --end {opened.split.validation_end}")

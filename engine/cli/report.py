@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import stdout
+from engine.cli.output import print_line
+from engine.cli.progress_display import StageDisplay
 from engine.workspace import Workspace
 
 
@@ -13,14 +14,21 @@ def report(
     compare: Annotated[bool, typer.Option("--compare", help="One HTML page with all the runs side by side")] = False,
 ) -> None:
     """Write a run's tearsheet (HTML, markdown, PNG charts) into its run folder, or compare runs."""
-    from engine.report import write_comparison, write_tearsheet
-
     if compare and len(run_ids) < 2:
         raise typer.BadParameter("--compare needs at least two run ids", param_hint="RUN_IDS")
-    runs = Workspace.from_env().runs
-    stored = [runs.load(run_id) for run_id in run_ids]
-    if compare:
-        stdout.print(f"comparison written to {write_comparison(stored, runs.root)}")
-        return
-    for run in stored:
-        stdout.print(f"report written to {write_tearsheet(run)}")
+    with StageDisplay() as display:
+        display.stage("loading the report libraries")
+        from engine.report import write_comparison, write_tearsheet
+
+        runs = Workspace.from_env().runs
+        stored = [runs.load(run_id) for run_id in run_ids]
+        if compare:
+            display.stage(f"writing the comparison of {len(stored)} runs")
+            written = [("comparison", write_comparison(stored, runs.root))]
+        else:
+            written = []
+            for position, run in enumerate(stored, 1):
+                display.stage(f"writing the report of {run.run_id} ({position} of {len(stored)})")
+                written.append(("report", write_tearsheet(run)))
+    for what, path in written:
+        print_line(f"{what} written to {path}")

@@ -1,19 +1,25 @@
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
-from rich.table import Table
 
-from engine.cli.output import print_json_line, stderr, stdout
+from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_table, stderr
 from engine.strategy import ModelSignal, StrategyError
 from engine.strategy_files import load_strategy, strategy_entries
 
 app = typer.Typer(no_args_is_help=True)
 
 
+STRATEGY_COLUMNS = [
+    Column("name", identifier=True),
+    Column("signal", keep=ALWAYS),
+    Column("symbols", keep=2),
+    Column("timeframe", keep=1, short="tf"),
+    Column("origin", keep=0),
+]
+
+
 @app.command("list")
-def list_(json: Annotated[bool, typer.Option("--json", help="Print one JSON array instead of a table")] = False) -> None:
+def list_(json: ListJson = False) -> None:
     """Every strategy a name reaches: the workspace's, the built-ins and those plugins ship."""
     rows = []
     for entry in strategy_entries():
@@ -34,10 +40,11 @@ def list_(json: Annotated[bool, typer.Option("--json", help="Print one JSON arra
     if json:
         print_json_line(rows)
         return
-    table = Table("name", "signal", "symbols", "timeframe", "origin")
-    for row in rows:
-        table.add_row(row["name"], row["signal"] or "[red]invalid[/]", ", ".join(row["symbols"]), row["timeframe"], row["origin"])
-    stdout.print(table)
+    cells = [
+        [row["name"], row["signal"] or "invalid", ", ".join(row["symbols"]), row["timeframe"] or "", row["origin"]]
+        for row in rows
+    ]
+    print_table(STRATEGY_COLUMNS, cells)
     for row in rows:
         if "error" in row:
             stderr.print(f"[red]strategy {row['name']} is invalid:[/] {row['error']}", highlight=False, soft_wrap=True)

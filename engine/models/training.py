@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from engine import progress
 from engine.models.base import Dataset
 
 INFERENCE_BATCH = 1024  # small batches stay in cache: faster on CPU than large ones
@@ -103,6 +104,7 @@ def train_network(
         with torch.inference_mode():
             validation_loss = float(loss_fn(network(x_val, assets_val), y_val)) if len(y_val) else 0.0
         schedule.step(validation_loss)
+        progress.advance()
         if validation_loss < best_loss - 1e-7:
             best_loss, best_state, stale = validation_loss, copy.deepcopy(network.state_dict()), 0
         else:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn import metrics as sk
 
+from engine import progress
 from engine.bars import Bars
 from engine.features.dataset import FeatureSet, Scaler, forward_return_labels, sequences
 from engine.models.base import Dataset, Model
@@ -93,7 +94,7 @@ class WalkForward:
         if len(bars) != fold.predict_start + 1:
             raise ValueError(f"the fold predicting from bar {fold.predict_start} trains on the bars before it and that bar")
         features, usable, labels = _inputs(self.setup, bars)
-        return _fold(self.setup, fold, bars, features, usable, labels, self.store)
+        return _fold(self.setup, fold, f"fold {fold.index}: retraining", bars, features, usable, labels, self.store)
 
     @property
     def first_prediction_row(self) -> int:
@@ -190,6 +191,7 @@ def train_walk_forward(
     setup: ModelSetup, bars: Bars, store: ModelStore, on_fold: Callable[[TrainedFold], None] | None = None
 ) -> WalkForward:
     signal, lookback = setup.signal, setup.lookback
+    progress.stage(f"{signal.plugin}: computing features")
     features, usable, labels = _inputs(setup, bars)
     folds = _plan(setup, bars, usable)
     if not folds:
@@ -197,10 +199,13 @@ def train_walk_forward(
             f"not enough data for walk-forward: {len(bars)} bars, the first usable at {_first_usable_row(usable)}, "
             f"training needs {signal.walk_forward.train_bars} + purge {signal.purge_bars}"
         )
+    progress.stage(f"{signal.plugin}: {len(folds)} walk-forward folds (stored ones load, others train)")
     predictions = np.full(bars.shape, np.nan)
     trained_folds = []
     for fold in folds:
-        trained = _fold(setup, fold, bars, features, usable, labels, store)
+        trained = _fold(
+            setup, fold, f"fold {fold.index}: training ({fold.index + 1} of {len(folds)})", bars, features, usable, labels, store
+        )
         rows, columns = np.nonzero(usable[fold.predict_start : fold.predict_end])
         rows = rows + fold.predict_start
         predictions[rows, columns] = predict_rows(signal.plugin, trained.model, trained.scaler, features, rows, columns, lookback)
@@ -229,8 +234,16 @@ def _samples(usable: np.ndarray, labels: np.ndarray, start: int, stop: int) -> t
 
 
 def _fold(
-    setup: ModelSetup, fold: Fold, bars: Bars, features: np.ndarray, usable: np.ndarray, labels: np.ndarray, store: ModelStore
+    setup: ModelSetup,
+    fold: Fold,
+    training: str,
+    bars: Bars,
+    features: np.ndarray,
+    usable: np.ndarray,
+    labels: np.ndarray,
+    store: ModelStore,
 ) -> TrainedFold:
+    """The fold from the model store, or trained and stored (`training`: what the progress says meanwhile)."""
     signal, plugin = setup.signal, setup.signal.plugin
     key = fold_key_of(setup, fold, bars)
     if store.has(key):
@@ -239,6 +252,8 @@ def _fold(
         scaler = Scaler.from_dict(json.loads((folder / "scaler.json").read_text()))
         return TrainedFold(fold, model, scaler, store.read_meta(key)["metrics"], key, reused=True)
 
+    # The engine's training loop advances one step per epoch; a plugin with its own fit has no epochs to count.
+    progress.stage(training, setup.hyperparameters.get("epochs"), "epochs")
     horizon = signal.labels.horizon
     cut = fold.train_start + int((1 - signal.walk_forward.validation_fraction) * (fold.train_end - fold.train_start))
     train_rows, train_columns = _samples(usable, labels, fold.train_start, cut - horizon)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from engine import progress
 from engine.metrics import compute_metrics
 from engine.strategy import StrategyError
 
@@ -32,14 +33,14 @@ def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
                 f"bars of validation leave nothing to trade ({len(prepared.bars) - prepared.trade_from} tradable bars)"
             )
         window = replace(prepared, bars=prepared.bars.slice(0, window_end))
+        pairs = [(entry, exit_) for entry in spec["entries"] for exit_ in spec["exits"] if exit_ <= entry]
+        progress.stage(f"calibrating overlays[{position}] thresholds", len(pairs), "pairs")
         trials = []
-        for entry in spec["entries"]:
-            for exit_ in spec["exits"]:
-                if exit_ > entry:
-                    continue
-                candidate = replace(window, resolved=window.resolved.with_overlay(position, _threshold(table, entry, exit_)))
-                metrics = compute_metrics(simulate(candidate).execution, prepared.periods_per_year)
-                trials.append({"entry": entry, "exit": exit_, "sharpe": metrics["sharpe"], "trades": metrics["trades"]})
+        for entry, exit_ in pairs:
+            candidate = replace(window, resolved=window.resolved.with_overlay(position, _threshold(table, entry, exit_)))
+            metrics = compute_metrics(simulate(candidate).execution, prepared.periods_per_year)
+            trials.append({"entry": entry, "exit": exit_, "sharpe": metrics["sharpe"], "trades": metrics["trades"]})
+            progress.advance()
         best = max(trials, key=lambda trial: -float("inf") if trial["sharpe"] is None else trial["sharpe"])
         records.append(
             {
