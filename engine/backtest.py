@@ -208,7 +208,7 @@ class BacktestResult:
     chunk_size: int | None
     broker: str
     ablation: list[dict] | None = None
-    warnings: list[str] = field(default_factory=list)  # why the result may be too good to be true
+    warnings: list[str] = field(default_factory=list)  # why the result may be too good to be true, or rest on too few trades
 
     @property
     def strategy(self) -> Strategy:
@@ -274,5 +274,6 @@ def run_backtest(
         broker=broker,
         ablation=run_ablation(prepared, simulate) if ablation else None,
     )
-    result.warnings = implausibilities(metrics, result.fold_metrics())
+    judged_by_trades = not (isinstance(strategy.signal, BuyAndHoldSignal) and not strategy.overlays)  # it holds the market
+    result.warnings = implausibilities(metrics, result.fold_metrics(), prepared.calibration, judged_by_trades)
     return result

@@ -153,6 +153,11 @@ class StoredRun:
         return None if ablation is None else ablation["steps"]
 
     @cached_property
+    def calibration(self) -> list[dict] | None:
+        calibration = self._json("calibration.json")
+        return None if calibration is None else calibration["thresholds"]
+
+    @cached_property
     def equity(self) -> pd.DataFrame:
         return self._frame("equity.parquet")
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +28,24 @@ def workspace(sample_home, monkeypatch) -> Workspace:
 @pytest.fixture
 def store(sample_home) -> DataStore:
     return DataStore(sample_home / "data")
+
+
+@pytest.fixture
+def cli(sample_home, monkeypatch, capsys):
+    """`engine ARGS` in this process, on the sample workspace (what `engine` runs, without paying for
+    a new interpreter): a CompletedProcess-like result."""
+    from engine.cli import main
+
+    monkeypatch.setenv("ENGINE_HOME", str(sample_home))
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        monkeypatch.setattr(sys, "argv", ["engine", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+
+    return run

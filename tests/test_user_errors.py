@@ -1,18 +1,15 @@
 """Every user error is one line on standard error and exit status 2, never a traceback.
 
-The sweep runs the CLI's entry point in this process (what `engine` runs, without paying for a
-new interpreter per case); the two cases the issue found run as real commands.
+The sweep runs the CLI's entry point in this process (the `cli` fixture: what `engine` runs, without
+paying for a new interpreter per case); the two cases the issue found run as real commands.
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
-from engine.cli import main
 from tests.test_cli import engine
 
 BUILT_IN = ["sma_cross", "buy_and_hold", "gru93"]
@@ -21,24 +18,6 @@ OUT_OF_RANGE = {
     "end before the data": (["--end", "1990-01-01"], r"no 1d bars shared by .* between the start and 1990-01-01"),
     "start after end": (["--start", "2010-01-01", "--end", "2009-01-01"], r"start 2010-01-01 is after end 2009-01-01"),
 }
-
-
-@pytest.fixture
-def cli(sample_home, monkeypatch, capsys):
-    """`engine ARGS` in this process: a CompletedProcess-like result."""
-    monkeypatch.setenv("ENGINE_HOME", str(sample_home))
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        monkeypatch.setattr(sys, "argv", ["engine", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
-
-    return run
 
 
 def assert_one_line_error(result, pattern: str) -> None:

@@ -24,11 +24,13 @@ StorageOption = Annotated[
 
 
 def _best_so_far(opened: OpenStudy) -> str:
+    """The best value of each objective among trials that traded: staying flat is no best drawdown."""
+    from engine.optimize.pareto import traded_trials
     from engine.optimize.summary import completed
 
-    trials = completed(opened.study)
+    trials = traded_trials(opened.study)
     if not trials:
-        return "no trial done yet"
+        return "no trial has traded yet" if completed(opened.study) else "no trial done yet"
     best = []
     for index, objective in enumerate(opened.objectives):
         pick = max if objective.direction == "maximize" else min
@@ -65,18 +67,21 @@ def _print_study_table(title: str, table, more: str | None = None) -> None:
 
 
 def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
-    """Holdout evaluation of the Pareto members (unless interrupted), the tables, the HTML report."""
+    """Holdout evaluation of the Pareto members (unless interrupted), the tables, warnings, the HTML report."""
     from engine.optimize.holdout import deflated_sharpe, evaluate_holdout
+    from engine.optimize.pareto import front_warnings, pareto_front
     from engine.optimize.report import importance_table, pareto_table, write_study_report
-    from engine.optimize.summary import best_trials, counts, failed
+    from engine.optimize.summary import counts, failed
 
+    front = pareto_front(opened.study)
     with StageDisplay() as display:  # one stage for the holdout, not each member's
         if evaluate:
             display.stage("evaluating the Pareto front on the holdout")
-        holdout = evaluate_holdout(opened, workspace) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
-        deflated = {trial.number: deflated_sharpe(opened, trial) for trial in best_trials(opened.study)}
+        holdout = evaluate_holdout(opened, workspace, front) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
+        deflated = {trial.number: deflated_sharpe(opened, trial) for trial in front.trials}
+        warnings = front_warnings(front, holdout)
         display.stage("writing the study report")
-        report = write_study_report(opened, workspace.runs.root, holdout, deflated)
+        report = write_study_report(opened, workspace.runs.root, front, holdout, deflated, warnings)
     tally = counts(opened.study)
     stdout.print(
         f"study {opened.study.study_name}: {tally['complete']} complete, {tally['pruned']} pruned, "
@@ -85,11 +90,13 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
     for trial in failed(opened.study)[-FAILURES_SHOWN:]:
         reason = trial.user_attrs.get("error", "interrupted, or its worker stopped")
         stdout.print(f"trial {trial.number} failed: {reason}", highlight=False)
-    pareto = pareto_table(opened, holdout, deflated)
+    pareto = pareto_table(opened, front, holdout, deflated)
     _print_study_table("Pareto front (validation; holdout once each)", pareto, more="the report (below) has them all")
     importance = importance_table(opened.study)
     if importance is not None:
         _print_study_table("parameter importances", importance)
+    for warning in warnings:
+        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     print_line(f"report: {report}")
 
 
@@ -97,7 +104,10 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
 def optimize(
     context: typer.Context,
     strategy: Annotated[str | None, typer.Option("--strategy", "-s", help="Strategy name or .toml path")] = None,
-    trials: Annotated[int | None, typer.Option(min=1, help="Finished trials the study should reach")] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(min=1, help="The study's target total of finished trials, not a number to add: resuming runs the rest"),
+    ] = None,
     objectives: Annotated[str, typer.Option(help="sharpe, sortino, calmar, max_drawdown; comma-separated")] = (
         "sharpe,max_drawdown"
     ),
@@ -139,7 +149,14 @@ def optimize(
         home=str(workspace.root),
     )
     opened = open_study(settings)  # bad settings fail here, before any worker starts
-    display = StudyDisplay(f"study {opened.study.study_name}", trials, finished(opened.study))
+    done = finished(opened.study)
+    if done:
+        more = f"{trials - done} more to run" if done < trials else "no more to run"
+        stdout.print(
+            f"study {opened.study.study_name} has {done} finished trials; --trials {trials} is its target total: {more}",
+            highlight=False,
+        )
+    display = StudyDisplay(f"study {opened.study.study_name}", trials, done)
     with workspace.runs.open("study", opened.strategy.name, sys.argv) as journal, display, listening(display):
 
         def on_progress(study) -> None:

@@ -1,7 +1,8 @@
 """After the search: the Pareto members on the holdout period, once each, and their deflated Sharpe.
 
 Results are kept in the study (user attribute "holdout", by trial number), so a resumed or shown
-study never evaluates a member on the holdout twice.
+study never evaluates a member on the holdout twice. A member whose threshold calibration finds no
+trade in the holdout's first bars has an error there instead of figures.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import optuna
 
 from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
 from engine.optimize.evaluation import evaluate
+from engine.optimize.pareto import ParetoFront
 from engine.optimize.space import apply_parameters
 from engine.optimize.study import SUMMARY_METRICS, OpenStudy
-from engine.optimize.summary import best_trials, completed
+from engine.optimize.summary import completed
+from engine.overlays.calibration import CalibrationError
 from engine.signals.cache import PredictionCache
 from engine.workspace import Workspace
 
@@ -36,15 +39,19 @@ def deflated_sharpe(opened: OpenStudy, trial: optuna.trial.FrozenTrial) -> float
     )
 
 
-def evaluate_holdout(opened: OpenStudy, workspace: Workspace) -> dict[str, dict]:
+def evaluate_holdout(opened: OpenStudy, workspace: Workspace, front: ParetoFront) -> dict[str, dict]:
     """Holdout metrics of each Pareto member not evaluated yet; returns all results by trial number."""
     results = dict(opened.study.user_attrs.get("holdout", {}))
     predictions = PredictionCache.in_store(workspace.models)
-    for trial in best_trials(opened.study):
+    for trial in front.trials:
         if str(trial.number) in results:
             continue
         candidate = opened.split.holdout(apply_parameters(opened.strategy, trial.user_attrs["parameters"]))
-        metrics = evaluate(candidate, workspace, predictions).metrics
-        results[str(trial.number)] = {name: metrics[name] for name in SUMMARY_METRICS}
+        try:
+            metrics = evaluate(candidate, workspace, predictions).metrics
+        except CalibrationError as error:
+            results[str(trial.number)] = {"error": str(error)}
+        else:
+            results[str(trial.number)] = {name: metrics[name] for name in SUMMARY_METRICS}
         opened.study.set_user_attr("holdout", results)
     return results

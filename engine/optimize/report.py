@@ -19,8 +19,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import optuna.visualization.matplotlib as optuna_plots  # noqa: E402
 
 from engine.formatting import format_metric
+from engine.optimize.pareto import ParetoFront, ParetoMember, traded_study
 from engine.optimize.study import OpenStudy, safe_url
-from engine.optimize.summary import best_trials, completed, counts, feasible, importances, loss
+from engine.optimize.summary import completed, counts, feasible, importances, loss
 from engine.report import charts
 from engine.report.render import Chart, Table, render, write_report_folder
 
@@ -34,14 +35,21 @@ def parameter_lines(parameters: dict) -> str:
     return "\n".join(lines)
 
 
-def pareto_table(opened: OpenStudy, holdout: dict[str, dict], deflated: dict[int, float | None]) -> Table:
+def member_label(member: ParetoMember) -> str:
+    """The member's trial number, and the later trials that repeated its parameters."""
+    repeats = f" (also {', '.join(map(str, member.repeats))})" if member.repeats else ""
+    return f"{member.trial.number}{repeats}"
+
+
+def pareto_table(opened: OpenStudy, front: ParetoFront, holdout: dict[str, dict], deflated: dict[int, float | None]) -> Table:
     """One row per Pareto member: objectives and validation metrics, holdout metrics, deflated Sharpe, parameters."""
     rows = []
-    for trial in best_trials(opened.study):
+    for member in front.members:
+        trial = member.trial
         validation, tested = trial.user_attrs["evaluation"]["metrics"], holdout.get(str(trial.number), {})
         rows.append(
             [
-                str(trial.number),
+                member_label(member),
                 *(format_metric(objective.name, value) for objective, value in zip(opened.objectives, trial.values, strict=True)),
                 *(format_metric(name, validation[name]) for name in TRIAL_METRICS),
                 *(format_metric(name, tested.get(name)) for name in HOLDOUT_METRICS),
@@ -93,9 +101,10 @@ def _charts(opened: OpenStudy, folder: Path) -> list[Chart]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", UserWarning)  # PED-ANOVA's reminder that it ranks low values
-        if len(names) > 1:
-            axes = optuna_plots.plot_pareto_front(study, target_names=names, targets=lambda trial: trial.values[:2])
-            drawn.append(Chart("Pareto front", _save_axes(axes, folder / "pareto.png")))
+        traded = traded_study(study)  # a trial that never traded is no point of the front
+        if len(names) > 1 and traded.trials:
+            axes = optuna_plots.plot_pareto_front(traded, target_names=names, targets=lambda trial: trial.values[:2])
+            drawn.append(Chart("Pareto front (trials that traded)", _save_axes(axes, folder / "pareto.png")))
         for index, name in enumerate(names):
             axes = optuna_plots.plot_optimization_history(study, target=lambda t, i=index: t.values[i], target_name=name)
             drawn.append(Chart(f"Optimization history: {name}", _save_axes(axes, folder / f"history_{name}.png")))
@@ -106,7 +115,14 @@ def _charts(opened: OpenStudy, folder: Path) -> list[Chart]:
     return drawn
 
 
-def write_study_report(opened: OpenStudy, root: Path, holdout: dict[str, dict], deflated: dict[int, float | None]) -> Path:
+def write_study_report(
+    opened: OpenStudy,
+    root: Path,
+    front: ParetoFront,
+    holdout: dict[str, dict],
+    deflated: dict[int, float | None],
+    study_warnings: list[str],
+) -> Path:
     """Write the study's HTML report under `root/studies/`; returns its path."""
     study = opened.study
 
@@ -117,7 +133,8 @@ def write_study_report(opened: OpenStudy, root: Path, holdout: dict[str, dict], 
             "attributes": study.user_attrs,
             "counts": counts(study),
             "feasible": sum(feasible(trial) for trial in completed(study)),
-            "pareto": pareto_table(opened, holdout, deflated),
+            "pareto": pareto_table(opened, front, holdout, deflated),
+            "warnings": study_warnings,
             "importances": importance_table(study),
             "charts": _charts(opened, folder / "charts") if completed(study) else [],
         }

@@ -167,6 +167,18 @@ class SearchSpace:
             "model_space": self.model_space,
         }
 
+    def __str__(self) -> str:
+        """One line: each path with its range, and whether the model plugin's declared space joins in."""
+        parts = [f"{path} {_range_text(bounds)}" for path, bounds in self.ranges.items()]
+        return "{" + "; ".join([*parts, *(["the model's declared space"] if self.model_space else [])]) + "}"
+
+
+def _range_text(bounds: ParameterRange) -> str:
+    if bounds.choices is not None:
+        return f"in {bounds.choices}"
+    step = f" step {bounds.step}" if bounds.step is not None else ""
+    return f"{bounds.low}..{bounds.high}{step}" + (" log" if bounds.log else "")
+
 
 def _suggest(trial, path: str, bounds: ParameterRange) -> Any:
     if bounds.choices is not None:

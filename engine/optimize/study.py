@@ -29,6 +29,7 @@ from engine.models.walkforward import TrainedFold
 from engine.optimize.errors import OptimizeError, SearchSpaceError
 from engine.optimize.evaluation import Objective, Split, evaluate, parse_objectives
 from engine.optimize.space import SearchSpace, apply_parameters, read_space_file
+from engine.overlays.calibration import CalibrationError
 from engine.resolution import resolve_strategy
 from engine.signals.cache import PredictionCache
 from engine.strategy import Strategy, parse_strategy
@@ -135,7 +136,7 @@ def _workspace(settings: StudySettings) -> Workspace:
 
 
 def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
-    """Create the study, or load it and check that it is the same search: same strategy and objectives.
+    """Create the study, or load it and check that it is the same search: same strategy, objectives and space.
     Nothing is written to an existing study here."""
     workspace = _workspace(settings)
     strategy = load_strategy(settings.strategy)
@@ -153,8 +154,9 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
     except KeyError:
         study = None
+    space_source = f"--space {settings.space_file}" if settings.space_file else f"strategy {strategy.name}'s [optimize] table"
     if study is not None:
-        return _check_existing(study, strategy, space, objectives, storage)
+        return _check_existing(study, strategy, space, space_source, objectives, storage)
     split = Split.of(strategy, workspace)
     study = optuna.create_study(
         storage=storage,
@@ -165,7 +167,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
         load_if_exists=True,
     )
     if "strategy" in study.user_attrs:  # another worker created it first
-        return _check_existing(study, strategy, space, objectives, storage)
+        return _check_existing(study, strategy, space, space_source, objectives, storage)
     attributes = {
         "strategy": strategy.name,
         "strategy_config": strategy.model_dump(mode="json"),
@@ -187,7 +189,7 @@ def _created_attributes(study: optuna.Study, wait: float = 10.0) -> dict:
     return study.user_attrs
 
 
-def _check_existing(study, strategy, space, objectives, storage) -> OpenStudy:
+def _check_existing(study, strategy, space, space_source, objectives, storage) -> OpenStudy:
     where = f"study {study.study_name!r} in {safe_url(storage.url)}"
     attributes = _created_attributes(study)
     if "strategy" not in attributes:
@@ -196,6 +198,12 @@ def _check_existing(study, strategy, space, objectives, storage) -> OpenStudy:
         raise OptimizeError(f"{where} was created for strategy {attributes['strategy']!r}, not {strategy.name!r}")
     if attributes["objectives"] != [o.name for o in objectives]:
         raise OptimizeError(f"{where} optimizes {','.join(attributes['objectives'])}; it cannot continue with other --objectives")
+    created_space = SearchSpace.from_description(attributes["space"])
+    if created_space != space:  # trials of two spaces in one study would make one front of two searches
+        raise OptimizeError(
+            f"{where} was created with the search space {created_space}; {space_source} gives {space}: "
+            "resume it with the same space, or start another --study"
+        )
     created = parse_strategy(attributes["strategy_config"], f"{where}: its strategy")
     return OpenStudy(study, created, space, objectives, Split(**attributes["split"]), storage.url)
 
@@ -276,7 +284,11 @@ class TrialObjective:
         except SearchSpaceError as error:
             trial.set_user_attr("error", str(error))  # the trial fails; the study goes on
             raise
-        evaluation = evaluate(candidate, self.workspace, self.predictions, partial(self._after_fold, trial))
+        try:
+            evaluation = evaluate(candidate, self.workspace, self.predictions, partial(self._after_fold, trial))
+        except CalibrationError as error:
+            trial.set_user_attr("error", str(error))  # these parameters leave the calibration nothing to choose by
+            raise
         metrics = evaluation.metrics
         # One attribute, one write: a trial's storage round trips are a good part of its cost.
         trial.set_user_attr(
@@ -306,14 +318,17 @@ def fail_stale_trials(study: optuna.Study) -> None:
 
 def study_record(opened: OpenStudy) -> dict:
     """What a study's run in the run store keeps: where the study is and how far it got."""
-    from engine.optimize.summary import best_trials, counts
+    from engine.optimize.pareto import front_warnings, pareto_front
+    from engine.optimize.summary import counts
 
+    front = pareto_front(opened.study)
     return {
         "study": opened.study.study_name,
         "storage": safe_url(opened.storage_url),
         "objectives": [objective.name for objective in opened.objectives],
         "trials": counts(opened.study),
-        "pareto_trials": [trial.number for trial in best_trials(opened.study)],
+        "pareto_trials": [trial.number for trial in front.trials],
+        "warnings": front_warnings(front, opened.study.user_attrs.get("holdout", {})),
     }
 
 
@@ -382,7 +397,7 @@ def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> No
         opened.study.optimize(
             objective,
             timeout=settings.timeout,
-            catch=(SearchSpaceError,),  # a parameter combination the strategy rejects fails that trial only
+            catch=(SearchSpaceError, CalibrationError),  # a parameter combination the strategy rejects fails that trial only
             callbacks=[stop, *callbacks],
             gc_after_trial=False,
         )

@@ -1,4 +1,4 @@
-"""Reading a study back: completed trials, the Pareto front, parameter importances."""
+"""Reading a study back: completed and failed trials, feasibility, parameter importances (the front: pareto.py)."""
 
 from __future__ import annotations
 
@@ -18,13 +18,6 @@ def failed(study: optuna.Study) -> list[FrozenTrial]:
 
 def feasible(trial: FrozenTrial) -> bool:
     return all(value <= 0.0 for value in trial.constraints.values())
-
-
-def best_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The Pareto front among feasible trials (the best trial, for one objective), by trial number."""
-    if not completed(study):
-        return []
-    return sorted(study.best_trials, key=lambda trial: trial.number)
 
 
 def loss(study: optuna.Study, index: int):

@@ -5,6 +5,10 @@ on a validation window: the first `validation_bars` bars the strategy could trad
 the best net Sharpe replaces the grid in the resolved strategy, and trading (and so every reported
 metric) starts after the window, on bars the choice never saw. A model's predictions are replayed,
 not recomputed, for every pair.
+
+When no pair trades in the window there is nothing to choose by (every Sharpe is undefined), and
+the calibration fails rather than keep an arbitrary pair. A choice made on a few trades is kept and
+flagged (engine.plausibility).
 """
 
 from __future__ import annotations
@@ -14,6 +18,10 @@ from dataclasses import replace
 from engine import progress
 from engine.metrics import compute_metrics
 from engine.strategy import StrategyError
+
+
+class CalibrationError(StrategyError):
+    """No candidate pair made a trade in the validation window; the message names the candidates."""
 
 
 def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
@@ -41,6 +49,13 @@ def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
             metrics = compute_metrics(simulate(candidate).execution, prepared.periods_per_year)
             trials.append({"entry": entry, "exit": exit_, "sharpe": metrics["sharpe"], "trades": metrics["trades"]})
             progress.advance()
+        if not any(trial["trades"] for trial in trials):
+            index, candidates = prepared.bars.index(), ", ".join(f"{trial['entry']:g}/{trial['exit']:g}" for trial in trials)
+            raise CalibrationError(
+                f"strategy {prepared.strategy.name}: overlays[{position}].calibrate: none of the entry/exit candidates "
+                f"{candidates} made a trade in its validation window ({index[prepared.trade_from].date()} to "
+                f"{index[window_end - 1].date()}); give entries and exits the signal reaches"
+            )
         best = max(trials, key=lambda trial: -float("inf") if trial["sharpe"] is None else trial["sharpe"])
         records.append(
             {

@@ -103,6 +103,30 @@ def ablation_table(steps: list[dict]) -> Table:
     )
 
 
+def calibration_tables(searches: list[dict]) -> list[tuple[str, Table]]:
+    """Each threshold calibration: a caption (window, choice) and every candidate pair with its trades and Sharpe."""
+    shown = []
+    for search in searches:
+        chosen = (search["chosen"]["entry"], search["chosen"]["exit"])
+        caption = (
+            f"overlays[{search['overlay']}]: candidates backtested on "
+            f"{format_metric('start', search['validation_start'])} to {format_metric('end', search['validation_end'])}; "
+            f"chosen entry {chosen[0]:g}, exit {chosen[1]:g} (best net Sharpe)"
+        )
+        rows = [
+            [
+                f"{trial['entry']:g}",
+                f"{trial['exit']:g}",
+                format_metric("trades", trial["trades"]),
+                format_metric("sharpe", trial["sharpe"]),
+                "chosen" if (trial["entry"], trial["exit"]) == chosen else "",
+            ]
+            for trial in search["trials"]
+        ]
+        shown.append((caption, Table(["entry", "exit", "trades", "sharpe", ""], rows)))
+    return shown
+
+
 def draw_charts(run: StoredRun, folder: Path) -> list[Chart]:
     frame = run.equity.set_index("timestamp")
     initial = run.metrics["strategy"]["initial_cash"]
@@ -171,6 +195,8 @@ def write_tearsheet(run: StoredRun) -> Path:
             "trades_preview": Table(trades.columns, trades.rows[:MARKDOWN_TRADES]),
             "folds": None if run.folds is None else fold_table(run.folds),
             "ablation": None if run.ablation is None else ablation_table(run.ablation),
+            "calibration": calibration_tables(run.calibration or []),
+            "warnings": run.metrics.get("warnings", []),  # runs stored before warnings existed have none
             "config": run.config,
             "manifest": run.manifest,
         }
