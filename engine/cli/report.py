@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import stdout
+from engine.cli.output import stderr, stdout
 from engine.workspace import Workspace
 
 
@@ -14,6 +14,7 @@ def report(
 ) -> None:
     """Write a run's tearsheet (HTML, markdown, PNG charts) into its run folder, or compare runs."""
     from engine.report import write_comparison, write_tearsheet
+    from engine.report.compare import period_warning
 
     if compare and len(run_ids) < 2:
         raise typer.BadParameter("--compare needs at least two run ids", param_hint="RUN_IDS")
@@ -21,6 +22,8 @@ def report(
     stored = [runs.load(run_id) for run_id in run_ids]
     if compare:
         stdout.print(f"comparison written to {write_comparison(stored, runs.root)}")
+        if warning := period_warning(stored):
+            stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
         return
     for run in stored:
         stdout.print(f"report written to {write_tearsheet(run)}")
