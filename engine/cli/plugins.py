@@ -7,7 +7,7 @@ from rich.table import Table
 
 from engine.cli.output import stderr, stdout
 from engine.plugins.registry import registry
-from engine.plugins.scaffold import scaffold_model_plugin
+from engine.plugins.scaffold import NETWORKS, network_for, scaffold_model_plugin
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -26,7 +26,15 @@ def list_() -> None:
 
 
 @app.command("new")
-def new(name: Annotated[str, typer.Argument(help="Model name: a Python identifier, like my_tcn")]) -> None:
+def new(
+    name: Annotated[str, typer.Argument(help="Model name: a Python identifier, like my_tcn")],
+    network: Annotated[
+        str | None,
+        typer.Option(help=f"The network to start from: {', '.join(NETWORKS)} [default: the one NAME names, else lstm]"),
+    ] = None,
+) -> None:
     """Scaffold a model plugin in $ENGINE_HOME/plugins/, with a test that trains and checks it."""
-    plugin, test = scaffold_model_plugin(Workspace.from_env().root / "plugins", name)
-    stdout.print(f"created {plugin}\ncreated {test}\nrun its test: python -m pytest {test}")
+    chosen = network_for(name, network)
+    plugin, test = scaffold_model_plugin(Workspace.from_env().root / "plugins", name, chosen)
+    stdout.print(f"created {plugin}: {NETWORKS[chosen].description}", highlight=False, soft_wrap=True)
+    stdout.print(f"created {test}\nrun its test: python -m pytest {test}", highlight=False)
