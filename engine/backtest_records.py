@@ -85,5 +85,6 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         "trades.parquet": result.trades(),
         "orders.parquet": execution.fills,
         "baselines.parquet": pd.DataFrame({"timestamp": result.bars.index(), **result.baseline_equity}),
+        "prices.parquet": result.bars.frame("close").rename_axis("timestamp").reset_index(),  # for the trades chart
     }
     return RunRecords(documents, frames)

@@ -5,7 +5,7 @@
     config.json      the resolved configuration (a backtest's: strategy, chunk size, broker, annualization)
     metrics.json     {"strategy": {...}, "baselines": {"buy & hold": {...}, …}, "warnings": [...]}
     folds.json, ablation.json, calibration.json, equity.parquet, baselines.parquet, trades.parquet,
-    orders.parquet   what the run found (see the README's "Run store")
+    orders.parquet, prices.parquet   what the run found (see the README's "Run store")
     manifest.json    run id, time, command, data fingerprint and origins, library versions
     report/          the tearsheet, written after the run (engine.report)
 
@@ -168,6 +168,15 @@ class StoredRun:
     @cached_property
     def baselines(self) -> pd.DataFrame | None:
         return self._frame("baselines.parquet")
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        return self._frame("orders.parquet")
+
+    @cached_property
+    def prices(self) -> pd.DataFrame | None:
+        """Each traded symbol's close per bar; None for runs stored before it was kept."""
+        return self._frame("prices.parquet")
 
 
 class RunJournal:

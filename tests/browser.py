@@ -18,6 +18,7 @@ class PageView:
     requests: list[str]  # every URL the page asked for beyond itself
     images: list[dict]  # per <img>: alt, complete, naturalWidth, naturalHeight
     tables: dict[str, list[list[str]]]  # table id -> rows of cell texts, header row first
+    width: int  # the page's scrollable width in CSS pixels: more than the viewport's means sideways scrolling
 
 
 def chromium_path() -> str:
@@ -46,6 +47,7 @@ def view(html: Path, screenshot: Path) -> PageView:
             images = page.eval_on_selector_all(
                 "img", "all => all.map(i => ({alt: i.alt, complete: i.complete, width: i.naturalWidth, height: i.naturalHeight}))"
             )
+            width = page.evaluate("document.documentElement.scrollWidth")
             page.screenshot(path=str(screenshot), full_page=True)
             tables = page.eval_on_selector_all(
                 "table[id]",
@@ -53,4 +55,4 @@ def view(html: Path, screenshot: Path) -> PageView:
             )
         finally:
             browser.close()
-    return PageView(errors, requests, images, tables)
+    return PageView(errors, requests, images, tables, width)

@@ -8,11 +8,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from engine.backtest import prepare
 from engine.plugins.registry import PluginError, discover, plugin_folders
+from engine.plugins.scaffold import network_for, plugin_source
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
 
@@ -87,8 +89,8 @@ def strategy_for(plugin):
     return strategy.model_copy(update={"signal": signal})
 
 
-def backtest_with(plugin: str, workspace: Workspace, env: dict) -> dict:
-    """`engine backtest --json` of a strategy file that uses `plugin`; returns the JSON line."""
+def strategy_file_for(plugin: str, workspace: Workspace) -> Path:
+    """A strategy file whose model is `plugin`, on the planted data."""
     strategy_file = workspace.root / f"uses_{plugin}.toml"
     strategy_file.write_text(
         textwrap.dedent(f"""
@@ -106,7 +108,12 @@ def backtest_with(plugin: str, workspace: Workspace, env: dict) -> dict:
         exit = 0.48
         """)
     )
-    command = [sys.executable, "-m", "engine", "backtest", "--strategy", str(strategy_file), "--json"]
+    return strategy_file
+
+
+def backtest_with(plugin: str, workspace: Workspace, env: dict) -> dict:
+    """`engine backtest --json` of a strategy file that uses `plugin`; returns the JSON line."""
+    command = [sys.executable, "-m", "engine", "backtest", "--strategy", str(strategy_file_for(plugin, workspace)), "--json"]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout.strip().splitlines()[-1])
@@ -170,6 +177,36 @@ def test_a_misbehaving_model_is_named(planted_workspace, mode, message):
     registry_module._cached.cache_clear()
 
 
+BROKEN_NETWORK = """
+from engine.models.torch_model import TorchModel
+from engine.plugins import hookimpl
+
+
+class OddNetwork(TorchModel):
+    name = "odd_net"
+    network_defaults = {"hidden": 7}
+
+    def build_network(self, n_features, n_assets, lookback, hyperparameters):
+        raise ValueError(f"hidden must be even, got {hyperparameters['hidden']}")
+
+
+@hookimpl
+def engine_models():
+    return [OddNetwork]
+"""
+
+
+def test_a_network_builder_that_raises_is_one_line_naming_the_plugin(planted_workspace):
+    (planted_workspace.root / "plugins").mkdir()
+    (planted_workspace.root / "plugins" / "odd_net.py").write_text(BROKEN_NETWORK)
+    command = [sys.executable, "-m", "engine", "backtest", "--strategy", str(strategy_file_for("odd_net", planted_workspace))]
+    env = {**os.environ, "ENGINE_HOME": str(planted_workspace.root), "COLUMNS": "250"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    line = "error: model plugin 'odd_net' failed to build its network: ValueError: hidden must be even, got 7"
+    assert result.stderr.strip() == line
+
+
 def test_a_plugin_that_fails_to_import_is_reported_and_the_others_still_work(tmp_path):
     folder = tmp_path / "plugins"
     write_plugin(folder, "fine_logit")
@@ -212,7 +249,11 @@ def test_scaffolded_plugin_passes_its_own_test(tmp_path):
     new = [sys.executable, "-m", "engine", "plugins", "new", "my_tcn"]
     created = subprocess.run(new, env=env, capture_output=True, text=True)
     assert created.returncode == 0, created.stderr
-    assert (tmp_path / "plugins" / "my_tcn.py").exists()
+    assert "my_tcn.py: a temporal convolutional network" in created.stdout
+    plugins = discover([tmp_path / "plugins"], use_entry_points=False)
+    model = plugins.get("model", "my_tcn")
+    assert model.__name__ == "MyTcnModel" and "temporal convolutional network" in model.__doc__
+    assert next(entry for entry in plugins.entries if entry.name == "my_tcn").version == "0.1.0"  # the module's own
     tested = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "plugins" / "test_my_tcn.py")],
         env=env, capture_output=True, text=True, cwd=tmp_path,
@@ -220,3 +261,6 @@ def test_scaffolded_plugin_passes_its_own_test(tmp_path):
     assert tested.returncode == 0, tested.stdout + tested.stderr
     again = subprocess.run(new, env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr
+    assert network_for("alpha_net") == "lstm" and '"""alpha_net: an LSTM over the lookback window."""' in plugin_source(
+        "alpha_net", "lstm"
+    )

@@ -7,16 +7,32 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from browser import view
 from PIL import Image
 from test_cli import engine
+from test_metrics import reference_distribution, reference_relative
 
-from engine.report import charts, write_tearsheet
-from engine.runstore import RunStore
+from engine.formatting import metric_label
+from engine.metrics import bar_returns, return_metrics
+from engine.report import charts, write_comparison, write_tearsheet
+from engine.report.tearsheet import ABLATION_COLUMNS, FOLD_COLUMNS
+from engine.runstore import RunRecords, RunStore
+from engine.strategy_files import load_strategy
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"  # screenshots kept for people to look at
-CHARTS = {"equity", "equity_log", "drawdown", "monthly_returns", "rolling", "exposure", "gross_net"}
+CHARTS = {
+    "equity",
+    "equity_log",
+    "drawdown",
+    "monthly_returns",
+    "rolling",
+    "exposure",
+    "gross_net",
+    "trades",
+    "return_distribution",
+}
 
 
 def backtest(home: Path, *args: str) -> dict:
@@ -29,7 +45,7 @@ def shown_equals(name: str, shown: str, value) -> bool:
         return shown == "–"
     if isinstance(value, str):
         return value.startswith(shown.replace(" ", "T") if "T" in value else shown)
-    number = shown.replace(",", "")
+    number = shown.replace(",", "").split(" bars")[0]  # "893 bars (1301 days)"
     if number.endswith("%"):
         return math.isclose(float(number[:-1]) / 100, value, abs_tol=0.5e-4 + 1e-12)
     decimals = len(number.partition(".")[2])
@@ -39,12 +55,13 @@ def shown_equals(name: str, shown: str, value) -> bool:
 def assert_table_matches(rows: list[list[str]], columns: dict[str, dict], row_names: str = "metric") -> None:
     """rows: header then one row per metric; columns: title -> {metric: value} as stored."""
     header, *body = rows
+    names = list(next(iter(columns.values())))
     assert header[0] == row_names and header[1:] == list(columns)
-    assert [row[0] for row in body] == list(next(iter(columns.values())))
-    for row in body:
+    assert [row[0] for row in body] == [metric_label(name) for name in names]  # named in words
+    for name, row in zip(names, body, strict=True):
         for title, shown in zip(header[1:], row[1:], strict=True):
-            value = columns[title][row[0]]
-            assert shown_equals(row[0], shown, value), f"{title} {row[0]}: shows {shown!r}, metrics.json has {value!r}"
+            value = columns[title][name]
+            assert shown_equals(name, shown, value), f"{title} {name}: shows {shown!r}, metrics.json has {value!r}"
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:
@@ -92,24 +109,23 @@ def test_html_numbers_equal_metrics_json_and_every_chart_is_drawn(gru93_run):
 
     assert set(metrics["baselines"]) == {"buy & hold", "sma_cross"}
     assert_table_matches(page.tables["metrics"], {"gru93": metrics["strategy"], **metrics["baselines"]})
-    gross_net = page.tables["gross-net"]
-    assert len(gross_net) == 6
-    for name, shown in gross_net[1:]:
-        assert shown_equals(name, shown, metrics["strategy"][name])
+    costs = ("gross_total_return", "net_total_return", "commission_paid", "slippage_paid", "costs_paid")
+    assert_table_matches(page.tables["gross-net"], {"": {name: metrics["strategy"][name] for name in costs}})
 
     folds = json.loads((run_dir / "folds.json").read_text())["folds"]
     fold_rows = page.tables["folds"]
-    assert fold_rows[0][:5] == ["fold", "predicts", "roc_auc", "pr_auc", "f1"]
+    assert fold_rows[0][:5] == ["fold", "predicts", "ROC-AUC", "PR-AUC", "F1"]
     for fold, row in zip(folds, fold_rows[1:], strict=True):
-        for name, shown in zip(fold_rows[0][2:], row[2:], strict=True):
+        for name, shown in zip(FOLD_COLUMNS, row[2:], strict=True):
             assert shown_equals(name, shown, fold[name]), (fold["fold"], name)
 
     steps = json.loads((run_dir / "ablation.json").read_text())["steps"]
     ablation = page.tables["ablation"]
     assert [row[0] for row in ablation[1:]] == [step["step"] for step in steps]
     for step, row in zip(steps, ablation[1:], strict=True):
-        for name, shown in zip(ablation[0][2:], row[2:], strict=True):
+        for name, shown in zip(ABLATION_COLUMNS, row[2:], strict=True):
             assert shown_equals(name, shown, step[name]), (step["step"], name)
+    assert page.width <= 1200, "a table pushes the page sideways"  # the overlay lists and the configuration wrap
 
     trades = page.tables["trades"]
     assert len(trades) - 1 == metrics["strategy"]["trades"]
@@ -187,7 +203,8 @@ def test_report_command_rewrites_a_report_and_compares_runs(sample_home, gru93_r
     assert page.errors == [] and len(page.images) == 3 and all(image["complete"] for image in page.images)
     header, *rows = page.tables["metrics"]
     assert header == ["metric", first["run_id"], gru93_run["run_id"]]
-    sharpe = next(row for row in rows if row[0] == "sharpe")
+    assert page.width <= 1200
+    sharpe = next(row for row in rows if row[0] == "Sharpe ratio")
     assert shown_equals("sharpe", sharpe[1], first["metrics"]["sharpe"])
     assert shown_equals("sharpe", sharpe[2], gru93_run["metrics"]["sharpe"])
 
@@ -197,3 +214,122 @@ def test_report_errors_name_the_run(sample_home):
     assert result.returncode == 2 and "no-such-run" in result.stderr
     result = engine(sample_home, "report", "--compare", "one-run", check=False)
     assert result.returncode == 2 and "at least two" in result.stderr
+
+
+def store_hand_made_run(root: Path, strategy: list[float], benchmark: list[float], start: str) -> str:
+    """A finished run of gru93's configuration with the given daily equity (and buy-and-hold's), one
+    round trip, 100 cash."""
+    index = pd.date_range(start, periods=len(strategy), freq="D", tz="UTC")
+    equity, held = np.array(strategy), np.array(benchmark)
+
+    def metrics(values):
+        total = values[-1] / 100.0 - 1.0
+        costs = {"commission_paid": 0.0, "slippage_paid": 0.0, "costs_paid": 0.0}
+        return (
+            {"start": str(index[0]), "end": str(index[-1]), "bars": len(values), "initial_cash": 100.0}
+            | costs
+            | {
+                "gross_total_return": total,
+                "net_total_return": total,
+            }
+        )
+
+    config = {"strategy": load_strategy("gru93").model_dump(mode="json"), "chunk_size": None, "execution": "vectorized"}
+    config |= {"periods_per_year": 252.0, "annualization": "1d bars"}
+    config["strategy"]["data"]["symbols"] = ["AAA"]
+    manifest = {
+        "strategy": "hand_made",
+        "created_at": "2021-01-31T00:00:00+00:00",
+        "command": ["test"],
+        "data": {"fingerprint": "0" * 64, "timeframe": "1d", "rows": len(index), "traded_rows": len(index)},
+        "libraries": {},
+    }
+    manifest["data"]["series"] = {"AAA": "synthetic: hand-made"}
+    trade = {"symbol": "AAA", "direction": "long", "entry_time": index[1], "exit_time": index[4], "size": 1.0}
+    trade |= {"entry_price": 10.0, "exit_price": 11.0, "fees": 0.0, "pnl": 1.0, "return": 0.1, "holding_bars": 3}
+    fills = pd.DataFrame({"timestamp": index[[1, 4]], "symbol": "AAA", "side": ["buy", "sell"], "price": [10.0, 11.0]})
+    records = RunRecords(
+        {
+            "config.json": config,
+            "metrics.json": {
+                "strategy": metrics(equity) | return_metrics(equity, 100.0, 252),
+                "baselines": {"buy & hold": metrics(held) | return_metrics(held, 100.0, 252)},
+                "warnings": [],
+            },
+            "manifest.json": manifest,
+        },
+        {
+            "equity.parquet": pd.DataFrame(
+                {"timestamp": index, "equity": equity, "cash": 0.0, "gross_equity": equity, "net_equity": equity}
+                | {"costs_paid": 0.0, "gross_exposure": 1.0}
+            ),
+            "baselines.parquet": pd.DataFrame({"timestamp": index, "buy & hold": held}),
+            "trades.parquet": pd.DataFrame([trade | {"status": "closed"}]),
+            "orders.parquet": fills,
+            "prices.parquet": pd.DataFrame({"timestamp": index, "AAA": held / 10}),
+        },
+    )
+    with RunStore(root).open("backtest", "hand_made", ["test"]) as journal:
+        journal.finish(records)
+    return journal.run_id
+
+
+# Eight days across a year end: a 25% fall from 120 that recovers at 130, then a 20% fall still open.
+STRATEGY = [100.0, 120.0, 90.0, 110.0, 130.0, 104.0, 104.0, 120.0]
+BUY_AND_HOLD = [101.0, 103.0, 99.0, 104.0, 108.0, 100.0, 102.0, 106.0]
+
+
+def section(markdown: str, title: str) -> list[list[str]]:
+    """The first table under a `## title` heading of a markdown report."""
+    return markdown_tables(markdown.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0])[0]
+
+
+def test_a_hand_made_run_reports_figures_beside_buy_and_hold(tmp_path):
+    store = RunStore(tmp_path)
+    run = store.load(store_hand_made_run(tmp_path, STRATEGY, BUY_AND_HOLD, "2020-12-28"))
+    report = write_tearsheet(run)
+    markdown = report.with_suffix(".md").read_text()
+    strategy, benchmark = bar_returns(np.array(STRATEGY), 100.0), bar_returns(np.array(BUY_AND_HOLD), 100.0)
+
+    metrics = section(markdown, "Metrics")
+    assert ["longest drawdown", "3 bars (3 days)", "3 bars (3 days)"] in metrics
+    header, *rows = section(markdown, "Against buy-and-hold")
+    assert header == ["metric", "hand_made"]
+    for (name, value), row in zip(reference_relative(list(strategy), list(benchmark), 252).items(), rows, strict=True):
+        assert row[0] == metric_label(name) and shown_equals(name, row[1], value), name
+    header, *rows = section(markdown, "Return distribution")
+    assert header == ["metric", "hand_made", "buy & hold"]
+    for (name, value), row in zip(reference_distribution(list(strategy)).items(), rows, strict=True):
+        assert row[0] == metric_label(name) and shown_equals(name, row[1], value), name
+    assert section(markdown, "Yearly returns") == [
+        ["year", "bars", "hand_made", "buy & hold", "hand_made − buy & hold"],
+        ["2020", "4", "10.00%", "4.00%", "+6.00%"],
+        ["2021", "4", "9.09%", "1.92%", "+7.17%"],
+    ]
+    assert section(markdown, "Worst drawdowns") == [
+        ["depth", "peak", "valley", "recovery", "under water"],
+        ["-25.00%", "2020-12-29", "2020-12-30", "2021-01-01", "2 bars (3 days)"],
+        ["-20.00%", "2021-01-01", "2021-01-02", "not recovered", "3 bars (3 days)"],
+    ]
+    configuration = section(markdown, "Configuration")
+    assert ["costs.commission_bps", "10"] in configuration and ["data.symbols", "AAA"] in configuration
+    assert ["overlays 2", "trend: window 200, scale 0"] in configuration  # gru93's chain, one row per overlay
+    for chart in ("trades", "return_distribution"):
+        assert f"](charts/{chart}.png)" in markdown
+
+    page = view(report, ARTIFACTS / "report-hand-made.png")
+    assert page.errors == [] and page.requests == []
+    assert {"relative", "yearly", "drawdowns", "distribution", "config"} <= set(page.tables)
+    assert {"Trades on the price", "Distribution of bar returns"} <= {image["alt"] for image in page.images}
+    assert page.width <= 1200, "the configuration's long overlay rows push the page sideways"
+
+
+def test_comparing_runs_over_different_periods_warns(tmp_path):
+    store = RunStore(tmp_path)
+    first = store_hand_made_run(tmp_path, STRATEGY, BUY_AND_HOLD, "2020-12-28")
+    same = store_hand_made_run(tmp_path, BUY_AND_HOLD, STRATEGY, "2020-12-28")
+    later = store_hand_made_run(tmp_path, STRATEGY, BUY_AND_HOLD, "2021-03-01")
+    alike = write_comparison([store.load(first), store.load(same)], tmp_path).read_text()
+    assert 'id="period-warning"' not in alike and '<table id="settings" class="wrap">' in alike
+    different = write_comparison([store.load(first), store.load(later)], tmp_path).read_text()
+    assert "these runs cover 2 different periods (2020-12-28 to 2021-01-04; 2021-03-01 to 2021-03-08)" in different

@@ -7,7 +7,7 @@ import typer
 
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table, stderr, stdout
 from engine.plugins.registry import PluginError, PluginRegistry, registry
-from engine.plugins.scaffold import scaffold_model_plugin
+from engine.plugins.scaffold import NETWORKS, network_for, scaffold_model_plugin
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -61,8 +61,16 @@ def _print_failures(plugins: PluginRegistry) -> None:
 
 
 @app.command("new")
-def new(name: Annotated[str, typer.Argument(help="Model name: a Python identifier, like my_tcn")]) -> None:
+def new(
+    name: Annotated[str, typer.Argument(help="Model name: a Python identifier, like my_tcn")],
+    network: Annotated[
+        str | None,
+        typer.Option(help=f"The network to start from: {', '.join(NETWORKS)} [default: the one NAME names, else lstm]"),
+    ] = None,
+) -> None:
     """Scaffold a model plugin in $ENGINE_HOME/plugins/, with a test that trains and checks it."""
-    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name)
-    for line in (f"created {plugin}", f"created {test}", f"run its test: python -m pytest {test}"):
+    chosen = network_for(name, network)
+    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name, chosen)
+    print_line(f"created {plugin}: {NETWORKS[chosen].description}")
+    for line in (f"created {test}", f"run its test: python -m pytest {test}"):
         print_line(line)

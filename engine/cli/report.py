@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import print_line
+from engine.cli.output import print_line, stderr
 from engine.cli.progress_display import StageDisplay
 from engine.workspace import Workspace
 
@@ -19,6 +19,7 @@ def report(
     with StageDisplay() as display:
         display.stage("loading the report libraries")
         from engine.report import write_comparison, write_tearsheet
+        from engine.report.compare import period_warning
 
         runs = Workspace.from_env().runs
         stored = [runs.load(run_id) for run_id in run_ids]
@@ -32,3 +33,5 @@ def report(
                 written.append(("report", write_tearsheet(run)))
     for what, path in written:
         print_line(f"{what} written to {path}")
+    if compare and (warning := period_warning(stored)):
+        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

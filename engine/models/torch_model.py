@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from engine.models.base import Dataset, Model
+from engine.plugins.registry import PluginError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -43,18 +44,27 @@ class TorchModel(Model):
 
     def __init__(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any] | None = None) -> None:
         super().__init__(n_features, n_assets, lookback, hyperparameters)
-        self.network = self.build_network(n_features, n_assets, lookback, self.hyperparameters)
+        self.network = self._built_network()
 
     @abstractmethod
     def build_network(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any]) -> nn.Module:
         """A module mapping (sequences float32 (n, lookback, features), assets long (n,)) to logits (n,)."""
+
+    def _built_network(self) -> nn.Module:
+        """The plugin's network. A plugin's bug here is its author's to fix, so it is reported as one
+        line naming the plugin (a user error), not as a traceback through the engine."""
+        try:
+            return self.build_network(self.n_features, self.n_assets, self.lookback, self.hyperparameters)
+        except Exception as error:
+            message = f"model plugin {self.name!r} failed to build its network: {type(error).__name__}: {error}"
+            raise PluginError(message) from error
 
     def fit(self, train: Dataset, validation: Dataset, seed: int) -> dict[str, Any]:
         from engine.models.training import seed_everything, train_network
 
         generator = seed_everything(seed)
         # Rebuilt after seeding, so the initial weights (and so the result) depend on the seed alone.
-        self.network = self.build_network(self.n_features, self.n_assets, self.lookback, self.hyperparameters)
+        self.network = self._built_network()
         return train_network(self.network, train, validation, self.hyperparameters, generator)
 
     def predict(self, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:

@@ -267,6 +267,8 @@ def _fold(
     model = setup.model_class(len(setup.features.columns), len(bars.symbols), setup.lookback, setup.hyperparameters)
     try:
         report = model.fit(dataset(train_rows, train_columns), dataset(val_rows, val_columns), seed=signal.seed + fold.index)
+    except PluginError:  # already names the plugin and what failed
+        raise
     except Exception as error:
         raise PluginError(f"model plugin {plugin!r} failed in fit: {type(error).__name__}: {error}") from error
     test_rows, test_columns = _samples(usable, labels, fold.predict_start, fold.predict_end)

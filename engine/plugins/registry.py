@@ -3,7 +3,8 @@
 Sources, in order: the built-in drop-in folder (`plugins/`, see engine.resources), installed
 packages that declare an entry point in the `engine.plugins` group, and the user's drop-in folder
 (`$ENGINE_HOME/plugins`). A plugin that fails to import, register or answer a hook is recorded
-with its error; the others keep working.
+with its error; the others keep working. A plugin's version is its module's `__version__`, else
+its distribution's (entry points), the engine's (built-ins) or "-".
 """
 
 from __future__ import annotations
@@ -122,9 +123,11 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
     sources: dict[str, tuple[str, str]] = {}  # plugin name -> (origin, version)
 
     def register(name: str, load, origin: str, version: str) -> None:
+        """`version` stands in for a module that declares no `__version__` of its own."""
         try:
-            manager.register(load(), name=name)
-            sources[name] = (origin, version)
+            module = load()
+            manager.register(module, name=name)
+            sources[name] = (origin, str(getattr(module, "__version__", version)))
         except Exception as error:  # a broken plugin must not take the others down
             registry.failures.append(PluginFailure(name, origin, f"{type(error).__name__}: {error}"))
 

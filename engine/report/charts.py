@@ -195,3 +195,45 @@ def gross_net_chart(path: Path, gross: pd.Series, net: pd.Series, costs: pd.Seri
         _margins(figure)
 
     return _save(path, draw, size=(SIZE[0], SIZE[1] * 1.5))
+
+
+def trades_chart(path: Path, prices: pd.DataFrame, fills: pd.DataFrame, symbols: list[str]) -> Path:
+    """Each of `symbols`' closes with its fills marked at their prices: buys ▲, sells ▼."""
+    rows = max(1, len(symbols))
+
+    def draw(figure):
+        panels = figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+        for axes, symbol in zip(panels, symbols, strict=False):
+            _lines(axes, {symbol: prices[symbol]}, f"{symbol} close, with the fills: buys ▲, sells ▼")
+            traded = fills[fills["symbol"] == symbol]
+            for side, marker, colour in (("buy", "^", "tab:green"), ("sell", "v", "tab:red")):
+                fill = traded[traded["side"] == side]
+                times = _dates(pd.DatetimeIndex(fill["timestamp"]))
+                axes.plot(times, fill["price"].to_numpy(), marker, color=colour, markersize=5)
+        if not symbols:
+            _no_data(panels[0], "no prices stored with this run")
+        _margins(figure)
+
+    return _save(path, draw, size=(SIZE[0], 0.5 + 2.4 * rows))
+
+
+def return_histogram(path: Path, returns: dict[str, np.ndarray], value_at_risk: float | None) -> Path:
+    """Histograms of per-bar returns on shared bins, the first filled, with its VaR (`value_at_risk`) marked."""
+
+    def draw(figure):
+        axes = figure.add_subplot()
+        pooled = np.concatenate(list(returns.values()))
+        edges = np.histogram_bin_edges(pooled, bins=60) if len(pooled) else np.array([0.0, 1.0])
+        for position, (label, values) in enumerate(returns.items()):
+            counts, _ = np.histogram(values, edges)
+            axes.stairs(counts, edges, label=label, fill=position == 0, alpha=0.5 if position == 0 else 1.0)
+        if value_at_risk is not None:
+            label = f"{next(iter(returns))} VaR 95% ({value_at_risk:.2%})"
+            axes.axvline(value_at_risk, color="black", linewidth=0.8, linestyle="--", label=label)
+        _title(axes, "per-bar returns (count of bars)")
+        axes.grid(alpha=0.3)
+        axes.xaxis.set_major_formatter(PercentFormatter(1.0))
+        axes.legend(loc="upper right", fontsize="small")
+        _margins(figure)
+
+    return _save(path, draw)

@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 
 from engine.report import charts
+from engine.report.drawdowns import drawdown_periods, longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
 from engine.report.series import drawdown
 from engine.report.tearsheet import metrics_table, period
@@ -35,23 +36,37 @@ def settings_table(runs: list[StoredRun]) -> Table:
     return Table(["", *(run.run_id for run in runs)], [[name, *(value(run) for run in runs)] for name, value in rows.items()])
 
 
+def period_warning(runs: list[StoredRun]) -> str | None:
+    """Why the runs' figures are not like for like, when they cover different periods."""
+    periods = {period(run.metrics["strategy"]) for run in runs}
+    if len(periods) == 1:
+        return None
+    return (
+        f"these runs cover {len(periods)} different periods ({'; '.join(sorted(periods))}): "
+        "their returns, ratios and drawdowns come from different markets, not only from different strategies"
+    )
+
+
 def write_comparison(runs: list[StoredRun], root: Path) -> Path:
     """Write the comparison under `root/comparisons/`; returns the HTML's path."""
     if len(runs) < 2:
         raise ValueError("a comparison needs at least two runs")
     growth = {}
     drawdowns = {}
+    drawdown_days = {}
     for run in runs:
         equity = run.equity.set_index("timestamp")["equity"]
         initial = run.metrics["strategy"]["initial_cash"]
         growth[run.run_id] = equity / initial
         drawdowns[run.run_id] = drawdown(equity, initial)
+        drawdown_days[run.run_id] = longest_drawdown_days(drawdown_periods(equity, initial))
 
     def build(folder: Path) -> None:
         context = {
             "runs": runs,
-            "metrics": metrics_table({run.run_id: run.metrics["strategy"] for run in runs}),
+            "metrics": metrics_table({run.run_id: run.metrics["strategy"] for run in runs}, drawdown_days),
             "settings": settings_table(runs),
+            "period_warning": period_warning(runs),
             "charts": [
                 Chart("Growth of one unit", charts.line_chart(folder / "charts" / "growth.png", growth, "growth of 1")),
                 Chart(

@@ -38,3 +38,11 @@ def monthly_returns(equity: pd.Series, initial_cash: float) -> pd.DataFrame:
     returns = pd.Series(month_end.to_numpy() / previous - 1.0, index=month_end.index)
     table = returns.unstack()
     return table.reindex(columns=range(1, 13))
+
+
+def yearly_returns(equity: pd.Series, initial_cash: float) -> pd.DataFrame:
+    """Calendar-year returns (from the previous year's last close, or the initial cash) and bars per year."""
+    years = equity.groupby(equity.index.year)
+    year_end = years.last()
+    previous = np.concatenate([[initial_cash], year_end.to_numpy()[:-1]])
+    return pd.DataFrame({"return": year_end.to_numpy() / previous - 1.0, "bars": years.size().to_numpy()}, index=year_end.index)

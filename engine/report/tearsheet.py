@@ -6,7 +6,7 @@ renders the same report a backtest wrote. The report goes to `runs/<id>/report/`
     report.html   self-contained: the charts are embedded as data URIs, the stylesheet inline
     report.md     the tables, with links to the charts
     charts/*.png  equity (linear and log), drawdown, monthly returns, rolling Sharpe and volatility,
-                  exposure, gross against net
+                  exposure, gross against net, trades on the price, the distribution of bar returns
 """
 
 from __future__ import annotations
@@ -16,15 +16,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.formatting import format_metric
+from engine.formatting import format_metric, metric_label
 from engine.report import charts
+from engine.report.config_table import config_table
+from engine.report.drawdowns import longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
+from engine.report.risk import BENCHMARK, Curve, distribution_table, drawdown_table, duration, relative_table, yearly_table
 from engine.report.series import drawdown, monthly_returns, rolling_sharpe_and_volatility, rolling_window
+from engine.return_distribution import distribution_metrics
 from engine.runstore import StoredRun
 
 FOLD_COLUMNS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "positive_rate", "samples")
 MARKDOWN_TRADES = 50  # the markdown summary lists the first trades; the HTML lists them all
 ABLATION_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
+PRICE_PANELS = 4  # the trades chart shows the most traded symbols, at most this many
 
 
 def metrics_columns(run: StoredRun) -> dict[str, dict]:
@@ -32,16 +37,34 @@ def metrics_columns(run: StoredRun) -> dict[str, dict]:
     return {run.manifest["strategy"]: run.metrics["strategy"], **run.metrics["baselines"]}
 
 
+def curves(run: StoredRun) -> list[Curve]:
+    """The strategy's net equity, then each stored baseline's."""
+    frame = run.equity.set_index("timestamp")
+    strategy = Curve(run.manifest["strategy"], frame["equity"], run.metrics["strategy"]["initial_cash"])
+    if run.baselines is None:
+        return [strategy]
+    baselines = run.baselines.set_index("timestamp")
+    return [strategy] + [
+        Curve(name, baselines[name], metrics["initial_cash"]) for name, metrics in run.metrics["baselines"].items()
+    ]
+
+
 def period(metrics: dict) -> str:
     return f"{format_metric('start', metrics['start'])} to {format_metric('end', metrics['end'])}"
 
 
-def metrics_table(columns: dict[str, dict]) -> Table:
+def metrics_table(columns: dict[str, dict], drawdown_days: dict[str, float | None] | None = None) -> Table:
+    """Metrics named in words; the longest drawdown in bars and, given `drawdown_days` by column, in days."""
     names = list(next(iter(columns.values())))
-    return Table(
-        ["metric", *columns],
-        [[name, *(format_metric(name, metrics.get(name)) for metrics in columns.values())] for name in names],
-    )
+
+    def cell(name: str, column: str) -> str:
+        value = columns[column].get(name)
+        days = (drawdown_days or {}).get(column)
+        if name == "max_drawdown_duration_bars" and value is not None:
+            return duration(value, days) if days is not None else f"{value} bars"
+        return format_metric(name, value)
+
+    return Table(["metric", *columns], [[metric_label(name), *(cell(name, column) for column in columns)] for name in names])
 
 
 def trade_costs(trades: pd.DataFrame, slippage: float) -> pd.Series:
@@ -81,7 +104,7 @@ def trade_table(trades: pd.DataFrame, last_bar: pd.Timestamp, slippage: float) -
 
 def fold_table(folds: list[dict]) -> Table:
     return Table(
-        ["fold", "predicts", *FOLD_COLUMNS],
+        ["fold", "predicts", *map(metric_label, FOLD_COLUMNS)],
         [
             [
                 str(fold["fold"]),
@@ -95,7 +118,7 @@ def fold_table(folds: list[dict]) -> Table:
 
 def ablation_table(steps: list[dict]) -> Table:
     return Table(
-        ["step", "overlays", *ABLATION_COLUMNS],
+        ["step", "overlays", *map(metric_label, ABLATION_COLUMNS)],
         [
             [step["step"], ", ".join(step["overlays"]) or "–", *(format_metric(name, step[name]) for name in ABLATION_COLUMNS)]
             for step in steps
@@ -127,23 +150,31 @@ def calibration_tables(searches: list[dict]) -> list[tuple[str, Table]]:
     return shown
 
 
-def draw_charts(run: StoredRun, folder: Path) -> list[Chart]:
+def traded_symbols(run: StoredRun) -> list[str]:
+    """The symbols the trades chart shows: those with stored prices, the most filled first."""
+    if run.prices is None:
+        return []
+    fills = run.orders["symbol"].value_counts()
+    symbols = [symbol for symbol in run.prices.columns if symbol != "timestamp"]
+    return sorted(symbols, key=lambda symbol: -fills.get(symbol, 0))[:PRICE_PANELS]
+
+
+def draw_charts(run: StoredRun, run_curves: list[Curve], folder: Path) -> list[Chart]:
     frame = run.equity.set_index("timestamp")
     initial = run.metrics["strategy"]["initial_cash"]
     periods = run.config["periods_per_year"]
-    name = run.manifest["strategy"]
-    curves = {f"{name} (net)": frame["equity"]}
-    if run.baselines is not None:
-        curves |= {column: series for column, series in run.baselines.set_index("timestamp").items()}
+    strategy = run_curves[0]
+    labels = [f"{strategy.name} (net)", *(curve.name for curve in run_curves[1:])]
+    lines = {label: curve.equity for label, curve in zip(labels, run_curves, strict=True)}
     window = rolling_window(periods)
     return [
-        Chart("Equity", charts.line_chart(folder / "equity.png", curves, "equity")),
-        Chart("Equity, log scale", charts.line_chart(folder / "equity_log.png", curves, "equity (log scale)", log=True)),
+        Chart("Equity", charts.line_chart(folder / "equity.png", lines, "equity")),
+        Chart("Equity, log scale", charts.line_chart(folder / "equity_log.png", lines, "equity (log scale)", log=True)),
         Chart(
             "Drawdown",
             charts.line_chart(
                 folder / "drawdown.png",
-                {label: drawdown(series, initial) for label, series in curves.items()},
+                {label: drawdown(curve.equity, curve.initial_cash) for label, curve in zip(labels, run_curves, strict=True)},
                 "drawdown",
                 percent=True,
             ),
@@ -170,18 +201,46 @@ def draw_charts(run: StoredRun, folder: Path) -> list[Chart]:
     ]
 
 
+def trades_chart(run: StoredRun, folder: Path) -> Chart:
+    prices = None if run.prices is None else run.prices.set_index("timestamp")
+    symbols = traded_symbols(run)
+    title = "Trades on the price"
+    if prices is not None and len(prices.columns) > len(symbols):
+        title += f" (the {len(symbols)} most traded of {len(prices.columns)} symbols)"
+    return Chart(title, charts.trades_chart(folder / "trades.png", prices, run.orders, symbols))
+
+
+def distribution_chart(run_curves: list[Curve], folder: Path) -> Chart:
+    """The strategy's bar returns, with its VaR, against buy-and-hold's."""
+    strategy = run_curves[0]
+    returns = {curve.name: curve.returns for curve in run_curves if curve is strategy or curve.name == BENCHMARK}
+    value_at_risk = distribution_metrics(strategy.returns)["value_at_risk"]
+    return Chart(
+        "Distribution of bar returns", charts.return_histogram(folder / "return_distribution.png", returns, value_at_risk)
+    )
+
+
 def write_tearsheet(run: StoredRun) -> Path:
     """Write `report/` into the run's folder (replacing an earlier one); returns the HTML's path."""
     strategy = run.config["strategy"]
     metrics = run.metrics["strategy"]
     trades = trade_table(run.trades, run.equity["timestamp"].iloc[-1], strategy["costs"]["slippage_bps"] / 1e4)
+    run_curves = curves(run)
+    benchmark = next((curve for curve in run_curves if curve.name == BENCHMARK), None)
+    others = [curve for curve in run_curves if curve is not benchmark]
 
     def build(folder: Path) -> None:
         context = {
             "run": run,
             "strategy": strategy,
             "period": period(metrics),
-            "metrics": metrics_table(metrics_columns(run)),
+            "metrics": metrics_table(
+                metrics_columns(run), {curve.name: longest_drawdown_days(curve.drawdowns) for curve in run_curves}
+            ),
+            "relative": None if benchmark is None else relative_table(others, benchmark, run.config["periods_per_year"]),
+            "yearly": None if benchmark is None else yearly_table([*others, benchmark], benchmark),
+            "drawdowns": drawdown_table(run_curves[0]),
+            "distribution": distribution_table(run_curves),
             "gross_net": metrics_table(
                 {
                     "": {
@@ -190,14 +249,16 @@ def write_tearsheet(run: StoredRun) -> Path:
                     }
                 }
             ),
-            "charts": draw_charts(run, folder / "charts"),
+            "charts": draw_charts(run, run_curves, folder / "charts"),
+            "trades_chart": trades_chart(run, folder / "charts"),
+            "distribution_chart": distribution_chart(run_curves, folder / "charts"),
             "trades": trades,
             "trades_preview": Table(trades.columns, trades.rows[:MARKDOWN_TRADES]),
             "folds": None if run.folds is None else fold_table(run.folds),
             "ablation": None if run.ablation is None else ablation_table(run.ablation),
             "calibration": calibration_tables(run.calibration or []),
             "warnings": run.metrics.get("warnings", []),  # runs stored before warnings existed have none
-            "config": run.config,
+            "config": config_table(run.config),
             "manifest": run.manifest,
         }
         render("tearsheet.html.j2", context, folder / "report.html", folder)
