@@ -53,6 +53,8 @@ def test_the_two_cases_that_leaked_tracebacks(sample_home):
         (["backtest", "--strategy", "sma_cross", "--symbols", "SP500,NOPE"], r"NOPE"),
         (["check", "--strategy", "sma_cross", "--start", "2030-01-01"], r"data\.start 2030-01-01 is after"),
         (["runs", "show", "no-such-run"], r"no run 'no-such-run'"),
+        (["check", "--strategy", "sma_cross", "--chunks", "1,a"], r"--chunks 1,a: give positive whole numbers"),
+        (["check", "--strategy", "sma_cross", "--chunks", "0"], r"--chunks 0: give positive whole numbers"),
     ],
 )
 def test_other_bad_input_is_one_line(cli, args, pattern):

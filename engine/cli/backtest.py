@@ -7,6 +7,7 @@ import typer
 
 from engine.cli.output import print_ablation, print_json_line, print_line, print_metrics, stderr, stdout
 from engine.cli.progress_display import StageDisplay
+from engine.errors import UserError
 from engine.progress import listening
 from engine.resolution import ResolvedStrategy, resolve_strategy
 from engine.strategy_files import load_strategy
@@ -116,13 +117,28 @@ def backtest(
     print_line(f"report: {report}")
 
 
+def _chunk_sizes(value: str | None) -> tuple[int, ...] | None:
+    """--chunks 1,7,30: positive whole numbers, comma-separated."""
+    if value is None:
+        return None
+    try:
+        sizes = tuple(int(size) for size in value.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise UserError(f"--chunks {value}: give positive whole numbers separated by commas, like 1,7")
+    return sizes
+
+
 def check(
     strategy: StrategyOption,
     symbols: SymbolsOption = None,
     timeframe: TimeframeOption = None,
     start: DateOption = None,
     end: DateOption = None,
-    chunks: Annotated[str | None, typer.Option(help="Chunk sizes to compare with the whole history [default: 1,7]")] = None,
+    chunks: Annotated[
+        str | None, typer.Option(callback=_chunk_sizes, help="Chunk sizes to compare with the whole history [default: 1,7]")
+    ] = None,
 ) -> None:
     """Chunk-invariance (lookahead) check: every stage must give the same output at every chunk size."""
     with StageDisplay() as display, listening(display):
@@ -135,7 +151,7 @@ def check(
         config = resolved.strategy
         prepared = prepare(resolved, Workspace.from_env(), on_fold=report_fold)
         bars = prepared.bars
-        chunk_sizes = DEFAULT_CHUNK_SIZES if chunks is None else tuple(int(size) for size in chunks.split(","))
+        chunk_sizes = DEFAULT_CHUNK_SIZES if chunks is None else chunks
         display.stage(
             f"{config.name}: checking at chunk sizes {', '.join(map(str, chunk_sizes))} and all",
             len(bars) * (len(chunk_sizes) + 1),
