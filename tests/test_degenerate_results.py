@@ -103,7 +103,7 @@ def test_a_study_front_leaves_out_untraded_trials_lists_members_once_and_keeps_i
     assert "max_drawdown 0.000" not in err  # the best so far is among trials that traded
     member = f"{traded[0]} (also {', '.join(map(str, traded[1:]))})"  # one parameter set: one member
     rows = [line for line in run.stdout.splitlines() if "overlays.threshold.entry = " in line]
-    assert len(rows) == 1 and rows[0].split("│")[1].strip() == member
+    assert len(rows) == 1 and rows[0].split("\t")[0] == member  # piped: tab-separated
     record = json.loads(next((sample_home / "runs").glob("*-sma_gated-*/study.json")).read_text())
     assert record["pareto_trials"] == [traded[0]]
     assert any("left out of the Pareto front" in warning for warning in record["warnings"])

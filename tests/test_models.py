@@ -129,8 +129,9 @@ def test_model_store_reuses_only_what_matches(tmp_path):
 def test_model_strategy_backtests_out_of_sample_beside_baselines(planted_home):
     result = run_backtest(model_strategy("mlp"), planted_home)
     assert set(result.baselines) == {"buy & hold", "sma_cross"}
-    first = result.prepared.walk_forward.first_prediction_row
-    assert result.metrics["start"] == str(result.prepared.bars.index()[first])
+    prepared = result.prepared  # in one chunk the predictions come from the prediction cache
+    first = prepared.predictions.first_prediction_row
+    assert result.metrics["start"] == str(prepared.bars.index()[first])
     assert result.metrics["bars"] == len(result.prepared.bars) - first
     assert all(baseline["bars"] == result.metrics["bars"] for baseline in result.baselines.values())
-    assert len(result.fold_metrics()) == len(result.prepared.walk_forward.folds)
+    assert len(result.fold_metrics()) == len(walkforward.planned_fold_keys(prepared.resolved.model, prepared.bars))
