@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 SIZE = (10, 3.6)
 DPI = 96
+PNG_COMPRESSION = 1
 CELL_LABEL_POINTS = 7
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Inches around the axes: tick labels on the left and below, a title above (and between two
@@ -32,7 +33,9 @@ LEFT, RIGHT, RIGHT_WITH_COLORBAR, BOTTOM, TOP, BETWEEN = 0.8, 0.25, 0.1, 0.4, 0.
 
 
 def save(figure: Figure, path: Path) -> Path:
-    figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})  # no version stamp: same run, same bytes
+    # No version stamp: same run, same bytes. Light compression: a third of the encoding time for
+    # files a tenth larger, and every backtest writes nine.
+    figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None}, pil_kwargs={"compress_level": PNG_COMPRESSION})
     return path
 
 
@@ -172,7 +175,7 @@ def monthly_heatmap(path: Path, table: pd.DataFrame) -> Path:
     figure.canvas.draw()
     picture = Image.fromarray(np.asarray(figure.canvas.buffer_rgba()))
     _label_cells(picture, axes, values)
-    picture.save(path, format="png", dpi=(DPI, DPI))  # the PNG savefig writes, without metadata
+    picture.save(path, format="png", dpi=(DPI, DPI), compress_level=PNG_COMPRESSION)  # as savefig writes, no metadata
     return path
 
 
