@@ -98,7 +98,9 @@ def _save_axes(axes, path: Path) -> Path:
 def _charts(opened: OpenStudy, folder: Path) -> list[Chart]:
     study, names = opened.study, [objective.name for objective in opened.objectives]
     drawn = []
-    with warnings.catch_warnings():
+    # Optuna's plots switch pyplot to the ggplot style for good; rc_context puts the process's
+    # settings back afterwards, so that charts drawn later in the process look as they always do.
+    with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", UserWarning)  # PED-ANOVA's reminder that it ranks low values
         traded = traded_study(study)  # a trial that never traded is no point of the front

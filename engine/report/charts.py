@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib.style
 import numpy as np
 import pandas as pd
 from matplotlib import font_manager
@@ -46,9 +47,16 @@ def _figure(size=SIZE) -> Figure:
 
 
 def _save(path: Path, draw: Callable[[Figure], None], size=SIZE) -> Path:
-    figure = _figure(size)
-    draw(figure)
-    return save(figure, path)
+    with matplotlib_defaults():
+        figure = _figure(size)
+        draw(figure)
+        return save(figure, path)
+
+
+def matplotlib_defaults():
+    """matplotlib's default settings for the time of a chart, whatever a matplotlibrc or a library in
+    this process has set (Optuna's plots switch to ggplot for good): same run, same chart."""
+    return matplotlib.style.context("default")
 
 
 def _margins(figure: Figure, right: float = RIGHT) -> None:
@@ -162,6 +170,11 @@ def rolling_chart(path: Path, rolling: pd.DataFrame, window: int) -> Path:
 
 
 def monthly_heatmap(path: Path, table: pd.DataFrame) -> Path:
+    with matplotlib_defaults():
+        return _heatmap(path, table)
+
+
+def _heatmap(path: Path, table: pd.DataFrame) -> Path:
     values = table.to_numpy(dtype=float)
     figure = _figure((SIZE[0], max(2.0, 0.32 * len(table.index) + 1.2)))
     axes = figure.add_subplot()
