@@ -12,7 +12,9 @@
 A run's folder exists from its start, so another process (`engine runs list`, the TUI) can watch
 it. Its results are written (each file whole, through a temporary file) before its status turns
 finished, so a run that is not finished is never read as if it were. A run whose process died
-without saying so (SIGKILL, power loss) is found by its process id and marked failed.
+without saying so (SIGKILL, power loss) is found by its process id and marked failed. A run whose
+files were damaged since (engine.run_files) is listed as damaged and refused by name, never a
+traceback, and never hides the other runs.
 
 The store takes plain records (dicts and frames): it knows nothing of backtests.
 """
@@ -36,6 +38,7 @@ import pandas as pd
 
 from engine.errors import UserError
 from engine.files import atomic_write
+from engine.run_files import DamagedRun, check_results, read_document, read_table
 
 LIBRARIES = (
     "engine",
@@ -58,6 +61,8 @@ LIBRARIES = (
 KINDS = ("backtest", "study", "paper")
 STATUSES = ("running", "finished", "failed", "interrupted")
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes: often enough to watch, cheap at chunk size 1
+ID_TIME = "%Y%m%d-%H%M%S"  # a run id starts with its UTC creation second
+ID_TIME_LENGTH = len("20250101-000000")
 
 
 class RunNotFound(UserError, LookupError):
@@ -94,13 +99,14 @@ class RunRecords:
 class RunSummary:
     run_id: str
     path: Path
-    kind: str
-    status: str
-    created_at: str
-    strategy: str
-    total_return: float | None
-    sharpe: float | None
-    max_drawdown: float | None
+    kind: str | None  # None: a damaged run whose status is unreadable
+    status: str  # one of STATUSES, or "damaged"
+    created_at: str | None
+    strategy: str | None
+    total_return: float | None = None
+    sharpe: float | None = None
+    max_drawdown: float | None = None
+    problem: str | None = None  # what is wrong with a damaged run
 
     def to_json(self) -> dict:
         return {
@@ -112,71 +118,72 @@ class RunSummary:
             "total_return": self.total_return,
             "sharpe": self.sharpe,
             "max_drawdown": self.max_drawdown,
+            "problem": self.problem,
         }
 
 
 @dataclass(frozen=True)
 class StoredRun:
-    """A finished run's files, read on first use; optional files (folds, ablation, …) read as None."""
+    """A finished run's files, read on first use (engine.run_files: a damaged file raises DamagedRun);
+    optional files (folds, ablation, …) read as None."""
 
     run_id: str
     path: Path
+    kind: str = "backtest"
 
-    def _json(self, name: str) -> dict | None:
-        path = self.path / name
-        return json.loads(path.read_text()) if path.exists() else None
-
-    def _frame(self, name: str) -> pd.DataFrame | None:
-        path = self.path / name
-        return pd.read_parquet(path) if path.exists() else None
+    def _optional(self, name: str, key: str) -> list[dict] | None:
+        document = read_document(self.path, name, required=False, keys=(key,))
+        return None if document is None else document[key]
 
     @cached_property
     def config(self) -> dict:
-        return self._json("config.json")
+        return read_document(self.path, "config.json")
 
     @cached_property
     def manifest(self) -> dict:
-        return self._json("manifest.json")
+        return read_document(self.path, "manifest.json")
 
     @cached_property
     def metrics(self) -> dict:
-        return self._json("metrics.json")
+        return read_document(self.path, "metrics.json")
+
+    @cached_property
+    def study(self) -> dict:
+        """A study run's record: the study's name, storage and trial counts."""
+        return read_document(self.path, "study.json")
 
     @cached_property
     def folds(self) -> list[dict] | None:
-        folds = self._json("folds.json")
-        return None if folds is None else folds["folds"]
+        return self._optional("folds.json", "folds")
 
     @cached_property
     def ablation(self) -> list[dict] | None:
-        ablation = self._json("ablation.json")
-        return None if ablation is None else ablation["steps"]
+        return self._optional("ablation.json", "steps")
 
     @cached_property
     def calibration(self) -> list[dict] | None:
-        calibration = self._json("calibration.json")
-        return None if calibration is None else calibration["thresholds"]
+        return self._optional("calibration.json", "thresholds")
 
     @cached_property
     def equity(self) -> pd.DataFrame:
-        return self._frame("equity.parquet")
+        return read_table(self.path, "equity.parquet")
 
     @cached_property
     def trades(self) -> pd.DataFrame:
-        return self._frame("trades.parquet")
+        return read_table(self.path, "trades.parquet")
 
     @cached_property
     def baselines(self) -> pd.DataFrame | None:
-        return self._frame("baselines.parquet")
+        return read_table(self.path, "baselines.parquet", required=False)
 
     @cached_property
     def orders(self) -> pd.DataFrame:
-        return self._frame("orders.parquet")
+        return read_table(self.path, "orders.parquet")
 
     @cached_property
     def prices(self) -> pd.DataFrame | None:
         """Each traded symbol's close per bar; None for runs stored before it was kept."""
-        return self._frame("prices.parquet")
+        return read_table(self.path, "prices.parquet", required=False)
 
 
 class RunJournal:
@@ -246,7 +253,7 @@ class RunStore:
         self.root = Path(root)
 
     def new_id(self, name: str) -> str:
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(UTC).strftime(ID_TIME)
         return f"{stamp}-{name}-{secrets.token_hex(3)}"
 
     def open(self, kind: str, strategy: str, command: list[str]) -> RunJournal:
@@ -274,7 +281,7 @@ class RunStore:
         status_file = path / "status.json"
         if not status_file.exists():
             # A run stored before the journal existed was written whole, so it is finished.
-            manifest = json.loads((path / "manifest.json").read_text())
+            manifest = read_document(path, "manifest.json", keys=("strategy", "created_at"))
             return {
                 "run_id": run_id,
                 "kind": "backtest",
@@ -282,17 +289,25 @@ class RunStore:
                 "status": "finished",
                 "created_at": manifest["created_at"],
             }
-        status = json.loads(status_file.read_text())
+        status = read_document(path, "status.json", keys=("kind", "strategy", "status", "created_at"))
         if status["status"] == "running" and status.get("host") == socket.gethostname() and not _alive(status["pid"]):
             status.update(status="failed", ended_at=now(), error=f"its process ({status['pid']}) ended without finishing the run")
             _write_json(status_file, status)
         return status
 
     def ids(self) -> list[str]:
-        """Every run's id, oldest first (ids start with their UTC creation time)."""
+        """Every run's id, oldest first: by the UTC second its id starts with, then by creation time
+        within that second (to the microsecond; a damaged run's is unknown and comes first)."""
         if not self.root.exists():
             return []
-        return sorted(path.name for path in self.root.iterdir() if _is_run(path))
+        run_ids = [path.name for path in self.root.iterdir() if _is_run(path)]
+        return sorted(run_ids, key=lambda run_id: (run_id[:ID_TIME_LENGTH], self._created_at(run_id), run_id))
+
+    def _created_at(self, run_id: str) -> str:
+        try:
+            return self.status(run_id)["created_at"]
+        except DamagedRun:
+            return ""
 
     def resolve(self, reference: str) -> str:
         """The id a user means: an id, a prefix of exactly one id, or `latest` (the newest run)."""
@@ -317,7 +332,10 @@ class RunStore:
         """Delete a run that is not running; returns its id. Renamed out of sight first, so that no
         half-deleted run is ever listed."""
         run_id = self.resolve(reference)
-        status = self.status(run_id)
+        try:
+            status = self.status(run_id)
+        except DamagedRun:  # a damaged run is not running: it can go
+            status = {"status": "damaged"}
         if status["status"] == "running":
             raise RunInUse(f"run {run_id} is running (pid {status.get('pid')} on {status.get('host')}): stop it first")
         doomed = self.root / f".removing-{run_id}"
@@ -325,43 +343,41 @@ class RunStore:
         shutil.rmtree(doomed)
         return run_id
 
-    def read(self, reference: str, name: str) -> dict:
-        return json.loads((self.finished(reference) / name).read_text())
-
-    def finished(self, reference: str) -> Path:
-        """The folder of a finished run; a run that is running, failed or interrupted has no results to read."""
-        path = self.path(reference)
-        status = self.status(path.name)["status"]
-        if status != "finished":
-            raise RunNotFound(f"run {path.name} is {status}: it has no results to read")
-        return path
-
     def load(self, reference: str) -> StoredRun:
-        path = self.finished(reference)
-        return StoredRun(path.name, path)
+        """A finished run, its results checked whole (engine.run_files.RESULTS); a run that is
+        running, failed or interrupted has no results to read."""
+        path = self.path(reference)
+        status = self.status(path.name)
+        if status["status"] != "finished":
+            raise RunNotFound(f"run {path.name} is {status['status']}: it has no results to read")
+        check_results(path, status["kind"])
+        return StoredRun(path.name, path, status["kind"])
 
     def list(self) -> list[RunSummary]:
-        summaries = []
-        for run_id in self.ids():
-            path = self.root / run_id
+        return [self.summary(run_id) for run_id in self.ids()]
+
+    def summary(self, run_id: str) -> RunSummary:
+        """A run's line in the listing: a damaged one says what is wrong instead of failing the listing."""
+        path = self.root / run_id
+        status: dict = {}
+        try:
             status = self.status(run_id)
-            metrics = {}
-            if status["status"] == "finished" and (path / "metrics.json").exists():
-                metrics = json.loads((path / "metrics.json").read_text())["strategy"]
-            summaries.append(
-                RunSummary(
-                    run_id=path.name,
-                    path=path,
-                    kind=status["kind"],
-                    status=status["status"],
-                    created_at=status["created_at"],
-                    strategy=status["strategy"],
-                    total_return=metrics.get("total_return"),
-                    sharpe=metrics.get("sharpe"),
-                    max_drawdown=metrics.get("max_drawdown"),
-                )
-            )
-        return summaries
+            documents = check_results(path, status["kind"]) if status["status"] == "finished" else {}
+        except DamagedRun as damage:
+            known = {key: status.get(key) for key in ("kind", "created_at", "strategy")}  # none if the status is damaged
+            return RunSummary(run_id, path, status="damaged", problem=damage.problem, **known)
+        metrics = documents.get("metrics.json", {}).get("strategy", {})
+        return RunSummary(
+            run_id=run_id,
+            path=path,
+            kind=status["kind"],
+            status=status["status"],
+            created_at=status["created_at"],
+            strategy=status["strategy"],
+            total_return=metrics.get("total_return"),
+            sharpe=metrics.get("sharpe"),
+            max_drawdown=metrics.get("max_drawdown"),
+        )
 
 
 def _is_run(path: Path) -> bool:

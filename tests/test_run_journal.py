@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from engine.runstore import RunRecords, RunStore
@@ -79,6 +80,7 @@ def test_a_finished_run_lists_its_metrics_and_an_interrupted_one_says_so(home):
         "total_return": finished["metrics"]["total_return"],
         "sharpe": finished["metrics"]["sharpe"],
         "max_drawdown": finished["metrics"]["max_drawdown"],
+        "problem": None,
     }
     assert listed[journal.run_id]["status"] == "interrupted"
     assert sorted(run["status"] for run in listed.values()) == ["failed", "finished", "interrupted"]
@@ -90,6 +92,12 @@ def test_results_are_written_before_the_run_is_finished(tmp_path):
     store = RunStore(tmp_path)
     with store.open("backtest", "s", ["test"]) as journal:
         assert store.status(journal.run_id)["status"] == "running"
-        journal.finish(RunRecords({"metrics.json": {"strategy": {"sharpe": 1.0}, "baselines": {}}}))
+        documents = {
+            "metrics.json": {"strategy": {"sharpe": 1.0}, "baselines": {}},
+            "config.json": {"strategy": {}, "execution": "vectorized"},
+            "manifest.json": {"strategy": "s", "data": {}},
+        }
+        frames = {"equity.parquet": pd.DataFrame({"equity": [1.0]}), "trades.parquet": pd.DataFrame({"size": [1.0]})}
+        journal.finish(RunRecords(documents, frames))
     assert store.status(journal.run_id)["status"] == "finished"
     assert store.list()[0].sharpe == 1.0

@@ -9,7 +9,7 @@ import typer
 
 from engine import __version__
 from engine.cli import backtest, data, models, optimize, plugins, report, runs, strategies, train
-from engine.cli.output import stderr
+from engine.cli.output import ERROR, print_labelled
 from engine.errors import UserError
 
 app = typer.Typer(
@@ -51,5 +51,5 @@ def main() -> None:
     try:
         app()
     except UserError as error:
-        stderr.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        print_labelled(ERROR, str(error))
         sys.exit(2)

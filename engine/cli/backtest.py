@@ -4,8 +4,9 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from engine.cli.output import print_ablation, print_json_line, print_line, print_metrics, stderr, stdout
+from engine.cli.output import WARNING, print_ablation, print_json_line, print_labelled, print_line, print_metrics, stderr, stdout
 from engine.cli.progress_display import StageDisplay
 from engine.errors import UserError
 from engine.progress import listening
@@ -92,7 +93,7 @@ def backtest(
         report = write_tearsheet(workspace.runs.load(run_id))
     run_dir = workspace.runs.path(run_id)
     for warning in result.warnings:
-        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        print_labelled(WARNING, warning)
     if json:
         payload = {
             "run_id": run_id,
@@ -165,18 +166,20 @@ def check(
             if not difference.moved
             else (
                 f"[red]MOVED[/] first at {difference.first_timestamp}"
-                + (f" ({difference.first_symbol})" if difference.first_symbol else "")
+                + (f" ({escape(difference.first_symbol)})" if difference.first_symbol else "")
             )
         )
         stdout.print(
             f"chunk {difference.chunk_size:>4}  {difference.output:<40} {verdict}  max |Δ| {difference.max_difference:.3g}"
         )
     if report.passed:
-        stdout.print(f"[green]{config.name} is chunk-invariant at chunk sizes {', '.join(map(str, chunk_sizes))} and all[/]")
+        sizes = ", ".join(map(str, chunk_sizes))
+        stdout.print(f"[green]{escape(config.name)} is chunk-invariant at chunk sizes {sizes} and all[/]")
         return
     moving = report.moving_stages
     culprit = moving[0] if moving else "execution"
     stdout.print(
-        f"[red]{culprit} gives different output at different chunk sizes: it looks ahead or depends on where a chunk starts[/]"
+        f"[red]{escape(culprit)} gives different output at different chunk sizes: "
+        "it looks ahead or depends on where a chunk starts[/]"
     )
     raise typer.Exit(1)

@@ -4,8 +4,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table, stderr, stdout
+from engine.cli.output import ALWAYS, WARNING, Column, ListJson, print_json_line, print_labelled, print_line, print_table, stdout
 from engine.data.importer import import_bars
 from engine.data.store import DataStoreError, StoredSeries, normalize_symbol
 from engine.workspace import Workspace
@@ -28,14 +29,10 @@ def import_(
     """Validate a file and store it, one series per symbol; on any error the store is left as it was."""
     imported = import_bars(Workspace.from_env().data, path, symbol, timeframe, symbol_column, adjust)
     for note in imported.notes:
-        stderr.print(f"[bold yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+        print_labelled(WARNING, note)
     for series in imported.series:
         volume = "" if series.has_volume else ", no volume"
-        stdout.print(
-            f"stored {series.rows} {series.timeframe} bars for {series.symbol} ({series.first} to {series.last}{volume})",
-            highlight=False,
-            soft_wrap=True,
-        )
+        print_line(f"stored {series.rows} {series.timeframe} bars for {series.symbol} ({series.first} to {series.last}{volume})")
 
 
 @app.command("rm")
@@ -45,11 +42,9 @@ def rm(
 ) -> None:
     """Delete one stored series (and its cache)."""
     removed = Workspace.from_env().data.remove(symbol, timeframe)
-    stdout.print(
+    print_line(
         f"removed {removed.rows} {removed.timeframe} bars for {removed.symbol} ({removed.first} to {removed.last}; "
-        f"{removed.origin})",
-        highlight=False,
-        soft_wrap=True,
+        f"{removed.origin})"
     )
 
 
@@ -102,7 +97,7 @@ def show(
         raise DataStoreError(f"no {which} for {wanted} in {store.root} (see `engine data list`)")
     for series in found:
         kind, detail = _kind_and_detail(series)
-        stdout.print(f"[bold]{series.symbol}[/] {series.timeframe}", highlight=False)
+        stdout.print(f"[bold]{escape(series.symbol)}[/] {series.timeframe}", highlight=False)
         for name, value in (
             ("rows", series.rows),
             ("first", f"{series.first:%Y-%m-%d %H:%M} UTC"),

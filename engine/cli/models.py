@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.output import print_json_line, stdout
+from engine.cli.output import print_json_line, print_line, stdout
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -27,5 +27,5 @@ def prune(
         return
     verb = "would delete" if dry_run else "deleted"
     for fold in folds:
-        stdout.print(f"{verb} {fold.key} ({fold.plugin}, {fold.bytes / 1e6:.1f} MB)", highlight=False)
+        print_line(f"{verb} {fold.key} ({fold.plugin}, {fold.bytes / 1e6:.1f} MB)")
     stdout.print(f"{verb} {len(folds)} folds, {sum(fold.bytes for fold in folds) / 1e6:.1f} MB", highlight=False)

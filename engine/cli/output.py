@@ -7,6 +7,10 @@ line. When standard output is not a terminal (a pipe, a file) the table is plain
 width: a `# title` line, then the header and one line per row, fields separated by one tab, every
 value whole (a multi-line cell joined with "; "), no colour and no box, for `cut -f`, `sort -t`,
 `column -t -s $'\\t'` or a spreadsheet.
+
+Text that comes from the user or the store (a message, a name, a path, a table cell) is never read as
+rich markup, where `[optimize.space]` would vanish as an unknown tag: it goes out through
+`print_line` and `print_labelled`, or as `Text` in a table.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from typing import Annotated, Literal
 import typer
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from engine.formatting import format_metric
 
@@ -68,13 +74,14 @@ def print_table(
         _print_plain(columns, rows, title, console)
         return
     if title:
-        console.print(title, highlight=False)
+        console.print(title, highlight=False, markup=False)
     shown, abbreviated = _fit(columns, rows, console)
     console.print(_rich_table(columns, rows, shown, abbreviated))
     left_out = [column.header for index, column in enumerate(columns) if index not in shown]
     if left_out:
         where = more or "a wider terminal or a pipe shows them"
-        console.print(f"[dim]{', '.join(left_out)} left out to fit {console.width} columns; {where}[/]", highlight=False)
+        line = f"{', '.join(left_out)} left out to fit {console.width} columns; {where}"
+        console.print(line, style="dim", highlight=False, markup=False)
 
 
 def _print_plain(columns: Sequence[Column], rows: Sequence[Sequence[str]], title: str | None, console: Console) -> None:
@@ -114,9 +121,9 @@ def _rich_table(columns: Sequence[Column], rows: Sequence[Sequence[str]], shown:
         header = column.short if abbreviated and column.short else column.header
         # `_fit` leaves out columns until the rest fit at their natural widths; on a terminal narrower
         # than what stays, rich narrows columns and a value folds onto more lines, never cut.
-        table.add_column(header, justify=column.justify, overflow="fold")
+        table.add_column(Text(header), justify=column.justify, overflow="fold")
     for row in rows:
-        table.add_row(*(str(row[index]) for index in shown))
+        table.add_row(*(Text(str(row[index])) for index in shown))
     return table
 
 
@@ -149,9 +156,19 @@ def print_ablation(steps: list[dict]) -> None:
     print_table(columns, rows, title="overlay ablation (cumulative)")
 
 
-def print_line(text: str) -> None:
-    """A line holding a path or an id: rich never breaks it (the terminal wraps it and copies it whole)."""
-    stdout.print(text, soft_wrap=True, highlight=False, markup=False)
+def print_line(text: str, console: Console = stdout) -> None:
+    """A line of text as written (a message, a path, an id): no markup is read in it, and rich never
+    breaks it (the terminal wraps it and copies it whole)."""
+    console.print(text, soft_wrap=True, highlight=False, markup=False)
+
+
+WARNING = "[bold yellow]warning:[/]"
+ERROR = "[bold red]error:[/]"
+
+
+def print_labelled(label: str, text: str, console: Console = stderr) -> None:
+    """A styled `label` (rich markup: WARNING, ERROR) before `text`, which is printed as written."""
+    console.print(f"{label} {escape(text)}", soft_wrap=True, highlight=False)
 
 
 ListJson = Annotated[bool, typer.Option("--json", help="Print one JSON array instead of a table")]

@@ -4,8 +4,9 @@ import dataclasses
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table, stderr, stdout
+from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_labelled, print_line, print_table, stdout
 from engine.plugins.registry import PluginError, PluginRegistry, registry
 from engine.plugins.scaffold import NETWORKS, network_for, scaffold_model_plugin
 from engine.workspace import Workspace
@@ -46,7 +47,7 @@ def show(name: Annotated[str, typer.Argument(help="A plugin-provided name, as `e
     if not found:
         raise PluginError(f"no plugin provides {name!r} (see `engine plugins list`)")
     for entry in sorted(found, key=lambda e: e.kind):
-        stdout.print(f"[bold]{entry.name}[/] {entry.kind}", highlight=False)
+        stdout.print(f"[bold]{escape(entry.name)}[/] {entry.kind}", highlight=False)
         fields = [("origin", entry.origin), ("version", entry.version), ("module", entry.module)]
         if entry.kind == "strategy":
             fields.append(("file", plugins.get(entry.kind, entry.name)))
@@ -57,7 +58,7 @@ def show(name: Annotated[str, typer.Argument(help="A plugin-provided name, as `e
 
 def _print_failures(plugins: PluginRegistry) -> None:
     for failure in plugins.failures:
-        stderr.print(f"[red]plugin {failure.plugin} ({failure.origin}) failed:[/] {failure.error}", highlight=False)
+        print_labelled(f"[red]plugin {escape(failure.plugin)} ({escape(str(failure.origin))}) failed:[/]", str(failure.error))
 
 
 @app.command("new")

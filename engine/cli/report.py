@@ -1,12 +1,24 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.output import print_line, stderr
+from engine.cli.output import WARNING, print_labelled, print_line
 from engine.cli.progress_display import StageDisplay
+from engine.errors import UserError
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.runstore import StoredRun
+
+
+def backtest_run(run: StoredRun) -> StoredRun:
+    """A tearsheet is a backtest's; a study's report is written by `engine optimize show`."""
+    if run.kind != "backtest":
+        where = f"`engine optimize show {run.study['study']}` writes its report" if run.kind == "study" else "it has no tearsheet"
+        raise UserError(f"run {run.run_id} is a {run.kind}: {where}")
+    return run
 
 
 def report(
@@ -22,7 +34,7 @@ def report(
         from engine.report.compare import period_warning
 
         runs = Workspace.from_env().runs
-        stored = [runs.load(run_id) for run_id in run_ids]
+        stored = [backtest_run(runs.load(run_id)) for run_id in run_ids]
         if compare:
             display.stage(f"writing the comparison of {len(stored)} runs")
             written = [("comparison", write_comparison(stored, runs.root))]
@@ -34,4 +46,4 @@ def report(
     for what, path in written:
         print_line(f"{what} written to {path}")
     if compare and (warning := period_warning(stored)):
-        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        print_labelled(WARNING, warning)

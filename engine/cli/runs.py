@@ -1,12 +1,25 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.output import Column, ListJson, print_json_line, print_line, print_metrics, print_table, stdout
+from engine.cli.output import (
+    WARNING,
+    Column,
+    ListJson,
+    print_json_line,
+    print_labelled,
+    print_line,
+    print_metrics,
+    print_table,
+    stdout,
+)
 from engine.formatting import format_metric
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.runstore import RunSummary, StoredRun
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -27,18 +40,26 @@ RUN_COLUMNS = [
 def list_(
     json: ListJson = False,
 ) -> None:
-    """Runs in the run store, oldest first: backtests, studies and paper sessions, running ones too."""
+    """Runs in the run store, oldest first: backtests, studies and paper sessions, running ones too;
+    a damaged run is listed as such, and a line on standard error says what is wrong with it."""
     runs = Workspace.from_env().runs.list()
     if json:
         print_json_line([run.to_json() for run in runs])
-        return
+    else:
+        _print_runs(runs)
+    for run in runs:
+        if run.problem:
+            print_labelled(WARNING, f"run {run.run_id} is damaged: {run.problem}")
+
+
+def _print_runs(runs: list[RunSummary]) -> None:
     rows = [
         [
             run.run_id,
-            run.kind,
+            run.kind or "",
             run.status,
-            run.strategy,
-            run.created_at,
+            run.strategy or "",
+            run.created_at or "",
             format_metric("total_return", run.total_return),
             format_metric("sharpe", run.sharpe),
             format_metric("max_drawdown", run.max_drawdown),
@@ -62,19 +83,31 @@ def show(reference: RunArgument) -> None:
         progress = status.get("progress")
         done = f", {progress['done']} of {progress['total']} done" if progress else ""
         error = f": {status['error']}" if status.get("error") else ""
-        stdout.print(f"{status['kind']} of {status['strategy']}, {status['status']}{done}{error}", highlight=False)
+        print_line(f"{status['kind']} of {status['strategy']}, {status['status']}{done}{error}")
         return
-    manifest = runs.read(run_id, "manifest.json")
-    config = runs.read(run_id, "config.json")
-    metrics = runs.read(run_id, "metrics.json")
-    stdout.print(f"strategy {manifest['strategy']}, execution {config['execution']}, chunk {config['chunk_size'] or 'all'}")
+    run = runs.load(run_id)
+    if run.kind == "study":
+        _show_study(run.study)
+    else:
+        _show_backtest(run)
+
+
+def _show_study(study: dict) -> None:
+    trials = ", ".join(f"{count} {state}" for state, count in study.get("trials", {}).items() if count)
+    print_line(f"study {study['study']} in {study['storage']}: {trials or 'no trials'}")
+    print_line(f"its Pareto front and report: engine optimize show {study['study']}")
+
+
+def _show_backtest(run: StoredRun) -> None:
+    manifest, config, metrics = run.manifest, run.config, run.metrics
+    print_line(f"strategy {manifest['strategy']}, execution {config['execution']}, chunk {config['chunk_size'] or 'all'}")
     data = manifest["data"]
     print_line(f"data {data['timeframe']} × {data['rows']} bars, fingerprint {data['fingerprint']}")
     if "annualization" in config:
-        stdout.print(f"annualized with {config['periods_per_year']:g} bars a year ({config['annualization']})", highlight=False)
+        print_line(f"annualized with {config['periods_per_year']:g} bars a year ({config['annualization']})")
     print_metrics("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]})
     for warning in metrics.get("warnings", []):
-        stdout.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        print_labelled(WARNING, warning, stdout)
 
 
 @app.command("rm")
@@ -83,4 +116,4 @@ def rm(references: Annotated[list[str], typer.Argument(help="Run ids, unique pre
     runs = Workspace.from_env().runs
     for run_id in [runs.resolve(reference) for reference in references]:  # all known before any goes
         runs.remove(run_id)
-        stdout.print(f"removed {run_id}", highlight=False)
+        print_line(f"removed {run_id}")

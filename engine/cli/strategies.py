@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
-from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_table, stderr
+from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_labelled, print_table
 from engine.strategy import ModelSignal, StrategyError
 from engine.strategy_files import load_strategy, strategy_entries
 
@@ -47,4 +48,4 @@ def list_(json: ListJson = False) -> None:
     print_table(STRATEGY_COLUMNS, cells)
     for row in rows:
         if "error" in row:
-            stderr.print(f"[red]strategy {row['name']} is invalid:[/] {row['error']}", highlight=False, soft_wrap=True)
+            print_labelled(f"[red]strategy {escape(row['name'])} is invalid:[/]", row["error"])
