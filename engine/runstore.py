@@ -38,6 +38,7 @@ import pandas as pd
 
 from engine.errors import UserError
 from engine.files import atomic_write
+from engine.processes import gone
 from engine.run_files import DamagedRun, check_results, read_document, read_table
 
 LIBRARIES = (
@@ -290,7 +291,7 @@ class RunStore:
                 "created_at": manifest["created_at"],
             }
         status = read_document(path, "status.json", keys=("kind", "strategy", "status", "created_at"))
-        if status["status"] == "running" and status.get("host") == socket.gethostname() and not _alive(status["pid"]):
+        if status["status"] == "running" and gone(status.get("host"), status["pid"]):
             status.update(status="failed", ended_at=now(), error=f"its process ({status['pid']}) ended without finishing the run")
             _write_json(status_file, status)
         return status
@@ -382,16 +383,6 @@ class RunStore:
 
 def _is_run(path: Path) -> bool:
     return not path.name.startswith(".") and ((path / "status.json").exists() or (path / "manifest.json").exists())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def _write_json(path: Path, payload: dict) -> None:

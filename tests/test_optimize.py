@@ -270,7 +270,7 @@ def test_workers_on_postgresql_record_every_trial_once(sample_home):
         trials = study.get_trials()
         assert states(study) == {"COMPLETE": len(trials)} and 60 <= len(trials) <= 62
         assert sorted(trial.number for trial in trials) == list(range(len(trials)))
-        assert len({trial.user_attrs["evaluation"]["worker"] for trial in trials}) >= 2
+        assert len({trial.user_attrs["worker"] for trial in trials}) >= 2
 
 
 def _exists(url: str, name: str) -> bool:

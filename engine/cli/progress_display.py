@@ -40,7 +40,7 @@ class _WhenCounted(ProgressColumn):
 def progress_columns() -> list[ProgressColumn]:
     return [
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # a stage names a study, a run, a symbol: text, not markup
         _WhenCounted(BarColumn(bar_width=24)),
         _WhenCounted(MofNCompleteColumn()),
         TextColumn("{task.fields[unit]}"),
@@ -91,13 +91,13 @@ class StudyDisplay:
         self.console, self.total = console, total
         self.live = console.is_terminal
         self.bar = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(bar_width=20),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[best]}"),
-            TextColumn("[dim]{task.fields[now]}"),
+            TextColumn("{task.fields[best]}", markup=False),
+            TextColumn("{task.fields[now]}", style="dim", markup=False),
             console=console,
             disable=not self.live,
             speed_estimate_period=DAY,

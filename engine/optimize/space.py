@@ -16,9 +16,10 @@ import tomllib
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from engine import resources
 from engine.lookup import find_file, names_in
@@ -53,24 +54,25 @@ def read_space_file(path: Path) -> OptimizeSpec:
         raise SearchSpaceError(f"{path}: {problems}") from None
 
 
-def _overlay(raw: dict, path: str, kind: str) -> dict:
+def _overlay(raw: dict, path: str, kind: str, source: str = "search space") -> dict:
     matches = [overlay for overlay in raw["overlays"] if overlay.get("kind") == kind]
     if len(matches) != 1:
         found = "no" if not matches else f"{len(matches)}"
-        raise SearchSpaceError(f"search space: {path}: the strategy has {found} {kind!r} overlays (needs exactly one)")
+        raise SearchSpaceError(f"{source}: {path}: the strategy has {found} {kind!r} overlays (needs exactly one)")
     return matches[0]
 
 
-def check_path(strategy: Strategy, path: str) -> None:
-    """That `path` names a setting this strategy has (its value is checked when a trial sets it)."""
+def check_setting(strategy: Strategy, path: str, source: str) -> TypeAdapter | None:
+    """That `path` names a setting this strategy has; returns what validates a value of it (from its
+    field's type, or a hyperparameter's default's), None where nothing is declared."""
     section, *rest = path.split(".")
     if section == "overlays" and len(rest) == 2:
         kind, field = rest
-        _overlay(strategy.model_dump(), path, kind)
+        _overlay(strategy.model_dump(), path, kind, source)
         known = registry().get("overlay", kind).config.model_fields
     elif section == "signal" and rest[:1] == ["hyperparameters"] and len(rest) == 2:
         if not isinstance(strategy.signal, ModelSignal):
-            raise SearchSpaceError(f"search space: {path}: strategy {strategy.name} has no model")
+            raise SearchSpaceError(f"{source}: {path}: strategy {strategy.name} has no model")
         field, known = rest[1], registry().get("model", strategy.signal.plugin).default_hyperparameters
     elif section == "signal" and len(rest) in (1, 2):
         model = type(strategy.signal)
@@ -78,15 +80,51 @@ def check_path(strategy: Strategy, path: str) -> None:
             nested = model.model_fields.get(rest[0])
             model = nested.annotation if nested is not None and isinstance(nested.annotation, type) else None
             if model is None or not hasattr(model, "model_fields"):
-                raise SearchSpaceError(f"search space: unknown parameter {path!r} (signal has no {rest[0]!r} table)")
+                raise SearchSpaceError(f"{source}: unknown parameter {path!r} (signal has no {rest[0]!r} table)")
         field, known = rest[-1], model.model_fields
     else:
         raise SearchSpaceError(
-            f"search space: unknown parameter {path!r}; tune signal.FIELD, signal.hyperparameters.NAME or overlays.KIND.FIELD"
+            f"{source}: unknown parameter {path!r}; tune signal.FIELD, signal.hyperparameters.NAME or overlays.KIND.FIELD"
         )
     if field not in known or field == "kind":
         known_there = ", ".join(sorted(set(known) - {"kind"}))
-        raise SearchSpaceError(f"search space: unknown parameter {path!r}; known there: {known_there}")
+        raise SearchSpaceError(f"{source}: unknown parameter {path!r}; known there: {known_there}")
+    declared = known[field]
+    if isinstance(declared, FieldInfo):
+        return TypeAdapter(Annotated[declared.annotation, declared])
+    return None if declared is None else TypeAdapter(type(declared))  # a hyperparameter: its default's type
+
+
+def check_range(where: str, bounds: ParameterRange, setting: TypeAdapter | None) -> None:
+    """That every value Optuna may suggest from `bounds` suits the setting, checked at the ends of a
+    range (ints, or floats) and at each choice: a space most of whose trials would fail is refused
+    before the first."""
+    if bounds.step is not None and bounds.step <= 0:
+        raise SearchSpaceError(f"{where}: step must be positive (got {bounds.step})")
+    if bounds.step is not None and bounds.log:
+        raise SearchSpaceError(f"{where}: give step or log, not both (a log range cannot be stepped)")
+    if setting is None:
+        return
+    if bounds.choices is not None:
+        for choice in bounds.choices:  # set as a strategy file's value would be
+            if problem := _invalid(setting, choice, strict=False):
+                raise SearchSpaceError(f"{where}: choice {choice!r} is not valid: {problem}")
+        return
+    if not bounds.is_int and _invalid(setting, float(bounds.low)) and not _invalid(setting, round(bounds.low)):
+        raise SearchSpaceError(f"{where} takes whole numbers: give low, high and step as integers (got {_range_text(bounds)})")
+    for end in ("low", "high"):
+        value = getattr(bounds, end) if bounds.is_int else float(getattr(bounds, end))
+        if problem := _invalid(setting, value):
+            raise SearchSpaceError(f"{where}: {end} {value!r} is not valid: {problem}")
+
+
+def _invalid(setting: TypeAdapter, value: Any, strict: bool = True) -> str | None:
+    """Why `value` does not suit the setting; strict: as Optuna suggests it (a float is no integer)."""
+    try:
+        setting.validate_python(value, strict=strict)
+    except ValidationError as error:
+        return error.errors()[0]["msg"]
+    return None
 
 
 def apply_parameters(strategy: Strategy, parameters: dict[str, Any]) -> Strategy:
@@ -137,14 +175,16 @@ class SearchSpace:
     model_space: bool
 
     @classmethod
-    def of(cls, strategy: Strategy, spec: OptimizeSpec | None = None) -> SearchSpace:
-        """The space of `spec` (default: the strategy's [optimize] table), checked against the strategy."""
+    def of(cls, strategy: Strategy, spec: OptimizeSpec | None = None, space_file: str | None = None) -> SearchSpace:
+        """The space of `spec` read from `space_file` (default: the strategy's [optimize] table),
+        checked against the strategy; an error names where the space was read and the parameter."""
         spec = spec or strategy.optimize
+        source, table = (space_file, "[space]") if space_file else (f"strategy {strategy.name}", "[optimize.space]")
         space = cls(dict(spec.space), spec.model_space and isinstance(strategy.signal, ModelSignal))
         if not space.ranges and not space.model_space:
-            raise SearchSpaceError(f"strategy {strategy.name}: the search space is empty; add an [optimize.space] table")
-        for path in space.ranges:
-            check_path(strategy, path)
+            raise SearchSpaceError(f"{source}: the search space is empty; give parameter ranges in a {table} table")
+        for path, bounds in space.ranges.items():
+            check_range(f"{source}: {path}", bounds, check_setting(strategy, path, source))
         return space
 
     def suggest(self, trial, strategy: Strategy) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """A study: one strategy tuned in an Optuna storage, by one or more worker processes.
 
 Storage is a SQLite file in the run store unless a URL is given; any Optuna RDB URL works, and a
-PostgreSQL URL lets workers on many machines share one study. Workers send heartbeats, so a trial
-whose worker died (SIGKILL, a lost machine) is marked failed by the next worker or `optimize show`
-instead of staying "running" forever.
+PostgreSQL URL lets workers on many machines share one study. Workers send heartbeats, and each
+trial records its worker (host and process), so a trial whose worker died (SIGKILL, a lost machine)
+is marked failed by the next worker or `optimize show` instead of staying "running" forever: at
+once when the worker's process is gone from this machine, otherwise once its heartbeats stop.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from engine.models.walkforward import TrainedFold
 from engine.optimize.errors import OptimizeError, SearchSpaceError
 from engine.optimize.evaluation import Objective, Split, evaluate, parse_objectives
 from engine.optimize.space import SearchSpace, apply_parameters, read_space_file
+from engine.optimize.summary import failed
 from engine.overlays.calibration import CalibrationError
+from engine.processes import gone
 from engine.resolution import resolve_strategy
 from engine.signals.cache import PredictionCache
 from engine.strategy import Strategy, parse_strategy
@@ -64,7 +67,10 @@ def open_storage(url: str, heartbeat: int) -> optuna.storages.RDBStorage:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise OptimizeError("--storage: an in-memory SQLite database cannot hold a study; give a file")
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OptimizeError(f"cannot open the study storage {safe_url(url)}: {error.filename}: {error.strerror}") from None
     # SQLite waits for the other workers' writes; PostgreSQL gives up on an unreachable host in 10 s.
     connect = {"timeout": 60} if parsed.get_backend_name() == "sqlite" else {"connect_timeout": 10}
     if parsed.get_backend_name() == "sqlite" and not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_wal):
@@ -147,7 +153,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
     # Optuna prunes single-objective studies only; steps are walk-forward folds (TrialObjective).
     pruner = MedianPruner(n_startup_trials=5) if len(objectives) == 1 else NopPruner()
     spec = read_space_file(Path(settings.space_file)) if settings.space_file else None
-    space = SearchSpace.of(strategy, spec)
+    space = SearchSpace.of(strategy, spec, settings.space_file)
     storage = open_storage(settings.storage or default_storage(workspace), settings.heartbeat)
     name = settings.study or strategy.name
     try:
@@ -276,6 +282,7 @@ class TrialObjective:
             raise
 
     def _evaluate(self, trial: optuna.Trial) -> tuple[float, ...]:
+        trial.set_user_attr("worker", worker_name())  # first: if this process dies, a rerun fails the trial at once
         opened = self.opened
         parameters = opened.space.suggest(trial, opened.strategy)
         trial.set_user_attr("parameters", parameters)
@@ -298,7 +305,6 @@ class TrialObjective:
                 "skewness": evaluation.returns_skewness,
                 "kurtosis": evaluation.returns_kurtosis,
                 "periods_per_year": evaluation.periods_per_year,
-                "worker": f"{socket.gethostname()}:{os.getpid()}",
             },
         )
         # Optuna's constraints: a trial is feasible when each is ≤ 0; samplers and the Pareto front use them.
@@ -309,11 +315,21 @@ class TrialObjective:
         return tuple(objective.value(metrics) for objective in opened.objectives)
 
 
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def fail_stale_trials(study: optuna.Study) -> None:
-    """Mark trials whose worker stopped sending heartbeats as failed."""
+    """Mark as failed the running trials whose worker is gone: its process has ended on this machine,
+    or (on any machine) it stopped sending heartbeats. A worker killed in the moment between starting
+    a trial and recording itself in it is found by its heartbeats only."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
+        if host and gone(host, int(pid)):
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
 
 
 def study_record(opened: OpenStudy) -> dict:
@@ -346,9 +362,13 @@ class StopAtTarget:
     def reached(self, study: optuna.Study) -> bool:
         return len(study.get_trials(deepcopy=False, states=(*DONE, TrialState.RUNNING))) >= self.target
 
+    @property
+    def gave_up(self) -> bool:
+        return self.failures >= self.max_failures
+
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self.failures = self.failures + 1 if trial.state == TrialState.FAIL else 0
-        if self.reached(study) or self.failures >= self.max_failures:
+        if self.reached(study) or self.gave_up:
             study.stop()
 
 
@@ -383,13 +403,13 @@ class Interruption:
             raise KeyboardInterrupt
 
 
-def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> None:
+def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> StopAtTarget:
     """Trials until the target: together, workers may overshoot it by a trial when two of them
     finish at the same instant (as with Optuna's MaxTrialsCallback). Raises KeyboardInterrupt
-    after a Ctrl-C, once the study is consistent."""
+    after a Ctrl-C, once the study is consistent. Returns why it stopped."""
     stop = StopAtTarget(settings.trials)
     if stop.reached(opened.study):  # a worker that started late finds the work done
-        return
+        return stop
     interruption = Interruption(opened.study)
     objective = TrialObjective(opened, _workspace(settings), interruption)
     previous = signal.signal(signal.SIGINT, interruption.on_sigint), signal.signal(signal.SIGTERM, interruption.request_stop)
@@ -406,6 +426,7 @@ def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> No
         signal.signal(signal.SIGTERM, previous[1])
     if interruption.requested:
         raise KeyboardInterrupt
+    return stop
 
 
 def _interrupt_once(signum, frame) -> None:
@@ -427,7 +448,8 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
 
     This process is worker 0; workers 1..K-1 are spawned processes on the same storage. After a
     Ctrl-C (SIGINT) every worker finishes or fails its running trial (see Interruption), then
-    KeyboardInterrupt is raised here.
+    KeyboardInterrupt is raised here. A study whose trials keep failing (StopAtTarget gives up, or
+    none finishes) is an OptimizeError with the last failure's reason: its space or strategy needs fixing.
     """
     opened = open_study(settings)
     fail_stale_trials(opened.study)
@@ -436,11 +458,12 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
     helpers = [context.Process(target=_worker, args=(settings, worker)) for worker in range(1, min(settings.workers, remaining))]
     report = (lambda study, _trial: on_progress(study)) if on_progress else None
     previous_handler = signal.signal(signal.SIGINT, _interrupt_once)
+    stop = None
     try:
         for helper in helpers:
             helper.start()
         if remaining > 0:
-            _optimize(opened, settings, [report] if report else [])
+            stop = _optimize(opened, settings, [report] if report else [])
         while any(helper.is_alive() for helper in helpers):
             if on_progress:
                 on_progress(opened.study)
@@ -456,4 +479,14 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
         for helper in helpers:
             helper.join()
         signal.signal(signal.SIGINT, previous_handler)
+    done = finished(opened.study)
+    if stop is not None and done < settings.trials and (stop.gave_up or done == 0):
+        raise OptimizeError(_failing(opened.study, stop, done, settings.trials))
     return opened
+
+
+def _failing(study: optuna.Study, stop: StopAtTarget, done: int, target: int) -> str:
+    failures = failed(study)
+    last = failures[-1].user_attrs.get("error", "its worker stopped") if failures else "none failed"
+    why = f"{stop.failures} trials in a row failed" if stop.gave_up else "no trial finished"
+    return f"study {study.study_name}: {why}, {done} of {target} finished; the last: {last}"
