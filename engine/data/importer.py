@@ -22,7 +22,7 @@ from engine.bars import FIELDS, PRICE_FIELDS
 from engine.data.spacing import check_spacing
 from engine.data.store import DataStore, DataStoreError, StoredSeries, check_timeframe, normalize_symbol
 from engine.data.timestamps import parse_timestamps
-from engine.data.validation import BarValidationError, validate_bars
+from engine.data.validation import BarValidationError, one_line, validate_bars
 
 TIMESTAMP_NAMES = ("timestamp", "date", "time", "datetime")
 SYMBOL_NAMES = ("symbol", "ticker")
@@ -53,8 +53,7 @@ def read_bar_file(path: Path) -> tuple[pd.DataFrame, int]:
     except (OSError, ValueError, pa.ArrowException) as error:
         if isinstance(error, BarValidationError):
             raise
-        problem = " ".join(str(error).split())  # one line: parser messages end with a newline
-        raise BarValidationError(source, None, None, f"cannot read file: {problem}") from error
+        raise BarValidationError(source, None, None, f"cannot read file: {one_line(error)}") from error
     if not isinstance(frame.index, pd.RangeIndex):  # pandas wrote its index (often the dates) into the file
         if isinstance(frame.index, pd.DatetimeIndex) and frame.index.name is None:
             frame.index.name = "timestamp"

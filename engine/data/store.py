@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from engine.bars import FIELDS, Bars
 from engine.data.timestamps import EARLIEST, LATEST
-from engine.data.validation import BarValidationError, has_no_volume, validate_bars
+from engine.data.validation import BarValidationError, has_no_volume, one_line, validate_bars
 from engine.errors import UserError
 from engine.files import atomic_write
 
@@ -68,9 +68,8 @@ class DamagedSeriesError(DataStoreError):
         )
 
 
-def _damaged(path: Path, timeframe: str, error: Exception | str) -> StoredSeries:
-    problem = " ".join(str(error).split())  # one line
-    return StoredSeries(path.stem, timeframe, 0, pd.NaT, pd.NaT, "damaged", path, damage=problem)
+def _damaged(path: Path, timeframe: str, problem: str) -> StoredSeries:
+    return StoredSeries(path.stem, timeframe, 0, pd.NaT, pd.NaT, "damaged", path, damage=one_line(problem))
 
 
 def normalize_symbol(symbol: str) -> str:

@@ -27,6 +27,11 @@ class BarValidationError(UserError, ValueError):
         self.source, self.row, self.field, self.problem = source, row, field, problem
 
 
+def one_line(error: object) -> str:
+    """An error's message on one line (parser and Arrow messages can hold newlines)."""
+    return " ".join(str(error).split())
+
+
 def has_no_volume(volume: np.ndarray) -> bool:
     """A series stored without volume (the file had none) holds NaN in every row."""
     return bool(np.isnan(volume).all())
