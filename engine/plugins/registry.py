@@ -86,14 +86,11 @@ class PluginRegistry:
         self.entries.append(PluginEntry(name, kind, origin, version, module))
 
 
-BUILTIN_NAMESPACE = "engine_builtin_plugins"
-
-
 def module_name(path: Path, builtin: bool) -> str:
     """`engine_builtin_plugins.gru` for a built-in, `engine_dropins_<folder hash>.gru` for a drop-in:
     no file can take another's place in sys.modules (or in pluggy, which knows plugins by name)."""
     if builtin:
-        return f"{BUILTIN_NAMESPACE}.{path.stem}"
+        return f"engine_builtin_plugins.{path.stem}"
     folder = hashlib.sha256(str(path.parent.resolve()).encode()).hexdigest()[:12]
     return f"engine_dropins_{folder}.{path.stem}"
 
@@ -120,6 +117,7 @@ def _item_name(kind: str, item: object) -> str:
 
 
 def _check_item(kind: str, item: object) -> None:
+    """Raises as plugin code would: `discover` calls it inside the hook's guard, which records the fault."""
     from engine.models.base import Model
 
     if kind == "model" and not (inspect.isclass(item) and issubclass(item, Model)):
@@ -136,7 +134,7 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(EngineHooks)
     registry = PluginRegistry()
-    sources: dict[str, tuple[str, str, str]] = {}  # registered name -> (plugin, origin, version)
+    sources: dict[str, tuple[str, str, str, str]] = {}  # registered name -> (plugin, origin, version, module)
 
     def register(plugin: str, unique: str, load, origin: str, version: str) -> None:
         """`plugin`: the name users see (a file's stem, an entry point's name); `unique`: pluggy's.
@@ -148,7 +146,7 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
         except PluginFault as fault:
             registry.failures.append(PluginFailure(plugin, origin, "to load", fault.reason))
             return
-        sources[unique] = (plugin, origin, str(getattr(module, "__version__", version)))
+        sources[unique] = (plugin, origin, str(getattr(module, "__version__", version)), getattr(module, "__name__", plugin))
 
     from engine import __version__
 
@@ -174,8 +172,7 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
 
     for hook_name, kind in KINDS.items():
         for implementation in getattr(manager.hook, hook_name).get_hookimpls():
-            plugin, origin, version = sources[implementation.plugin_name]
-            module = implementation.plugin.__name__
+            plugin, origin, version, module = sources[implementation.plugin_name]
             try:
                 with guarded(plugin, f"in {hook_name}"):
                     for item in implementation.function() or []:
