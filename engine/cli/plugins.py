@@ -4,6 +4,7 @@ import dataclasses
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table, stderr, stdout
 from engine.plugins.registry import PluginError, PluginRegistry, registry
@@ -57,7 +58,8 @@ def show(name: Annotated[str, typer.Argument(help="A plugin-provided name, as `e
 
 def _print_failures(plugins: PluginRegistry) -> None:
     for failure in plugins.failures:
-        stderr.print(f"[red]plugin {failure.plugin} ({failure.origin}) failed:[/] {failure.error}", highlight=False)
+        where = escape(f"plugin {failure.plugin} ({failure.origin}) failed {failure.doing}:")
+        stderr.print(f"[red]{where}[/] {escape(failure.error)}", highlight=False, soft_wrap=True)
 
 
 @app.command("new")
@@ -70,7 +72,7 @@ def new(
 ) -> None:
     """Scaffold a model plugin in $ENGINE_HOME/plugins/, with a test that trains and checks it."""
     chosen = network_for(name, network)
-    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name, chosen)
+    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name, chosen, registry().entries)
     print_line(f"created {plugin}: {NETWORKS[chosen].description}")
     for line in (f"created {test}", f"run its test: python -m pytest {test}"):
         print_line(line)
