@@ -21,6 +21,7 @@ from engine.ablation import run_ablation
 from engine.annualization import Annualization, annualization
 from engine.bars import Bars
 from engine.data.store import DataStore
+from engine.errors import UserError
 from engine.execution.conventions import ExecutionRules
 from engine.execution.port import Broker
 from engine.feeds.historical import HistoricalFeed
@@ -175,9 +176,18 @@ def simulate(
         prepared.strategy.name,
     )
     run = run_feed(pipeline, HistoricalFeed(bars, chunk_size), on_chunk)
+    _check_finite_equity(prepared.strategy.name, bars.timestamps, run.execution.equity, first)
     return PipelineRun(
         run.execution.since(first), {topic: out[first:] for topic, out in run.stage_outputs.items()}, run.differences
     )
+
+
+def _check_finite_equity(name: str, timestamps: np.ndarray, equity: np.ndarray, first: int) -> None:
+    """No result with an infinite or undefined equity is stored or reported."""
+    broken = ~np.isfinite(equity[first:])
+    if broken.any():
+        at = str(timestamps[first + int(np.argmax(broken))])[:19]
+        raise UserError(f"{name}: the equity is not a finite number from {at} on: prices or cash too large to compute with")
 
 
 def simulate_strategy(strategy: Strategy, bars: Bars, chunk_size: int | None = None, broker: str = DEFAULT_BROKER) -> PipelineRun:

@@ -10,7 +10,7 @@ from engine.cli.progress_display import StageDisplay
 from engine.errors import UserError
 from engine.progress import listening
 from engine.resolution import ResolvedStrategy, resolve_strategy
-from engine.strategy_files import load_strategy
+from engine.strategy_files import find_strategy, load_strategy
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -51,14 +51,15 @@ def _strategy_with_overrides(
     slippage_bps: float | None = None,
 ) -> ResolvedStrategy:
     """The named strategy with the command line's overrides, resolved against the plugins."""
-    strategy = load_strategy(name)
+    path = find_strategy(name)
+    strategy = load_strategy(str(path))
     data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
     costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
     overridden = strategy.with_overrides(
         data={key: value for key, value in data.items() if value is not None},
         costs={key: value for key, value in costs.items() if value is not None},
     )
-    return resolve_strategy(overridden)
+    return resolve_strategy(overridden, source=str(path))
 
 
 def report_fold(trained: TrainedFold) -> None:

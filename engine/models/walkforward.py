@@ -22,7 +22,7 @@ from engine.models import calls
 from engine.models.base import Dataset, Model
 from engine.models.setup import ModelSetup
 from engine.models.store import ModelStore, fold_key
-from engine.strategy import ModelSignal
+from engine.strategy import ModelSignal, StrategyError
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,11 @@ def train_walk_forward(
     features, usable, labels = _inputs(setup, bars)
     folds = _plan(setup, bars, usable)
     if not folds:
-        raise ValueError(
-            f"not enough data for walk-forward: {len(bars)} bars, the first usable at {_first_usable_row(usable)}, "
-            f"training needs {signal.walk_forward.train_bars} + purge {signal.purge_bars}"
+        period = f"{str(bars.timestamps[0])[:10]} to {str(bars.timestamps[-1])[:10]}" if len(bars) else "no dates"
+        raise StrategyError(
+            f"signal.walk_forward.train_bars: not enough data for one walk-forward fold: {len(bars)} bars ({period}), "
+            f"the first usable at bar {_first_usable_row(usable)}, and a fold needs {signal.walk_forward.train_bars} "
+            f"training + {signal.purge_bars} purge bars before its first prediction"
         )
     progress.stage(f"{signal.plugin}: {len(folds)} walk-forward folds (stored ones load, others train)")
     predictions = np.full(bars.shape, np.nan)
