@@ -20,7 +20,7 @@ from engine import progress
 from engine.ablation import run_ablation
 from engine.annualization import Annualization, annualization
 from engine.bars import Bars
-from engine.data.store import DataStore
+from engine.data.store import DataStore, in_store_span
 from engine.errors import UserError
 from engine.execution.conventions import ExecutionRules
 from engine.execution.port import Broker
@@ -118,7 +118,7 @@ def prepare(
     data = resolved.strategy.data
     progress.stage(f"loading {data.timeframe} bars of {', '.join(data.symbols)}")
     bars = load_bars(resolved.strategy, workspace.data)
-    trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, pd.Timestamp(data.start).to_datetime64()))
+    trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, in_store_span(pd.Timestamp(data.start, tz="UTC"))))
     if trade_from >= len(bars):
         raise StrategyError(
             f"strategy {resolved.name}: data.start {data.start} is after the last stored {data.timeframe} bar of "

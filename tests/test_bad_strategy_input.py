@@ -134,3 +134,9 @@ def test_an_equity_that_overflows_is_never_reported(tmp_path):
             strategy.model_copy(update={"signal": strategy.signal.model_copy(update={"fast": 2, "slow": 3})}),
             make_bars(prices, prices),
         )
+
+
+def test_a_start_before_the_stores_span_means_from_the_first_bar(cli):
+    result = cli("backtest", "--strategy", "buy_and_hold", "--start", "1600-01-01", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["metrics"]["start"].startswith("1999-01-04")

@@ -224,13 +224,13 @@ class DataStore:
         for other in stamps[1:]:
             common = np.intersect1d(common, other, assume_unique=True)
         if start is not None:
-            common = common[common >= _in_store_span(_utc(start))]
+            common = common[common >= in_store_span(_utc(start))]
         if end is not None:
             end_ts = _utc(end)
             if end_ts == end_ts.normalize() and not (isinstance(end, str) and ":" in end):
-                common = common[common < _in_store_span(end_ts + pd.Timedelta(days=1))]  # a date means the whole day
+                common = common[common < in_store_span(end_ts + pd.Timedelta(days=1))]  # a date means the whole day
             else:
-                common = common[common <= _in_store_span(end_ts)]
+                common = common[common <= in_store_span(end_ts)]
         if len(common) == 0:
             raise DataStoreError(
                 f"no {timeframe} bars shared by {', '.join(symbols)} between {start or 'the start'} and {end or 'the end'}"
@@ -251,7 +251,7 @@ def _read_cache(cache: Path) -> pa.Table | None:
         return None
 
 
-def _in_store_span(stamp: pd.Timestamp) -> np.datetime64:
+def in_store_span(stamp: pd.Timestamp) -> np.datetime64:
     """A time as the store's nanoseconds, clamped to the span they can hold (no bar lies beyond it):
     numpy would wrap a year like 1600 or 2300 around silently."""
     return min(max(stamp, EARLIEST), LATEST).as_unit("ns").to_datetime64()
