@@ -20,7 +20,8 @@ from engine import progress
 from engine.ablation import run_ablation
 from engine.annualization import Annualization, annualization
 from engine.bars import Bars
-from engine.data.store import DataStore
+from engine.data.store import DataStore, in_store_span
+from engine.errors import UserError
 from engine.execution.conventions import ExecutionRules
 from engine.execution.port import Broker
 from engine.feeds.historical import HistoricalFeed
@@ -117,7 +118,7 @@ def prepare(
     data = resolved.strategy.data
     progress.stage(f"loading {data.timeframe} bars of {', '.join(data.symbols)}")
     bars = load_bars(resolved.strategy, workspace.data)
-    trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, pd.Timestamp(data.start).to_datetime64()))
+    trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, in_store_span(pd.Timestamp(data.start, tz="UTC"))))
     if trade_from >= len(bars):
         raise StrategyError(
             f"strategy {resolved.name}: data.start {data.start} is after the last stored {data.timeframe} bar of "
@@ -175,9 +176,18 @@ def simulate(
         prepared.strategy.name,
     )
     run = run_feed(pipeline, HistoricalFeed(bars, chunk_size), on_chunk)
+    _check_finite_equity(prepared.strategy.name, bars.timestamps, run.execution.equity, first)
     return PipelineRun(
         run.execution.since(first), {topic: out[first:] for topic, out in run.stage_outputs.items()}, run.differences
     )
+
+
+def _check_finite_equity(name: str, timestamps: np.ndarray, equity: np.ndarray, first: int) -> None:
+    """No result with an infinite or undefined equity is stored or reported."""
+    broken = ~np.isfinite(equity[first:])
+    if broken.any():
+        at = str(timestamps[first + int(np.argmax(broken))])[:19]
+        raise UserError(f"{name}: the equity is not a finite number from {at} on: prices or cash too large to compute with")
 
 
 def simulate_strategy(strategy: Strategy, bars: Bars, chunk_size: int | None = None, broker: str = DEFAULT_BROKER) -> PipelineRun:

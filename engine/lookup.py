@@ -28,7 +28,7 @@ def find_file(name_or_path: str, folder: Path) -> Path | None:
         candidates = [given]
     else:
         candidates = [root / given for root in roots()]
-    return next((path for path in candidates if path.is_file()), None)
+    return next((path for path in candidates if path.exists()), None)
 
 
 def names_in(folder: Path) -> dict[str, Path]:

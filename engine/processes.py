@@ -1,4 +1,4 @@
-"""Whether the process behind a record (a run's status, a study's trial) has gone.
+"""Whether the process behind a record (a temporary file, a run's status, a study's trial) has gone.
 
 Only a process on this machine can be looked up; one elsewhere is taken to be alive (its record
 goes stale by other means, such as a study's heartbeats).
@@ -10,7 +10,7 @@ import os
 import socket
 
 
-def alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -22,4 +22,4 @@ def alive(pid: int) -> bool:
 
 def gone(host: str | None, pid: int) -> bool:
     """True when the process `pid` ran on this machine (`host`) and no longer exists."""
-    return host == socket.gethostname() and not alive(pid)
+    return host == socket.gethostname() and not is_alive(pid)

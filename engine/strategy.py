@@ -8,10 +8,11 @@ strategy against the plugins it names is `engine.resolution`.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.data.store import DataStoreError, check_timeframe, normalize_symbol
 from engine.errors import UserError
@@ -21,8 +22,21 @@ class StrategyError(UserError, ValueError):
     """A strategy file is missing, unreadable or invalid; the message names the file and field."""
 
 
+# Names become parts of paths (runs/ID, strategies/NAME.toml, study names): nothing that could climb out.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+NAME_RULE = "letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters"
+
+
+def check_name(name: str) -> str:
+    """A strategy's name, or ValueError saying what a name may be."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise ValueError(f"{name!r} is not a valid name: use {NAME_RULE}")
+    return name
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # TOML has inf and nan; no setting means either.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataSpec(_Strict):
@@ -73,11 +87,16 @@ class CostSpec(_Strict):
         return self.slippage_bps / 1e4
 
 
+# Beyond this, positions times prices leave the range where a float still counts cents.
+MAX_CASH = 1e15
+SECONDS_PER_YEAR = 366 * 24 * 3600  # the most bars a year can hold: one a second
+
+
 class ExecutionSpec(_Strict):
-    initial_cash: float = Field(default=100_000.0, gt=0)
+    initial_cash: float = Field(default=100_000.0, gt=0, le=MAX_CASH)
     fractional_shares: bool = True
     allow_short: bool = False
-    periods_per_year: float | None = Field(default=None, gt=0)
+    periods_per_year: float | None = Field(default=None, gt=0, le=SECONDS_PER_YEAR)
 
 
 class SmaCrossSignal(_Strict):
@@ -187,7 +206,7 @@ class OptimizeSpec(_Strict):
 
 
 class Strategy(_Strict):
-    name: str
+    name: Annotated[str, AfterValidator(check_name)]
     description: str = ""
     data: DataSpec
     signal: SignalSpec

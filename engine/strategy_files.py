@@ -7,13 +7,13 @@ schema only; `engine.resolution` checks the plugins a strategy names.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine import resources
 from engine.lookup import find_file, names_in
 from engine.strategy import Strategy, StrategyError, parse_strategy
+from engine.toml_files import read_toml
 
 
 def _plugin_strategies() -> dict[str, tuple[Path, str]]:
@@ -39,11 +39,7 @@ def find_strategy(name_or_path: str) -> Path:
 def load_strategy(name_or_path: str) -> Strategy:
     """The strategy file for a name or path, read and validated (schema only)."""
     path = find_strategy(name_or_path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise StrategyError(f"{path}: not valid TOML: {error}") from None
-    return parse_strategy(raw, str(path))
+    return parse_strategy(read_toml(path, StrategyError), str(path))
 
 
 def list_strategies() -> list[str]:

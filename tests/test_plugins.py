@@ -260,7 +260,7 @@ def test_scaffolded_plugin_passes_its_own_test(tmp_path):
     )  # fmt: skip
     assert tested.returncode == 0, tested.stdout + tested.stderr
     again = subprocess.run(new, env=env, capture_output=True, text=True)
-    assert again.returncode == 2 and "already exists" in again.stderr
+    assert again.returncode == 2 and "'my_tcn' is already a model plugin (drop-in" in again.stderr
     assert network_for("alpha_net") == "lstm" and '"""alpha_net: an LSTM over the lookback window."""' in plugin_source(
         "alpha_net", "lstm"
     )

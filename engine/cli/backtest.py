@@ -11,7 +11,7 @@ from engine.cli.progress_display import StageDisplay
 from engine.errors import UserError
 from engine.progress import listening
 from engine.resolution import ResolvedStrategy, resolve_strategy
-from engine.strategy_files import load_strategy
+from engine.strategy_files import find_strategy, load_strategy
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -23,14 +23,28 @@ if TYPE_CHECKING:
 BROKER_OF_EXECUTION = {"replay": "sim"}  # --execution replay: the event-driven sim broker
 
 StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy name (in strategies/) or path to a .toml")]
-SymbolsOption = Annotated[str | None, typer.Option(help="Comma-separated symbols, replacing the strategy's")]
+
+
+def _symbol_list(value: str | None) -> list[str] | None:
+    """--symbols SP500,NASDAQ: one or more, none of them empty."""
+    if value is None:
+        return None
+    symbols = [symbol.strip() for symbol in value.split(",")]
+    if not all(symbols):
+        raise UserError(f"--symbols {value!r}: give one or more symbols separated by commas, like SP500,NASDAQ")
+    return symbols
+
+
+SymbolsOption = Annotated[
+    str | None, typer.Option(callback=_symbol_list, help="Comma-separated symbols, replacing the strategy's")
+]
 TimeframeOption = Annotated[str | None, typer.Option(help="Bar timeframe, replacing the strategy's (1d, 1h, …)")]
 DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD (inclusive)")]
 
 
 def _strategy_with_overrides(
     name: str,
-    symbols: str | None = None,
+    symbols: list[str] | None = None,
     timeframe: str | None = None,
     start: str | None = None,
     end: str | None = None,
@@ -38,14 +52,15 @@ def _strategy_with_overrides(
     slippage_bps: float | None = None,
 ) -> ResolvedStrategy:
     """The named strategy with the command line's overrides, resolved against the plugins."""
-    strategy = load_strategy(name)
-    data = {"symbols": symbols.split(",") if symbols else None, "timeframe": timeframe, "start": start, "end": end}
+    path = find_strategy(name)
+    strategy = load_strategy(str(path))
+    data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
     costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
     overridden = strategy.with_overrides(
         data={key: value for key, value in data.items() if value is not None},
         costs={key: value for key, value in costs.items() if value is not None},
     )
-    return resolve_strategy(overridden)
+    return resolve_strategy(overridden, source=str(path))
 
 
 def report_fold(trained: TrainedFold) -> None:

@@ -8,7 +8,7 @@ from rich.markup import escape
 
 from engine.cli.output import ALWAYS, WARNING, Column, ListJson, print_json_line, print_labelled, print_line, print_table, stdout
 from engine.data.importer import import_bars
-from engine.data.store import DataStoreError, StoredSeries, normalize_symbol
+from engine.data.store import DamagedSeriesError, DataStoreError, StoredSeries, normalize_symbol
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -40,8 +40,11 @@ def rm(
     symbol: Annotated[str, typer.Argument(help="Symbol of the stored series")],
     timeframe: Annotated[str, typer.Option(help="Bar size of the stored series")] = "1d",
 ) -> None:
-    """Delete one stored series (and its cache)."""
+    """Delete one stored series (and its cache), a damaged one too."""
     removed = Workspace.from_env().data.remove(symbol, timeframe)
+    if removed.damage is not None:
+        print_line(f"removed the damaged file {removed.path} ({removed.damage})")
+        return
     print_line(
         f"removed {removed.rows} {removed.timeframe} bars for {removed.symbol} ({removed.first} to {removed.last}; "
         f"{removed.origin})"
@@ -61,7 +64,8 @@ DATA_COLUMNS = [
 
 @app.command("list")
 def list_(json: ListJson = False) -> None:
-    """Every stored series, with where it came from (real, synthetic or imported)."""
+    """Every stored series, with where it came from (real, synthetic or imported); a file that cannot
+    be read is listed as damaged, with its path and what is wrong."""
     stored = Workspace.from_env().data.list()
     if json:
         print_json_line([_series_json(series) for series in stored])
@@ -69,6 +73,9 @@ def list_(json: ListJson = False) -> None:
     rows = []
     for series in stored:
         kind, detail = _kind_and_detail(series)
+        if series.damage is not None:
+            rows.append([series.symbol, series.timeframe, "?", "?", "?", kind, detail])
+            continue
         rows.append(
             [
                 series.symbol,
@@ -88,14 +95,15 @@ def show(
     symbol: Annotated[str, typer.Argument(help="A stored symbol, as `engine data list` shows it")],
     timeframe: Annotated[str | None, typer.Option(help="Only this bar size [default: every stored one]")] = None,
 ) -> None:
-    """A stored series in full: rows, first and last bar, kind, origin and its file."""
+    """A stored series in full: rows, first and last bar, kind, origin and its file. A damaged file
+    is an error saying what is wrong with it (after the readable series of the symbol)."""
     store = Workspace.from_env().data
     wanted = normalize_symbol(symbol)
     found = [series for series in store.list() if series.symbol == wanted and timeframe in (None, series.timeframe)]
     if not found:
         which = f"{timeframe} bars" if timeframe else "bars"
         raise DataStoreError(f"no {which} for {wanted} in {store.root} (see `engine data list`)")
-    for series in found:
+    for series in (series for series in found if series.damage is None):
         kind, detail = _kind_and_detail(series)
         stdout.print(f"[bold]{escape(series.symbol)}[/] {series.timeframe}", highlight=False)
         for name, value in (
@@ -107,23 +115,31 @@ def show(
             ("file", series.path),
         ):
             print_line(f"  {name:<7}{value}")
+    damaged = [series for series in found if series.damage is not None]
+    if damaged:
+        raise DamagedSeriesError(damaged[0])
 
 
 def _series_json(series: StoredSeries) -> dict:
+    readable = series.damage is None  # a damaged file's rows and span are unknown: null
     return {
         "symbol": series.symbol,
         "timeframe": series.timeframe,
-        "rows": series.rows,
-        "first": series.first.isoformat(),
-        "last": series.last.isoformat(),
+        "rows": series.rows if readable else None,
+        "first": series.first.isoformat() if readable else None,
+        "last": series.last.isoformat() if readable else None,
         "origin": series.origin,
         "has_volume": series.has_volume,
         "path": str(series.path),
+        "damage": series.damage,
     }
 
 
 def _kind_and_detail(series: StoredSeries) -> tuple[str, str]:
-    """ "real: S&P 500 index …" → ("real", "S&P 500 index …"); the kind says when volume is missing."""
+    """ "real: S&P 500 index …" → ("real", "S&P 500 index …"); the kind says when volume is missing.
+    A damaged file: ("damaged", its path and what is wrong)."""
+    if series.damage is not None:
+        return "damaged", f"{series.path}: {series.damage}"
     kind, _, detail = series.origin.partition(": ")
     return kind + ("" if series.has_volume else ", no volume"), detail or series.origin
 

@@ -58,7 +58,8 @@ def show(name: Annotated[str, typer.Argument(help="A plugin-provided name, as `e
 
 def _print_failures(plugins: PluginRegistry) -> None:
     for failure in plugins.failures:
-        print_labelled(f"[red]plugin {escape(failure.plugin)} ({escape(str(failure.origin))}) failed:[/]", str(failure.error))
+        where = escape(f"plugin {failure.plugin} ({failure.origin}) failed {failure.doing}:")
+        print_labelled(f"[red]{where}[/]", failure.error)
 
 
 @app.command("new")
@@ -71,7 +72,7 @@ def new(
 ) -> None:
     """Scaffold a model plugin in $ENGINE_HOME/plugins/, with a test that trains and checks it."""
     chosen = network_for(name, network)
-    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name, chosen)
+    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name, chosen, registry().entries)
     print_line(f"created {plugin}: {NETWORKS[chosen].description}")
     for line in (f"created {test}", f"run its test: python -m pytest {test}"):
         print_line(line)

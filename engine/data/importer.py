@@ -8,18 +8,21 @@ bars' spacing) before any is written, so a bad file stores nothing.
 
 from __future__ import annotations
 
+import csv
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from engine.bars import FIELDS, PRICE_FIELDS
 from engine.data.spacing import check_spacing
 from engine.data.store import DataStore, DataStoreError, StoredSeries, check_timeframe, normalize_symbol
 from engine.data.timestamps import parse_timestamps
-from engine.data.validation import BarValidationError, validate_bars
+from engine.data.validation import BarValidationError, one_line, validate_bars
 
 TIMESTAMP_NAMES = ("timestamp", "date", "time", "datetime")
 SYMBOL_NAMES = ("symbol", "ticker")
@@ -42,21 +45,50 @@ def read_bar_file(path: Path) -> tuple[pd.DataFrame, int]:
     source = str(path)
     try:
         if suffix in (".csv", ".txt"):
-            frame, first_row = pd.read_csv(path, dtype=str, keep_default_na=False), 2
+            frame, first_row = _read_csv(path), 2
         elif suffix in (".parquet", ".pq"):
             frame, first_row = pd.read_parquet(path), 1
         else:
             raise BarValidationError(source, None, None, "unsupported file type (use .csv or .parquet)")
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, pa.ArrowException) as error:
         if isinstance(error, BarValidationError):
             raise
-        raise BarValidationError(source, None, None, f"cannot read file: {error}") from error
+        raise BarValidationError(source, None, None, f"cannot read file: {one_line(error)}") from error
     if not isinstance(frame.index, pd.RangeIndex):  # pandas wrote its index (often the dates) into the file
         if isinstance(frame.index, pd.DatetimeIndex) and frame.index.name is None:
             frame.index.name = "timestamp"
         frame = frame.reset_index()
     frame.columns = [str(column).strip().lower() for column in frame.columns]
+    repeated = frame.columns[frame.columns.duplicated()]
+    if len(repeated):
+        raise BarValidationError(source, None, repeated[0], "more than one column has this name (names ignore case)")
     return frame, first_row
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Every cell as text. A row with more fields than the header is refused, naming its line
+    (pandas would read a first column as the index, or fail with a parser message)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)  # index_col=False warns when it would drop fields
+        try:
+            return pd.read_csv(path, dtype=str, keep_default_na=False, index_col=False)
+        except (pd.errors.ParserError, pd.errors.ParserWarning) as error:
+            line, fields, header = _first_long_row(path)
+            if line is None:
+                raise ValueError(str(error)) from error
+            problem = f"the row has {fields} fields, more than the header's {header}"
+            raise BarValidationError(str(path), line, None, problem) from None
+
+
+def _first_long_row(path: Path) -> tuple[int | None, int, int]:
+    """The line number and field count of the first row longer than the header, and the header's count."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = csv.reader(handle)
+        header = len(next(rows, []))
+        for row in rows:
+            if len(row) > header:
+                return rows.line_num, len(row), header
+    return None, 0, header
 
 
 def parse_bar_columns(frame: pd.DataFrame, source: str, row_numbers: np.ndarray, adj_close: str | None) -> pd.DataFrame:
@@ -98,7 +130,8 @@ def parse_bar_columns(frame: pd.DataFrame, source: str, row_numbers: np.ndarray,
 
 def adjusted_by_adj_close(bars: pd.DataFrame, source: str, row_numbers: np.ndarray, column: str) -> pd.DataFrame:
     """Open, high, low and close scaled by adj close / close (splits and dividends folded into the
-    prices, as the adjusted close has them); volume as it was."""
+    prices, as the adjusted close has them); volume as it was. The scaled prices are checked again
+    (an adjusted close far from the close can push them out of range), naming the file's rows."""
     adj_close = bars["adj_close"].to_numpy()
     bad = ~(adj_close > 0) | ~np.isfinite(adj_close)
     if bad.any():
@@ -110,6 +143,7 @@ def adjusted_by_adj_close(bars: pd.DataFrame, source: str, row_numbers: np.ndarr
     adjusted = bars[["timestamp", *FIELDS]].copy()
     for field in PRICE_FIELDS:
         adjusted[field] = adjusted[field].to_numpy() * factor
+    validate_bars(adjusted, source, row_numbers)
     return adjusted
 
 

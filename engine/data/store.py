@@ -7,7 +7,8 @@ Layout under the store root:
     cache/<timeframe>/<SYMBOL>.arrow     memory-mapped Arrow copy for repeated loads, keyed by the Parquet file's stat
 
 Writes go to a temporary file in the same folder and are renamed into place, so a failed write
-leaves the store exactly as it was.
+leaves the store exactly as it was. A file that cannot be read as a bar series (truncated, or
+written over by something else) is listed as damaged; the other series stay usable.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from engine.bars import FIELDS, Bars
-from engine.data.validation import BarValidationError, has_no_volume, validate_bars
+from engine.data.timestamps import EARLIEST, LATEST
+from engine.data.validation import BarValidationError, has_no_volume, one_line, validate_bars
 from engine.errors import UserError
 from engine.files import atomic_write
 
@@ -53,6 +55,21 @@ class StoredSeries:
     origin: str
     path: Path
     has_volume: bool = True
+    damage: str | None = None  # why the file cannot be read (rows, first and last are then unknown)
+
+
+class DamagedSeriesError(DataStoreError):
+    """A stored file cannot be read as a bar series."""
+
+    def __init__(self, series: StoredSeries) -> None:
+        super().__init__(
+            f"{series.path}: damaged, {series.damage} (`engine data rm {series.symbol} --timeframe {series.timeframe}` "
+            "removes it; then import it again)"
+        )
+
+
+def _damaged(path: Path, timeframe: str, problem: str) -> StoredSeries:
+    return StoredSeries(path.stem, timeframe, 0, pd.NaT, pd.NaT, "damaged", path, damage=one_line(problem))
 
 
 def normalize_symbol(symbol: str) -> str:
@@ -103,36 +120,60 @@ class DataStore:
         return self.describe(symbol, timeframe)
 
     def describe(self, symbol: str, timeframe: str) -> StoredSeries:
+        """A stored series, from its file's footer; a damaged file is an error naming it."""
+        series = self._entry(self._existing_path(symbol, timeframe), timeframe)
+        if series.damage is not None:
+            raise DamagedSeriesError(series)
+        return series
+
+    def _existing_path(self, symbol: str, timeframe: str) -> Path:
         path = self.bars_path(symbol, timeframe)
         if not path.exists():
             stored = self.timeframes_of(symbol)
             elsewhere = f" (stored: {', '.join(stored)})" if stored else ""
             raise DataStoreError(f"no {timeframe} bars for {normalize_symbol(symbol)} in {self.root}{elsewhere}")
-        metadata = pq.read_metadata(path)
+        return path
+
+    def _entry(self, path: Path, timeframe: str) -> StoredSeries:
+        """What the file's footer says, or why it cannot be read (its `damage`)."""
+        try:
+            metadata = pq.read_metadata(path)
+            schema = metadata.schema.to_arrow_schema()
+        except (OSError, pa.ArrowException) as error:
+            return _damaged(path, timeframe, f"not a readable Parquet file: {error}")
+        columns = [(field.name, field.type) for field in schema]
+        if columns != [(field.name, field.type) for field in _SCHEMA]:
+            held = ", ".join(f"{name} {kind}" for name, kind in columns)
+            return _damaged(path, timeframe, f"not a bar series: its columns are {held}")
         meta = metadata.metadata or {}
+        try:
+            first, last = (pd.Timestamp(meta.get(key, b"").decode() or "NaT") for key in (_META_FIRST, _META_LAST))
+        except (UnicodeDecodeError, ValueError) as error:
+            return _damaged(path, timeframe, f"unreadable first or last time in its metadata: {error}")
         return StoredSeries(
             symbol=path.stem,
             timeframe=timeframe,
             rows=metadata.num_rows,
-            first=pd.Timestamp(meta.get(_META_FIRST, b"").decode() or "NaT"),
-            last=pd.Timestamp(meta.get(_META_LAST, b"").decode() or "NaT"),
-            origin=meta.get(_META_ORIGIN, b"unknown").decode(),
+            first=first,
+            last=last,
+            origin=meta.get(_META_ORIGIN, b"unknown").decode(errors="replace"),
             path=path,
             has_volume=meta.get(_META_VOLUME) != _VOLUME_MISSING,
         )
 
     def remove(self, symbol: str, timeframe: str) -> StoredSeries:
-        """Delete a stored series and its cache; returns what was removed."""
-        removed = self.describe(symbol, timeframe)
+        """Delete a stored series (a damaged one too) and its cache; returns what was removed."""
+        removed = self._entry(self._existing_path(symbol, timeframe), timeframe)
         removed.path.unlink()
         self._cache_path(symbol, timeframe).unlink(missing_ok=True)
         return removed
 
     def list(self) -> list[StoredSeries]:
+        """Every stored series; a damaged file is listed with its `damage`, never hiding the rest."""
         bars_root = self.root / "bars"
         if not bars_root.exists():
             return []
-        return [self.describe(path.stem, path.parent.name) for path in sorted(bars_root.glob("*/*.parquet"))]
+        return [self._entry(path, path.parent.name) for path in sorted(bars_root.glob("*/*.parquet"))]
 
     def timeframes_of(self, symbol: str) -> list[str]:
         name = f"{normalize_symbol(symbol)}.parquet"
@@ -151,11 +192,14 @@ class DataStore:
             )
         cache = self._cache_path(symbol, timeframe)
         key = _stat_key(path)
-        if cache.exists():
-            table = ipc.open_file(pa.memory_map(str(cache))).read_all()
-            if (table.schema.metadata or {}).get(_META_SOURCE_STAT) == key:
-                return table
-        table = pq.read_table(path, schema=_SCHEMA)
+        cached = _read_cache(cache)
+        if cached is not None and (cached.schema.metadata or {}).get(_META_SOURCE_STAT) == key:
+            return cached
+        self.describe(symbol, timeframe)  # a file with other columns would be read as null bars
+        try:
+            table = pq.read_table(path, schema=_SCHEMA)
+        except (OSError, pa.ArrowException) as error:
+            raise DamagedSeriesError(_damaged(path, timeframe, f"not a readable bar series: {error}")) from None
         validate_bars(table.to_pandas(), str(path))
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META_SOURCE_STAT: key})
 
@@ -180,12 +224,13 @@ class DataStore:
         for other in stamps[1:]:
             common = np.intersect1d(common, other, assume_unique=True)
         if start is not None:
-            common = common[common >= _utc(start).to_datetime64()]
+            common = common[common >= in_store_span(_utc(start))]
         if end is not None:
             end_ts = _utc(end)
             if end_ts == end_ts.normalize() and not (isinstance(end, str) and ":" in end):
-                end_ts = end_ts + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")  # a date means the whole day
-            common = common[common <= end_ts.to_datetime64()]
+                common = common[common < in_store_span(end_ts + pd.Timedelta(days=1))]  # a date means the whole day
+            else:
+                common = common[common <= in_store_span(end_ts)]
         if len(common) == 0:
             raise DataStoreError(
                 f"no {timeframe} bars shared by {', '.join(symbols)} between {start or 'the start'} and {end or 'the end'}"
@@ -198,9 +243,23 @@ class DataStore:
         return Bars(common, tuple(normalize_symbol(s) for s in symbols), **columns)
 
 
+def _read_cache(cache: Path) -> pa.Table | None:
+    """The cached table, or None when there is none or it cannot be read (it is rebuilt from the Parquet file)."""
+    try:
+        return ipc.open_file(pa.memory_map(str(cache))).read_all()
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def in_store_span(stamp: pd.Timestamp) -> np.datetime64:
+    """A time as the store's nanoseconds, clamped to the span they can hold (no bar lies beyond it):
+    numpy would wrap a year like 1600 or 2300 around silently."""
+    return min(max(stamp, EARLIEST), LATEST).as_unit("ns").to_datetime64()
+
+
 def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
     stamp = pd.Timestamp(value)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-__all__ = ["BarValidationError", "DataStore", "DataStoreError", "StoredSeries"]
+__all__ = ["BarValidationError", "DamagedSeriesError", "DataStore", "DataStoreError", "StoredSeries"]

@@ -8,6 +8,11 @@ import pandas as pd
 from engine.bars import FIELDS, PRICE_FIELDS
 from engine.errors import UserError
 
+# Prices lie within these bounds, and volume below the upper one, so that every product of a few
+# of them (a position's value, price times volume, a price squared in a variance, equity over many
+# trades) stays finite: float64 overflows at 1.8e308.
+SMALLEST_PRICE, LARGEST_VALUE = 1e-20, 1e20
+
 
 class BarValidationError(UserError, ValueError):
     """A bar series breaks a rule; the message names the source, the row and the field."""
@@ -20,6 +25,11 @@ class BarValidationError(UserError, ValueError):
             where.append(f"field '{field}'")
         super().__init__(f"{', '.join(where)}: {problem}")
         self.source, self.row, self.field, self.problem = source, row, field, problem
+
+
+def one_line(error: object) -> str:
+    """An error's message on one line (parser and Arrow messages can hold newlines)."""
+    return " ".join(str(error).split())
 
 
 def has_no_volume(volume: np.ndarray) -> bool:
@@ -68,13 +78,22 @@ def validate_bars(frame: pd.DataFrame, source: str, row_numbers: np.ndarray | No
         if bad.any():
             position = int(np.flatnonzero(bad)[0])
             fail(position, field, f"price must be positive and finite, got {values[field][position]}")
+        bad = (values[field] < SMALLEST_PRICE) | (values[field] > LARGEST_VALUE)
+        if bad.any():
+            position = int(np.flatnonzero(bad)[0])
+            fail(
+                position,
+                field,
+                f"price {values[field][position]:g} is out of range: prices must lie within "
+                f"{SMALLEST_PRICE:g} to {LARGEST_VALUE:g}, so that values computed from them stay finite",
+            )
     volume = values["volume"]
     if np.isnan(volume).any() and not has_no_volume(volume):
         fail(int(np.flatnonzero(np.isnan(volume))[0]), "volume", "missing volume (a series has volume in every row or in none)")
-    bad = (volume < 0) | np.isinf(volume)
+    bad = (volume < 0) | (volume > LARGEST_VALUE)
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
-        fail(position, "volume", f"volume must be a finite number >= 0, got {volume[position]}")
+        fail(position, "volume", f"volume must be a number >= 0 and <= {LARGEST_VALUE:g}, got {volume[position]:g}")
 
     low, high = values["low"], values["high"]
     for field in ("open", "close"):

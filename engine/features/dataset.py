@@ -9,6 +9,7 @@ import numpy as np
 from engine.bars import Bars
 from engine.errors import UserError
 from engine.features.base import FeatureProvider
+from engine.plugins.faults import PluginError, guarded
 
 
 class MissingVolumeError(UserError):
@@ -27,10 +28,12 @@ class FeatureSet:
         self._check_volume(bars)
         parts = []
         for provider in self.providers:
-            values = np.asarray(provider.compute(bars), dtype=np.float64)
+            plugin = f"feature plugin {provider.name!r}"
+            with guarded(plugin, "in compute"):
+                values = np.asarray(provider.compute(bars), dtype=np.float64)
             expected = (len(bars), len(bars.symbols), len(provider.columns))
             if values.shape != expected:
-                raise ValueError(f"feature provider {provider.name!r} returned shape {values.shape}, expected {expected}")
+                raise PluginError(f"{plugin}: compute returned shape {values.shape}, expected {expected}")
             parts.append(values)
         return np.concatenate(parts, axis=-1)
 

@@ -7,8 +7,10 @@ build their network; anything else subclasses `Model` and provides fit, predict,
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +25,28 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    """Whether `value` may stand where the plugin declared `default`: of its type, an int where a
+    float is (a float must be finite), never a bool for a number; a default of None takes anything."""
+    if default is None:
+        return True
+    if isinstance(default, bool) or not isinstance(default, Real):
+        return type(value) is type(default)
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return False
+    return isinstance(value, Integral) if isinstance(default, Integral) else math.isfinite(value)
+
+
+def _kind_of(default: Any) -> str:
+    if isinstance(default, bool):
+        return "true or false"
+    if isinstance(default, Integral):
+        return "an integer"
+    if isinstance(default, Real):
+        return "a finite number"
+    return f"a {type(default).__name__}"
 
 
 class Model(ABC):
@@ -41,12 +65,20 @@ class Model(ABC):
 
     @classmethod
     def resolve_hyperparameters(cls, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The defaults with `overrides`, each a declared hyperparameter of its default's kind, checked
+        here so that a `hidden = "big"` is the strategy's error, not one from deep inside the plugin."""
         unknown = sorted(set(overrides) - set(cls.default_hyperparameters))
         if unknown:
             raise ValueError(
                 f"model {cls.name!r} has no hyperparameter(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(cls.default_hyperparameters))}"
             )
+        for key, value in overrides.items():
+            default = cls.default_hyperparameters[key]
+            if not _same_kind(value, default):
+                raise ValueError(
+                    f"{key} must be {_kind_of(default)} for model {cls.name!r} (its default is {default!r}), not {value!r}"
+                )
         return {**cls.default_hyperparameters, **overrides}
 
     @classmethod

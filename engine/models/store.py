@@ -6,7 +6,8 @@
 
 The key hashes the plugin and its version, hyperparameters, lookback, feature columns, label and
 walk-forward settings, seed, the fold's bounds and the fingerprint of the bars it could see, so a
-run reuses a fold exactly when all of these match. Folders are written whole (staged, renamed).
+run reuses a fold exactly when all of these match. Folders are written whole (staged, renamed);
+a staging folder left by a killed process is removed by the next save.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+
+from engine.files import remove_stale_temporaries, temporary_sibling
 
 
 def fold_key(description: dict) -> str:
@@ -37,13 +40,19 @@ class ModelStore:
     def save(self, key: str, write_files) -> Path:
         """Call write_files(folder) on a staging folder, then move it into place."""
         final = self.path(key)
-        staging = self.root / f".{key}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.root)
+        staging = temporary_sibling(final, ".partial")
+        staging.mkdir()
         try:
             write_files(staging)
             shutil.rmtree(final, ignore_errors=True)
-            staging.rename(final)
+            try:
+                staging.rename(final)
+            except OSError:
+                if not self.has(key):
+                    raise
+                shutil.rmtree(staging)  # another process saved the same fold first: keep its folder
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

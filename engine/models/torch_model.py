@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from engine.models.base import Dataset, Model
-from engine.plugins.registry import PluginError
+from engine.plugins.faults import guarded
 
 if TYPE_CHECKING:
     from torch import nn
@@ -51,13 +51,9 @@ class TorchModel(Model):
         """A module mapping (sequences float32 (n, lookback, features), assets long (n,)) to logits (n,)."""
 
     def _built_network(self) -> nn.Module:
-        """The plugin's network. A plugin's bug here is its author's to fix, so it is reported as one
-        line naming the plugin (a user error), not as a traceback through the engine."""
-        try:
+        """The plugin's network: its author's code, so guarded as every call into a plugin is."""
+        with guarded(f"model plugin {self.name!r}", "to build its network"):
             return self.build_network(self.n_features, self.n_assets, self.lookback, self.hyperparameters)
-        except Exception as error:
-            message = f"model plugin {self.name!r} failed to build its network: {type(error).__name__}: {error}"
-            raise PluginError(message) from error
 
     def fit(self, train: Dataset, validation: Dataset, seed: int) -> dict[str, Any]:
         from engine.models.training import seed_everything, train_network

@@ -113,7 +113,9 @@ def train_network(
                 break
     network.load_state_dict(best_state)
     network.to("cpu").eval()
-    return {"epochs_run": epochs_run, "best_validation_loss": best_loss, "device": device.type}
+    # None when no epoch gave a finite loss: the summary is stored as JSON, which has no infinity.
+    best = best_loss if np.isfinite(best_loss) else None
+    return {"epochs_run": epochs_run, "best_validation_loss": best, "device": device.type}
 
 
 def predict_probabilities(network: nn.Module, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:

@@ -18,11 +18,11 @@ from sklearn import metrics as sk
 from engine import progress
 from engine.bars import Bars
 from engine.features.dataset import FeatureSet, Scaler, forward_return_labels, sequences
+from engine.models import calls
 from engine.models.base import Dataset, Model
 from engine.models.setup import ModelSetup
 from engine.models.store import ModelStore, fold_key
-from engine.plugins.registry import PluginError
-from engine.strategy import ModelSignal
+from engine.strategy import ModelSignal, StrategyError
 
 
 @dataclass(frozen=True)
@@ -133,29 +133,12 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
     }
 
 
-def check_probabilities(plugin: str, probabilities, n: int) -> np.ndarray:
-    values = np.asarray(probabilities, dtype=np.float64)
-    if values.shape != (n,):
-        raise PluginError(f"model plugin {plugin!r}: predict returned shape {values.shape}, expected ({n},)")
-    if not np.isfinite(values).all():
-        raise PluginError(f"model plugin {plugin!r}: predict returned NaN or infinite values")
-    if (values < 0).any() or (values > 1).any():
-        raise PluginError(
-            f"model plugin {plugin!r}: predict returned values outside [0, 1] (min {values.min():.3g}, max {values.max():.3g})"
-        )
-    return values
-
-
 def predict_rows(
-    plugin: str, model: Model, scaler: Scaler, features: np.ndarray, rows: np.ndarray, columns: np.ndarray, lookback: int
+    model: Model, scaler: Scaler, features: np.ndarray, rows: np.ndarray, columns: np.ndarray, lookback: int
 ) -> np.ndarray:
     """Checked probabilities for the sequences ending at (rows, columns) of `features`."""
     x = scaler.transform(sequences(features, rows, columns, lookback))
-    try:
-        raw = model.predict(x, columns.astype(np.int64))
-    except Exception as error:
-        raise PluginError(f"model plugin {plugin!r} failed in predict: {type(error).__name__}: {error}") from error
-    return check_probabilities(plugin, raw, len(rows))
+    return calls.predict(model, x, columns.astype(np.int64))
 
 
 def planned_fold_keys(setup: ModelSetup, bars: Bars) -> list[str]:
@@ -195,9 +178,11 @@ def train_walk_forward(
     features, usable, labels = _inputs(setup, bars)
     folds = _plan(setup, bars, usable)
     if not folds:
-        raise ValueError(
-            f"not enough data for walk-forward: {len(bars)} bars, the first usable at {_first_usable_row(usable)}, "
-            f"training needs {signal.walk_forward.train_bars} + purge {signal.purge_bars}"
+        period = f"{str(bars.timestamps[0])[:10]} to {str(bars.timestamps[-1])[:10]}" if len(bars) else "no dates"
+        raise StrategyError(
+            f"signal.walk_forward.train_bars: not enough data for one walk-forward fold: {len(bars)} bars ({period}), "
+            f"the first usable at bar {_first_usable_row(usable)}, and a fold needs {signal.walk_forward.train_bars} "
+            f"training + {signal.purge_bars} purge bars before its first prediction"
         )
     progress.stage(f"{signal.plugin}: {len(folds)} walk-forward folds (stored ones load, others train)")
     predictions = np.full(bars.shape, np.nan)
@@ -208,7 +193,7 @@ def train_walk_forward(
         )
         rows, columns = np.nonzero(usable[fold.predict_start : fold.predict_end])
         rows = rows + fold.predict_start
-        predictions[rows, columns] = predict_rows(signal.plugin, trained.model, trained.scaler, features, rows, columns, lookback)
+        predictions[rows, columns] = predict_rows(trained.model, trained.scaler, features, rows, columns, lookback)
         trained_folds.append(trained)
         if on_fold is not None:
             on_fold(trained)
@@ -244,11 +229,11 @@ def _fold(
     store: ModelStore,
 ) -> TrainedFold:
     """The fold from the model store, or trained and stored (`training`: what the progress says meanwhile)."""
-    signal, plugin = setup.signal, setup.signal.plugin
+    signal = setup.signal
     key = fold_key_of(setup, fold, bars)
     if store.has(key):
         folder = store.path(key)
-        model = setup.model_class.load(folder / "model.pt")
+        model = calls.load(setup.model_class, folder / "model.pt")
         scaler = Scaler.from_dict(json.loads((folder / "scaler.json").read_text()))
         return TrainedFold(fold, model, scaler, store.read_meta(key)["metrics"], key, reused=True)
 
@@ -264,19 +249,14 @@ def _fold(
         x = scaler.transform(sequences(features, rows, columns, setup.lookback))
         return Dataset(x, columns.astype(np.int64), labels[rows, columns].astype(np.float32))
 
-    model = setup.model_class(len(setup.features.columns), len(bars.symbols), setup.lookback, setup.hyperparameters)
-    try:
-        report = model.fit(dataset(train_rows, train_columns), dataset(val_rows, val_columns), seed=signal.seed + fold.index)
-    except PluginError:  # already names the plugin and what failed
-        raise
-    except Exception as error:
-        raise PluginError(f"model plugin {plugin!r} failed in fit: {type(error).__name__}: {error}") from error
+    model = calls.build(setup.model_class, len(setup.features.columns), len(bars.symbols), setup.lookback, setup.hyperparameters)
+    report = calls.fit(model, dataset(train_rows, train_columns), dataset(val_rows, val_columns), seed=signal.seed + fold.index)
     test_rows, test_columns = _samples(usable, labels, fold.predict_start, fold.predict_end)
-    probabilities = predict_rows(plugin, model, scaler, features, test_rows, test_columns, setup.lookback)
+    probabilities = predict_rows(model, scaler, features, test_rows, test_columns, setup.lookback)
     metrics = {"training": report, **classification_metrics(labels[test_rows, test_columns], probabilities)}
 
     def write(folder):
-        model.save(folder / "model.pt")
+        calls.save(model, folder / "model.pt")
         (folder / "scaler.json").write_text(json.dumps(scaler.to_dict()))
         meta = {
             **setup.description(),

@@ -40,9 +40,9 @@ class OverlayContext:
 
 
 class OverlayConfig(BaseModel):
-    """Base for overlay parameters: unknown keys are rejected, values are validated."""
+    """Base for overlay parameters: unknown keys are rejected, values are validated (finite numbers only)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,15 @@ or the one asked for, or an LSTM; the plugin's docstrings say which.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import UserError
+
+if TYPE_CHECKING:
+    from engine.plugins.registry import PluginEntry
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ def test_{name}_is_discovered_learns_and_round_trips(tmp_path):
 
 
 class ScaffoldError(UserError, ValueError):
-    """The plugin cannot be created: a bad name, an unknown network, or files that already exist."""
+    """The plugin cannot be created: a bad name, a name in use, an unknown network, or files that already exist."""
 
 
 def network_for(name: str, network: str | None = None) -> str:
@@ -202,9 +207,17 @@ def plugin_source(name: str, network: str) -> str:
     return source.replace("NETWORK", f"{stem}Network").replace("CLASS", f"{stem}Model").replace("NAME", name)
 
 
-def scaffold_model_plugin(folder: Path, name: str, network: str | None = None) -> tuple[Path, Path]:
+def scaffold_model_plugin(
+    folder: Path, name: str, network: str | None = None, provided: Iterable[PluginEntry] = ()
+) -> tuple[Path, Path]:
+    """`provided`: what the plugins already provide; a name among them is refused (strategies and
+    `engine plugins show` would find two things under it)."""
     if not name.isidentifier() or name.startswith("_") or name.startswith("test"):
         raise ScaffoldError(f"plugin name {name!r} must be a Python identifier not starting with '_' or 'test'")
+    for entry in provided:
+        if entry.name == name:
+            article = "an" if entry.kind[0] in "aeiou" else "a"
+            raise ScaffoldError(f"{name!r} is already {article} {entry.kind} plugin ({entry.origin}); choose another name")
     chosen = network_for(name, network)
     plugin, test = folder / f"{name}.py", folder / f"test_{name}.py"
     for path in (plugin, test):

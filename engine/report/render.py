@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import secrets
 import shutil
 from collections.abc import Callable
 from contextlib import suppress
@@ -13,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from engine.files import remove_stale_temporaries, temporary_sibling
 from engine.resources import REPORT_TEMPLATES
 
 
@@ -57,9 +56,10 @@ def render(template: str, context: dict, destination: Path, folder: Path) -> Non
 def write_report_folder(final: Path, build: Callable[[Path], None]) -> Path:
     """Build a report in a hidden sibling folder, then swap it into place: an old report stays whole
     until the new one is complete. Writers working at once (workers of one study) each build in
-    their own folder; the last to swap wins."""
+    their own folder; the last to swap wins. Folders left by a killed writer go on the next write."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    remove_stale_temporaries(final.parent)
+    staging = temporary_sibling(final, ".partial")
     retired = staging.with_name(f"{staging.name}.old")
     try:
         (staging / "charts").mkdir(parents=True)

@@ -26,7 +26,7 @@ class ModelProbability:
 
     def __init__(self, walk_forward: WalkForward) -> None:
         self.name = f"model:{walk_forward.plugin}"
-        self.plugin, self.lookback = walk_forward.plugin, walk_forward.lookback
+        self.lookback = walk_forward.lookback
         self.walk_forward = walk_forward
         self.folds: list[TrainedFold] = list(walk_forward.folds)
         index = walk_forward.bars.timestamps
@@ -49,9 +49,7 @@ class ModelProbability:
             windows = sequences(features, rows[usable], columns[usable], self.lookback)
             usable[usable] = np.isfinite(windows).all(axis=(1, 2))
             trained = self.folds[fold_index]
-            values = predict_rows(
-                self.plugin, trained.model, trained.scaler, features, rows[usable], columns[usable], self.lookback
-            )
+            values = predict_rows(trained.model, trained.scaler, features, rows[usable], columns[usable], self.lookback)
             probabilities[rows[usable] - history, columns[usable]] = values
         return probabilities
 
