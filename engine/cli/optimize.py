@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table, stderr, stdout
+from engine.cli.output import ALWAYS, WARNING, Column, ListJson, print_json_line, print_labelled, print_line, print_table, stderr
 from engine.cli.progress_display import StageDisplay, StudyDisplay
 from engine.progress import listening
 from engine.workspace import Workspace
@@ -83,20 +83,20 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
         display.stage("writing the study report")
         report = write_study_report(opened, workspace.runs.root, front, holdout, deflated, warnings)
     tally = counts(opened.study)
-    stdout.print(
+    print_line(
         f"study {opened.study.study_name}: {tally['complete']} complete, {tally['pruned']} pruned, "
         f"{tally['fail']} failed, {tally['running']} running"
     )
     for trial in failed(opened.study)[-FAILURES_SHOWN:]:
         reason = trial.user_attrs.get("error", "interrupted, or its worker stopped")
-        stdout.print(f"trial {trial.number} failed: {reason}", highlight=False)
+        print_line(f"trial {trial.number} failed: {reason}")
     pareto = pareto_table(opened, front, holdout, deflated)
     _print_study_table("Pareto front (validation; holdout once each)", pareto, more="the report (below) has them all")
     importance = importance_table(opened.study)
     if importance is not None:
         _print_study_table("parameter importances", importance)
     for warning in warnings:
-        stderr.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        print_labelled(WARNING, warning)
     print_line(f"report: {report}")
 
 
@@ -152,10 +152,7 @@ def optimize(
     done = finished(opened.study)
     if done:
         more = f"{trials - done} more to run" if done < trials else "no more to run"
-        stdout.print(
-            f"study {opened.study.study_name} has {done} finished trials; --trials {trials} is its target total: {more}",
-            highlight=False,
-        )
+        print_line(f"study {opened.study.study_name} has {done} finished trials; --trials {trials} is its target total: {more}")
     display = StudyDisplay(f"study {opened.study.study_name}", trials, done)
     with workspace.runs.open("study", opened.strategy.name, sys.argv) as journal, display, listening(display):
 
@@ -243,4 +240,4 @@ def export(
     opened = load_study(study, storage, workspace)
     path = export_trial(opened, trial, name, workspace.strategies, overwrite=force)
     print_line(f"trial {trial} written to {path}")
-    stdout.print(f"validation period: engine backtest --strategy {name} --end {opened.split.validation_end}")
+    print_line(f"validation period: engine backtest --strategy {name} --end {opened.split.validation_end}")
