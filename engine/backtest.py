@@ -118,7 +118,8 @@ def prepare(
     data = resolved.strategy.data
     progress.stage(f"loading {data.timeframe} bars of {', '.join(data.symbols)}")
     bars = load_bars(resolved.strategy, workspace.data)
-    trade_from = 0 if data.start is None else int(np.searchsorted(bars.timestamps, in_store_span(pd.Timestamp(data.start, tz="UTC"))))
+    start = None if data.start is None else in_store_span(pd.Timestamp(data.start, tz="UTC"))
+    trade_from = 0 if start is None else int(np.searchsorted(bars.timestamps, start))
     if trade_from >= len(bars):
         raise StrategyError(
             f"strategy {resolved.name}: data.start {data.start} is after the last stored {data.timeframe} bar of "

@@ -183,6 +183,10 @@ class ParameterRange(_Strict):
             return self
         if self.low is None or self.high is None:
             raise ValueError("a range needs low and high (or give choices)")
+        if self.step is not None and self.step <= 0:
+            raise ValueError(f"step must be positive (got {self.step})")
+        if self.step is not None and self.log:
+            raise ValueError("give step or log, not both (a log range cannot be stepped)")
         if not self.low < self.high:
             raise ValueError(f"empty range: low ({self.low}) must be below high ({self.high})")
         if self.log and self.low <= 0:

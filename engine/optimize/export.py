@@ -10,14 +10,17 @@ from engine.files import atomic_write
 from engine.optimize.errors import OptimizeError
 from engine.optimize.space import apply_parameters
 from engine.optimize.study import OpenStudy
+from engine.strategy import check_name
 
 
 def export_trial(opened: OpenStudy, number: int, name: str, folder: Path, overwrite: bool = False) -> Path:
     trials = opened.study.get_trials(deepcopy=False)
     if not 0 <= number < len(trials) or trials[number].state.name != "COMPLETE":
         raise OptimizeError(f"study {opened.study.study_name!r} has no completed trial {number}")
-    if not name.replace("_", "").replace("-", "").isalnum():
-        raise OptimizeError(f"--as {name!r}: a strategy name is letters, digits, '-' and '_'")
+    try:
+        check_name(name)
+    except ValueError as error:
+        raise OptimizeError(f"--as: {error}") from None
     path = folder / f"{name}.toml"
     if path.exists() and not overwrite:
         raise OptimizeError(f"{path} exists; choose another --as NAME or pass --force")

@@ -12,7 +12,6 @@ a path listed explicitly takes precedence over the plugin's range for it.
 
 from __future__ import annotations
 
-import tomllib
 from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from engine.optimize.errors import SearchSpaceError
 from engine.plugins.registry import registry
 from engine.resolution import resolve_strategy
 from engine.strategy import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
+from engine.toml_files import read_toml
 
 HYPERPARAMETERS = "signal.hyperparameters."
 # A tuned threshold replaces the overlay's own calibration: the study searches entry and exit itself.
@@ -45,10 +45,9 @@ def find_space_file(name_or_path: str) -> Path:
 
 def read_space_file(path: Path) -> OptimizeSpec:
     """A search-space file: the keys of a strategy's [optimize] table."""
+    raw = read_toml(path, SearchSpaceError)
     try:
-        return OptimizeSpec.model_validate(tomllib.loads(path.read_text()))
-    except tomllib.TOMLDecodeError as error:
-        raise SearchSpaceError(f"{path}: not valid TOML: {error}") from None
+        return OptimizeSpec.model_validate(raw)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, issue['loc']))}: {issue['msg']}" for issue in error.errors())
         raise SearchSpaceError(f"{path}: {problems}") from None
@@ -99,10 +98,6 @@ def check_range(where: str, bounds: ParameterRange, setting: TypeAdapter | None)
     """That every value Optuna may suggest from `bounds` suits the setting, checked at the ends of a
     range (ints, or floats) and at each choice: a space most of whose trials would fail is refused
     before the first."""
-    if bounds.step is not None and bounds.step <= 0:
-        raise SearchSpaceError(f"{where}: step must be positive (got {bounds.step})")
-    if bounds.step is not None and bounds.log:
-        raise SearchSpaceError(f"{where}: give step or log, not both (a log range cannot be stepped)")
     if setting is None:
         return
     if bounds.choices is not None:
