@@ -97,3 +97,8 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing_stored(cli, sample_hom
     assert_one_line_error(result, pattern)
     assert [line for line in result.stderr.splitlines() if line.startswith("error")] == [result.stderr.strip().splitlines()[-1]]
     assert stored(tmp_path) == before
+
+
+def test_a_workspace_that_cannot_be_created_is_one_line_naming_it(cli, monkeypatch):
+    monkeypatch.setenv("ENGINE_HOME", "/proc/no-such-engine-home")
+    assert_one_line_error(cli("data", "sample"), r"/proc/no-such-engine-home\S*: No such file or directory")

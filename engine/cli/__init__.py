@@ -53,3 +53,10 @@ def main() -> None:
     except UserError as error:
         print_labelled(ERROR, str(error))
         sys.exit(2)
+    except OSError as error:
+        if error.filename is None:
+            raise
+        # The machine refused a file (a workspace that cannot be created, no permission, a full disk):
+        # the user's to fix, so one line naming the file.
+        print_labelled(ERROR, f"{error.filename}: {error.strerror or error}")
+        sys.exit(2)

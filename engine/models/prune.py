@@ -49,7 +49,7 @@ def unreferenced_folds(workspace: Workspace) -> list[UnreferencedFold]:
     if not store.root.exists():
         return []
     return [
-        UnreferencedFold(folder.name, store.read_meta(folder.name).get("plugin", "?"), _size(folder))
+        UnreferencedFold(folder.name, (store.read_meta(folder.name) or {}).get("plugin", "damaged"), _size(folder))
         for folder in sorted(store.root.iterdir())
         if store.has(folder.name) and folder.name not in keep
     ]

@@ -34,8 +34,13 @@ class ModelStore:
     def has(self, key: str) -> bool:
         return (self.path(key) / "meta.json").exists()
 
-    def read_meta(self, key: str) -> dict:
-        return json.loads((self.path(key) / "meta.json").read_text())
+    def read_meta(self, key: str) -> dict | None:
+        """The fold's meta.json, or None when it is unreadable (a fold damaged on disk)."""
+        return _read_table(self.path(key) / "meta.json")
+
+    def read_scaler(self, key: str) -> dict | None:
+        """The fold's scaler.json, or None when it is unreadable."""
+        return _read_table(self.path(key) / "scaler.json")
 
     def save(self, key: str, write_files) -> Path:
         """Call write_files(folder) on a staging folder, then move it into place."""
@@ -57,3 +62,11 @@ class ModelStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return final
+
+
+def _read_table(path: Path) -> dict | None:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None

@@ -231,11 +231,11 @@ def _fold(
     """The fold from the model store, or trained and stored (`training`: what the progress says meanwhile)."""
     signal = setup.signal
     key = fold_key_of(setup, fold, bars)
-    if store.has(key):
-        folder = store.path(key)
-        model = calls.load(setup.model_class, folder / "model.pt")
-        scaler = Scaler.from_dict(json.loads((folder / "scaler.json").read_text()))
-        return TrainedFold(fold, model, scaler, store.read_meta(key)["metrics"], key, reused=True)
+    meta, scaler = store.read_meta(key), store.read_scaler(key)
+    # A fold whose files are damaged is trained again and stored over them: the store is a cache.
+    if meta is not None and "metrics" in meta and scaler is not None and {"mean", "scale"} <= scaler.keys():
+        model = calls.load(setup.model_class, store.path(key) / "model.pt")
+        return TrainedFold(fold, model, Scaler.from_dict(scaler), meta["metrics"], key, reused=True)
 
     # The engine's training loop advances one step per epoch; a plugin with its own fit has no epochs to count.
     progress.stage(training, setup.hyperparameters.get("epochs"), "epochs")

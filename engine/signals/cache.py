@@ -76,12 +76,13 @@ class PredictionCache:
         return self._memory[key]
 
     def _read(self, key: str) -> CachedPredictions | None:
-        meta = self.root / f"{key}.json"
-        if not meta.exists():
+        """The stored predictions; None when absent, or damaged on disk (then computed and stored again)."""
+        try:
+            summary = json.loads((self.root / f"{key}.json").read_text())
+            probabilities = np.load(self.root / f"{key}.npy")
+            return CachedPredictions(probabilities, summary["first_prediction_row"], summary["fold_metrics"])
+        except (OSError, EOFError, ValueError, KeyError, TypeError):
             return None
-        summary = json.loads(meta.read_text())
-        probabilities = np.load(self.root / f"{key}.npy")
-        return CachedPredictions(probabilities, summary["first_prediction_row"], summary["fold_metrics"])
 
     def _compute(self, key: str, walk_forward: WalkForward) -> CachedPredictions:
         self.computed += 1
