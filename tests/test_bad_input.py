@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_strategy_files import VALID as SMA
 from tests.test_user_errors import assert_one_line_error
 
-SMA = '\nname = "mine"\n[data]\nsymbols = ["SP500"]\n[signal]\nkind = "sma_cross"\nfast = 5\nslow = 20\n'
 CSV = "timestamp,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n2024-01-03,10.5,12,10,11,120\n"
 
 

@@ -22,11 +22,11 @@ SLOW = '"signal.slow" = { low = 120, high = 300, step = 10 }'
 
 # A line of the space file for `signal.fast` (sma_cross: an integer, at least 1), and the error.
 BAD_SPACES = {
-    "negative step": ('"signal.fast" = { low = 10, high = 100, step = -5 }', r"space\.signal\.fast: .*step must be positive \(got -5\)"),
-    "zero step": ('"signal.fast" = { low = 10, high = 100, step = 0 }', r"space\.signal\.fast: .*step must be positive \(got 0\)"),
+    "negative step": ('"signal.fast" = { low = 10, high = 100, step = -5 }', r"signal\.fast: .*must be positive \(got -5\)"),
+    "zero step": ('"signal.fast" = { low = 10, high = 100, step = 0 }', r"signal\.fast: .*must be positive \(got 0\)"),
     "float range for an integer": ('"signal.fast" = { low = 10.5, high = 100.5 }', r"signal\.fast takes whole numbers"),
     "float step for an integer": ('"signal.fast" = { low = 10, high = 100, step = 2.5 }', r"signal\.fast takes whole numbers"),
-    "step and log": ('"signal.fast" = { low = 10, high = 100, step = 5, log = true }', r"space\.signal\.fast: .*give step or log"),
+    "step and log": ('"signal.fast" = { low = 10, high = 100, step = 5, log = true }', r"signal\.fast: .*give step or log"),
     "below the minimum": (
         '"signal.fast" = { low = 0, high = 50 }',
         r"signal\.fast: low 0 is not valid: .*greater than or equal to 1",
@@ -56,7 +56,7 @@ def test_a_bad_search_space_is_refused_before_any_trial(cli, home, case):
     space = home / "space.toml"
     space.write_text(f"[space]\n{line}\n{SLOW}\n")
     result = cli("optimize", "-s", "sma_cross", "--trials", "2", "--space", str(space))
-    assert_one_line_error(result, rf"{re.escape(str(space))}: {pattern}")
+    assert_one_line_error(result, rf"{re.escape(str(space))}: (space\.)?{pattern}")
     assert not (home / "runs").exists()  # no study storage, no run
 
 

@@ -11,17 +11,8 @@ from engine.backtest import simulate_strategy
 from engine.errors import UserError
 from engine.strategy_files import load_strategy
 from tests.helpers import make_bars
+from tests.test_strategy_files import VALID as SMA
 from tests.test_user_errors import assert_one_line_error
-
-SMA = """
-name = "mine"
-[data]
-symbols = ["SP500"]
-[signal]
-kind = "sma_cross"
-fast = 5
-slow = 20
-"""
 
 TINY_MODEL = """
 name = "tiny"
