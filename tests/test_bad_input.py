@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import UserError
 from tests.test_strategy_files import VALID as SMA
 from tests.test_user_errors import assert_one_line_error
 
@@ -102,3 +103,15 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing_stored(cli, sample_hom
 def test_a_workspace_that_cannot_be_created_is_one_line_naming_it(cli, monkeypatch):
     monkeypatch.setenv("ENGINE_HOME", "/proc/no-such-engine-home")
     assert_one_line_error(cli("data", "sample"), r"/proc/no-such-engine-home\S*: No such file or directory")
+
+
+@pytest.mark.parametrize(
+    ("device", "pattern"),
+    [("bogus", r"ENGINE_DEVICE=bogus: not a torch device"), ("mps", r"ENGINE_DEVICE=mps: torch finds no mps device")],
+)
+def test_an_engine_device_this_machine_lacks_is_named(monkeypatch, device, pattern):
+    from engine.models.training import choose_device
+
+    monkeypatch.setenv("ENGINE_DEVICE", device)
+    with pytest.raises(UserError, match=pattern):
+        choose_device()

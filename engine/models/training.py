@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from engine import progress
+from engine.errors import UserError
 from engine.models.base import Dataset
 
 INFERENCE_BATCH = 1024  # small batches stay in cache: faster on CPU than large ones
@@ -24,12 +25,24 @@ INFERENCE_BATCH = 1024  # small batches stay in cache: faster on CPU than large 
 def choose_device() -> torch.device:
     requested = os.environ.get("ENGINE_DEVICE")
     if requested:
-        return torch.device(requested)
+        return _requested_device(requested)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _requested_device(requested: str) -> torch.device:
+    """ENGINE_DEVICE, checked: a name torch knows, of a kind this machine has."""
+    try:
+        device = torch.device(requested)
+    except RuntimeError as error:
+        raise UserError(f"ENGINE_DEVICE={requested}: not a torch device ({' '.join(str(error).split())})") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, True):
+        raise UserError(f"ENGINE_DEVICE={requested}: torch finds no {device.type} device on this machine")
+    return device
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -3,8 +3,8 @@ what went wrong, never a traceback through the engine.
 
 Every call into plugin code (importing it, its hooks, a model's fit, predict, save and load, building
 its network) runs inside `guarded`, so a plugin's bug, or a plugin that calls `sys.exit`, is reported
-the same way wherever it happens. Only KeyboardInterrupt passes through: it is the user's, not the
-plugin's.
+the same way wherever it happens. Only KeyboardInterrupt and user errors pass through: they are the
+user's, not the plugin's.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ class PluginFault(PluginError):
 @contextmanager
 def guarded(plugin: str, doing: str) -> Iterator[None]:
     """Run plugin code: any fault of its own becomes a `PluginFault` ("model plugin 'x'", "in save").
-    A PluginError passes unchanged: it already names the plugin (a guarded call nested in another)."""
+    A user error passes unchanged: it already says what is wrong (a PluginError from a guarded call
+    nested in another, or the engine's own check of the user's input, such as ENGINE_DEVICE)."""
     try:
         yield
-    except (KeyboardInterrupt, PluginError):
+    except (KeyboardInterrupt, UserError):
         raise
     except BaseException as error:  # SystemExit included: a plugin must not end the engine
         raise PluginFault(plugin, doing, error) from error
