@@ -10,6 +10,7 @@ from pathlib import Path
 from engine import resources
 from engine.data.store import DataStore
 from engine.models.store import ModelStore
+from engine.news.store import NewsStore
 from engine.runstore import RunStore
 
 
@@ -24,6 +25,10 @@ class Workspace:
     @property
     def data(self) -> DataStore:
         return DataStore(self.root / "data")
+
+    @property
+    def news(self) -> NewsStore:
+        return NewsStore(self.root / "data" / "news")
 
     @property
     def models(self) -> ModelStore:

@@ -1,0 +1,69 @@
+"""The news store keeps every article once, by id (the version updated last), filters by symbol and
+time, and refuses bad articles naming the row and field without touching what is stored."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from engine.news.store import NewsError, NewsStore
+
+
+def articles(*rows) -> pd.DataFrame:
+    base = {"summary": "", "source": "benzinga", "url": "https://example.com/a"}
+    return pd.DataFrame([base | row for row in rows])
+
+
+FIRST = {
+    "id": 1,
+    "created_at": "2024-01-02T14:30:00Z",
+    "updated_at": "2024-01-02T14:30:00Z",
+    "symbols": ["AAPL"],
+    "headline": "One",
+}
+SECOND = {
+    "id": 2,
+    "created_at": "2024-01-03T09:00:00-05:00",
+    "updated_at": "2024-01-03T14:00:00Z",
+    "symbols": ["MSFT", "AAPL"],
+    "headline": "Two",
+}
+
+
+def test_articles_are_stored_once_by_id_keeping_the_latest_update(tmp_path):
+    store = NewsStore(tmp_path)
+    assert store.add(articles(FIRST, SECOND), "first fetch") == 2
+    revised = FIRST | {"updated_at": "2024-01-05T00:00:00Z", "headline": "One, revised"}
+    assert store.add(articles(revised, SECOND), "second fetch") == 0
+    stored = store.read()
+    assert stored["id"].tolist() == [1, 2]
+    assert stored["headline"].tolist() == ["One, revised", "Two"]
+    assert str(stored["created_at"].dt.tz) == "UTC" and stored["created_at"][1] == pd.Timestamp("2024-01-03T14:00Z")
+
+
+def test_reading_filters_by_symbol_and_created_time(tmp_path):
+    store = NewsStore(tmp_path)
+    store.add(articles(FIRST, SECOND), "fetch")
+    assert store.read(symbols=["msft"])["id"].tolist() == [2]
+    assert store.read(symbols=["AAPL"], start="2024-01-03")["id"].tolist() == [2]
+    assert store.read(end="2024-01-02T23:59:59Z")["id"].tolist() == [1]
+    assert NewsStore(tmp_path / "empty").read().empty
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"id": "x"}, r"feed\.jsonl, row 2, id: an article's id is a positive whole number"),
+        ({"created_at": "yesterday"}, r"row 2, created_at: cannot read time 'yesterday'"),
+        ({"symbols": ["../x"]}, r"row 2, symbols: invalid symbol '\.\./x'"),
+        ({"headline": " "}, r"row 2, headline: empty headline"),
+        ({"id": 1}, r"row 2, id: id 1 appears twice"),
+    ],
+)
+def test_a_bad_article_is_named_and_nothing_is_stored(tmp_path, change, pattern):
+    store = NewsStore(tmp_path)
+    store.add(articles(FIRST), "fetch")
+    before = store.path.read_bytes()
+    with pytest.raises(NewsError, match=pattern):
+        store.add(articles(FIRST, SECOND | change), "feed.jsonl")
+    assert store.path.read_bytes() == before
