@@ -28,7 +28,7 @@ run: sample
 	$(BIN)/engine backtest --strategy gru93
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests benchmarks plugins

@@ -117,6 +117,7 @@ def test_a_hyperparameter_of_the_wrong_type_names_the_file(cli, tmp_path):
     assert_one_line_error(result, r"tiny\.toml: signal\.hyperparameters: hidden must be an integer for model 'mlp'")
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning")
 def test_an_equity_that_overflows_is_never_reported(tmp_path):
     strategy = load_strategy(str(write(tmp_path, SMA.replace('symbols = ["SP500"]', 'symbols = ["S0"]'))))
     prices = [[1.0 + day / 100] for day in range(30)] + [[1e308]] * 10  # rising: the cross buys
