@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.sandbox.app import create_app
-from engine.sandbox.market_data import MAX_BARS_PAGE, MarketData
+from engine.sandbox.app import SandboxOptions, sandbox_app
 from engine.sandbox.server import serving_in_thread
 from engine.workspace import Workspace
 
@@ -15,10 +14,8 @@ KEY, SECRET = "sandbox-key", "sandbox-secret"
 
 
 @contextmanager
-def sandbox_server(home: Path, page_size: int = MAX_BARS_PAGE) -> Iterator[str]:
+def sandbox_server(home: Path, **options) -> Iterator[str]:
     """Yields the base URL (what alpaca-py's `url_override` takes) of a sandbox serving the workspace at
-    `home`; `page_size` caps every page, so a little data spans several. Stopped afterwards."""
-    workspace = Workspace(home)
-    app = create_app(MarketData(workspace.data, workspace.news, page_size))
-    with serving_in_thread(app) as url:
+    `home`, with `SandboxOptions` (a small `page_size` makes a little data span several pages). Stopped afterwards."""
+    with serving_in_thread(sandbox_app(Workspace(home), SandboxOptions(**options))) as url:
         yield url
