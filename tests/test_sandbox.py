@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -285,3 +291,20 @@ def test_the_clock_closes_after_the_sessions_last_bar(trading):
     with pytest.raises(APIError) as refused:
         client.get_account()
     assert refused.value.status_code == 401
+
+
+def test_the_command_serves_until_stopped_and_never_prints_keys(sample_home):
+    command = [sys.executable, "-m", "engine", "sandbox", "--port", "0", "--symbols", "SYN00", "--from", "2021-03-01"]
+    environment = {**os.environ, "ENGINE_HOME": str(sample_home), "PYTHONPATH": str(Path(__file__).parents[1])}
+    server = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = server.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", banner).group(0)
+        client = TradingClient(KEY, SECRET, paper=True, url_override=url)
+        assert client.get_clock().timestamp == pd.Timestamp("2021-03-01 15:30", tz="UTC")
+        client.submit_order(MarketOrderRequest(symbol="SYN00", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=20)
+    assert server.returncode == 130 and "Traceback" not in err  # stopped as Ctrl-C stops a command
+    assert KEY not in banner + out + err and SECRET not in banner + out + err

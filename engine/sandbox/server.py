@@ -1,6 +1,7 @@
 """Serving the sandbox with uvicorn on 127.0.0.1: in the foreground (`engine sandbox`) or on a
 background thread (the tests). The socket is bound first, so port 0 gets a free port that is known
-before the first request. No access log: it has nothing to say that is worth a key's risk."""
+before the first request, and a request sent before the server has started waits for it. No access
+log: it has nothing to say that is worth a key's risk."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def bind(port: int) -> socket.socket:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((HOST, port))
+    listener.listen(128)  # connections queue from here on, before uvicorn starts accepting them
     return listener
 
 
