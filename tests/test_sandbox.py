@@ -25,6 +25,7 @@ from sandbox import KEY, SECRET, sandbox_server
 
 from engine.data.store import DataStore
 from engine.news.store import NewsStore
+from engine.sandbox.clock import ReplayClock, ReplayedBars
 
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
 
@@ -308,3 +309,14 @@ def test_the_command_serves_until_stopped_and_never_prints_keys(sample_home):
         out, err = server.communicate(timeout=20)
     assert server.returncode == 130 and "Traceback" not in err  # stopped as Ctrl-C stops a command
     assert KEY not in banner + out + err and SECRET not in banner + out + err
+
+
+def test_the_clock_releases_bars_at_its_speed_skipping_the_gaps(store):
+    bars = ReplayedBars.load(store, ["SYN00"], "1h")
+    seconds = [100.0]
+    clock = ReplayClock(bars, pd.Timestamp("2021-03-01 20:00", tz="UTC"), speed=3600, monotonic=lambda: seconds[0])
+    assert bars.timeline[clock.released] == pd.Timestamp("2021-03-01 20:30", tz="UTC")  # the session's last bar
+    seconds[0] += 2.5  # two more bars at one a second: overnight is skipped
+    assert bars.timeline[clock.released] == pd.Timestamp("2021-03-02 15:30", tz="UTC")
+    clock.advance(3)
+    assert clock.state()["timestamp"] == pd.Timestamp("2021-03-02 19:30", tz="UTC")

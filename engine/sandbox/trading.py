@@ -70,34 +70,32 @@ class Order:
         return self.status in OPEN_STATUSES
 
     def json(self, asset_id: str) -> dict:
-        optional_time = lambda value: None if value is None else timestamp(value)  # noqa: E731
-        optional_money = lambda value: None if value is None else money(value)  # noqa: E731
         return {
             "id": self.id,
             "client_order_id": self.client_order_id,
             "created_at": timestamp(self.submitted_at),
             "updated_at": timestamp(self.updated_at),
             "submitted_at": timestamp(self.submitted_at),
-            "filled_at": optional_time(self.filled_at),
-            "expired_at": optional_time(self.expired_at),
-            "canceled_at": optional_time(self.canceled_at),
-            "failed_at": optional_time(self.failed_at),
+            "filled_at": _optional(timestamp, self.filled_at),
+            "expired_at": _optional(timestamp, self.expired_at),
+            "canceled_at": _optional(timestamp, self.canceled_at),
+            "failed_at": _optional(timestamp, self.failed_at),
             "replaced_at": None,
             "replaced_by": None,
             "replaces": None,
             "asset_id": asset_id,
             "symbol": self.symbol,
             "asset_class": "us_equity",
-            "notional": optional_money(self.notional),
-            "qty": optional_money(self.qty),
+            "notional": _optional(money, self.notional),
+            "qty": _optional(money, self.qty),
             "filled_qty": money(self.filled_qty),
-            "filled_avg_price": optional_money(self.filled_avg_price),
+            "filled_avg_price": _optional(money, self.filled_avg_price),
             "order_class": "simple",
             "order_type": self.type,
             "type": self.type,
             "side": self.side,
             "time_in_force": self.time_in_force,
-            "limit_price": optional_money(self.limit_price),
+            "limit_price": _optional(money, self.limit_price),
             "stop_price": None,
             "status": self.status,
             "extended_hours": False,
@@ -364,33 +362,32 @@ class PaperAccount:
 
     def _check_cover(self, order: Order) -> None:
         """Refuse what the account cannot cover at the last price (fills check again at the open)."""
-        price = order.limit_price or self._last_price(order.symbol)
         if order.side == "buy":
-            slippage = 0.0 if order.type == "limit" else self.rules.slippage
-            cost = self._reserved(order, price * (1.0 + slippage))
-            if cost > self._buying_power() + 1e-9:
+            if self._reserved(order) > self._buying_power() + 1e-9:
                 raise AlpacaError(403, FORBIDDEN, "insufficient buying power")
-        else:
-            shares = order.qty if order.qty is not None else order.notional / price
-            available = self._qty_available(order.symbol)
-            if shares > available + 1e-9:
-                raise AlpacaError(
-                    403, FORBIDDEN, f"insufficient qty available for order (requested: {shares}, available: {available})"
-                )
+            return
+        price = order.limit_price or self._last_price(order.symbol)
+        shares = order.qty if order.qty is not None else order.notional / price
+        available = self._qty_available(order.symbol)
+        if shares > available + 1e-9:
+            raise AlpacaError(
+                403, FORBIDDEN, f"insufficient qty available for order (requested: {shares}, available: {available})"
+            )
 
-    def _reserved(self, order: Order, price: float) -> float:
-        """What a buy holds back from buying power: its notional at `price` and its commission."""
-        notional = order.notional if order.notional is not None else order.qty * price
+    def _reserved(self, order: Order) -> float:
+        """What a buy holds back from buying power: its notional at its limit, or at the last close with
+        slippage, and its commission."""
+        if order.notional is not None:
+            notional = order.notional
+        elif order.type == "limit":
+            notional = order.qty * order.limit_price
+        else:
+            notional = order.qty * self._last_price(order.symbol) * (1.0 + self.rules.slippage)
         return notional + max(notional * self.rules.commission, self.rules.min_commission)
 
     def _buying_power(self) -> float:
-        open_buys = [order for order in self.orders if order.is_open and order.side == "buy"]
-        slippage = lambda order: 0.0 if order.type == "limit" else self.rules.slippage  # noqa: E731
-        held = sum(
-            self._reserved(order, (order.limit_price or self._last_price(order.symbol)) * (1.0 + slippage(order)))
-            for order in open_buys
-        )
-        return self.cash - held
+        """Cash less what open buys hold back."""
+        return self.cash - sum(self._reserved(order) for order in self.orders if order.is_open and order.side == "buy")
 
     def _qty_available(self, symbol: str) -> float:
         held = self.positions.get(symbol, Position()).qty
@@ -456,6 +453,10 @@ def _positive(body: dict, name: str) -> float | None:
     if not number > 0:
         raise invalid(f"invalid {name}: {value!r} (a positive number)")
     return number
+
+
+def _optional(write, value):
+    return None if value is None else write(value)
 
 
 def _asset_id(symbol: str) -> str:
