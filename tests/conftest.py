@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,12 @@ def cli(sample_home, monkeypatch, capsys):
         return subprocess.CompletedProcess(args, code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def sandbox_url(sample_home) -> Iterator[str]:
+    """A sandbox (tests/sandbox.py) over the sample workspace, pages capped at 100 items: its base URL."""
+    from sandbox import sandbox_server
+
+    with sandbox_server(sample_home, page_size=100) as url:
+        yield url

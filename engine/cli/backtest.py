@@ -25,7 +25,7 @@ BROKER_OF_EXECUTION = {"replay": "sim"}  # --execution replay: the event-driven 
 StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy name (in strategies/) or path to a .toml")]
 
 
-def _symbol_list(value: str | None) -> list[str] | None:
+def symbol_list(value: str | None) -> list[str] | None:
     """--symbols SP500,NASDAQ: one or more, none of them empty."""
     if value is None:
         return None
@@ -36,7 +36,7 @@ def _symbol_list(value: str | None) -> list[str] | None:
 
 
 SymbolsOption = Annotated[
-    str | None, typer.Option(callback=_symbol_list, help="Comma-separated symbols, replacing the strategy's")
+    str | None, typer.Option(callback=symbol_list, help="Comma-separated symbols, replacing the strategy's")
 ]
 TimeframeOption = Annotated[str | None, typer.Option(help="Bar timeframe, replacing the strategy's (1d, 1h, …)")]
 DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD (inclusive)")]

@@ -109,13 +109,45 @@ def commission_terms_nb(
 ) -> tuple[float, float]:
     """(rate, fixed fee) for an order: the rate, or the minimum as a fixed fee when the order's
     intended notional is too small for the rate to reach it."""
+    return share_commission_terms_nb(target_weight * value / price - position, price, rate, slippage, minimum)
+
+
+@njit(cache=True)
+def share_commission_terms_nb(shares: float, price: float, rate: float, slippage: float, minimum: float) -> tuple[float, float]:
+    """`commission_terms_nb` for an order of a number of shares (negative: a sale)."""
     if minimum <= 0.0:
         return rate, 0.0
-    shares = target_weight * value / price - position
     notional = abs(shares) * price * (1.0 + slippage if shares > 0 else 1.0 - slippage)
     if rate * notional < minimum:
         return 0.0, minimum
     return rate, 0.0
+
+
+@njit(cache=True)
+def execute_shares_nb(
+    shares: float, price: float, cash: float, position: float, terms: OrderTerms
+) -> tuple[float, float, float, float, float]:
+    """One order for a number of shares (negative: a sale) at `price` under `terms`, all or nothing, through
+    vectorbt's order kernel as a bar's target orders go (the sandbox's orders name shares, not weights).
+    Returns (cash, position, shares filled, fill price with slippage, fees); 0 shares filled when cash or
+    the position cannot cover the order."""
+    fees, fixed_fees = share_commission_terms_nb(shares, price, terms.commission, terms.slippage, terms.min_commission)
+    order = vbt_nb.order_nb(
+        size=shares,
+        price=price,
+        size_type=SizeType.Amount,
+        direction=terms.direction,
+        fees=fees,
+        fixed_fees=fixed_fees,
+        slippage=terms.slippage,
+        size_granularity=terms.size_granularity,
+        allow_partial=False,
+    )
+    state = ProcessOrderState(cash, position, 0.0, cash, price, cash + position * price, 0, 0)
+    new_state, result = vbt_nb.execute_order_nb(state, order)
+    if result.status != OrderStatus.Filled:
+        return cash, position, 0.0, np.nan, 0.0
+    return new_state.cash, new_state.position, result.size, result.price, result.fees
 
 
 @njit(cache=True)

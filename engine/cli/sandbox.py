@@ -1,0 +1,51 @@
+"""`engine sandbox`: serve the workspace as a local Alpaca (engine.sandbox) until interrupted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from engine.cli.backtest import symbol_list
+from engine.cli.output import print_line
+from engine.errors import UserError
+from engine.workspace import Workspace
+
+
+def sandbox(
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0: any free one)")] = 8765,
+    symbols: Annotated[
+        str | None, typer.Option(callback=symbol_list, help="Comma-separated symbols to trade (default: all the store holds)")
+    ] = None,
+    timeframe: Annotated[str, typer.Option(help="Bars the clock replays and orders fill on (1d, 1h, …)")] = "1h",
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="YYYY-MM-DD: start the clock at the first bar on or after it (default: the first)"),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option(min=0, help="Bars released at X times real time; 0: only through POST /admin/advance")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of order and account ids")] = 0,
+) -> None:
+    """Serve Alpaca's trading and market-data REST on loopback, from the workspace's bar and news
+    stores, for alpaca-py clients given `url_override`. Any key pair is accepted and none is logged."""
+    from engine.sandbox.app import SandboxOptions, sandbox_app
+    from engine.sandbox.server import base_url, bind, serve
+
+    start = None if from_ is None else _date(from_)
+    options = SandboxOptions(tuple(symbols or ()), timeframe, start, speed, seed)
+    app = sandbox_app(Workspace.from_env(), options)
+    try:
+        listener = bind(port)
+    except OSError as error:
+        raise UserError(f"--port {port}: cannot listen on 127.0.0.1 ({error.strerror})") from None
+    print_line(f"engine sandbox on {base_url(listener)} (url_override for alpaca-py's clients); Ctrl-C stops it")
+    serve(app, listener)
+
+
+def _date(text: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(text, tz="UTC")
+    except ValueError:
+        raise UserError(f"--from {text!r}: give a date, like 2021-03-01") from None

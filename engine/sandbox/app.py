@@ -1,0 +1,104 @@
+"""The sandbox's Starlette app: Alpaca's routes, its key check and its error shape, over one workspace.
+
+Middleware runs in the order given: the key check first, then any `extra` (the place for faults
+injected in front of the routes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from engine.data.store import normalize_symbol
+from engine.execution.conventions import ExecutionRules
+from engine.sandbox.clock import ReplayClock, ReplayedBars
+from engine.sandbox.market_data import MAX_BARS_PAGE, MarketData
+from engine.sandbox.trading import PaperAccount
+from engine.sandbox.wire import NOT_FOUND, UNAUTHORIZED, AlpacaError
+from engine.strategy import CostSpec, ExecutionSpec
+from engine.workspace import Workspace
+
+KEY_HEADERS = (b"apca-api-key-id", b"apca-api-secret-key")
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    symbols: tuple[str, ...] = ()  # none: every symbol the store holds at `timeframe`
+    timeframe: str = "1h"
+    start: pd.Timestamp | None = None  # the first bar at or after it is released when the sandbox starts
+    speed: float = 0.0  # 0: bars are released only through POST /admin/advance
+    seed: int = 0
+    page_size: int = MAX_BARS_PAGE
+
+
+def sandbox_app(workspace: Workspace, options: SandboxOptions, extra: Sequence[Middleware] = ()) -> Starlette:
+    """The sandbox over a workspace's bar and news stores, with a paper account on the replayed bars.
+    The account starts with the engine's default cash and trades under its default costs."""
+    symbols = [normalize_symbol(symbol) for symbol in options.symbols] or sorted(
+        series.symbol for series in workspace.data.list() if series.timeframe == options.timeframe and series.damage is None
+    )
+    bars = ReplayedBars.load(workspace.data, symbols, options.timeframe)
+    costs, execution = CostSpec(), ExecutionSpec()
+    rules = ExecutionRules(costs.commission, costs.slippage, execution.initial_cash, min_commission=costs.min_commission)
+    account = PaperAccount(ReplayClock(bars, options.start, options.speed), rules, options.seed)
+    return create_app(MarketData(workspace.data, workspace.news, options.page_size), account, extra)
+
+
+class RequireKeys:
+    """Alpaca refuses a request without its key pair; the sandbox accepts any pair and never keeps or logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            sent = {name for name, value in scope["headers"] if value}
+            if not sent.issuperset(KEY_HEADERS):
+                unauthorized = AlpacaError(
+                    401, UNAUTHORIZED, "request is not authorized: APCA-API-KEY-ID and APCA-API-SECRET-KEY"
+                )
+                await unauthorized.response()(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(market: MarketData, account: PaperAccount, extra: Sequence[Middleware] = ()) -> Starlette:
+    routes = [
+        Route("/v2/stocks/bars", market.get_bars),
+        Route("/v1beta1/news", market.get_news),
+        Route("/v2/account", account.get_account),
+        Route("/v2/clock", account.get_clock),
+        Route("/v2/positions", account.get_positions),
+        Route("/v2/positions/{symbol}", account.get_position),
+        Route("/v2/orders", account.list_orders, methods=["GET"]),
+        Route("/v2/orders", account.submit_order, methods=["POST"]),
+        Route("/v2/orders", account.cancel_orders, methods=["DELETE"]),
+        Route("/v2/orders:by_client_order_id", account.get_order_by_client_id),
+        Route("/v2/orders/{order_id}", account.get_order, methods=["GET"]),
+        Route("/v2/orders/{order_id}", account.cancel_order, methods=["DELETE"]),
+        Route("/admin/advance", account.advance, methods=["POST"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(RequireKeys), *extra],
+        exception_handlers={AlpacaError: _alpaca_error, HTTPException: _http_error},
+    )
+
+
+async def _alpaca_error(request: Request, error: AlpacaError) -> JSONResponse:
+    return error.response()
+
+
+async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+    """Starlette's own refusals (no such route, wrong method) in Alpaca's shape."""
+    code = NOT_FOUND if error.status_code == 404 else error.status_code * 100_000
+    return JSONResponse({"code": code, "message": error.detail}, status_code=error.status_code)

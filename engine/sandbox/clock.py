@@ -1,0 +1,105 @@
+"""The replayed market: the session's bars on one timeline, released one at a time.
+
+The sandbox's "now" is the close of the last released bar (its time plus the bar's length), the
+moment it would have arrived live. The market is open when a bar starts at that moment; a session
+is a run of bars with no gap between them. Bars are released by the admin endpoint (`--speed 0`,
+deterministic, what the tests use) or, at `--speed X`, one every bar length / X seconds of real time,
+skipping the gaps between sessions; both may be combined.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from engine.data.store import DataStore, DataStoreError
+
+
+@dataclass(frozen=True)
+class ReplayedBars:
+    """OHLC of the session's symbols on the union of their timestamps (NaN where a symbol has no bar)."""
+
+    timeline: pd.DatetimeIndex
+    symbols: tuple[str, ...]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    bar_length: pd.Timedelta
+
+    @classmethod
+    def load(cls, store: DataStore, symbols: list[str], timeframe: str) -> ReplayedBars:
+        if not symbols:
+            raise DataStoreError(f"no {timeframe} bars in {store.root} to replay (`engine data sample` writes some)")
+        frames = {symbol: store.read_table(symbol, timeframe).to_pandas().set_index("timestamp") for symbol in symbols}
+        timeline = frames[symbols[0]].index
+        for frame in frames.values():
+            timeline = timeline.union(frame.index)
+        fields = {
+            field: np.column_stack([frames[symbol][field].reindex(timeline).to_numpy() for symbol in symbols])
+            for field in ("open", "high", "low", "close")
+        }
+        return cls(timeline, tuple(symbols), **fields, bar_length=pd.Timedelta(timeframe))
+
+    def column(self, symbol: str) -> int:
+        return self.symbols.index(symbol)
+
+
+class ReplayClock:
+    def __init__(
+        self,
+        bars: ReplayedBars,
+        start: pd.Timestamp | None = None,
+        speed: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bars = bars
+        timeline = bars.timeline
+        first = 0 if start is None else int(timeline.searchsorted(start))
+        if first == len(timeline):
+            raise DataStoreError(f"no bars to replay from {start} (the last is at {timeline[-1]})")
+        self._first, self._speed, self._monotonic = first, speed, monotonic
+        self._started = monotonic()
+        self._advanced = 0
+        ends = timeline + bars.bar_length
+        # A session starts where the bar before it does not end; each bar's session ends with its last bar.
+        starts = np.ones(len(timeline), dtype=bool)
+        starts[1:] = timeline[1:] != ends[:-1]
+        session = np.cumsum(starts) - 1
+        last_of_session = np.flatnonzero(np.append(starts[1:], True))
+        self._session, self._session_close = session, ends[last_of_session]
+
+    @property
+    def released(self) -> int:
+        """The index of the last released bar."""
+        elapsed = (self._monotonic() - self._started) * self._speed / self.bars.bar_length.total_seconds()
+        return min(self._first + self._advanced + int(elapsed), len(self.bars.timeline) - 1)
+
+    def advance(self, bars: int) -> int:
+        self._advanced += bars
+        return self.released
+
+    def state(self) -> dict[str, pd.Timestamp | bool]:
+        """Now, whether the market is open, and when it next opens and closes. After the last bar the
+        replay is over: closed, with both times at its end."""
+        timeline, index = self.bars.timeline, self.released
+        now = timeline[index] + self.bars.bar_length
+        following = index + 1
+        if following == len(timeline):
+            return {"timestamp": now, "is_open": False, "next_open": now, "next_close": now}
+        is_open = bool(timeline[following] == now)
+        session = self._session[following]
+        if not is_open:
+            return {
+                "timestamp": now,
+                "is_open": False,
+                "next_open": timeline[following],
+                "next_close": self._session_close[session],
+            }
+        later = np.flatnonzero(self._session == session + 1)
+        next_open = timeline[later[0]] if len(later) else self._session_close[session]
+        return {"timestamp": now, "is_open": True, "next_open": next_open, "next_close": self._session_close[session]}

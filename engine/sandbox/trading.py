@@ -1,0 +1,467 @@
+"""Trading REST as alpaca-py's TradingClient uses it: one paper account in memory, its orders and
+positions, filled on the replayed clock.
+
+Market orders fill at the open of the symbol's next bar after they were placed, under the engine's
+execution conventions (DESIGN §3, `engine.execution.conventions`): slippage on the open, commission
+per side with its minimum, long/flat, all or nothing (an order that cash or the position can no
+longer cover at the open is rejected). Limit orders fill at the open when it is already through the
+limit, else at the limit when the bar's range reaches it; a limit caps the price, so no slippage.
+Within a bar sells go before buys. A day order not filled on its trading day (New York) expires.
+Order ids come from a generator seeded by `--seed`, so a session replayed with the same calls
+answers the same.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from engine.execution.conventions import ExecutionRules, execute_shares_nb
+from engine.sandbox.clock import ReplayClock
+from engine.sandbox.wire import (
+    FORBIDDEN,
+    NOT_FOUND,
+    UNPROCESSABLE,
+    AlpacaError,
+    invalid,
+    money,
+    query_int,
+    query_list,
+    query_time,
+    timestamp,
+)
+
+OPEN_STATUSES = ("new", "partially_filled", "accepted", "pending_new")
+TIMES_IN_FORCE = ("day", "gtc")
+EXCHANGE = ""  # AssetExchange's "none": the store does not know where a symbol is listed
+EXCHANGE_ZONE = "America/New_York"  # where a day order's day is counted
+
+
+@dataclass
+class Order:
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str
+    qty: float | None
+    notional: float | None
+    limit_price: float | None
+    placed_at: int  # the index of the last released bar when it was placed: it fills on a later one
+    submitted_at: pd.Timestamp
+    updated_at: pd.Timestamp
+    status: str = "new"
+    filled_qty: float = 0.0
+    filled_avg_price: float | None = None
+    filled_at: pd.Timestamp | None = None
+    canceled_at: pd.Timestamp | None = None
+    expired_at: pd.Timestamp | None = None
+    failed_at: pd.Timestamp | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def json(self, asset_id: str) -> dict:
+        return {
+            "id": self.id,
+            "client_order_id": self.client_order_id,
+            "created_at": timestamp(self.submitted_at),
+            "updated_at": timestamp(self.updated_at),
+            "submitted_at": timestamp(self.submitted_at),
+            "filled_at": _optional(timestamp, self.filled_at),
+            "expired_at": _optional(timestamp, self.expired_at),
+            "canceled_at": _optional(timestamp, self.canceled_at),
+            "failed_at": _optional(timestamp, self.failed_at),
+            "replaced_at": None,
+            "replaced_by": None,
+            "replaces": None,
+            "asset_id": asset_id,
+            "symbol": self.symbol,
+            "asset_class": "us_equity",
+            "notional": _optional(money, self.notional),
+            "qty": _optional(money, self.qty),
+            "filled_qty": money(self.filled_qty),
+            "filled_avg_price": _optional(money, self.filled_avg_price),
+            "order_class": "simple",
+            "order_type": self.type,
+            "type": self.type,
+            "side": self.side,
+            "time_in_force": self.time_in_force,
+            "limit_price": _optional(money, self.limit_price),
+            "stop_price": None,
+            "status": self.status,
+            "extended_hours": False,
+            "legs": None,
+            "trail_percent": None,
+            "trail_price": None,
+            "hwm": None,
+        }
+
+
+@dataclass
+class Position:
+    qty: float = 0.0
+    cost_basis: float = 0.0  # what the shares held cost at their fill prices, commission apart
+
+
+@dataclass
+class PaperAccount:
+    clock: ReplayClock
+    rules: ExecutionRules
+    seed: int = 0
+    cash: float = field(init=False)
+    orders: list[Order] = field(default_factory=list)
+    positions: dict[str, Position] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.cash = self.rules.initial_cash
+        self._ids = random.Random(self.seed)
+        self._account_id = self._new_id()
+        self._processed = self.clock.released
+        bars = self.clock.bars
+        self._last_close = pd.DataFrame(bars.close).ffill().to_numpy()  # a symbol without a bar keeps its last price
+
+    # -- the replay
+
+    def catch_up(self) -> None:
+        """Fill, reject or expire open orders on every bar released since the last call."""
+        for index in range(self._processed + 1, self.clock.released + 1):
+            self._execute_bar(index)
+            self._processed = index
+
+    def _execute_bar(self, index: int) -> None:
+        bars = self.clock.bars
+        at = bars.timeline[index]
+        day = at.tz_convert(EXCHANGE_ZONE).date()
+        waiting = [order for order in self.orders if order.is_open and order.placed_at < index]
+        for order in sorted(waiting, key=lambda order: order.side != "sell"):  # sells fund buys
+            column = bars.column(order.symbol)
+            if order.time_in_force == "day" and self._trading_day(order) < day:
+                order.status, order.expired_at, order.updated_at = "expired", at, at
+                continue
+            if np.isnan(bars.open[index, column]):
+                continue
+            price = self._fill_price(order, bars.open[index, column], bars.high[index, column], bars.low[index, column])
+            if price is not None:
+                self._fill(order, price, at)
+
+    def _trading_day(self, order: Order):
+        """The New York date of the first bar the order could fill on."""
+        return (
+            self.clock.bars.timeline[min(order.placed_at + 1, len(self.clock.bars.timeline) - 1)].tz_convert(EXCHANGE_ZONE).date()
+        )
+
+    @staticmethod
+    def _fill_price(order: Order, open_: float, high: float, low: float) -> float | None:
+        if order.type == "market":
+            return open_
+        if order.side == "buy":
+            return open_ if open_ <= order.limit_price else order.limit_price if low <= order.limit_price else None
+        return open_ if open_ >= order.limit_price else order.limit_price if high >= order.limit_price else None
+
+    def _fill(self, order: Order, price: float, at: pd.Timestamp) -> None:
+        terms = self.rules.terms
+        if order.type == "limit":
+            terms = terms._replace(slippage=0.0)
+        sign = 1.0 if order.side == "buy" else -1.0
+        shares = order.qty if order.qty is not None else order.notional / (price * (1.0 + sign * terms.slippage))
+        position = self.positions.get(order.symbol, Position())
+        cash, held, filled, fill_price, _ = execute_shares_nb(sign * shares, price, self.cash, position.qty, terms)
+        order.updated_at = at
+        if filled == 0.0:
+            order.status, order.failed_at = "rejected", at
+            return
+        if sign > 0:
+            position.cost_basis += filled * fill_price
+        else:
+            position.cost_basis *= held / position.qty
+        self.cash, position.qty = cash, held
+        if held == 0.0:
+            self.positions.pop(order.symbol, None)
+        else:
+            self.positions[order.symbol] = position
+        order.status, order.filled_at = "filled", at
+        order.filled_qty, order.filled_avg_price = filled, fill_price
+
+    # -- the endpoints
+
+    async def get_account(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        market_value = sum(self._market_value(symbol) for symbol in self.positions)
+        equity = self.cash + market_value
+        return JSONResponse(
+            {
+                "id": self._account_id,
+                "account_number": "SANDBOX",
+                "status": "ACTIVE",
+                "crypto_status": "INACTIVE",
+                "currency": "USD",
+                "cash": money(self.cash),
+                "buying_power": money(self._buying_power()),
+                "regt_buying_power": money(self._buying_power()),
+                "daytrading_buying_power": "0",
+                "non_marginable_buying_power": money(self._buying_power()),
+                "accrued_fees": "0",
+                "portfolio_value": money(equity),
+                "equity": money(equity),
+                "last_equity": money(equity),
+                "long_market_value": money(market_value),
+                "short_market_value": "0",
+                "initial_margin": "0",
+                "maintenance_margin": "0",
+                "multiplier": "1",
+                "pattern_day_trader": False,
+                "trading_blocked": False,
+                "transfers_blocked": False,
+                "account_blocked": False,
+                "trade_suspended_by_user": False,
+                "shorting_enabled": self.rules.allow_short,
+                "daytrade_count": 0,
+                "created_at": timestamp(self.clock.bars.timeline[0]),
+            }
+        )
+
+    async def get_clock(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        return JSONResponse(_clock_json(self.clock))
+
+    async def get_positions(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        return JSONResponse([self._position_json(symbol) for symbol in sorted(self.positions)])
+
+    async def get_position(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        symbol = request.path_params["symbol"].upper()
+        if symbol not in self.positions:
+            raise AlpacaError(404, NOT_FOUND, "position does not exist")
+        return JSONResponse(self._position_json(symbol))
+
+    async def submit_order(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        try:
+            body = await request.json()
+        except ValueError:
+            raise invalid("the order is not JSON") from None
+        if not isinstance(body, dict):
+            raise invalid("the order is not a JSON object")
+        order = self._new_order(body)
+        self._check_cover(order)
+        self.orders.append(order)
+        return JSONResponse(self._order_json(order))
+
+    async def list_orders(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        status = request.query_params.get("status", "open")
+        if status not in ("open", "closed", "all"):
+            raise invalid(f"invalid status: {status!r} (open, closed or all)")
+        direction = request.query_params.get("direction", "desc")
+        if direction not in ("asc", "desc"):
+            raise invalid(f"invalid direction: {direction!r} (asc or desc)")
+        after, until = query_time(request, "after"), query_time(request, "until")
+        symbols = {symbol.upper() for symbol in query_list(request, "symbols")}
+        chosen = [
+            order
+            for order in self.orders
+            if (status == "all" or order.is_open == (status == "open"))
+            and (after is None or order.submitted_at > after)
+            and (until is None or order.submitted_at < until)
+            and (not symbols or order.symbol in symbols)
+        ]
+        if direction == "desc":
+            chosen.reverse()
+        return JSONResponse([self._order_json(order) for order in chosen[: query_int(request, "limit", 50, 500)]])
+
+    async def get_order(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        return JSONResponse(self._order_json(self._order(request.path_params["order_id"])))
+
+    async def get_order_by_client_id(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        wanted = request.query_params.get("client_order_id", "")
+        for order in self.orders:
+            if order.client_order_id == wanted:
+                return JSONResponse(self._order_json(order))
+        raise AlpacaError(404, NOT_FOUND, "order not found")
+
+    async def cancel_order(self, request: Request) -> Response:
+        self.catch_up()
+        order = self._order(request.path_params["order_id"])
+        if not order.is_open:
+            raise AlpacaError(422, UNPROCESSABLE, f'order is already in "{order.status}" state')
+        self._cancel(order)
+        return Response(status_code=204)
+
+    async def cancel_orders(self, request: Request) -> JSONResponse:
+        self.catch_up()
+        canceled = [order for order in self.orders if order.is_open]
+        for order in canceled:
+            self._cancel(order)
+        return JSONResponse(
+            [{"id": order.id, "status": 200, "body": self._order_json(order)} for order in canceled], status_code=207
+        )
+
+    async def advance(self, request: Request) -> JSONResponse:
+        """Admin: release the next N bars (`{"bars": N}`, default 1) and answer the clock."""
+        body = await request.json() if await request.body() else {}
+        count = body.get("bars", 1) if isinstance(body, dict) else None
+        if not isinstance(count, int) or count < 0:
+            raise invalid('advance takes {"bars": N}, N a whole number of bars')
+        self.clock.advance(count)
+        self.catch_up()
+        return JSONResponse(_clock_json(self.clock))
+
+    # -- orders and positions
+
+    def _new_order(self, body: dict) -> Order:
+        symbol = str(body.get("symbol", "")).upper()
+        if symbol not in self.clock.bars.symbols:
+            raise invalid(f"asset {symbol!r} is not traded in this sandbox")
+        side, kind, time_in_force = body.get("side"), body.get("type", "market"), body.get("time_in_force")
+        if side not in ("buy", "sell"):
+            raise invalid(f"invalid side: {side!r} (buy or sell)")
+        if kind not in ("market", "limit"):
+            raise invalid(f"invalid order type: {kind!r} (the sandbox takes market and limit orders)")
+        if time_in_force not in TIMES_IN_FORCE:
+            raise invalid(f"invalid time_in_force: {time_in_force!r} (the sandbox takes {' or '.join(TIMES_IN_FORCE)})")
+        qty, notional = _positive(body, "qty"), _positive(body, "notional")
+        if (qty is None) == (notional is None):
+            raise invalid("qty or notional is required, not both")
+        if notional is not None and kind != "market":
+            raise invalid("notional orders must be market orders")
+        limit_price = _positive(body, "limit_price")
+        if (kind == "limit") != (limit_price is not None):
+            raise invalid("limit_price is required for limit orders, and only for them")
+        client_order_id = body.get("client_order_id") or self._new_id()
+        if not isinstance(client_order_id, str) or len(client_order_id) > 128:
+            raise invalid("client_order_id must be text of at most 128 characters")
+        if any(order.client_order_id == client_order_id for order in self.orders):
+            raise invalid("client_order_id must be unique")
+        now = self.clock.state()["timestamp"]
+        return Order(
+            self._new_id(),
+            client_order_id,
+            symbol,
+            side,
+            kind,
+            time_in_force,
+            qty,
+            notional,
+            limit_price,
+            self.clock.released,
+            now,
+            now,
+        )
+
+    def _check_cover(self, order: Order) -> None:
+        """Refuse what the account cannot cover at the last price (fills check again at the open)."""
+        if order.side == "buy":
+            if self._reserved(order) > self._buying_power() + 1e-9:
+                raise AlpacaError(403, FORBIDDEN, "insufficient buying power")
+            return
+        price = order.limit_price or self._last_price(order.symbol)
+        shares = order.qty if order.qty is not None else order.notional / price
+        available = self._qty_available(order.symbol)
+        if shares > available + 1e-9:
+            raise AlpacaError(
+                403, FORBIDDEN, f"insufficient qty available for order (requested: {shares}, available: {available})"
+            )
+
+    def _reserved(self, order: Order) -> float:
+        """What a buy holds back from buying power: its notional at its limit, or at the last close with
+        slippage, and its commission."""
+        if order.notional is not None:
+            notional = order.notional
+        elif order.type == "limit":
+            notional = order.qty * order.limit_price
+        else:
+            notional = order.qty * self._last_price(order.symbol) * (1.0 + self.rules.slippage)
+        return notional + max(notional * self.rules.commission, self.rules.min_commission)
+
+    def _buying_power(self) -> float:
+        """Cash less what open buys hold back."""
+        return self.cash - sum(self._reserved(order) for order in self.orders if order.is_open and order.side == "buy")
+
+    def _qty_available(self, symbol: str) -> float:
+        held = self.positions.get(symbol, Position()).qty
+        selling = sum(
+            order.qty if order.qty is not None else order.notional / self._last_price(symbol)
+            for order in self.orders
+            if order.is_open and order.side == "sell" and order.symbol == symbol
+        )
+        return held - selling
+
+    def _last_price(self, symbol: str) -> float:
+        return float(self._last_close[self.clock.released, self.clock.bars.column(symbol)])
+
+    def _market_value(self, symbol: str) -> float:
+        return self.positions[symbol].qty * self._last_price(symbol)
+
+    def _position_json(self, symbol: str) -> dict:
+        position, price = self.positions[symbol], self._last_price(symbol)
+        market_value = position.qty * price
+        return {
+            "asset_id": _asset_id(symbol),
+            "symbol": symbol,
+            "exchange": EXCHANGE,
+            "asset_class": "us_equity",
+            "asset_marginable": False,
+            "avg_entry_price": money(position.cost_basis / position.qty),
+            "qty": money(position.qty),
+            "qty_available": money(self._qty_available(symbol)),
+            "side": "long",
+            "market_value": money(market_value),
+            "cost_basis": money(position.cost_basis),
+            "unrealized_pl": money(market_value - position.cost_basis),
+            "unrealized_plpc": money(market_value / position.cost_basis - 1.0),
+            "current_price": money(price),
+        }
+
+    def _order(self, order_id: str) -> Order:
+        for order in self.orders:
+            if order.id == order_id:
+                return order
+        raise AlpacaError(404, NOT_FOUND, "order not found")
+
+    def _order_json(self, order: Order) -> dict:
+        return order.json(_asset_id(order.symbol))
+
+    def _cancel(self, order: Order) -> None:
+        now = self.clock.state()["timestamp"]
+        order.status, order.canceled_at, order.updated_at = "canceled", now, now
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+
+def _positive(body: dict, name: str) -> float | None:
+    """A number the SDK sends as a number or a string; None when absent."""
+    value = body.get(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number > 0:
+        raise invalid(f"invalid {name}: {value!r} (a positive number)")
+    return number
+
+
+def _optional(write, value):
+    return None if value is None else write(value)
+
+
+def _asset_id(symbol: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"engine-sandbox:{symbol}"))
+
+
+def _clock_json(clock: ReplayClock) -> dict:
+    return {name: value if isinstance(value, bool) else timestamp(value) for name, value in clock.state().items()}
