@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,12 @@ def cli(sample_home, monkeypatch, capsys):
         return engine_here(monkeypatch, capsys, sample_home, *args)
 
     return run
+
+
+@pytest.fixture
+def sandbox_url(sample_home) -> Iterator[str]:
+    """A sandbox (tests/sandbox.py) over the sample workspace, pages capped at 100 items: its base URL."""
+    from sandbox import sandbox_server
+
+    with sandbox_server(sample_home, page_size=100) as url:
+        yield url

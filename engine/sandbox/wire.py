@@ -1,0 +1,75 @@
+"""Alpaca's JSON conventions, shared by every endpoint: errors as `{"code", "message"}`, times in
+RFC 3339 UTC, money as strings, and the query parameters the SDK sends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+# Alpaca's error codes: the HTTP status followed by a detail number.
+BAD_REQUEST = 40010000
+UNAUTHORIZED = 40110000
+FORBIDDEN = 40310000
+NOT_FOUND = 40410000
+UNPROCESSABLE = 42210000
+SERVER_ERROR = 50010000
+
+
+class AlpacaError(Exception):
+    """A request the sandbox refuses, answered as Alpaca answers it (alpaca-py's APIError reads the body)."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"code": self.code, "message": self.message}, status_code=self.status)
+
+
+def invalid(message: str) -> AlpacaError:
+    return AlpacaError(422, UNPROCESSABLE, message)
+
+
+def timestamp(value: datetime) -> str:
+    """A time as Alpaca writes it: RFC 3339 in UTC with a `Z`."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def money(value: float) -> str:
+    return repr(float(value))
+
+
+def query_time(request: Request, name: str) -> pd.Timestamp | None:
+    """A time parameter (RFC 3339, or a date), in UTC; a naive one is taken as UTC, as alpaca-py means it."""
+    text = request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        raise AlpacaError(400, BAD_REQUEST, f"invalid {name}: {text!r}") from None
+    if stamp is pd.NaT:
+        raise AlpacaError(400, BAD_REQUEST, f"invalid {name}: {text!r}")
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def query_int(request: Request, name: str, default: int, most: int) -> int:
+    """A whole-number parameter from 1 to `most`."""
+    text = request.query_params.get(name)
+    if not text:
+        return default
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= most:
+        raise invalid(f"invalid {name}: {text!r} (a whole number from 1 to {most})")
+    return number
+
+
+def query_list(request: Request, name: str) -> list[str]:
+    """A comma-separated parameter (alpaca-py joins lists with commas)."""
+    return [item.strip() for item in request.query_params.get(name, "").split(",") if item.strip()]
