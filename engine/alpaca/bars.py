@@ -8,7 +8,8 @@ series is validated before any is written, and each is written whole (DataStore.
 a fetch that fails or is interrupted before the writes leaves the store as it was.
 
 A series already stored from Alpaca (same feed and adjustment) is extended: only the bars after
-its last one are fetched and merged with it, so running a fetch again costs only what is missing.
+its last one (and before its first, when the span starts earlier) are fetched and merged with it,
+so running a fetch again costs only what is missing.
 """
 
 from __future__ import annotations
@@ -61,18 +62,18 @@ def fetch_bars(
     alpaca_timeframe = to_alpaca(timeframe)
     origin = f"alpaca: feed {DataFeed(feed).value}, adjustment {Adjustment(adjustment).value}"
     stored = {symbol: _stored_from_alpaca(store, symbol, timeframe, origin) for symbol in symbols}
-    wanted = {symbol: _missing(stored[symbol], span) for symbol in symbols}
-    groups: dict[Span, list[str]] = defaultdict(list)
-    for symbol, missing in wanted.items():
-        if missing is not None:
+    groups: dict[Span, list[str]] = defaultdict(list)  # one request for the symbols that miss the same span
+    for symbol in symbols:
+        for missing in _missing(stored[symbol], span):
             groups[missing].append(symbol)
 
     client = connection.data_client()
     policy = policy or RetryPolicy.from_env()
     fetched: dict[str, list[pd.DataFrame]] = defaultdict(list)
-    progress.stage(f"fetching {timeframe} bars of {', '.join(symbols)} from {connection.data_server}", len(symbols), "symbols")
-    progress.advance(len(symbols) - sum(len(group) for group in groups.values()))  # up to date already
-    for missing, group in groups.items():
+    requests = sum(len(group) for group in groups.values())
+    progress.stage(f"fetching {timeframe} bars of {', '.join(symbols)} from {connection.data_server}", requests, "symbols")
+    for missing in sorted(groups, key=lambda missing: missing.start):  # a symbol's earlier span first: its bars in order
+        group = groups[missing]
         request = StockBarsRequest(
             symbol_or_symbols=group,
             timeframe=alpaca_timeframe,
@@ -84,17 +85,19 @@ def fetch_bars(
         )
         done = 0.0
         for page, reply in pages(client, AlpacaRequest("/stocks/bars", "v2", tuple(group)), request.to_request_fields(), policy):
-            for symbol, bars in _page_bars(page, reply, group).items():
-                _check_follows(page, symbol, fetched[symbol], bars)
+            on_page = _page_bars(page, reply, group)
+            for symbol, bars in on_page.items():
+                _check_place(page, symbol, fetched[symbol], bars, missing)
                 fetched[symbol].append(bars)
-            now = _symbols_done(group, fetched, missing)
+            now = _symbols_done(group, on_page, missing, done)
             progress.advance(now - done)
             done = now
         progress.advance(len(group) - done)
 
     origin += f", from {connection.data_server}"
     merged = {symbol: _merged(store, symbol, stored[symbol], fetched[symbol], timeframe) for symbol in symbols if fetched[symbol]}
-    progress.stage(f"storing {len(merged)} series")
+    if merged:
+        progress.stage(f"storing {len(merged)} series")
     written = {
         symbol: store.write(series, symbol, timeframe, origin, _source(symbol, timeframe)) for symbol, series in merged.items()
     }
@@ -118,16 +121,14 @@ def _stored_from_alpaca(store: DataStore, symbol: str, timeframe: str, origin: s
     return series
 
 
-def _missing(stored: StoredSeries | None, span: Span) -> Span | None:
-    """What to fetch: the span, or when a series is stored from before the span's start, what follows
-    its last bar (a gap up to the span is filled too, so the series stays whole); None: nothing."""
+def _missing(stored: StoredSeries | None, span: Span) -> list[Span]:
+    """What to fetch: the span, or around a stored series what lies before its first bar and after
+    its last (up to them, so that the merged series has no hole)."""
     if stored is None:
-        return span
-    if span.start < stored.first:
-        return Span(span.start, max(span.end, stored.last))  # refetched whole: merged, the new bars win
-    if span.end <= stored.last:
-        return None
-    return Span(stored.last + AFTER, span.end)
+        return [span]
+    before = [Span(span.start, stored.first - AFTER)] if span.start < stored.first else []
+    after = [Span(stored.last + AFTER, span.end)] if span.end > stored.last else []
+    return before + after
 
 
 def _page_bars(page: AlpacaRequest, reply: dict, asked: list[str]) -> dict[str, pd.DataFrame]:
@@ -171,8 +172,13 @@ def _times(page: AlpacaRequest, symbol: str, raw: pd.Series) -> pd.Series:
     return times.dt.as_unit("ns")
 
 
-def _check_follows(page: AlpacaRequest, symbol: str, before: list[pd.DataFrame], bars: pd.DataFrame) -> None:
-    """A symbol's bars, on this page and after the pages before, strictly later each than the last."""
+def _check_place(page: AlpacaRequest, symbol: str, before: list[pd.DataFrame], bars: pd.DataFrame, asked: Span) -> None:
+    """A symbol's bars lie in the span asked for (a bar outside it would replace a stored one) and,
+    on this page and after the pages before, each is strictly later than the last."""
+    outside = (bars["timestamp"] < asked.start) | (bars["timestamp"] > asked.end)
+    if outside.any():
+        at = bars["timestamp"][outside].iloc[0]
+        raise page.fail(f"{symbol}'s bar at {at} is outside the span asked for ({asked.start} to {asked.end})")
     times = bars["timestamp"].to_numpy(dtype="datetime64[ns]")
     if before:
         times = np.concatenate([before[-1]["timestamp"].to_numpy(dtype="datetime64[ns]")[-1:], times])
@@ -184,14 +190,15 @@ def _check_follows(page: AlpacaRequest, symbol: str, before: list[pd.DataFrame],
         raise page.fail(f"{symbol}'s bar at {at} {what}: bars must be in time order, each once")
 
 
-def _symbols_done(group: list[str], fetched: dict[str, list[pd.DataFrame]], missing: Span) -> float:
-    """How many of the group's symbols are fetched, counting the one under way by the time its bars reached."""
-    under_way = max((symbol for symbol in group if fetched[symbol]), default=None)
-    if under_way is None:
-        return 0.0
-    reached = fetched[under_way][-1]["timestamp"].iloc[-1]
+def _symbols_done(group: list[str], on_page: dict[str, pd.DataFrame], missing: Span, before: float) -> float:
+    """How many of the group's symbols are fetched after this page: those before the last one on
+    it, and the last one by the time its bars reached (pages run through the symbols in order)."""
+    if not on_page:
+        return before
+    under_way = max(on_page)
+    reached = on_page[under_way]["timestamp"].iloc[-1]
     part = (reached - missing.start) / (missing.end - missing.start) if missing.end > missing.start else 1.0
-    return group.index(under_way) + min(max(part, 0.0), 1.0)
+    return max(before, group.index(under_way) + min(max(part, 0.0), 1.0))
 
 
 def _merged(
