@@ -53,11 +53,16 @@ class Adjustment(StrEnum):
     all = "all"
 
 
+SymbolsArgument = Annotated[list[str], typer.Argument(help="Symbols, like AAPL MSFT")]
+StartOption = Annotated[str, typer.Option(help="First day or time, UTC unless it says (2024-01-31, 2024-01-31T14:30)")]
+EndOption = Annotated[str | None, typer.Option(help="Last day (all of it) or time (default: now)")]
+
+
 @app.command("fetch")
 def fetch(
-    symbols: Annotated[list[str], typer.Argument(help="Symbols, like AAPL MSFT")],
-    start: Annotated[str, typer.Option(help="First day or time, UTC unless it says (2024-01-31, 2024-01-31T14:30)")],
-    end: Annotated[str | None, typer.Option(help="Last day (all of it) or time [default: now]")] = None,
+    symbols: SymbolsArgument,
+    start: StartOption,
+    end: EndOption = None,
     source: Annotated[Source, typer.Option(help="Where from: Alpaca (or the server ENGINE_ALPACA_URL names)")] = Source.alpaca,
     timeframe: Annotated[str, typer.Option(help="Bar size: 1m to 59m, 1h to 23h, 1d or 1w")] = "1d",
     feed: Annotated[Feed, typer.Option(help="Alpaca's feed: iex (free) or sip (every exchange)")] = Feed.iex,

@@ -5,16 +5,13 @@ from typing import Annotated
 
 import typer
 
+from engine.cli.data import EndOption, StartOption, SymbolsArgument
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table
 from engine.cli.progress_display import StageDisplay
 from engine.progress import listening
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
-
-SymbolsArgument = Annotated[list[str], typer.Argument(help="Symbols, like AAPL MSFT")]
-StartOption = Annotated[str, typer.Option(help="First day or time, UTC unless it says (2024-01-31, 2024-01-31T14:30)")]
-EndOption = Annotated[str | None, typer.Option(help="Last day (all of it) or time [default: now]")]
 
 
 @app.command("fetch")
