@@ -22,6 +22,9 @@ class ProgressListener(Protocol):
     def advance(self, steps: int) -> None:
         """The current stage has done `steps` more of its total."""
 
+    def notice(self, text: str) -> None:
+        """Something the user should know while the stage goes on (a rate limit being waited out)."""
+
 
 _listener: ContextVar[ProgressListener | None] = ContextVar("engine_progress_listener", default=None)
 
@@ -36,6 +39,12 @@ def advance(steps: int = 1) -> None:
     listener = _listener.get()
     if listener is not None:
         listener.advance(steps)
+
+
+def notice(text: str) -> None:
+    listener = _listener.get()
+    if listener is not None:
+        listener.notice(text)
 
 
 @contextmanager

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from engine.data.sample import write_sample
 from engine.data.store import DataStore
 from engine.workspace import Workspace
+from tests.in_process import engine_here
 
 
 @pytest.fixture(scope="session")
@@ -35,19 +35,9 @@ def store(sample_home) -> DataStore:
 def cli(sample_home, monkeypatch, capsys):
     """`engine ARGS` in this process, on the sample workspace (what `engine` runs, without paying for
     a new interpreter): a CompletedProcess-like result."""
-    from engine.cli import main
-
-    monkeypatch.setenv("ENGINE_HOME", str(sample_home))
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        monkeypatch.setattr(sys, "argv", ["engine", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(args, code, captured.out, captured.err)
+        return engine_here(monkeypatch, capsys, sample_home, *args)
 
     return run
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from engine import __version__
-from engine.cli import backtest, data, models, optimize, plugins, report, runs, sandbox, strategies, train
+from engine.cli import backtest, data, models, news, optimize, plugins, report, runs, sandbox, strategies, train
 from engine.cli.output import ERROR, print_labelled
 from engine.errors import UserError
 
@@ -41,6 +41,7 @@ app.command("train")(train.train)
 app.command("report")(report.report)
 app.command("sandbox")(sandbox.sandbox)
 app.add_typer(data.app, name="data", help="The local bar store: import, list, remove, sample data.")
+app.add_typer(news.app, name="news", help="The local news store: fetch from Alpaca, import, list.")
 app.add_typer(runs.app, name="runs", help="Past runs in the run store: list, show, remove.")
 app.add_typer(strategies.app, name="strategies", help="The strategies a name reaches.")
 app.add_typer(optimize.app, name="optimize", help="Tune a strategy with Optuna; show and export a study.")

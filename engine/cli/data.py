@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -7,8 +8,10 @@ import typer
 from rich.markup import escape
 
 from engine.cli.output import ALWAYS, WARNING, Column, ListJson, print_json_line, print_labelled, print_line, print_table, stdout
+from engine.cli.progress_display import StageDisplay
 from engine.data.importer import import_bars
 from engine.data.store import DamagedSeriesError, DataStoreError, StoredSeries, normalize_symbol
+from engine.progress import listening
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -33,6 +36,59 @@ def import_(
     for series in imported.series:
         volume = "" if series.has_volume else ", no volume"
         print_line(f"stored {series.rows} {series.timeframe} bars for {series.symbol} ({series.first} to {series.last}{volume})")
+
+
+class Source(StrEnum):
+    alpaca = "alpaca"
+
+
+class Feed(StrEnum):
+    iex = "iex"
+    sip = "sip"
+
+
+class Adjustment(StrEnum):
+    raw = "raw"
+    split = "split"
+    all = "all"
+
+
+SymbolsArgument = Annotated[list[str], typer.Argument(help="Symbols, like AAPL MSFT")]
+StartOption = Annotated[str, typer.Option(help="First day or time, UTC unless it says (2024-01-31, 2024-01-31T14:30)")]
+EndOption = Annotated[str | None, typer.Option(help="Last day (all of it) or time (default: now)")]
+
+
+@app.command("fetch")
+def fetch(
+    symbols: SymbolsArgument,
+    start: StartOption,
+    end: EndOption = None,
+    source: Annotated[Source, typer.Option(help="Where from: Alpaca (or the server ENGINE_ALPACA_URL names)")] = Source.alpaca,
+    timeframe: Annotated[str, typer.Option(help="Bar size: 1m to 59m, 1h to 23h, 1d or 1w")] = "1d",
+    feed: Annotated[Feed, typer.Option(help="Alpaca's feed: iex (free) or sip (every exchange)")] = Feed.iex,
+    adjustment: Annotated[Adjustment, typer.Option(help="Prices as traded (raw), or adjusted for splits, or for all actions")] = (
+        Adjustment.raw
+    ),
+) -> None:
+    """Fetch bars into the store, validated like an import: only what a stored series lacks, merged
+    with it; on any error (or an interruption) the store is left as it was."""
+    from engine.alpaca.bars import fetch_bars  # alpaca-py is slow to import; only here
+    from engine.alpaca.connection import AlpacaConnection
+    from engine.alpaca.span import Span
+
+    span, connection = Span.parse(start, end), AlpacaConnection.from_env()
+    with StageDisplay() as display, listening(display):
+        fetched = fetch_bars(Workspace.from_env().data, connection, symbols, timeframe, span, feed.value, adjustment.value)
+    for result in fetched:
+        series = result.stored
+        if series is None:
+            print_labelled(WARNING, f"no {timeframe} bars for {result.symbol} from {connection.data_server} in that span")
+            continue
+        stored = f"{series.rows} bars, {series.first} to {series.last}"
+        if result.new_bars:
+            print_line(f"stored {result.new_bars} new {timeframe} bars for {result.symbol} (now {stored})")
+        else:
+            print_line(f"no new {timeframe} bars for {result.symbol} (stored: {stored})")
 
 
 @app.command("rm")

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from engine.cli.output import stderr
+from engine.cli.output import WARNING, print_labelled, stderr
 
 
 class _WhenCounted(ProgressColumn):
@@ -77,6 +77,9 @@ class StageDisplay:
         if self.task is not None:
             self.bar.advance(self.task, steps)
 
+    def notice(self, text: str) -> None:
+        print_labelled(WARNING, text, self.console)  # above the live bar on a terminal
+
 
 DAY = 86_400.0
 
@@ -128,6 +131,9 @@ class StudyDisplay:
     def advance(self, steps: int = 1) -> None:
         self.steps += steps
         self._show_now()
+
+    def notice(self, text: str) -> None:
+        print_labelled(WARNING, text, self.console)
 
     def _show_now(self) -> None:
         counted = f" {self.steps}/{self.of} {self.unit}" if self.of is not None else ""

@@ -113,9 +113,10 @@ class NewsStore:
             keep &= (articles["created_at"] <= _utc(end)).to_numpy()
         return articles[keep].reset_index(drop=True)
 
-    def add(self, articles: pd.DataFrame, source: str) -> int:
-        """Merge checked `articles` into the store; returns how many ids were new."""
-        incoming = check_articles(articles, source)
+    def add(self, articles: pd.DataFrame, source: str, row_numbers: np.ndarray | None = None) -> int:
+        """Merge checked `articles` into the store; returns how many ids were new. `row_numbers`: as
+        for check_articles."""
+        incoming = check_articles(articles, source, row_numbers)
         stored = self.read()
         new = int((~incoming["id"].isin(stored["id"])).sum())
         merged = pd.concat([stored, incoming], ignore_index=True) if len(stored) else incoming

@@ -1,0 +1,117 @@
+"""Which Alpaca server to talk to, with which keys, and the alpaca-py clients built for it.
+
+Keys come only from Alpaca's own variables, `APCA_API_KEY_ID` and `APCA_API_SECRET_KEY`, and go
+nowhere but the request headers: not into a repr, a message, a log or a stored file.
+`ENGINE_ALPACA_URL` points every client at another server (`engine sandbox` on loopback);
+otherwise the clients use Alpaca's own (data, and paper trading). A server on loopback needs no
+keys of the user's: a placeholder pair is sent, since the SDK and the server both want one.
+
+Each client is set up the same way: the SDK's own retries are turned off (it retries 429 and 504
+with a fixed 3 s wait, ignoring Retry-After, and re-sends a POST whose reply was lost, which can
+place an order twice); `engine.alpaca.retries` decides instead. The SDK sets no HTTP timeout, so
+a stalled socket would block forever: every request gets one here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from alpaca.common.enums import BaseURL
+from alpaca.common.rest import RESTClient
+from alpaca.data.historical.news import NewsClient
+from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.trading.client import TradingClient
+
+from engine.errors import UserError
+
+KEY_VARIABLE, SECRET_VARIABLE, URL_VARIABLE = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "ENGINE_ALPACA_URL"
+PLACEHOLDER_KEYS = ("engine-sandbox", "engine-sandbox")
+TIMEOUT = (10.0, 60.0)  # seconds to connect, and to wait for each part of a reply
+
+Client = TypeVar("Client", bound=RESTClient)
+
+
+class AlpacaSetupError(UserError):
+    """No usable keys, or an unusable ENGINE_ALPACA_URL."""
+
+
+class _SessionWithTimeout(requests.Session):
+    """A session whose requests time out: the SDK calls `session.request` without a timeout."""
+
+    def request(self, method, url, **options):
+        options.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, **options)
+
+
+@dataclass(frozen=True)
+class AlpacaConnection:
+    server: str | None  # ENGINE_ALPACA_URL without a trailing slash; None: Alpaca's own servers
+    key: str = field(repr=False)
+    secret: str = field(repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> AlpacaConnection:
+        server = environ.get(URL_VARIABLE, "").strip().rstrip("/") or None
+        if server is not None:
+            _check_url(server)
+        key, secret = environ.get(KEY_VARIABLE, ""), environ.get(SECRET_VARIABLE, "")
+        if key and secret:
+            return cls(server, key, secret)
+        if key or secret:
+            missing = SECRET_VARIABLE if key else KEY_VARIABLE
+            raise AlpacaSetupError(f"{missing} is not set: Alpaca needs both {KEY_VARIABLE} and {SECRET_VARIABLE}")
+        if server is not None and _is_loopback(server):
+            return cls(server, *PLACEHOLDER_KEYS)
+        raise AlpacaSetupError(
+            f"no Alpaca keys: set {KEY_VARIABLE} and {SECRET_VARIABLE}, or point {URL_VARIABLE} at "
+            "`engine sandbox` on this machine (http://127.0.0.1:8765), which needs none"
+        )
+
+    @property
+    def data_server(self) -> str:
+        """Where market data comes from, for messages and a stored series' origin (no keys in it)."""
+        return self.server or BaseURL.DATA.value
+
+    def data_client(self) -> StockHistoricalDataClient:
+        return _prepared(StockHistoricalDataClient(self.key, self.secret, url_override=self.server))
+
+    def news_client(self) -> NewsClient:
+        return _prepared(NewsClient(self.key, self.secret, url_override=self.server))
+
+    def trading_client(self) -> TradingClient:
+        """Paper trading: Alpaca's paper server unless ENGINE_ALPACA_URL names another."""
+        return _prepared(TradingClient(self.key, self.secret, paper=True, url_override=self.server))
+
+
+def _prepared(client: Client) -> Client:
+    # Private attributes of alpaca-py 0.44's RESTClient (common/rest.py): with `_retry` at 0,
+    # `_one_request` raises APIError at once for every status, 429 included.
+    client._retry, client._retry_codes = 0, []
+    client._session = _SessionWithTimeout()
+    return client
+
+
+def _check_url(server: str) -> None:
+    parts = urlsplit(server)
+    if "@" in parts.netloc:  # never echoed: it would carry a password
+        raise AlpacaSetupError(f"{URL_VARIABLE} holds a user name or password: keys go in {KEY_VARIABLE} and {SECRET_VARIABLE}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AlpacaSetupError(f"{URL_VARIABLE}={server!r} is not an http(s) address like http://127.0.0.1:8765")
+    if parts.path not in ("", "/"):
+        raise AlpacaSetupError(f"{URL_VARIABLE}={server!r}: give the server only (the clients add /v2/...)")
+
+
+def _is_loopback(server: str) -> bool:
+    host = urlsplit(server).hostname
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

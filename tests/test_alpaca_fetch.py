@@ -1,0 +1,259 @@
+"""`engine data fetch --source alpaca` and `engine news fetch` through the real alpaca-py clients,
+against the sandbox on loopback serving another workspace's stores.
+
+A scripted middleware in front of the sandbox's routes answers chosen requests itself (a 429, a
+503, a malformed page) and lets the others through, so each failure lands on a known page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+import pytest
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, Response
+
+from engine.data.store import DataStore
+from engine.news.store import NewsStore
+from engine.sandbox.app import create_app
+from engine.sandbox.market_data import MarketData
+from engine.sandbox.server import serving_in_thread
+from engine.workspace import Workspace
+from tests.in_process import engine_here
+
+SYMBOLS = ("AAA", "BBB", "CCC")
+PAGE = 40  # items a sandbox page holds: the bars of one fetch span a dozen pages
+SERVED = 22 * 7  # bars of each symbol: 22 weekdays of January 2024 after the 1st, 7 hours each
+KEY, SECRET = "key-id-7f3a9c", "secret-key-51e0d2b8"
+BARS = "GET /v2/stocks/bars (AAA,BBB,CCC, page"
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Workspace:
+    """The workspace the sandbox serves: hourly bars of three symbols over January 2024, and news."""
+    workspace = Workspace(tmp_path_factory.mktemp("served"))
+    days = pd.bdate_range("2024-01-02", "2024-01-31", tz="UTC")
+    stamps = pd.DatetimeIndex([day + pd.Timedelta(hours=hour) for day in days for hour in range(14, 21)]).as_unit("ns")
+    rng = np.random.default_rng(13)
+    for number, symbol in enumerate(SYMBOLS):
+        close = 50.0 * (number + 1) * np.exp(np.cumsum(rng.normal(0, 0.01, len(stamps))))
+        open_ = np.r_[close[0], close[:-1]]
+        bars = pd.DataFrame({"timestamp": stamps, "open": open_, "close": close, "volume": rng.integers(1, 9, len(stamps)) * 1e3})
+        bars["high"], bars["low"] = np.maximum(open_, close) * 1.002, np.minimum(open_, close) * 0.998
+        workspace.data.write(bars, symbol, "1h", origin="synthetic: served by the sandbox", source=symbol)
+    created = pd.date_range("2024-01-02T13:00Z", periods=90, freq="7h")
+    workspace.news.add(
+        pd.DataFrame(
+            {
+                "id": np.arange(1, 91),
+                "created_at": created,
+                "updated_at": created + pd.Timedelta(minutes=5),
+                "symbols": [[SYMBOLS[i % 3]] + (["ZZZ"] if i % 4 == 0 else []) for i in range(90)],
+                "headline": [f"Story {i}" for i in range(1, 91)],
+                "summary": "",
+                "source": "benzinga",
+                "url": [f"https://example.com/{i}" for i in range(1, 91)],
+            }
+        ),
+        "test articles",
+    )
+    return workspace
+
+
+class Scripted:
+    """ASGI middleware: the n-th request is answered by `script[n]` (a response) or, where that is
+    None or the script has run out, by the sandbox; each request's query is kept in `seen`."""
+
+    def __init__(self, app, script: list, seen: list) -> None:
+        self.app, self.script, self.seen = app, script, seen
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        self.seen.append(scope["query_string"].decode())
+        answer = self.script.pop(0) if self.script else None
+        await (answer or self.app)(scope, receive, send)
+
+
+@contextmanager
+def sandbox(source: Workspace, monkeypatch, script=()) -> Iterator[list[str]]:
+    """The sandbox serving `source`, ENGINE_ALPACA_URL pointing at it; yields the queries it is sent."""
+    seen: list[str] = []
+    middleware = Middleware(Scripted, script=list(script), seen=seen)
+    with serving_in_thread(create_app(MarketData(source.data, source.news, PAGE), extra=[middleware])) as url:
+        monkeypatch.setenv("ENGINE_ALPACA_URL", url)
+        yield seen
+
+
+@pytest.fixture
+def engine(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("APCA_API_KEY_ID", raising=False)
+    monkeypatch.delenv("APCA_API_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ENGINE_ALPACA_MAX_WAIT", "0.01")
+    return lambda *args: engine_here(monkeypatch, capsys, tmp_path, *args)
+
+
+def fetch(engine, end: str = "2024-01-31", start: str = "2024-01-01"):
+    return engine("data", "fetch", *SYMBOLS, "--source", "alpaca", "--timeframe", "1h", "--start", start, "--end", end)
+
+
+def served(source: Workspace, symbol: str, end: str = "2024-02-01") -> pd.DataFrame:
+    bars = source.data.read_table(symbol, "1h").to_pandas()
+    return bars[bars["timestamp"] < pd.Timestamp(end, tz="UTC")].reset_index(drop=True)
+
+
+def store_files(home: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(home)): path.read_bytes() for path in sorted((home / "data").rglob("*")) if path.is_file()}
+
+
+def test_a_fetch_over_many_pages_stores_the_served_bars_exactly(engine, source, monkeypatch, tmp_path):
+    with sandbox(source, monkeypatch) as seen:
+        result = fetch(engine)
+    assert result.returncode == 0, result.stderr
+    assert len(seen) == -(-3 * SERVED // PAGE)  # every page, and the pages cross from one symbol to the next
+    target = DataStore(tmp_path / "data")
+    for symbol in SYMBOLS:
+        pd.testing.assert_frame_equal(target.read_table(symbol, "1h").to_pandas(), served(source, symbol))
+        assert target.describe(symbol, "1h").origin.startswith("alpaca: feed iex, adjustment raw, from http://127.0.0.1:")
+    assert result.stdout.splitlines()[0] == (
+        f"stored {SERVED} new 1h bars for AAA (now {SERVED} bars, 2024-01-02 14:00:00+00:00 to 2024-01-31 20:00:00+00:00)"
+    )
+
+
+def test_a_rerun_fetches_only_what_is_missing_and_merges_it(engine, source, monkeypatch, tmp_path):
+    def spans(queries: list[str]) -> list[tuple[str, str]]:
+        asked = [dict(pair.split("=", 1) for pair in query.split("&")) for query in queries]
+        return [(unquote(fields["start"]), unquote(fields["end"])) for fields in asked]
+
+    with sandbox(source, monkeypatch) as seen:
+        assert fetch(engine, end="2024-01-15").returncode == 0
+        seen.clear()
+        result = fetch(engine)
+        assert result.returncode == 0, result.stderr
+        # Before the first stored bar (nothing there), and after the last: never what is stored.
+        assert spans(seen) == [
+            ("2024-01-01T00:00:00+00:00", "2024-01-02T13:59:59.999999+00:00"),
+            ("2024-01-15T20:00:00.000001+00:00", "2024-01-31T23:59:59.999999+00:00"),
+        ] + [("2024-01-15T20:00:00.000001+00:00", "2024-01-31T23:59:59.999999+00:00")] * (len(seen) - 2)
+        assert f"stored {SERVED - 10 * 7} new 1h bars for AAA (now {SERVED} bars," in result.stdout
+        seen.clear()
+        again = fetch(engine)
+    assert spans(seen) == [  # nothing new: what might have come since the last bar is still asked for
+        ("2024-01-01T00:00:00+00:00", "2024-01-02T13:59:59.999999+00:00"),
+        ("2024-01-31T20:00:00.000001+00:00", "2024-01-31T23:59:59.999999+00:00"),
+    ]
+    assert again.stdout.startswith(f"no new 1h bars for AAA (stored: {SERVED} bars,")
+    for symbol in SYMBOLS:
+        pd.testing.assert_frame_equal(DataStore(tmp_path / "data").read_table(symbol, "1h").to_pandas(), served(source, symbol))
+
+
+def test_rate_limits_are_waited_out_and_server_errors_retried_and_nothing_is_duplicated(engine, source, monkeypatch, tmp_path):
+    limited = JSONResponse({"code": 42910000, "message": "rate limit exceeded"}, 429, headers={"Retry-After": "2"})
+    unavailable = JSONResponse({"code": 50300000, "message": "busy"}, 503)
+    with sandbox(source, monkeypatch, [None, limited, limited, None, unavailable, unavailable]):
+        result = fetch(engine)
+    assert result.returncode == 0, result.stderr
+    warnings = result.stderr.splitlines()[1:]
+    assert warnings[:2] == [f"warning: {BARS} 2): rate limited (HTTP 429), waiting 0.01 s as Retry-After asks"] * 2
+    assert warnings[2:4] == [
+        f"warning: {BARS} 3): HTTP 503: busy, trying again in 0.01 s (try 2 of 5)",
+        f"warning: {BARS} 3): HTTP 503: busy, trying again in 0.01 s (try 3 of 5)",
+    ]
+    for symbol in SYMBOLS:
+        pd.testing.assert_frame_equal(DataStore(tmp_path / "data").read_table(symbol, "1h").to_pandas(), served(source, symbol))
+
+
+def test_a_fetch_failing_on_a_later_page_leaves_the_store_as_it_was_and_a_rerun_completes(engine, source, monkeypatch, tmp_path):
+    with sandbox(source, monkeypatch):
+        assert fetch(engine, end="2024-01-15").returncode == 0
+    before = store_files(tmp_path)
+    unavailable = JSONResponse({"code": 50300000, "message": "busy"}, 503)
+    # The request before the first stored bar, the first page after the last, then a failing page.
+    with sandbox(source, monkeypatch, [None, None, *[unavailable] * 5]):
+        failed = fetch(engine)
+        assert failed.returncode == 2 and failed.stdout == ""
+        assert failed.stderr.splitlines()[-1] == f"error: {BARS} 2): HTTP 503: busy after 5 tries"
+        assert store_files(tmp_path) == before
+        assert fetch(engine).returncode == 0
+    for symbol in SYMBOLS:
+        pd.testing.assert_frame_equal(DataStore(tmp_path / "data").read_table(symbol, "1h").to_pandas(), served(source, symbol))
+
+
+def page(bars: dict, token: str | None = None, raw: str | None = None) -> Response:
+    return Response(
+        raw if raw is not None else json.dumps({"bars": bars, "next_page_token": token}), 200, media_type="application/json"
+    )
+
+
+def bar(hour: int, **fields) -> dict:
+    return {"t": f"2024-01-03T{hour:02}:00:00Z", "o": 10.0, "h": 11.0, "l": 9.0, "c": 10.5, "v": 100, "n": 1, "vw": 10.2} | fields
+
+
+@pytest.mark.parametrize(
+    "script, problem",
+    [
+        ([page({}, raw="{not json")], "1): the reply is not JSON"),
+        ([page({"AAA": [bar(14), {"t": "2024-01-03T15:00:00Z", "o": 1.0}]})], "1): bar 2 of AAA has no 'h' (high)"),
+        ([page({"AAA": [bar(14, c="ten")]})], "1): bar 1 of AAA: 'c' is 'ten', not a number"),
+        ([page({"AAA": [bar(15), bar(14)]})], "1): AAA's bar at 2024-01-03 14:00:00+00:00 is earlier than the one before"),
+        ([page({"AAA": [bar(14), bar(15)]}, "next"), page({"AAA": [bar(15)]})], "2): AAA's bar at 2024-01-03 15:00:00+00:00 rep"),
+        ([page({"AAA": [bar(14)]}, "again"), page({"AAA": [bar(15)]}, "again")], "2): next_page_token 'again' was given before"),
+        ([page({"AAA": [bar(14)]}, "")], "1): next_page_token is '': a page token is text, and null on the last page"),
+        ([page({"XYZ": [bar(14)]})], "1): bars for 'XYZ', which the request did not ask for"),
+        ([page({"AAA": [bar(14, l=12.0)]})], "error: Alpaca's 1h bars of AAA, row 1, field 'open': open 10.0 is below low"),
+        ([page({"AAA": [bar(14) | {"t": "2023-12-29T14:00:00Z"}]})], "1): AAA's bar at 2023-12-29 14:00:00+00:00 is outside"),
+    ],
+)  # fmt: skip
+def test_a_bad_reply_is_one_line_naming_the_request_and_stores_nothing(engine, source, monkeypatch, tmp_path, script, problem):
+    with sandbox(source, monkeypatch, script):
+        result = fetch(engine)
+    assert result.returncode == 2 and result.stdout == ""
+    error = result.stderr.splitlines()[-1]
+    assert error.startswith(problem if problem.startswith("error:") else f"error: {BARS} {problem}"), error
+    assert store_files(tmp_path) == {}
+
+
+def test_news_fetch_stores_every_page_once_and_keys_are_never_written(engine, source, monkeypatch, tmp_path):
+    monkeypatch.setenv("APCA_API_KEY_ID", KEY)
+    monkeypatch.setenv("APCA_API_SECRET_KEY", SECRET)
+    with sandbox(source, monkeypatch) as seen:
+        news = engine("news", "fetch", "AAA", "ZZZ", "--start", "2024-01-01", "--end", "2024-01-31")
+        again = engine("news", "fetch", "AAA", "ZZZ", "--start", "2024-01-01", "--end", "2024-01-31")
+        bars = fetch(engine)
+    assert news.returncode == 0 and bars.returncode == 0, news.stderr + bars.stderr
+    expected = source.news.read(["AAA", "ZZZ"], end="2024-01-31T23:59:59.999999Z")
+    assert len(expected) > PAGE and len([query for query in seen if "page_token" in query]) >= 2
+    pd.testing.assert_frame_equal(NewsStore(tmp_path / "data" / "news").read(), expected)
+    assert news.stdout.startswith(f"fetched {len(expected)} articles from http://127.0.0.1:")
+    assert f", {len(expected)} new, " in news.stdout and ", 0 new, " in again.stdout
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes() and SECRET.encode() not in path.read_bytes(), path
+    for output in (news, again, bars):
+        assert KEY not in output.stdout + output.stderr and SECRET not in output.stdout + output.stderr
+
+
+@pytest.mark.parametrize(
+    "origin", ["imported: /data/aaa.csv", "alpaca: feed sip, adjustment raw, from https://data.alpaca.markets"]
+)
+def test_a_series_stored_from_elsewhere_is_not_mixed_with_these_bars(engine, source, monkeypatch, tmp_path, origin):
+    DataStore(tmp_path / "data").write(served(source, "AAA", end="2024-01-03"), "AAA", "1h", origin=origin, source="test")
+    with sandbox(source, monkeypatch) as seen:
+        result = fetch(engine)
+    assert result.returncode == 2 and seen == []
+    assert result.stderr.strip().startswith(
+        f"error: AAA 1h is stored already ({origin}), not as alpaca: feed iex, adjustment raw"
+    )
+
+
+def test_without_keys_only_a_loopback_server_is_used(engine, monkeypatch):
+    monkeypatch.setenv("ENGINE_ALPACA_URL", "https://example.com")
+    result = fetch(engine)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("error: no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY")
