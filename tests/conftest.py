@@ -34,10 +34,11 @@ def store(sample_home) -> DataStore:
 @pytest.fixture
 def cli(sample_home, monkeypatch, capsys):
     """`engine ARGS` in this process, on the sample workspace (what `engine` runs, without paying for
-    a new interpreter): a CompletedProcess-like result."""
+    a new interpreter): a CompletedProcess-like result. A test may point ENGINE_HOME elsewhere after."""
+    monkeypatch.setenv("ENGINE_HOME", str(sample_home))
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return engine_here(monkeypatch, capsys, sample_home, *args)
+        return engine_here(monkeypatch, capsys, *args)
 
     return run
 
@@ -45,7 +46,7 @@ def cli(sample_home, monkeypatch, capsys):
 @pytest.fixture
 def sandbox_url(sample_home) -> Iterator[str]:
     """A sandbox (tests/sandbox.py) over the sample workspace, pages capped at 100 items: its base URL."""
-    from sandbox import sandbox_server
+    from tests.sandbox import sandbox_server
 
     with sandbox_server(sample_home, page_size=100) as url:
         yield url

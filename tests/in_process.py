@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 
-def engine_here(monkeypatch, capsys, home: Path, *args: str) -> subprocess.CompletedProcess:
-    """`engine ARGS` with ENGINE_HOME=home: a CompletedProcess-like result."""
+def engine_here(monkeypatch, capsys, *args: str) -> subprocess.CompletedProcess:
+    """`engine ARGS` in this process's environment (ENGINE_HOME as the test set it): a
+    CompletedProcess-like result."""
     from engine.cli import main
 
-    monkeypatch.setenv("ENGINE_HOME", str(home))
     monkeypatch.setattr(sys, "argv", ["engine", *args])
     try:
         main()

@@ -21,8 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from engine.data.store import DataStore
 from engine.news.store import NewsStore
-from engine.sandbox.app import create_app
-from engine.sandbox.market_data import MarketData
+from engine.sandbox.app import SandboxOptions, sandbox_app
 from engine.sandbox.server import serving_in_thread
 from engine.workspace import Workspace
 from tests.in_process import engine_here
@@ -86,7 +85,7 @@ def sandbox(source: Workspace, monkeypatch, script=()) -> Iterator[list[str]]:
     """The sandbox serving `source`, ENGINE_ALPACA_URL pointing at it; yields the queries it is sent."""
     seen: list[str] = []
     middleware = Middleware(Scripted, script=list(script), seen=seen)
-    with serving_in_thread(create_app(MarketData(source.data, source.news, PAGE), extra=[middleware])) as url:
+    with serving_in_thread(sandbox_app(source, SandboxOptions(timeframe="1h", page_size=PAGE), extra=[middleware])) as url:
         monkeypatch.setenv("ENGINE_ALPACA_URL", url)
         yield seen
 
@@ -96,7 +95,8 @@ def engine(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("APCA_API_KEY_ID", raising=False)
     monkeypatch.delenv("APCA_API_SECRET_KEY", raising=False)
     monkeypatch.setenv("ENGINE_ALPACA_MAX_WAIT", "0.01")
-    return lambda *args: engine_here(monkeypatch, capsys, tmp_path, *args)
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
+    return lambda *args: engine_here(monkeypatch, capsys, *args)
 
 
 def fetch(engine, end: str = "2024-01-31", start: str = "2024-01-01"):

@@ -24,7 +24,8 @@ JSONL = [
 
 @pytest.fixture
 def engine(tmp_path, monkeypatch, capsys):
-    return lambda *args: engine_here(monkeypatch, capsys, tmp_path, *args)
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
+    return lambda *args: engine_here(monkeypatch, capsys, *args)
 
 
 def write_jsonl(path, rows, blank_line: bool = False) -> None:

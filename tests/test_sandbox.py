@@ -21,11 +21,11 @@ from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
-from sandbox import KEY, SECRET, sandbox_server
 
 from engine.data.store import DataStore
 from engine.news.store import NewsStore
 from engine.sandbox.clock import ReplayClock, ReplayedBars
+from tests.sandbox import KEY, SECRET, sandbox_server
 
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
 
