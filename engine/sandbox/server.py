@@ -31,7 +31,9 @@ def base_url(listener: socket.socket) -> str:
 
 def _server(app: ASGIApp) -> uvicorn.Server:
     # log_config=None leaves the process's logging as it is; lifespan is unused.
-    return uvicorn.Server(uvicorn.Config(app, access_log=False, log_config=None, log_level="warning", lifespan="off"))
+    return uvicorn.Server(
+        uvicorn.Config(app, access_log=False, log_config=None, log_level="warning", lifespan="off", ws="websockets-sansio")
+    )
 
 
 def serve(app: ASGIApp, listener: socket.socket) -> None:
