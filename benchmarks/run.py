@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from benchmarks import (
+    alpaca_fetch,
     gru_inference,
     load_memory,
     optimize_trials,
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "overlay_chain": overlay_chain.measure,
     "optimize_trials": optimize_trials.measure,
     "startup": startup.measure,
+    "alpaca_fetch": alpaca_fetch.measure,
 }
 
 
