@@ -28,7 +28,7 @@ run: sample
 	$(BIN)/engine backtest --strategy gru93
 
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests benchmarks plugins

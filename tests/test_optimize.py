@@ -7,10 +7,12 @@ import json
 import math
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -59,12 +61,24 @@ def wait_for(condition, timeout: float = 120.0) -> None:
 
 
 def trials_of(home: Path, name: str, state: optuna.trial.TrialState) -> list[optuna.trial.FrozenTrial]:
-    if not (home / "runs" / "studies.sqlite3").exists():
+    if not storage_ready(home / "runs" / "studies.sqlite3"):
         return []
     try:
         return load(home, name).get_trials(states=(state,))
     except KeyError:  # not created yet
         return []
+
+
+def storage_ready(path: Path) -> bool:
+    """Whether a worker has finished creating the storage (Optuna writes its version row last): a
+    reader that opened it earlier would create the tables too, racing the worker."""
+    if not path.exists():
+        return False
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as database:
+        try:
+            return database.execute("SELECT count(*) FROM version_info").fetchone()[0] > 0
+        except sqlite3.OperationalError:  # no such table yet
+            return False
 
 
 def trials_in(home: Path, name: str, state: optuna.trial.TrialState) -> list[int]:
