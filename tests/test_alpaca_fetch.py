@@ -8,6 +8,7 @@ A scripted middleware in front of the sandbox's routes answers chosen requests i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,9 +20,11 @@ import pytest
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, Response
 
+from engine.alpaca import connection
 from engine.data.store import DataStore
 from engine.news.store import NewsStore
 from engine.sandbox.app import SandboxOptions, sandbox_app
+from engine.sandbox.faults import Faults
 from engine.sandbox.server import serving_in_thread
 from engine.workspace import Workspace
 from tests.in_process import engine_here
@@ -81,11 +84,13 @@ class Scripted:
 
 
 @contextmanager
-def sandbox(source: Workspace, monkeypatch, script=()) -> Iterator[list[str]]:
-    """The sandbox serving `source`, ENGINE_ALPACA_URL pointing at it; yields the queries it is sent."""
+def sandbox(source: Workspace, monkeypatch, script=(), faults: str = "") -> Iterator[list[str]]:
+    """The sandbox serving `source` with these faults, ENGINE_ALPACA_URL pointing at it; yields the
+    queries that reach its routes."""
     seen: list[str] = []
     middleware = Middleware(Scripted, script=list(script), seen=seen)
-    with serving_in_thread(sandbox_app(source, SandboxOptions(timeframe="1h", page_size=PAGE), extra=[middleware])) as url:
+    options = SandboxOptions(timeframe="1h", page_size=PAGE, faults=Faults.parse(faults))
+    with serving_in_thread(sandbox_app(source, options, extra=[middleware])) as url:
         monkeypatch.setenv("ENGINE_ALPACA_URL", url)
         yield seen
 
@@ -165,6 +170,31 @@ def test_rate_limits_are_waited_out_and_server_errors_retried_and_nothing_is_dup
         f"warning: {BARS} 3): HTTP 503: busy, trying again in 0.01 s (try 2 of 5)",
         f"warning: {BARS} 3): HTTP 503: busy, trying again in 0.01 s (try 3 of 5)",
     ]
+    for symbol in SYMBOLS:
+        pd.testing.assert_frame_equal(DataStore(tmp_path / "data").read_table(symbol, "1h").to_pandas(), served(source, symbol))
+
+
+def test_a_fetch_through_a_429_storm_and_5xx_bursts_completes_with_nothing_duplicated(engine, source, monkeypatch, tmp_path):
+    with sandbox(source, monkeypatch, faults="rate_limit=0.4,retry_after=0.01,server_error=0.25") as seen:
+        result = fetch(engine)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    rate_limited = [line for line in warnings if "rate limited (HTTP 429)" in line]
+    server_errors = [line for line in warnings if re.search(r"HTTP 50[023]: internal server error, trying again", line)]
+    assert len(rate_limited) >= 3 and len(server_errors) >= 2 and len(warnings) == len(rate_limited) + len(server_errors)
+    assert len(seen) == len(set(seen))  # each page reached the routes once: refused tries do nothing
+    for symbol in SYMBOLS:
+        pd.testing.assert_frame_equal(DataStore(tmp_path / "data").read_table(symbol, "1h").to_pandas(), served(source, symbol))
+
+
+def test_a_reply_that_stalls_times_out_and_is_asked_again(engine, source, monkeypatch, tmp_path):
+    monkeypatch.setattr(connection, "TIMEOUT", (5.0, 0.2))  # seconds to connect, and to wait for a reply
+    with sandbox(source, monkeypatch, faults="slow=0.3,delay=0.5") as seen:
+        result = fetch(engine)
+    assert result.returncode == 0, result.stderr
+    stalled = [line for line in result.stderr.splitlines() if "in time, trying again" in line]
+    assert stalled and all(re.search(r"no reply from http://127\.0\.0\.1:\d+ in time", line) for line in stalled)
+    assert len(seen) == len(set(seen)) + len(stalled)  # a stalled page is served again
     for symbol in SYMBOLS:
         pd.testing.assert_frame_equal(DataStore(tmp_path / "data").read_table(symbol, "1h").to_pandas(), served(source, symbol))
 

@@ -25,7 +25,7 @@ from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketO
 from engine.data.store import DataStore
 from engine.news.store import NewsStore
 from engine.sandbox.clock import ReplayClock, ReplayedBars
-from tests.sandbox import KEY, SECRET, sandbox_server
+from tests.sandbox import KEY, SECRET, sandbox_server, stream_bars
 
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
 
@@ -294,19 +294,26 @@ def test_the_clock_closes_after_the_sessions_last_bar(trading):
     assert refused.value.status_code == 401
 
 
-def test_the_command_serves_until_stopped_and_never_prints_keys(sample_home):
+def test_the_command_serves_until_stopped_and_never_prints_keys(sample_home, store):
     command = [sys.executable, "-m", "engine", "sandbox", "--port", "0", "--symbols", "SYN00", "--from", "2021-03-01"]
+    command += ["--speed", "36000"]  # ten hourly bars a second
     environment = {**os.environ, "ENGINE_HOME": str(sample_home), "PYTHONPATH": str(Path(__file__).parents[1])}
     server = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        banner = server.stdout.readline()
+        banner = server.stdout.readline() + server.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", banner).group(0)
+        assert f"{url.replace('http', 'ws')}/v2/iex" in banner
         client = TradingClient(KEY, SECRET, paper=True, url_override=url)
-        assert client.get_clock().timestamp == pd.Timestamp("2021-03-01 15:30", tz="UTC")
+        assert client.get_clock().timestamp >= pd.Timestamp("2021-03-01 15:30", tz="UTC")
         client.submit_order(MarketOrderRequest(symbol="SYN00", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+        bars = stream_bars(url, ("SYN00",), lambda received: len(received) == 3)
+        assert client.get_orders() == []  # filled on the next bar
     finally:
         server.send_signal(signal.SIGINT)
         out, err = server.communicate(timeout=20)
+    timeline = store.read_table("SYN00", "1h").to_pandas()["timestamp"]
+    first = int(timeline.searchsorted(pd.Timestamp(bars[0].timestamp)))
+    assert [pd.Timestamp(bar.timestamp) for bar in bars] == list(timeline[first : first + 3])  # as the clock releases them
     assert server.returncode == 130 and "Traceback" not in err  # stopped as Ctrl-C stops a command
     assert KEY not in banner + out + err and SECRET not in banner + out + err
 

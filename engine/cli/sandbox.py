@@ -24,23 +24,39 @@ def sandbox(
         typer.Option("--from", help="YYYY-MM-DD: start the clock at the first bar on or after it (default: the first)"),
     ] = None,
     speed: Annotated[
-        float, typer.Option(min=0, help="Bars released at X times real time; 0: only through POST /admin/advance")
+        float,
+        typer.Option(min=0, help="Bars released at X times real time; 0: as fast as the streams' consumers take them"),
     ] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed of order and account ids")] = 0,
+    step: Annotated[
+        bool, typer.Option("--step", help="Release bars only through POST /admin/advance (overrides --speed)")
+    ] = False,
+    faults: Annotated[str, typer.Option(help="Faults to inject, like rate_limit=0.2,drop_every=50 (docs/sandbox.md)")] = "",
+    seed: Annotated[int, typer.Option(help="Seed of order and account ids, and of the faults")] = 0,
 ) -> None:
-    """Serve Alpaca's trading and market-data REST on loopback, from the workspace's bar and news
-    stores, for alpaca-py clients given `url_override`. Any key pair is accepted and none is logged."""
+    """Serve Alpaca's trading and market-data REST and its websocket streams on loopback, from the
+    workspace's bar and news stores, for alpaca-py clients given `url_override`. Any key pair is
+    accepted and none is logged."""
     from engine.sandbox.app import SandboxOptions, sandbox_app
+    from engine.sandbox.faults import Faults, FaultSpecError
     from engine.sandbox.server import base_url, bind, serve
 
     start = None if from_ is None else _date(from_)
-    options = SandboxOptions(tuple(symbols or ()), timeframe, start, speed, seed)
+    try:
+        injected = Faults.parse(faults)
+    except FaultSpecError as error:
+        raise UserError(f"--faults: {error}") from None
+    options = SandboxOptions(tuple(symbols or ()), timeframe, start, None if step else speed, seed, faults=injected)
     app = sandbox_app(Workspace.from_env(), options)
     try:
         listener = bind(port)
     except OSError as error:
         raise UserError(f"--port {port}: cannot listen on 127.0.0.1 ({error.strerror})") from None
-    print_line(f"engine sandbox on {base_url(listener)} (url_override for alpaca-py's clients); Ctrl-C stops it")
+    url = base_url(listener)
+    streams = url.replace("http://", "ws://", 1)
+    print_line(f"engine sandbox on {url} (url_override for alpaca-py's REST clients); Ctrl-C stops it")
+    print_line(f"streams: {streams}/v2/iex and {streams}/v2/sip (bars), {streams}/stream (trade updates)")
+    if options.faults.describe():
+        print_line(f"faults: {options.faults.describe()} (seed {seed})")
     serve(app, listener)
 
 

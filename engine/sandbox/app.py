@@ -1,7 +1,8 @@
-"""The sandbox's Starlette app: Alpaca's routes, its key check and its error shape, over one workspace.
+"""The sandbox's Starlette app: Alpaca's routes and streams, its key check and its error shape, over
+one workspace.
 
-Middleware runs in the order given: the key check first, then any `extra` (the place for faults
-injected in front of the routes).
+Middleware runs in this order: the key check, the faults in force, then any `extra` (tests put
+scripted replies there).
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.data.store import normalize_symbol
 from engine.execution.conventions import ExecutionRules
+from engine.sandbox.admin import Admin
 from engine.sandbox.clock import ReplayClock, ReplayedBars
+from engine.sandbox.faults import Faults, FaultState
+from engine.sandbox.http_faults import InjectFaults
 from engine.sandbox.market_data import MAX_BARS_PAGE, MarketData
+from engine.sandbox.streams import ConsumerPace, MarketDataStream, TradeUpdateStream
 from engine.sandbox.trading import PaperAccount
 from engine.sandbox.wire import NOT_FOUND, UNAUTHORIZED, AlpacaError
 from engine.strategy import CostSpec, ExecutionSpec
@@ -35,9 +40,12 @@ class SandboxOptions:
     symbols: tuple[str, ...] = ()  # none: every symbol the store holds at `timeframe`
     timeframe: str = "1h"
     start: pd.Timestamp | None = None  # the first bar at or after it is released when the sandbox starts
-    speed: float = 0.0  # 0: bars are released only through POST /admin/advance
+    # Bars released per bar length of real time; 0: as fast as the stream's consumers take them;
+    # None: only through POST /admin/advance (deterministic, what the tests use).
+    speed: float | None = None
     seed: int = 0
     page_size: int = MAX_BARS_PAGE
+    faults: Faults = Faults()
 
 
 def sandbox_app(workspace: Workspace, options: SandboxOptions, extra: Sequence[Middleware] = ()) -> Starlette:
@@ -49,8 +57,11 @@ def sandbox_app(workspace: Workspace, options: SandboxOptions, extra: Sequence[M
     bars = ReplayedBars.load(workspace.data, symbols, options.timeframe)
     costs, execution = CostSpec(), ExecutionSpec()
     rules = ExecutionRules(costs.commission, costs.slippage, execution.initial_cash, min_commission=costs.min_commission)
-    account = PaperAccount(ReplayClock(bars, options.start, options.speed), rules, options.seed)
-    return create_app(MarketData(workspace.data, workspace.news, options.page_size), account, extra)
+    faults = FaultState(options.faults, options.seed)
+    account = PaperAccount(ReplayClock(bars, options.start, options.speed or 0.0), rules, faults)
+    pace = ConsumerPace(account) if options.speed == 0 else None
+    market = MarketData(workspace.data, workspace.news, options.page_size)
+    return create_app(market, account, faults, pace, extra)
 
 
 class RequireKeys:
@@ -71,7 +82,15 @@ class RequireKeys:
         await self.app(scope, receive, send)
 
 
-def create_app(market: MarketData, account: PaperAccount, extra: Sequence[Middleware] = ()) -> Starlette:
+def create_app(
+    market: MarketData,
+    account: PaperAccount,
+    faults: FaultState,
+    pace: ConsumerPace | None = None,
+    extra: Sequence[Middleware] = (),
+) -> Starlette:
+    admin = Admin(account, faults)
+    bar_stream = MarketDataStream(account, faults, pace)
     routes = [
         Route("/v2/stocks/bars", market.get_bars),
         Route("/v1beta1/news", market.get_news),
@@ -85,11 +104,16 @@ def create_app(market: MarketData, account: PaperAccount, extra: Sequence[Middle
         Route("/v2/orders:by_client_order_id", account.get_order_by_client_id),
         Route("/v2/orders/{order_id}", account.get_order, methods=["GET"]),
         Route("/v2/orders/{order_id}", account.cancel_order, methods=["DELETE"]),
-        Route("/admin/advance", account.advance, methods=["POST"]),
+        WebSocketRoute("/v2/iex", bar_stream.serve),
+        WebSocketRoute("/v2/sip", bar_stream.serve),
+        WebSocketRoute("/stream", TradeUpdateStream(account, faults).serve),
+        Route("/admin/advance", admin.advance, methods=["POST"]),
+        Route("/admin/faults", admin.get_faults, methods=["GET"]),
+        Route("/admin/faults", admin.set_faults, methods=["PUT"]),
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(RequireKeys), *extra],
+        middleware=[Middleware(RequireKeys), Middleware(InjectFaults, state=faults), *extra],
         exception_handlers={AlpacaError: _alpaca_error, HTTPException: _http_error},
     )
 

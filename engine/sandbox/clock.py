@@ -21,7 +21,7 @@ from engine.data.store import DataStore, DataStoreError
 
 @dataclass(frozen=True)
 class ReplayedBars:
-    """OHLC of the session's symbols on the union of their timestamps (NaN where a symbol has no bar)."""
+    """OHLCV of the session's symbols on the union of their timestamps (NaN where a symbol has no bar)."""
 
     timeline: pd.DatetimeIndex
     symbols: tuple[str, ...]
@@ -29,6 +29,7 @@ class ReplayedBars:
     high: np.ndarray
     low: np.ndarray
     close: np.ndarray
+    volume: np.ndarray
     bar_length: pd.Timedelta
 
     @classmethod
@@ -41,7 +42,7 @@ class ReplayedBars:
             timeline = timeline.union(frame.index)
         fields = {
             field: np.column_stack([frames[symbol][field].reindex(timeline).to_numpy() for symbol in symbols])
-            for field in ("open", "high", "low", "close")
+            for field in ("open", "high", "low", "close", "volume")
         }
         return cls(timeline, tuple(symbols), **fields, bar_length=pd.Timedelta(timeframe))
 
@@ -78,6 +79,14 @@ class ReplayClock:
         """The index of the last released bar."""
         elapsed = (self._monotonic() - self._started) * self._speed / self.bars.bar_length.total_seconds()
         return min(self._first + self._advanced + int(elapsed), len(self.bars.timeline) - 1)
+
+    def seconds_to_next(self) -> float | None:
+        """Real seconds until the clock releases the next bar by itself; None when it never will."""
+        if self._speed == 0 or self.released == len(self.bars.timeline) - 1:
+            return None
+        bar_seconds = self.bars.bar_length.total_seconds() / self._speed
+        elapsed = self._monotonic() - self._started
+        return bar_seconds - elapsed % bar_seconds
 
     def advance(self, bars: int) -> int:
         self._advanced += bars

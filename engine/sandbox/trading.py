@@ -9,6 +9,9 @@ limit, else at the limit when the bar's range reaches it; a limit caps the price
 Within a bar sells go before buys. A day order not filled on its trading day (New York) expires.
 Order ids come from a generator seeded by `--seed`, so a session replayed with the same calls
 answers the same.
+
+Every change of an order's state is also a trade update (new, fill, partial_fill, canceled,
+expired, rejected), kept in order for the trade-update stream; the account's pulse beats with each.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from starlette.responses import JSONResponse, Response
 
 from engine.execution.conventions import ExecutionRules, execute_shares_nb
 from engine.sandbox.clock import ReplayClock
+from engine.sandbox.faults import FaultState
+from engine.sandbox.pulse import Pulse
 from engine.sandbox.wire import (
     FORBIDDEN,
     NOT_FOUND,
@@ -57,6 +62,7 @@ class Order:
     placed_at: int  # the index of the last released bar when it was placed: it fills on a later one
     submitted_at: pd.Timestamp
     updated_at: pd.Timestamp
+    in_two_parts: bool = False  # the `partial` fault: half fills on its first bar, the rest on a later one
     status: str = "new"
     filled_qty: float = 0.0
     filled_avg_price: float | None = None
@@ -68,6 +74,11 @@ class Order:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def remaining_qty(self) -> float | None:
+        """Shares still to fill; None for a notional order (it fills whole)."""
+        return None if self.qty is None else self.qty - self.filled_qty
 
     def json(self, asset_id: str) -> dict:
         return {
@@ -116,14 +127,16 @@ class Position:
 class PaperAccount:
     clock: ReplayClock
     rules: ExecutionRules
-    seed: int = 0
+    faults: FaultState
     cash: float = field(init=False)
     orders: list[Order] = field(default_factory=list)
     positions: dict[str, Position] = field(default_factory=dict)
+    trade_updates: list[dict] = field(default_factory=list)  # the `data` of each, oldest first
+    changed: Pulse = field(default_factory=Pulse)
 
     def __post_init__(self) -> None:
         self.cash = self.rules.initial_cash
-        self._ids = random.Random(self.seed)
+        self._ids = random.Random(self.faults.seed)  # the session's seed: the same calls get the same ids
         self._account_id = self._new_id()
         self._processed = self.clock.released
         bars = self.clock.bars
@@ -133,9 +146,17 @@ class PaperAccount:
 
     def catch_up(self) -> None:
         """Fill, reject or expire open orders on every bar released since the last call."""
-        for index in range(self._processed + 1, self.clock.released + 1):
+        released = self.clock.released
+        if released == self._processed:
+            return
+        for index in range(self._processed + 1, released + 1):
             self._execute_bar(index)
             self._processed = index
+        self.changed.beat()
+
+    def advance(self, bars: int) -> None:
+        self.clock.advance(bars)
+        self.catch_up()
 
     def _execute_bar(self, index: int) -> None:
         bars = self.clock.bars
@@ -146,6 +167,7 @@ class PaperAccount:
             column = bars.column(order.symbol)
             if order.time_in_force == "day" and self._trading_day(order) < day:
                 order.status, order.expired_at, order.updated_at = "expired", at, at
+                self._record("expired", order, at)
                 continue
             if np.isnan(bars.open[index, column]):
                 continue
@@ -172,12 +194,17 @@ class PaperAccount:
         if order.type == "limit":
             terms = terms._replace(slippage=0.0)
         sign = 1.0 if order.side == "buy" else -1.0
-        shares = order.qty if order.qty is not None else order.notional / (price * (1.0 + sign * terms.slippage))
+        shares = order.remaining_qty
+        if shares is None:
+            shares = order.notional / (price * (1.0 + sign * terms.slippage))
+        elif order.in_two_parts and order.filled_qty == 0.0:
+            shares = _first_part(shares)
         position = self.positions.get(order.symbol, Position())
         cash, held, filled, fill_price, _ = execute_shares_nb(sign * shares, price, self.cash, position.qty, terms)
         order.updated_at = at
         if filled == 0.0:
             order.status, order.failed_at = "rejected", at
+            self._record("rejected", order, at)
             return
         if sign > 0:
             position.cost_basis += filled * fill_price
@@ -188,8 +215,28 @@ class PaperAccount:
             self.positions.pop(order.symbol, None)
         else:
             self.positions[order.symbol] = position
-        order.status, order.filled_at = "filled", at
-        order.filled_qty, order.filled_avg_price = filled, fill_price
+        paid = order.filled_qty * (order.filled_avg_price or 0.0) + filled * fill_price
+        order.filled_qty += filled
+        order.filled_avg_price = paid / order.filled_qty
+        if order.remaining_qty:
+            order.status = "partially_filled"
+        else:
+            order.status, order.filled_at = "filled", at
+        self._record("partial_fill" if order.remaining_qty else "fill", order, at, fill=(fill_price, filled, held))
+
+    def _record(self, event: str, order: Order, at: pd.Timestamp, fill: tuple[float, float, float] | None = None) -> None:
+        """A trade update as Alpaca's stream sends it; a fill's carries its price, shares and the position after it."""
+        update = {"event": event, "timestamp": timestamp(at), "order": self._order_json(order)}
+        if fill is not None:
+            price, qty, position_qty = fill
+            update |= {
+                "execution_id": self._new_id(),
+                "price": money(price),
+                "qty": money(qty),
+                "position_qty": money(position_qty),
+            }
+        self.trade_updates.append(update)
+        self.changed.beat()
 
     # -- the endpoints
 
@@ -231,7 +278,7 @@ class PaperAccount:
 
     async def get_clock(self, request: Request) -> JSONResponse:
         self.catch_up()
-        return JSONResponse(_clock_json(self.clock))
+        return JSONResponse(clock_json(self.clock))
 
     async def get_positions(self, request: Request) -> JSONResponse:
         self.catch_up()
@@ -255,6 +302,11 @@ class PaperAccount:
         order = self._new_order(body)
         self._check_cover(order)
         self.orders.append(order)
+        if self.faults.hits("reject"):
+            order.status, order.failed_at = "rejected", order.submitted_at
+            self._record("rejected", order, order.submitted_at)
+        else:
+            self._record("new", order, order.submitted_at)
         return JSONResponse(self._order_json(order))
 
     async def list_orders(self, request: Request) -> JSONResponse:
@@ -308,16 +360,6 @@ class PaperAccount:
             [{"id": order.id, "status": 200, "body": self._order_json(order)} for order in canceled], status_code=207
         )
 
-    async def advance(self, request: Request) -> JSONResponse:
-        """Admin: release the next N bars (`{"bars": N}`, default 1) and answer the clock."""
-        body = await request.json() if await request.body() else {}
-        count = body.get("bars", 1) if isinstance(body, dict) else None
-        if not isinstance(count, int) or count < 0:
-            raise invalid('advance takes {"bars": N}, N a whole number of bars')
-        self.clock.advance(count)
-        self.catch_up()
-        return JSONResponse(_clock_json(self.clock))
-
     # -- orders and positions
 
     def _new_order(self, body: dict) -> Order:
@@ -358,6 +400,7 @@ class PaperAccount:
             self.clock.released,
             now,
             now,
+            in_two_parts=qty is not None and self.faults.hits("partial"),
         )
 
     def _check_cover(self, order: Order) -> None:
@@ -380,9 +423,9 @@ class PaperAccount:
         if order.notional is not None:
             notional = order.notional
         elif order.type == "limit":
-            notional = order.qty * order.limit_price
+            notional = order.remaining_qty * order.limit_price
         else:
-            notional = order.qty * self._last_price(order.symbol) * (1.0 + self.rules.slippage)
+            notional = order.remaining_qty * self._last_price(order.symbol) * (1.0 + self.rules.slippage)
         return notional + max(notional * self.rules.commission, self.rules.min_commission)
 
     def _buying_power(self) -> float:
@@ -392,7 +435,7 @@ class PaperAccount:
     def _qty_available(self, symbol: str) -> float:
         held = self.positions.get(symbol, Position()).qty
         selling = sum(
-            order.qty if order.qty is not None else order.notional / self._last_price(symbol)
+            order.remaining_qty if order.qty is not None else order.notional / self._last_price(symbol)
             for order in self.orders
             if order.is_open and order.side == "sell" and order.symbol == symbol
         )
@@ -436,6 +479,7 @@ class PaperAccount:
     def _cancel(self, order: Order) -> None:
         now = self.clock.state()["timestamp"]
         order.status, order.canceled_at, order.updated_at = "canceled", now, now
+        self._record("canceled", order, now)
 
     def _new_id(self) -> str:
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
@@ -455,6 +499,12 @@ def _positive(body: dict, name: str) -> float | None:
     return number
 
 
+def _first_part(shares: float) -> float:
+    """Half an order's shares, in whole shares when it names whole shares."""
+    half = shares / 2.0
+    return float(int(half)) if shares == int(shares) and shares >= 2.0 else half
+
+
 def _optional(write, value):
     return None if value is None else write(value)
 
@@ -463,5 +513,5 @@ def _asset_id(symbol: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"engine-sandbox:{symbol}"))
 
 
-def _clock_json(clock: ReplayClock) -> dict:
+def clock_json(clock: ReplayClock) -> dict:
     return {name: value if isinstance(value, bool) else timestamp(value) for name, value in clock.state().items()}

@@ -25,8 +25,8 @@ class AlpacaError(Exception):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
-    def response(self) -> JSONResponse:
-        return JSONResponse({"code": self.code, "message": self.message}, status_code=self.status)
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"code": self.code, "message": self.message}, status_code=self.status, headers=headers)
 
 
 def invalid(message: str) -> AlpacaError:
