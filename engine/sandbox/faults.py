@@ -5,8 +5,8 @@ A SPEC is comma-separated `name=value` pairs (`engine sandbox --faults`, or `PUT
 while it runs):
 
 - `drop_every=N`: a stream connection is closed after every N data messages it sent;
-- `drop_at=TIME`: every stream connection open when the replayed clock reaches TIME is closed
-  (after the message it is sending then);
+- `drop_at=TIME`: once the replayed clock has reached TIME, each stream connection open then is
+  closed (after the next batch it sends);
 - `rate_limit=F`: that fraction of REST calls is answered 429 with `Retry-After: retry_after` seconds (default 1);
 - `server_error=F`: that fraction is answered 500, 502 or 503, before anything is done;
 - `lost_reply=F`: that fraction of POSTs is carried out, then answered 504 (the reply "lost" on the way);
