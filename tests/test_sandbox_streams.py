@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pandas as pd
@@ -10,9 +11,11 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.requests import MarketOrderRequest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from engine.sandbox.faults import Faults, FaultSpecError
-from tests.sandbox import KEY, SECRET, sandbox_server, stream_bars, trade_updates
+from tests.sandbox import KEY, SECRET, sandbox_server, stream_bars, stream_url, trade_updates
 
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
 SYMBOLS = ("SYN00", "SYN01")
@@ -170,3 +173,18 @@ def test_a_bad_fault_spec_names_the_part_that_is_wrong(trading, cli, spec, probl
     assert refused.status_code == 422 and refused.json()["message"].startswith(f"faults: {problem}")
     result = cli("sandbox", "--faults", spec)
     assert result.returncode == 2 and result.stderr.startswith(f"error: --faults: {problem}")
+
+
+def test_the_streams_require_a_key_pair(sandbox_url):
+    bars_url, updates_url = stream_url(sandbox_url, "/v2/sip"), stream_url(sandbox_url, "/stream")
+    with connect(bars_url) as bars:  # no msgpack asked for: JSON frames
+        assert json.loads(bars.recv(5)) == [{"T": "success", "msg": "connected"}]
+        bars.send(json.dumps({"action": "auth", "key": "", "secret": ""}))
+        assert json.loads(bars.recv(5)) == [{"T": "error", "code": 402, "msg": "auth failed"}]
+        with pytest.raises(ConnectionClosed):
+            bars.recv(5)
+    with connect(updates_url) as updates:
+        updates.send(json.dumps({"action": "authenticate", "data": {"key_id": KEY, "secret_key": ""}}))
+        assert json.loads(updates.recv(5))["data"]["status"] == "unauthorized"
+        with pytest.raises(ConnectionClosed):
+            updates.recv(5)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 
 import msgpack
 import numpy as np
@@ -42,9 +43,9 @@ class Outbox:
     bar's time, one trade update): a drop that falls due takes effect at the end of the batch, and
     a message held back goes after the next one, or before the stream next waits for news."""
 
-    def __init__(self, websocket: WebSocket, faults: FaultState, encode: Callable[[list[dict]], Awaitable[None]]) -> None:
-        self.websocket, self.faults, self._encode = websocket, faults, encode
-        self.sent = 0
+    def __init__(self, faults: FaultState, encode: Callable[[list[dict]], Awaitable[None]]) -> None:
+        self.faults, self._encode = faults, encode
+        self._sent = 0
         self._held: dict | None = None
         self._drop_due = False
         self._generation = faults.drop_generation
@@ -75,9 +76,9 @@ class Outbox:
 
     async def _send_one(self, message: dict) -> None:
         await self._encode([message])
-        self.sent += 1
+        self._sent += 1
         every = self.faults.faults.drop_every
-        self._drop_due = self._drop_due or (every is not None and self.sent % every == 0)
+        self._drop_due = self._drop_due or (every is not None and self._sent % every == 0)
 
 
 class ConsumerPace:
@@ -110,6 +111,10 @@ class MarketDataStream:
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
+        with suppress(WebSocketDisconnect):  # a client gone before it subscribed
+            await self._session(websocket)
+
+    async def _session(self, websocket: WebSocket) -> None:
         uses_msgpack = "msgpack" in websocket.headers.get("content-type", "")
 
         async def send(messages: list[dict]) -> None:
@@ -132,6 +137,8 @@ class MarketDataStream:
             while True:
                 request = await _receive(websocket)
                 action, symbols = request.get("action"), request.get("bars") or []
+                if not isinstance(symbols, list) or not all(isinstance(symbol, str) for symbol in symbols):
+                    action = None
                 if action == "subscribe":
                     subscribed.update(symbols)
                     subscribing.set()
@@ -144,7 +151,7 @@ class MarketDataStream:
 
         async def stream() -> None:
             await subscribing.wait()
-            await self._send_bars(Outbox(websocket, self.faults, send), subscribed)
+            await self._send_bars(Outbox(self.faults, send), subscribed)
 
         await _serve(websocket, listen(), stream())
 
@@ -177,7 +184,10 @@ class TradeUpdateStream:
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
+        with suppress(WebSocketDisconnect):  # a client gone before it listened
+            await self._session(websocket)
 
+    async def _session(self, websocket: WebSocket) -> None:
         async def send(messages: list[dict]) -> None:
             for message in messages:
                 await websocket.send_text(json.dumps(message))
@@ -197,7 +207,8 @@ class TradeUpdateStream:
             nonlocal first_update
             while True:
                 request = await _receive(websocket)
-                streams = (request.get("data") or {}).get("streams") if request.get("action") == "listen" else None
+                data = request.get("data")
+                streams = data.get("streams") if request.get("action") == "listen" and isinstance(data, dict) else None
                 if not isinstance(streams, list):
                     await send([{"stream": "error", "data": {"error_message": "invalid listen request"}}])
                     continue
@@ -208,7 +219,7 @@ class TradeUpdateStream:
 
         async def stream() -> None:
             await listening.wait()
-            outbox, account, sent = Outbox(websocket, self.faults, send), self.account, first_update
+            outbox, account, sent = Outbox(self.faults, send), self.account, first_update
             while True:
                 account.catch_up()
                 while sent < len(account.trade_updates):
