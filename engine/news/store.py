@@ -1,9 +1,11 @@
 """The news store: every article once, by id, in one Parquet file (`data/news/articles.parquet`).
 
 An article has an id (Alpaca's: an integer), its created and updated times (UTC), the symbols it
-is about, headline, summary, source and URL. Adding articles merges them with the stored ones: an
-id already stored keeps the version updated last, so a fetch run twice, or an import of the same
-file, stores nothing twice. The file is written whole (engine.files.atomic_write): a failed or
+is about, headline, summary, source and URL. Adding articles merges them with the stored ones by id
+and updated time: a fetch run twice, or an import of the same file, stores nothing twice, and an
+article updated since it was stored is kept in both versions. Listing and serving show each
+article's latest version; the sentiment feature reads the first (its text as first published)
+unless asked for the latest. The file is written whole (engine.files.atomic_write): a failed or
 interrupted write leaves the store as it was.
 """
 
@@ -92,8 +94,15 @@ class NewsStore:
         return self.root / "articles.parquet"
 
     def read(self, symbols: list[str] | None = None, start=None, end=None) -> pd.DataFrame:
-        """Stored articles, oldest first (by created time, then id); with `symbols`, those about any
-        of them; `start`/`end` bound the created time (inclusive)."""
+        """Stored articles in their latest version, oldest first (by created time, then id); with
+        `symbols`, those about any of them; `start`/`end` bound the created time (inclusive)."""
+        versions = self.versions()
+        latest = versions.sort_values(["id", "updated_at"], kind="stable").drop_duplicates("id", keep="last")
+        return _about(latest.sort_values(["created_at", "id"], kind="stable"), symbols, start, end)
+
+    def versions(self, symbols: list[str] | None = None, start=None, end=None) -> pd.DataFrame:
+        """Every stored version of the articles (as `read` selects them), oldest first by created
+        time, id, then updated time."""
         if not self.path.exists():
             return pd.DataFrame({field.name: pd.Series(dtype=object) for field in SCHEMA}).astype(
                 {"id": "int64", "created_at": "datetime64[ns, UTC]", "updated_at": "datetime64[ns, UTC]"}
@@ -103,28 +112,32 @@ class NewsStore:
         except (OSError, pa.ArrowException) as error:
             raise NewsError(f"{self.path}: damaged, not a readable news file ({' '.join(str(error).split())})") from None
         articles["symbols"] = articles["symbols"].map(list)
-        keep = np.ones(len(articles), dtype=bool)
-        if symbols:
-            wanted = {normalize_symbol(symbol) for symbol in symbols}
-            keep &= articles["symbols"].map(lambda listed: not wanted.isdisjoint(listed)).to_numpy(dtype=bool)
-        if start is not None:
-            keep &= (articles["created_at"] >= _utc(start)).to_numpy()
-        if end is not None:
-            keep &= (articles["created_at"] <= _utc(end)).to_numpy()
-        return articles[keep].reset_index(drop=True)
+        return _about(articles, symbols, start, end)
 
     def add(self, articles: pd.DataFrame, source: str, row_numbers: np.ndarray | None = None) -> int:
         """Merge checked `articles` into the store; returns how many ids were new. `row_numbers`: as
         for check_articles."""
         incoming = check_articles(articles, source, row_numbers)
-        stored = self.read()
+        stored = self.versions()
         new = int((~incoming["id"].isin(stored["id"])).sum())
         merged = pd.concat([stored, incoming], ignore_index=True) if len(stored) else incoming
-        merged = merged.sort_values(["id", "updated_at"], kind="stable").drop_duplicates("id", keep="last")
-        merged = merged.sort_values(["created_at", "id"], kind="stable").reset_index(drop=True)
+        merged = merged.drop_duplicates(["id", "updated_at"], keep="last")
+        merged = merged.sort_values(["created_at", "id", "updated_at"], kind="stable").reset_index(drop=True)
         table = pa.Table.from_pandas(merged, schema=SCHEMA, preserve_index=False)
         atomic_write(self.path, lambda tmp: pq.write_table(table, tmp))
         return new
+
+
+def _about(articles: pd.DataFrame, symbols: list[str] | None, start, end) -> pd.DataFrame:
+    keep = np.ones(len(articles), dtype=bool)
+    if symbols:
+        wanted = {normalize_symbol(symbol) for symbol in symbols}
+        keep &= articles["symbols"].map(lambda listed: not wanted.isdisjoint(listed)).to_numpy(dtype=bool)
+    if start is not None:
+        keep &= (articles["created_at"] >= _utc(start)).to_numpy()
+    if end is not None:
+        keep &= (articles["created_at"] <= _utc(end)).to_numpy()
+    return articles[keep].reset_index(drop=True)
 
 
 def _utc(value) -> pd.Timestamp:
