@@ -6,6 +6,7 @@ import json
 
 from benchmarks import (
     alpaca_fetch,
+    finbert_scoring,
     gru_inference,
     load_memory,
     optimize_trials,
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "optimize_trials": optimize_trials.measure,
     "startup": startup.measure,
     "alpaca_fetch": alpaca_fetch.measure,
+    "finbert_scoring": finbert_scoring.measure,
 }
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -43,6 +44,44 @@ def import_(
     store = Workspace.from_env().news
     read, new = import_news(store, path)
     print_line(f"stored {read} articles from {path}, {new} new, into {store.path}")
+
+
+class Device(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Text(StrEnum):
+    both = "both"
+    headline = "headline"
+    summary = "summary"
+
+
+@app.command("score")
+def score(
+    model: Annotated[
+        str, typer.Option(help="Hugging Face repo id in the local cache, or a folder saved with save_pretrained")
+    ] = "ProsusAI/finbert",  # engine.news.finbert.DEFAULT_MODEL, not imported here: transformers is slow to import
+    batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass")] = 32,
+    device: Annotated[Device, typer.Option(help="auto: CUDA when torch sees a GPU, else the CPU")] = Device.auto,
+    text: Annotated[Text, typer.Option(help="both: headline and summary scored apart and averaged; or one of them")] = Text.both,
+) -> None:
+    """FinBERT sentiment of every stored article version not yet scored with this model and text,
+    into data/news/scores.parquet; never downloads (the model must be on this machine)."""
+    from engine.news.finbert import Scorer, locate  # transformers and torch are slow to import; only here
+    from engine.news.scores import ScoreStore, score_articles
+
+    news = Workspace.from_env().news
+    finbert = locate(model)
+    with StageDisplay() as display, listening(display):
+        scorer = Scorer(finbert, device.value, batch_size)
+        counted = score_articles(news, ScoreStore(news.root), scorer, text.value)
+    rate = f", {counted.scored / counted.seconds:.1f} articles/s" if counted.scored else ""
+    print_line(
+        f"scored {counted.scored} articles with {finbert.id} (revision {finbert.revision}), "
+        f"{counted.already} already scored{rate}"
+    )
 
 
 NEWS_COLUMNS = [
