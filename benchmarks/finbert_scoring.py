@@ -16,7 +16,8 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from benchmarks.common import best_time
-from engine.news.finbert import LABELS, Scorer, locate
+from engine.news.finbert import Scorer
+from engine.news.model_files import LABELS, locate
 from tests.finbert import TEMPLATES, build_tiny_finbert, headlines
 
 BATCH = 32

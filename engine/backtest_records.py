@@ -78,6 +78,7 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
             "traded_rows": len(result.bars),
             "series": {symbol: store.describe(symbol, timeframe).origin for symbol in result.bars.symbols},
         },
+        **({"feature_inputs": inputs} if (inputs := _feature_inputs(prepared)) else {}),
         "libraries": library_versions(),
     }
     frames = {
@@ -88,3 +89,9 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         "prices.parquet": result.bars.frame("close").rename_axis("timestamp").reset_index(),  # for the trades chart
     }
     return RunRecords(documents, frames)
+
+
+def _feature_inputs(prepared) -> dict[str, str]:
+    """Fingerprints of what the model's features read beyond the bars (news and its scores)."""
+    model = prepared.resolved.model
+    return {} if model is None else model.feature_inputs()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from engine.features.base import FeatureContext
 from engine.models.setup import ModelSetup
 from engine.overlays.chain import ChainLink, overlay_context, resolve_chain, resolve_link
 from engine.plugins.registry import PluginRegistry, registry
@@ -45,7 +46,8 @@ def resolve_strategy(strategy: Strategy, source: str | None = None, plugins: Plu
     if plugins is None and (strategy.overlays or isinstance(strategy.signal, ModelSignal)):
         plugins = registry()
     try:
-        model = ModelSetup(strategy.signal, plugins) if isinstance(strategy.signal, ModelSignal) else None
+        context = FeatureContext(tuple(strategy.data.symbols), strategy.data.timeframe)
+        model = ModelSetup(strategy.signal, plugins, context) if isinstance(strategy.signal, ModelSignal) else None
         chain = resolve_chain(strategy, plugins)
     except ValueError as error:
         raise StrategyError(f"{source or f'strategy {strategy.name}'}: {error}") from None

@@ -144,6 +144,9 @@ class ModelSignal(_Strict):
     plugin: str
     lookback: int | None = Field(default=None, ge=1)
     features: list[str] | None = None
+    # Settings of configurable feature providers, by name (`[signal.feature_settings.sentiment]`);
+    # each provider validates its own.
+    feature_settings: dict[str, dict[str, Any]] = {}
     hyperparameters: dict[str, float | int | str | bool] = {}
     labels: LabelSpec = LabelSpec()
     walk_forward: WalkForwardSpec = WalkForwardSpec()

@@ -13,7 +13,8 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from engine.errors import UserError
-from engine.news.finbert import FinbertBroken, Scorer, locate
+from engine.news.finbert import FinbertBroken, Scorer
+from engine.news.model_files import locate
 from engine.news.scores import ScoreStore, score_articles
 from engine.news.store import NewsStore
 from tests.finbert import TEMPLATES, build_tiny_finbert, headlines, install_in_hf_cache

@@ -57,7 +57,7 @@ def test_reading_filters_by_symbol_and_created_time(tmp_path):
         ({"created_at": "yesterday"}, r"row 2, created_at: cannot read time 'yesterday'"),
         ({"symbols": ["../x"]}, r"row 2, symbols: invalid symbol '\.\./x'"),
         ({"headline": " "}, r"row 2, headline: empty headline"),
-        ({"id": 1}, r"row 2, id: id 1 appears twice"),
+        ({"id": 1, "updated_at": FIRST["updated_at"]}, r"row 2, id: id 1 appears twice \(with the same updated_at\)"),
     ],
 )
 def test_a_bad_article_is_named_and_nothing_is_stored(tmp_path, change, pattern):
@@ -67,3 +67,11 @@ def test_a_bad_article_is_named_and_nothing_is_stored(tmp_path, change, pattern)
     with pytest.raises(NewsError, match=pattern):
         store.add(articles(FIRST, SECOND | change), "feed.jsonl")
     assert store.path.read_bytes() == before
+
+
+def test_an_updated_article_keeps_both_versions_and_reads_as_its_latest(tmp_path):
+    store = NewsStore(tmp_path)
+    store.add(articles(FIRST), "fetch")
+    store.add(articles(FIRST | {"updated_at": "2024-01-05T00:00:00Z", "headline": "One, corrected"}), "fetch")
+    assert store.read()["headline"].tolist() == ["One, corrected"]
+    assert store.versions()["headline"].tolist() == ["One", "One, corrected"]

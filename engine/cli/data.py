@@ -204,11 +204,12 @@ def _kind_and_detail(series: StoredSeries) -> tuple[str, str]:
 def sample(
     if_missing: Annotated[bool, typer.Option(help="Do nothing when the sample is already stored")] = False,
 ) -> None:
-    """Write the embedded sample: real S&P 500 and NASDAQ daily bars, and a synthetic hourly universe."""
+    """Write the embedded sample: real S&P 500 and NASDAQ daily bars, a synthetic hourly universe, and
+    synthetic news about it."""
     from engine.data.sample import sample_present, write_sample  # arch is slow to import; only here
 
-    store = Workspace.from_env().data
-    if if_missing and sample_present(store):
+    workspace = Workspace.from_env()
+    if if_missing and sample_present(workspace.data, workspace.news):
         return
-    written = write_sample(store)
-    print_line(f"stored {len(written)} sample series in {store.root}")
+    written, articles = write_sample(workspace.data, workspace.news)
+    print_line(f"stored {len(written)} sample series in {workspace.data.root} and {articles} synthetic articles")

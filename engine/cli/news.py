@@ -69,7 +69,8 @@ def score(
 ) -> None:
     """FinBERT sentiment of every stored article version not yet scored with this model and text,
     into data/news/scores.parquet; never downloads (the model must be on this machine)."""
-    from engine.news.finbert import Scorer, locate  # transformers and torch are slow to import; only here
+    from engine.news.finbert import Scorer  # transformers and torch are slow to import; only here
+    from engine.news.model_files import locate
     from engine.news.scores import ScoreStore, score_articles
 
     news = Workspace.from_env().news

@@ -1,6 +1,7 @@
-"""The embedded sample data: real index history that `arch` ships, and a seeded synthetic universe.
+"""The embedded sample data: real index history that `arch` ships, a seeded synthetic universe, and
+seeded synthetic news about it with a planted edge (engine.news.synthetic).
 
-No network and no keys: both come from installed packages and a fixed seed.
+No network and no keys: all come from installed packages and fixed seeds.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import numpy as np
 import pandas as pd
 from arch.univariate import GARCH, Normal, ZeroMean
 
-from engine.data.store import DataStore, StoredSeries
+from engine.data.store import DataStore, StoredSeries, bar_length
+from engine.news.store import NewsStore
+from engine.news.synthetic import SOURCE, synthetic_news
 
 REAL_SERIES = {
     # symbol: (arch.data module, description)
@@ -75,16 +78,25 @@ def synthetic_frames(seed: int = SYNTHETIC_SEED) -> dict[str, pd.DataFrame]:
     return frames
 
 
-def sample_present(store: DataStore) -> bool:
-    return all(store.has(symbol, "1d") for symbol in REAL_SERIES) and all(
+def sample_present(store: DataStore, news: NewsStore | None = None) -> bool:
+    """Whether the sample's bars (and, given a news store, its synthetic news) are stored."""
+    bars = all(store.has(symbol, "1d") for symbol in REAL_SERIES) and all(
         store.has(symbol, SYNTHETIC_TIMEFRAME) for symbol in SYNTHETIC_SYMBOLS
     )
+    return bars and (news is None or bool((news.read()["source"] == SOURCE).any()))
 
 
-def write_sample(store: DataStore) -> list[StoredSeries]:
+def write_sample(store: DataStore, news: NewsStore | None = None) -> tuple[list[StoredSeries], int]:
+    """The sample's series, and with a news store the synthetic news too; returns the series written
+    and how many articles."""
     written = []
     for symbol, (module_name, origin) in REAL_SERIES.items():
         written.append(store.write(real_frame(module_name), symbol, "1d", origin=origin, source=f"arch.data.{module_name}"))
-    for symbol, frame in synthetic_frames().items():
+    frames = synthetic_frames()
+    for symbol, frame in frames.items():
         written.append(store.write(frame, symbol, SYNTHETIC_TIMEFRAME, origin=SYNTHETIC_ORIGIN, source=f"synthetic {symbol}"))
-    return written
+    if news is None:
+        return written, 0
+    articles = synthetic_news(frames, bar_length(SYNTHETIC_TIMEFRAME))
+    news.add(articles, "the sample's synthetic news")
+    return written, len(articles)

@@ -85,6 +85,15 @@ def check_timeframe(timeframe: str) -> str:
     return timeframe
 
 
+def bar_length(timeframe: str) -> pd.Timedelta:
+    """How long one bar of `timeframe` lasts (`1h` → one hour, `1w` → seven days)."""
+    count, unit = int(check_timeframe(timeframe)[:-1]), timeframe[-1]
+    return (
+        count
+        * {"m": pd.Timedelta(minutes=1), "h": pd.Timedelta(hours=1), "d": pd.Timedelta(days=1), "w": pd.Timedelta(weeks=1)}[unit]
+    )
+
+
 def _stat_key(path: Path) -> bytes:
     stat = path.stat()
     return f"{stat.st_mtime_ns}:{stat.st_size}".encode()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from pydantic import BaseModel
 
 from engine.bars import Bars
 
@@ -25,3 +27,24 @@ class FeatureProvider(Protocol):
     uses_volume: bool
 
     def compute(self, bars: Bars) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class FeatureContext:
+    """What a configurable provider knows of the strategy besides its settings."""
+
+    symbols: tuple[str, ...]
+    timeframe: str
+
+
+class ConfigurableFeatures(Protocol):
+    """A provider that takes settings from the strategy file (`[signal.feature_settings.NAME]`,
+    validated by its `settings` model) and reads more than the bars: `configure` returns the
+    provider that computes. That one's `inputs_fingerprint()` identifies what it read beyond the
+    bars, so the model store, the prediction cache and a run's manifest tell its inputs apart."""
+
+    name: str
+    columns: tuple[str, ...]
+    settings: type[BaseModel]
+
+    def configure(self, settings: BaseModel, context: FeatureContext) -> FeatureProvider: ...

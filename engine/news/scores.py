@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,8 +31,11 @@ import pyarrow.parquet as pq
 from engine import progress
 from engine.errors import UserError
 from engine.files import atomic_write
-from engine.news.finbert import LABELS, FinbertModel, Scorer
+from engine.news.model_files import LABELS, FinbertModel
 from engine.news.store import NewsStore
+
+if TYPE_CHECKING:  # loading the model needs torch and transformers; reading scores does not
+    from engine.news.finbert import Scorer
 
 TEXTS = ("both", "headline", "summary")
 KEY = ["id", "version", "revision", "text"]
@@ -74,6 +78,11 @@ class ScoreStore:
         stored = self._all()
         chosen = stored[(stored["revision"] == revision) & (stored["text"] == text)]
         return chosen.sort_values(["id", "version"], kind="stable").reset_index(drop=True)
+
+    def revisions(self, model: str, text: str) -> list[str]:
+        """The revisions of the model named `model` that scored with `text`, as stored."""
+        stored = self._all()
+        return sorted(stored.loc[(stored["model"] == model) & (stored["text"] == text), "revision"].unique())
 
     def scored(self, revision: str, text: str) -> pd.MultiIndex:
         """The (id, version) of the article versions already scored with `revision` and `text`."""

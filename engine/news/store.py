@@ -55,9 +55,11 @@ def check_articles(frame: pd.DataFrame, source: str, row_numbers: np.ndarray | N
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         fail(position, "id", f"an article's id is a positive whole number, got {frame['id'].iloc[position]!r}")
-    if ids.duplicated().any():
-        position = int(np.flatnonzero(ids.duplicated().to_numpy())[0])
-        fail(position, "id", f"id {int(ids.iloc[position])} appears twice")
+    updated = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce", format="mixed")
+    twice = pd.DataFrame({"id": ids, "updated_at": updated}).duplicated()  # one version of an article, twice
+    if twice.any():
+        position = int(np.flatnonzero(twice.to_numpy())[0])
+        fail(position, "id", f"id {int(ids.iloc[position])} appears twice (with the same updated_at)")
     checked = {"id": ids.astype(np.int64)}
     for column in ("created_at", "updated_at"):
         times = pd.to_datetime(frame[column], utc=True, errors="coerce", format="mixed")

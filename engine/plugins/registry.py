@@ -122,8 +122,10 @@ def _check_item(kind: str, item: object) -> None:
 
     if kind == "model" and not (inspect.isclass(item) and issubclass(item, Model)):
         raise TypeError(f"engine_models must return Model subclasses, got {item!r}")
-    if kind == "features" and not (hasattr(item, "compute") and hasattr(item, "columns")):
-        raise TypeError(f"engine_feature_providers must return providers with `columns` and `compute`, got {item!r}")
+    if kind == "features" and not ((hasattr(item, "compute") or hasattr(item, "configure")) and hasattr(item, "columns")):
+        raise TypeError(
+            f"engine_feature_providers must return providers with `columns` and `compute` (or `configure`), got {item!r}"
+        )
     if kind in ("broker", "feed") and not callable(item):
         raise TypeError(f"engine_{kind}s must return classes or factories with a `name`, got {item!r}")
     if kind == "strategy" and not Path(item).is_file():

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from engine.data.store import DataStore, DataStoreError
+from engine.data.store import DataStore, DataStoreError, bar_length
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ReplayedBars:
             field: np.column_stack([frames[symbol][field].reindex(timeline).to_numpy() for symbol in symbols])
             for field in ("open", "high", "low", "close", "volume")
         }
-        return cls(timeline, tuple(symbols), **fields, bar_length=pd.Timedelta(timeframe))
+        return cls(timeline, tuple(symbols), **fields, bar_length=bar_length(timeframe))
 
     def column(self, symbol: str) -> int:
         return self.symbols.index(symbol)

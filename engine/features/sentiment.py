@@ -1,0 +1,123 @@
+"""News sentiment as a causal feature: FinBERT scores of the stored articles (engine news score),
+joined to the bars.
+
+An article counts for the first bar whose close is at or after its publication time plus the
+latency, so an article published after a bar's close never reaches that bar's decision. A bar
+shorter than a day closes at its start plus its length; a daily (or longer) bar closes at 16:00
+New York time on its last weekday, whatever the season (DST moves it between 20:00 and 21:00 UTC).
+News over a weekend or a holiday counts for the next bar's close.
+
+Per bar and symbol:
+
+- `mean`: the mean score (P(positive) − P(negative)) of the articles that became available in the
+  bar, 0 when none did;
+- `count`: how many did;
+- `decayed`: every article's score so far, each weighted by a half every `half_life_bars` bars since
+  its bar, so news carries across the bars without any, weekends and holidays included;
+- `age`: bars since the newest article's bar, at most ten half-lives (older news weighs under 0.1%).
+
+A window of 64 half-lives is `history`: what an article older than that still adds to `decayed` is
+below float precision, so any chunking of the bars gives the same features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.signal import lfilter
+
+from engine.bars import Bars
+from engine.data.store import bar_length
+from engine.features.base import FeatureContext
+from engine.news.model_files import DEFAULT_MODEL
+from engine.news.timeline import available_scores
+from engine.workspace import Workspace
+
+EXCHANGE_ZONE = "America/New_York"
+EXCHANGE_CLOSE = pd.Timedelta(hours=16)
+HALF_LIVES_OF_HISTORY = 64
+HALF_LIVES_OF_AGE = 10
+
+
+class SentimentSettings(BaseModel):
+    """`[signal.feature_settings.sentiment]` in a strategy file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    model: str = Field(default=DEFAULT_MODEL, min_length=1)  # whose scores: a Hugging Face id or a folder
+    text: Literal["both", "headline", "summary"] = "both"  # which scores (engine news score --text)
+    half_life_bars: float = Field(default=7.0, gt=0.0, le=1000.0)
+    latency_minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60)  # from publication to the feature
+    updates: Literal["ignore", "count"] = "ignore"  # count: a later version counts again, from its own time
+
+
+class SentimentFeatures:
+    """The `sentiment` feature provider as registered: configured by each strategy that names it."""
+
+    name = "sentiment"
+    columns = ("mean", "count", "decayed", "age")
+    settings = SentimentSettings
+
+    def configure(self, settings: SentimentSettings, context: FeatureContext) -> NewsSentiment:
+        return NewsSentiment(settings, context)
+
+
+class NewsSentiment:
+    name = SentimentFeatures.name
+    columns = SentimentFeatures.columns
+    uses_volume = False
+
+    def __init__(self, settings: SentimentSettings, context: FeatureContext) -> None:
+        self.settings, self.context = settings, context
+        self.history = math.ceil(HALF_LIVES_OF_HISTORY * settings.half_life_bars)
+        self._max_age = float(math.ceil(HALF_LIVES_OF_AGE * settings.half_life_bars))
+        self._decay = 0.5 ** (1.0 / settings.half_life_bars)
+        self._events: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def events(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per symbol: when each article became available (ns, ascending) and its score. Read from
+        the workspace's news and score stores on first use (engine.news.timeline)."""
+        if self._events is None:
+            self._events = available_scores(Workspace.from_env(), self.context.symbols, self.settings)
+        return self._events
+
+    def inputs_fingerprint(self) -> str:
+        digest = hashlib.sha256(self.settings.model_dump_json().encode())
+        for symbol, (times, scores) in sorted(self.events().items()):
+            digest.update(symbol.encode())
+            digest.update(times.tobytes())
+            digest.update(scores.tobytes())
+        return digest.hexdigest()
+
+    def compute(self, bars: Bars) -> np.ndarray:
+        closes = bar_closes(bars.timestamps, self.context.timeframe)
+        features = np.zeros((len(bars), len(bars.symbols), len(self.columns)))
+        rows = np.arange(len(bars))
+        for column, symbol in enumerate(bars.symbols):
+            times, scores = self.events().get(symbol, (np.array([], dtype=np.int64), np.array([])))
+            bar_of = np.searchsorted(closes, times, side="left")  # the first bar closing at or after
+            inside = bar_of < len(bars)
+            count = np.bincount(bar_of[inside], minlength=len(bars)).astype(np.float64)
+            total = np.bincount(bar_of[inside], weights=scores[inside], minlength=len(bars))
+            features[:, column, 0] = np.divide(total, count, out=np.zeros(len(bars)), where=count > 0)
+            features[:, column, 1] = count
+            features[:, column, 2] = lfilter([1.0], [1.0, -self._decay], total)
+            newest = np.maximum.accumulate(np.where(count > 0, rows, -1))
+            features[:, column, 3] = np.where(newest >= 0, np.minimum(rows - newest, self._max_age), self._max_age)
+        return features
+
+
+def bar_closes(timestamps: np.ndarray, timeframe: str) -> np.ndarray:
+    """When each bar closes, in ns since the epoch (UTC); see the module's docstring."""
+    length = bar_length(timeframe)
+    starts = pd.DatetimeIndex(timestamps, tz="UTC")
+    if length < pd.Timedelta(days=1):
+        return (starts + length).asi8
+    last_day = (starts + length - pd.Timedelta(days=1)).normalize().tz_localize(None)
+    last_day -= pd.to_timedelta(np.maximum(last_day.day_of_week - 4, 0), unit="D")  # a weekend ends on Friday
+    return (last_day + EXCHANGE_CLOSE).tz_localize(EXCHANGE_ZONE).tz_convert("UTC").asi8

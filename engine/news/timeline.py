@@ -1,0 +1,66 @@
+"""When each stored article became available to a strategy, and its sentiment score: the input of
+the sentiment feature (engine.features.sentiment).
+
+By default an article counts once, from its first publication (`created_at`) with its first text;
+with `updates = "count"`, each later version counts again, from its own `updated_at` with its own
+text. Either way, `latency_minutes` is added: the time from publication to the strategy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import UserError
+from engine.news.model_files import FinbertMissing, locate
+from engine.news.scores import ScoreStore
+
+
+class SentimentInputError(UserError):
+    """No news, or news not scored with the strategy's model."""
+
+
+def available_scores(workspace, symbols: tuple[str, ...], settings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per symbol: the times (ns since the epoch, UTC, ascending) articles about it became available,
+    and their scores."""
+    news, scores = workspace.news, ScoreStore(workspace.news.root)
+    versions = news.versions(list(symbols))
+    if versions.empty:
+        raise SentimentInputError(
+            f"sentiment: no news about {', '.join(symbols)} in {news.path} "
+            "(`engine news fetch` or `engine news import` stores some)"
+        )
+    if settings.updates == "ignore":
+        versions = versions.sort_values(["id", "updated_at"], kind="stable").drop_duplicates("id", keep="first")
+        versions = versions.assign(available=versions["created_at"])
+    else:
+        first = ~versions.duplicated("id", keep="first")
+        versions = versions.assign(available=versions["created_at"].where(first, versions["updated_at"]))
+    revision = _revision(scores, settings.model, settings.text)
+    scored = scores.read(revision, settings.text)[["id", "version", "score"]]
+    joined = versions.merge(scored, left_on=["id", "updated_at"], right_on=["id", "version"], how="left")
+    unscored = int(joined["score"].isna().sum())
+    if unscored:
+        raise SentimentInputError(
+            f"sentiment: {unscored} of {len(joined)} articles about {', '.join(symbols)} are not scored with "
+            f"{settings.model} ({settings.text}): run `engine news score --model {settings.model} --text {settings.text}`"
+        )
+    latency = pd.Timedelta(minutes=settings.latency_minutes)
+    joined = joined.assign(available=joined["available"] + latency).explode("symbols")
+    events = {}
+    for symbol in symbols:
+        about = joined[joined["symbols"] == symbol].sort_values(["available", "id"], kind="stable")
+        events[symbol] = (pd.DatetimeIndex(about["available"]).asi8, about["score"].to_numpy(dtype=np.float64))
+    return events
+
+
+def _revision(scores: ScoreStore, model: str, text: str) -> str:
+    """The revision of `model` on this machine; where the model is not here, the one revision its
+    stored scores come from."""
+    try:
+        return locate(model).revision
+    except FinbertMissing:
+        stored = scores.revisions(model, text)
+        if len(stored) == 1:
+            return stored[0]
+        raise
