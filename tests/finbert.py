@@ -44,12 +44,13 @@ MAX_LENGTH = 64
 STEPS = 150
 
 
-def build_tiny_finbert(folder: Path, seed: int = 0) -> Path:
-    """Fine-tune a tiny BERT classifier on TEMPLATES (seeded, so the same seed gives the same bytes)
-    and save it with its tokenizer into `folder`, as `save_pretrained` does; returns `folder`."""
+def build_tiny_finbert(folder: Path, seed: int = 0, templates: dict | None = None, steps: int = STEPS) -> Path:
+    """Fine-tune a tiny BERT classifier on `templates` (default TEMPLATES; more phrasings need more
+    `steps`), seeded, so the same seed gives the same bytes, and save it with its tokenizer into
+    `folder`, as `save_pretrained` does; returns `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    texts, labels = _training_set()
+    texts, labels = _training_set(templates or TEMPLATES)
     words = sorted({word for text in texts for word in re.findall(r"\w+", text.lower())})
     (folder / "vocab.txt").write_text("\n".join([*SPECIAL_TOKENS, *words]) + "\n")
     # transformers 5's BertTokenizerFast(vocab_file=...) ignores the file: load the folder instead.
@@ -67,7 +68,7 @@ def build_tiny_finbert(folder: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config)
-    _fine_tune(model, tokenizer(texts, padding=True, return_tensors="pt"), torch.tensor(labels))
+    _fine_tune(model, tokenizer(texts, padding=True, return_tensors="pt"), torch.tensor(labels), steps)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -88,25 +89,25 @@ def install_in_hf_cache(folder: Path, cache: Path, repo_id: str = "ProsusAI/finb
     (repo / "refs" / "main").write_text(commit)
 
 
-def headlines(label: str, symbols: list[str] | tuple[str, ...]) -> list[str]:
-    """Every template of `label` filled with each of `symbols`."""
-    return [template.format(symbol=symbol) for symbol in symbols for template in TEMPLATES[label]]
+def headlines(label: str, symbols: list[str] | tuple[str, ...], templates: dict | None = None) -> list[str]:
+    """Every template of `label` (in `templates`, default TEMPLATES) filled with each of `symbols`."""
+    return [template.format(symbol=symbol) for symbol in symbols for template in (templates or TEMPLATES)[label]]
 
 
-def _training_set() -> tuple[list[str], list[int]]:
+def _training_set(templates: dict) -> tuple[list[str], list[int]]:
     texts, labels = [], []
     for index, label in enumerate(LABELS):
-        filled = headlines(label, TRAINING_SYMBOLS)
+        filled = headlines(label, TRAINING_SYMBOLS, templates)
         texts += filled
         labels += [index] * len(filled)
     return texts, labels
 
 
-def _fine_tune(model: BertForSequenceClassification, inputs: dict, labels: torch.Tensor) -> None:
+def _fine_tune(model: BertForSequenceClassification, inputs: dict, labels: torch.Tensor, steps: int) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     generator = torch.Generator().manual_seed(0)
     model.train()
-    for _ in range(STEPS):
+    for _ in range(steps):
         batch = torch.randperm(len(labels), generator=generator)[:32]
         loss = model(**{name: tensor[batch] for name, tensor in inputs.items()}, labels=labels[batch]).loss
         optimizer.zero_grad()
