@@ -6,6 +6,7 @@ walk-forward → a backtest. With the headlines shuffled among the articles the 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,9 @@ def test_the_news_path_finds_the_planted_edge_and_none_in_shuffled_news(tmp_path
     auc = json.loads(trained.stdout.splitlines()[-1])["overall"]["roc_auc"]
     backtest = cli("backtest", "--strategy", "news_edge", "--json")
     assert backtest.returncode == 0, backtest.stderr
-    metrics = json.loads(backtest.stdout.splitlines()[-1])["metrics"]
+    reply = json.loads(backtest.stdout.splitlines()[-1])
+    metrics, manifest = reply["metrics"], json.loads((Path(reply["run_dir"]) / "manifest.json").read_text())
+    assert set(manifest["feature_inputs"]) == {"sentiment"}  # the news and scores the run read
     if shuffled:
         assert 0.45 < auc < 0.55 and (metrics["sharpe"] or 0.0) < 1.0  # none when it never trades
     else:

@@ -7,12 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.backtest import load_bars
 from engine.errors import UserError
 from engine.features.base import FeatureContext
 from engine.features.sentiment import NewsSentiment, SentimentSettings
+from engine.models.walkforward import planned_fold_keys
 from engine.news.scores import ScoreStore
 from engine.news.store import NewsStore
 from engine.resolution import resolve_strategy
+from engine.signals.cache import PredictionCache
 from engine.strategy import StrategyError
 from engine.strategy_files import load_strategy
 
@@ -155,3 +158,25 @@ def test_news_not_scored_or_a_model_not_here_is_one_line_saying_what_to_do(home)
     elsewhere = NewsSentiment(SentimentSettings(model=str(home / "no-model")), FeatureContext(("SYN00",), "1h"))
     with pytest.raises(UserError, match=str(home / "no-model")):
         elsewhere.inputs_fingerprint()
+
+
+def test_changed_news_or_scores_make_new_fold_and_prediction_keys(home, store):
+    publish(home, [(1, "2021-03-02 15:00:00", "SYN00", 0.5), (2, "2021-03-03 15:00:00", "SYN01", -0.5)])
+    strategy = load_strategy("gru93_news").with_overrides(data={"symbols": ["SYN00", "SYN01"], "end": "2021-12-31"})
+    bars = load_bars(strategy, store)
+
+    def keys() -> tuple[list[str], str]:
+        setup = resolve_strategy(strategy).model
+        return planned_fold_keys(setup, bars), PredictionCache(home / "predictions").key(setup, bars)
+
+    before = keys()
+    assert keys() == before  # the same news and scores: the same keys
+    publish(home, [(3, "2021-06-01 15:00:00", "SYN00", 0.9)])
+    with_more_news = keys()
+    scores = ScoreStore(home / "data" / "news")
+    rescored = pd.read_parquet(scores.path).assign(score=lambda frame: -frame["score"])
+    scores.path.unlink()
+    scores.add(rescored)
+    with_other_scores = keys()
+    assert len({str(before), str(with_more_news), str(with_other_scores)}) == 3
+    assert all(set(before[0]).isdisjoint(other[0]) for other in (with_more_news, with_other_scores))
