@@ -9,6 +9,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from engine.bars import Bars
+from engine.errors import UserError
 
 
 class FeatureProvider(Protocol):
@@ -27,6 +28,11 @@ class FeatureProvider(Protocol):
     uses_volume: bool
 
     def compute(self, bars: Bars) -> np.ndarray: ...
+
+
+class FeatureInputsMissing(UserError):
+    """What a configurable provider reads beyond the bars is not there (news not stored or not
+    scored): a strategy needing it cannot train now, so no trained fold is in use by it."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.backtest import load_bars
 from engine.errors import UserError
+from engine.features.base import FeatureInputsMissing
 from engine.models.walkforward import planned_fold_keys
 from engine.resolution import resolve_strategy
 from engine.strategy import StrategyError
@@ -38,6 +39,8 @@ def referenced_keys(workspace: Workspace) -> set[str]:
             resolved = resolve_strategy(load_strategy(str(entry.path)))
             if resolved.model is not None:
                 keys |= set(planned_fold_keys(resolved.model, load_bars(resolved.strategy, workspace.data)))
+        except FeatureInputsMissing:
+            continue  # it cannot train now (no news, say), so no fold is in use by it
         except (StrategyError, UserError, ValueError) as error:
             why = f"cannot tell which folds strategy {entry.name} uses ({error})"
             raise PruneRefused(f"models prune: {why}; nothing deleted") from None

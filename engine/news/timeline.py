@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.errors import UserError
+from engine.features.base import FeatureInputsMissing
 from engine.news.model_files import FinbertMissing, locate
 from engine.news.scores import ScoreStore
 
 
-class SentimentInputError(UserError):
-    """No news, or news not scored with the strategy's model."""
+class SentimentInputError(FeatureInputsMissing):
+    """No news, or news not scored with the strategy's model (or the model is not here)."""
 
 
 def available_scores(workspace, symbols: tuple[str, ...], settings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -59,8 +59,8 @@ def _revision(scores: ScoreStore, model: str, text: str) -> str:
     stored scores come from."""
     try:
         return locate(model).revision
-    except FinbertMissing:
+    except FinbertMissing as missing:
         stored = scores.revisions(model, text)
         if len(stored) == 1:
             return stored[0]
-        raise
+        raise SentimentInputError(str(missing)) from None
