@@ -11,9 +11,9 @@ from engine.data.store import DataStore
 from engine.features.dataset import FeatureSet
 from engine.features.technical import CalendarFeatures, TechnicalFeatures
 from engine.models import walkforward
-from engine.models.setup import ModelSetup
 from engine.models.walkforward import plan_folds, train_walk_forward
 from engine.plugins.registry import registry
+from engine.resolution import resolve_strategy
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, planted_frames, write_planted
 
@@ -55,7 +55,7 @@ def test_each_model_finds_a_planted_signal_and_not_a_shuffled_one(planted_home, 
         return labels
 
     monkeypatch.setattr(walkforward, "forward_return_labels", shuffled_labels)
-    setup = ModelSetup(strategy.signal, registry())
+    setup = resolve_strategy(strategy).model
     shuffled = train_walk_forward(setup, prepared.bars, Workspace(planted_home.root / "shuffled").models)
     assert out_of_sample_auc(shuffled, true_labels) < 0.55
 
@@ -91,7 +91,7 @@ def test_features_are_causal():
 
 def test_training_is_deterministic(planted_home, tmp_path):
     strategy = model_strategy("gru")
-    setup = ModelSetup(strategy.signal, registry())
+    setup = resolve_strategy(strategy).model
     bars = prepare(strategy, planted_home).bars
     first = train_walk_forward(setup, bars, Workspace(tmp_path / "a").models)
     second = train_walk_forward(setup, bars, Workspace(tmp_path / "b").models)
