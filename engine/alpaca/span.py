@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from engine.data.timestamps import parse_utc
 from engine.errors import UserError
 
 
@@ -37,10 +38,7 @@ class Span:
 
 
 def _utc(text: str, option: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        stamp = pd.NaT
-    if stamp is pd.NaT:
+    stamp = parse_utc(text)
+    if stamp is None:
         raise SpanError(f"{option} {text!r}: give a date (2024-01-31) or a time (2024-01-31T14:30, UTC unless it says)")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp

@@ -82,3 +82,15 @@ def _from_epoch(raw: pd.Series, numbers: pd.Series, fail: Callable[[int, str], N
         position = int(differs[0])
         fail(position, f"{_shown(raw.iloc[position])} is epoch {unit_of[position]}, but the first row holds epoch {unit_of[0]}")
     return pd.to_datetime(numbers, unit=EPOCH_UNITS[unit_of[0]][0], utc=True)
+
+
+def parse_utc(text: str) -> pd.Timestamp | None:
+    """`text` (a date, or a time with or without its zone) as a time in UTC, a naive one taken as
+    UTC; None when it is not a time."""
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError:
+        return None
+    if stamp is pd.NaT:
+        return None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

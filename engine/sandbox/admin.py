@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse
 
 from engine.sandbox.faults import Faults, FaultSpecError, FaultState
 from engine.sandbox.trading import PaperAccount, clock_json
-from engine.sandbox.wire import invalid
+from engine.sandbox.wire import invalid, json_object
 
 
 class Admin:
@@ -17,7 +17,7 @@ class Admin:
 
     async def advance(self, request: Request) -> JSONResponse:
         """Release the next N bars (`{"bars": N}`, default 1) and answer the clock."""
-        count = (await _body(request)).get("bars", 1)
+        count = (await json_object(request, "the body", empty={})).get("bars", 1)
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise invalid('advance takes {"bars": N}, N a whole number of bars')
         self.account.advance(count)
@@ -28,7 +28,7 @@ class Admin:
 
     async def set_faults(self, request: Request) -> JSONResponse:
         """Put `{"faults": SPEC}` in force in place of the faults before ("" for none), dice thrown afresh."""
-        spec = (await _body(request)).get("faults")
+        spec = (await json_object(request, "the body", empty={})).get("faults")
         if not isinstance(spec, str):
             raise invalid('faults takes {"faults": SPEC}, like {"faults": "rate_limit=0.2,drop_every=50"}')
         try:
@@ -36,15 +36,3 @@ class Admin:
         except FaultSpecError as error:
             raise invalid(f"faults: {error}") from None
         return await self.get_faults(request)
-
-
-async def _body(request: Request) -> dict:
-    if not await request.body():
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise invalid("the body is not JSON") from None
-    if not isinstance(body, dict):
-        raise invalid("the body is not a JSON object")
-    return body

@@ -24,6 +24,8 @@ from dataclasses import dataclass, fields
 
 import pandas as pd
 
+from engine.data.timestamps import parse_utc
+
 FRACTIONS = ("rate_limit", "server_error", "lost_reply", "slow", "duplicate", "out_of_order", "reject", "partial")
 SECONDS = ("retry_after", "delay")
 
@@ -77,13 +79,10 @@ def _value(name: str, text: str):
             raise FaultSpecError(f"drop_every={text}: give a whole number of messages, at least 1")
         return int(text)
     if name == "drop_at":
-        try:
-            stamp = pd.Timestamp(text)
-        except ValueError:
-            stamp = pd.NaT
-        if stamp is pd.NaT:
+        stamp = parse_utc(text)
+        if stamp is None:
             raise FaultSpecError(f"drop_at={text}: give a time, like 2021-03-02T15:30Z")
-        return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return stamp
     try:
         number = float(text)
     except ValueError:

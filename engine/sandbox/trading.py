@@ -35,6 +35,7 @@ from engine.sandbox.wire import (
     UNPROCESSABLE,
     AlpacaError,
     invalid,
+    json_object,
     money,
     query_int,
     query_list,
@@ -293,13 +294,7 @@ class PaperAccount:
 
     async def submit_order(self, request: Request) -> JSONResponse:
         self.catch_up()
-        try:
-            body = await request.json()
-        except ValueError:
-            raise invalid("the order is not JSON") from None
-        if not isinstance(body, dict):
-            raise invalid("the order is not a JSON object")
-        order = self._new_order(body)
+        order = self._new_order(await json_object(request, "the order"))
         self._check_cover(order)
         self.orders.append(order)
         if self.faults.hits("reject"):

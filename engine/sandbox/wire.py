@@ -9,6 +9,8 @@ import pandas as pd
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from engine.data.timestamps import parse_utc
+
 # Alpaca's error codes: the HTTP status followed by a detail number.
 BAD_REQUEST = 40010000
 UNAUTHORIZED = 40110000
@@ -47,13 +49,24 @@ def query_time(request: Request, name: str) -> pd.Timestamp | None:
     text = request.query_params.get(name)
     if not text:
         return None
-    try:
-        stamp = pd.Timestamp(text)
-    except ValueError:
-        raise AlpacaError(400, BAD_REQUEST, f"invalid {name}: {text!r}") from None
-    if stamp is pd.NaT:
+    stamp = parse_utc(text)
+    if stamp is None:
         raise AlpacaError(400, BAD_REQUEST, f"invalid {name}: {text!r}")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp
+
+
+async def json_object(request: Request, what: str, empty: dict | None = None) -> dict:
+    """The request's body, a JSON object (`what` names it in a refusal); `empty`, when given, stands
+    for a body that is empty."""
+    if empty is not None and not await request.body():
+        return empty
+    try:
+        body = await request.json()
+    except ValueError:
+        raise invalid(f"{what} is not JSON") from None
+    if not isinstance(body, dict):
+        raise invalid(f"{what} is not a JSON object")
+    return body
 
 
 def query_int(request: Request, name: str, default: int, most: int) -> int:
