@@ -28,8 +28,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.signal import lfilter
 
 from engine.bars import Bars
 from engine.data.store import bar_length
@@ -106,10 +106,20 @@ class NewsSentiment:
             total = np.bincount(bar_of[inside], weights=scores[inside], minlength=len(bars))
             features[:, column, 0] = np.divide(total, count, out=np.zeros(len(bars)), where=count > 0)
             features[:, column, 1] = count
-            features[:, column, 2] = lfilter([1.0], [1.0, -self._decay], total)
+            features[:, column, 2] = _decayed(total, self._decay)
             newest = np.maximum.accumulate(np.where(count > 0, rows, -1))
             features[:, column, 3] = np.where(newest >= 0, np.minimum(rows - newest, self._max_age), self._max_age)
         return features
+
+
+@njit(cache=True)
+def _decayed(totals: np.ndarray, decay: float) -> np.ndarray:
+    """Each bar's total carried forward, multiplied by `decay` every bar after."""
+    carried, out = 0.0, np.empty_like(totals)
+    for row in range(len(totals)):
+        carried = carried * decay + totals[row]
+        out[row] = carried
+    return out
 
 
 def bar_closes(timestamps: np.ndarray, timeframe: str) -> np.ndarray:

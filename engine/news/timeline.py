@@ -8,19 +8,27 @@ text. Either way, `latency_minutes` is added: the time from publication to the s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from engine.features.base import FeatureInputsMissing
 from engine.news.model_files import FinbertMissing, locate
 from engine.news.scores import ScoreStore
+from engine.workspace import Workspace
+
+if TYPE_CHECKING:  # the feature reads this module
+    from engine.features.sentiment import SentimentSettings
 
 
 class SentimentInputError(FeatureInputsMissing):
     """No news, or news not scored with the strategy's model (or the model is not here)."""
 
 
-def available_scores(workspace, symbols: tuple[str, ...], settings) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def available_scores(
+    workspace: Workspace, symbols: tuple[str, ...], settings: SentimentSettings
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per symbol: the times (ns since the epoch, UTC, ascending) articles about it became available,
     and their scores."""
     news, scores = workspace.news, ScoreStore(workspace.news.root)
