@@ -24,8 +24,10 @@ from urllib.parse import urlsplit
 import requests
 from alpaca.common.enums import BaseURL
 from alpaca.common.rest import RESTClient
+from alpaca.data.enums import DataFeed
 from alpaca.data.historical.news import NewsClient
 from alpaca.data.historical.stock import StockHistoricalDataClient
+from alpaca.data.live.stock import StockDataStream
 from alpaca.trading.client import TradingClient
 
 from engine.errors import UserError
@@ -83,6 +85,11 @@ class AlpacaConnection:
 
     def news_client(self) -> NewsClient:
         return _prepared(NewsClient(self.key, self.secret, url_override=self.server))
+
+    def bar_stream(self, feed: str = "iex") -> StockDataStream:
+        """The live bar stream of `feed`: at ENGINE_ALPACA_URL's server, on Alpaca's path, when it names one."""
+        websocket = None if self.server is None else self.server.replace("http", "ws", 1) + f"/v2/{DataFeed(feed).value}"
+        return StockDataStream(self.key, self.secret, feed=DataFeed(feed), url_override=websocket)
 
     def trading_client(self) -> TradingClient:
         """Paper trading: Alpaca's paper server unless ENGINE_ALPACA_URL names another."""

@@ -29,4 +29,5 @@ class AlpacaRequest:
         return AlpacaRequestError(f"{self}: {problem}")
 
     def __str__(self) -> str:
-        return f"GET /{self.version}{self.path} ({','.join(self.symbols)}, page {self.page})"
+        about = f" ({','.join(self.symbols)}, page {self.page})" if self.symbols else ""
+        return f"GET /{self.version}{self.path}{about}"

@@ -1,0 +1,110 @@
+"""The Alpaca live feed against `engine sandbox` on loopback, through the real alpaca-py clients:
+every bar once, in order, whatever the stream does; and a pipeline fed live with the sim broker
+(a paper session's dry run) ends as the backtest of the same bars."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from engine.alpaca.connection import AlpacaConnection
+from engine.backtest import prepare, simulate
+from engine.data.store import DataStore
+from engine.execution.broker import SimBroker
+from engine.execution.conventions import ExecutionRules
+from engine.feeds.alpaca import AlpacaFeed, LiveSettings
+from engine.pipeline import Pipeline, run_feed
+from engine.sandbox.faults import Faults
+from engine.strategy_files import load_strategy
+from engine.workspace import Workspace
+from tests.in_process import engine_here
+from tests.sandbox import KEY, SECRET, sandbox_server
+
+SYMBOLS = ("SYN00", "SYN01")
+HISTORY_END = "2022-11-30"  # the consumer's stored history; the sandbox's clock starts after it
+LIVE_FROM = pd.Timestamp("2022-12-01", tz="UTC")
+
+
+@pytest.fixture
+def consumer(tmp_path, monkeypatch, capsys):
+    """A workspace to trade from, and a function that fills its history from a sandbox at `url`."""
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
+    monkeypatch.setenv("ENGINE_ALPACA_MAX_WAIT", "0.01")
+    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+    def fetch_history(url: str) -> None:
+        monkeypatch.setenv("ENGINE_ALPACA_URL", url)
+        fetched = engine_here(monkeypatch, capsys, "data", "fetch", *SYMBOLS, "--source", "alpaca", "--timeframe", "1h",
+                              "--start", "2022-09-01", "--end", HISTORY_END)  # fmt: skip
+        assert fetched.returncode == 0, fetched.stderr
+
+    return Workspace(tmp_path), fetch_history
+
+
+def feed_of(workspace: Workspace, **settings) -> AlpacaFeed:
+    history = workspace.data.load(list(SYMBOLS), "1h")
+    connection = AlpacaConnection.from_env()
+    return AlpacaFeed(workspace.data, connection, SYMBOLS, "1h", history, LiveSettings(poll=0.5, **settings))
+
+
+def stored_after(store: DataStore, count: int) -> list[tuple]:
+    bars = store.load(list(SYMBOLS), "1h", LIVE_FROM)
+    return [_rows(bars.slice(row, row + 1)) for row in range(count)]
+
+
+def _rows(bars) -> tuple:
+    return (str(bars.index()[0]), *(getattr(bars, field).tobytes() for field in ("open", "high", "low", "close", "volume")))
+
+
+def test_each_bar_released_is_pushed_once_in_order(sample_home, store, consumer):
+    workspace, fetch_history = consumer
+    with sandbox_server(sample_home, symbols=SYMBOLS, start=LIVE_FROM - pd.Timedelta(hours=4)) as url:  # stepped
+        fetch_history(url)
+        feed, chunks = feed_of(workspace, max_bars=6), []
+        runner = threading.Thread(target=feed.run, args=(chunks.append,))
+        runner.start()
+        for released in range(1, 7):
+            requests.post(
+                f"{url}/admin/advance", json={"bars": 1}, headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
+            )
+            deadline = time.monotonic() + 10
+            while feed.pushed_live < released and time.monotonic() < deadline:
+                time.sleep(0.01)
+        runner.join(10)
+    assert not runner.is_alive() and len(chunks[0]) == len(workspace.data.load(list(SYMBOLS), "1h", None, HISTORY_END))
+    assert [_rows(chunk) for chunk in chunks[1:]] == stored_after(store, 6)  # the sandbox's bars, exactly
+
+
+def test_a_stream_that_drops_repeats_and_reorders_loses_and_repeats_no_bar(sample_home, store, consumer):
+    workspace, fetch_history = consumer
+    faults = Faults.parse("drop_every=8,duplicate=0.3,out_of_order=0.3,rate_limit=0.2,retry_after=0.01")
+    with sandbox_server(sample_home, symbols=SYMBOLS, start=LIVE_FROM - pd.Timedelta(hours=4), speed=0.0, faults=faults) as url:
+        fetch_history(url)
+        feed, chunks = feed_of(workspace, max_bars=30), []
+        feed.run(chunks.append)
+    assert [_rows(chunk) for chunk in chunks[1:]] == stored_after(store, 30)
+
+
+def test_a_live_dry_run_with_the_sim_broker_ends_as_the_backtest_of_the_same_bars(sample_home, consumer):
+    workspace, fetch_history = consumer
+    strategy = load_strategy("sma_cross").with_overrides(data={"symbols": list(SYMBOLS), "timeframe": "1h"})
+    with sandbox_server(sample_home, symbols=SYMBOLS, start=LIVE_FROM - pd.Timedelta(hours=4), speed=0.0) as url:
+        fetch_history(url)
+        prepared = prepare(strategy, workspace)
+        rules = ExecutionRules.from_strategy(strategy)
+        pipeline = Pipeline(prepared.stages(), SimBroker(rules), prepared.bars.symbols, rules.initial_cash, None, strategy.name)
+        live = run_feed(pipeline, AlpacaFeed(workspace.data, AlpacaConnection.from_env(), SYMBOLS, "1h", prepared.bars,
+                                             LiveSettings(poll=0.5, max_bars=70)))  # fmt: skip
+    backtest = simulate(prepare(strategy, workspace))  # over the bars the feed stored: history, live and later ones
+    pushed = len(prepared.bars) + 70
+    assert len(live.execution.equity) == pushed and len(backtest.execution.equity) >= pushed
+    np.testing.assert_allclose(live.execution.equity, backtest.execution.equity[:pushed], rtol=1e-12)
+    fills = live.execution.fills
+    assert len(fills) > 0
+    assert fills.equals(backtest.execution.fills.iloc[: len(fills)])
