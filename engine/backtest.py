@@ -178,6 +178,11 @@ def simulate(
     )
     run = run_feed(pipeline, HistoricalFeed(bars, chunk_size), on_chunk)
     _check_finite_equity(prepared.strategy.name, bars.timestamps, run.execution.equity, first)
+    return traded_part(run, first)
+
+
+def traded_part(run: PipelineRun, first: int) -> PipelineRun:
+    """The run from bar `first` on: what was traded after the warm-up."""
     return PipelineRun(
         run.execution.since(first), {topic: out[first:] for topic, out in run.stage_outputs.items()}, run.differences
     )
@@ -266,6 +271,14 @@ def run_backtest(
 
     progress.stage(f"backtesting {prepared.strategy.name} ({broker})", len(prepared.bars), "bars")
     run = simulate(prepared, chunk_size, broker, advance)
+    return judged(prepared, run, chunk_size, broker, ablation)
+
+
+def judged(
+    prepared: PreparedStrategy, run: PipelineRun, chunk_size: int | None, broker: str, ablation: bool = False
+) -> BacktestResult:
+    """A run over the prepared bars (from `prepared.trade_from`) with its metrics, beside its
+    baselines over the same bars, and the warnings it deserves."""
     strategy, periods = prepared.strategy, prepared.periods_per_year
     baselines = {"buy & hold": benchmark_of(strategy)}
     if prepared.resolved.model is not None:

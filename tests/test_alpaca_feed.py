@@ -4,6 +4,7 @@ every bar once, in order, whatever the stream does; and a pipeline fed live with
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -108,3 +109,36 @@ def test_a_live_dry_run_with_the_sim_broker_ends_as_the_backtest_of_the_same_bar
     fills = live.execution.fills
     assert len(fills) > 0
     assert fills.equals(backtest.execution.fills.iloc[: len(fills)])
+
+
+SMA_LIVE = """
+name = "sma_live"
+[data]
+symbols = ["SYN00", "SYN01"]
+timeframe = "1h"
+[signal]
+kind = "sma_cross"
+fast = 5
+slow = 20
+"""
+
+
+def test_engine_paper_dry_run_is_stored_as_a_paper_run_and_ends_as_the_backtest(sample_home, consumer, monkeypatch, capsys):
+    workspace, fetch_history = consumer
+    path = workspace.root / "strategies" / "sma_live.toml"
+    path.parent.mkdir()
+    path.write_text(SMA_LIVE)
+    with sandbox_server(sample_home, symbols=SYMBOLS, start=LIVE_FROM - pd.Timedelta(hours=4), speed=0.0) as url:
+        fetch_history(url)
+        session = engine_here(
+            monkeypatch, capsys, "paper", "--strategy", "sma_live", "--max-bars", "35", "--poll", "0.5", "--json"
+        )
+    assert session.returncode == 0, session.stderr
+    reply = json.loads(session.stdout.splitlines()[-1])
+    listed = json.loads(engine_here(monkeypatch, capsys, "runs", "list", "--json").stdout)
+    assert [(run["kind"], run["status"]) for run in listed if run["id"] == reply["run_id"]] == [("paper", "finished")]
+    assert reply["metrics"]["bars"] == 35
+    equity = workspace.runs.load(reply["run_id"]).equity["equity"].to_numpy()
+    # The backtest of the same strategy trading from the first live bar, over the bars the feed stored.
+    from_live = load_strategy(str(path)).with_overrides(data={"start": str(LIVE_FROM.date())})
+    np.testing.assert_allclose(equity, simulate(prepare(from_live, workspace)).execution.equity[:35], rtol=1e-12)
