@@ -29,6 +29,7 @@ RESULTS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "study": {"study.json": ("study", "storage")},
 }
+RESULTS["paper"] = RESULTS["backtest"]  # a session is stored as a backtest of its live bars
 
 
 class DamagedRun(UserError):

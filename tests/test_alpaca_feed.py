@@ -136,7 +136,8 @@ def test_engine_paper_dry_run_is_stored_as_a_paper_run_and_ends_as_the_backtest(
     assert session.returncode == 0, session.stderr
     reply = json.loads(session.stdout.splitlines()[-1])
     listed = json.loads(engine_here(monkeypatch, capsys, "runs", "list", "--json").stdout)
-    assert [(run["kind"], run["status"]) for run in listed if run["id"] == reply["run_id"]] == [("paper", "finished")]
+    [run] = [run for run in listed if run["id"] == reply["run_id"]]
+    assert (run["kind"], run["status"], run["sharpe"]) == ("paper", "finished", reply["metrics"]["sharpe"])
     assert reply["metrics"]["bars"] == 35
     equity = workspace.runs.load(reply["run_id"]).equity["equity"].to_numpy()
     # The backtest of the same strategy trading from the first live bar, over the bars the feed stored.
