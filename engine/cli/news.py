@@ -9,6 +9,7 @@ import typer
 from engine.cli.data import EndOption, StartOption, SymbolsArgument
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table
 from engine.cli.progress_display import StageDisplay
+from engine.news.model_files import DEFAULT_MODEL, locate
 from engine.progress import listening
 from engine.workspace import Workspace
 
@@ -62,7 +63,7 @@ class Text(StrEnum):
 def score(
     model: Annotated[
         str, typer.Option(help="Hugging Face repo id in the local cache, or a folder saved with save_pretrained")
-    ] = "ProsusAI/finbert",  # engine.news.finbert.DEFAULT_MODEL, not imported here: transformers is slow to import
+    ] = DEFAULT_MODEL,
     batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass")] = 32,
     device: Annotated[Device, typer.Option(help="auto: CUDA when torch sees a GPU, else the CPU")] = Device.auto,
     text: Annotated[Text, typer.Option(help="both: headline and summary scored apart and averaged; or one of them")] = Text.both,
@@ -70,7 +71,6 @@ def score(
     """FinBERT sentiment of every stored article version not yet scored with this model and text,
     into data/news/scores.parquet; never downloads (the model must be on this machine)."""
     from engine.news.finbert import Scorer  # transformers and torch are slow to import; only here
-    from engine.news.model_files import locate
     from engine.news.scores import ScoreStore, score_articles
 
     news = Workspace.from_env().news
