@@ -35,6 +35,9 @@ from engine.errors import UserError
 KEY_VARIABLE, SECRET_VARIABLE, URL_VARIABLE = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "ENGINE_ALPACA_URL"
 PLACEHOLDER_KEYS = ("engine-sandbox", "engine-sandbox")
 TIMEOUT = (10.0, 60.0)  # seconds to connect, and to wait for each part of a reply
+# The SDK's own websocket settings, and a bounded close: a client that stops reading while the
+# server keeps sending would otherwise wait 10 s for the closing handshake.
+STREAM_PARAMETERS = {"ping_interval": 10, "ping_timeout": 180, "max_queue": 1024, "close_timeout": 1}
 
 Client = TypeVar("Client", bound=RESTClient)
 
@@ -89,7 +92,9 @@ class AlpacaConnection:
     def bar_stream(self, feed: str = "iex") -> StockDataStream:
         """The live bar stream of `feed`: at ENGINE_ALPACA_URL's server, on Alpaca's path, when it names one."""
         websocket = None if self.server is None else self.server.replace("http", "ws", 1) + f"/v2/{DataFeed(feed).value}"
-        return StockDataStream(self.key, self.secret, feed=DataFeed(feed), url_override=websocket)
+        return StockDataStream(
+            self.key, self.secret, feed=DataFeed(feed), url_override=websocket, websocket_params=STREAM_PARAMETERS
+        )
 
     def trading_client(self) -> TradingClient:
         """Paper trading: Alpaca's paper server unless ENGINE_ALPACA_URL names another."""

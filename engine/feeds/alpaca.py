@@ -131,7 +131,12 @@ def _stop(stream, listener: threading.Thread, wait: float = 10.0) -> None:
         stream.stop()
         closing = stream.close()
         try:
-            asyncio.run_coroutine_threadsafe(closing, stream._loop).result(wait)
+            closed = asyncio.run_coroutine_threadsafe(closing, stream._loop)
         except RuntimeError:  # the loop ended meanwhile
             closing.close()
+        else:
+            try:
+                closed.result(wait)
+            except TimeoutError:
+                closed.cancel()
     listener.join(wait)

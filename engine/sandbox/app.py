@@ -39,7 +39,7 @@ KEY_HEADERS = (b"apca-api-key-id", b"apca-api-secret-key")
 class SandboxOptions:
     symbols: tuple[str, ...] = ()  # none: every symbol the store holds at `timeframe`
     timeframe: str = "1h"
-    start: pd.Timestamp | None = None  # the first bar at or after it is released when the sandbox starts
+    start: pd.Timestamp | None = None  # the first bar at or after it is released at start; None: the last
     # Bars released per bar length of real time; 0: as fast as the stream's consumers take them;
     # None: only through POST /admin/advance (deterministic, what the tests use).
     speed: float | None = None
@@ -60,7 +60,8 @@ def sandbox_app(workspace: Workspace, options: SandboxOptions, extra: Sequence[M
     faults = FaultState(options.faults, options.seed)
     account = PaperAccount(ReplayClock(bars, options.start, options.speed or 0.0), rules, faults)
     pace = ConsumerPace(account) if options.speed == 0 else None
-    market = MarketData(workspace.data, workspace.news, options.page_size)
+    replayed_now = None if options.start is None else lambda: account.clock.state()["timestamp"]
+    market = MarketData(workspace.data, workspace.news, replayed_now, options.page_size)
     return create_app(market, account, faults, pace, extra)
 
 

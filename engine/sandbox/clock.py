@@ -60,7 +60,8 @@ class ReplayClock:
     ) -> None:
         self.bars = bars
         timeline = bars.timeline
-        first = 0 if start is None else int(timeline.searchsorted(start))
+        # No start: the replay is over, every stored bar is history (what `engine data fetch` rehearses on).
+        first = len(timeline) - 1 if start is None else int(timeline.searchsorted(start))
         if first == len(timeline):
             raise DataStoreError(f"no bars to replay from {start} (the last is at {timeline[-1]})")
         self._first, self._speed, self._monotonic = first, speed, monotonic

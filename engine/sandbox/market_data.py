@@ -1,6 +1,10 @@
 """Market-data REST as alpaca-py's StockHistoricalDataClient and NewsClient use it: bars from the
 engine's bar store, news from its news store, both paged by an opaque `next_page_token`.
 
+While a replay runs (`--from`), nothing is served from its future: a bar only once it has closed by
+the sandbox's clock (its time plus its length), an article once it was published, as Alpaca serves
+nothing ahead of now. Without one, the whole store is history.
+
 A page holds at most `limit` items (and never more than the sandbox's page size, Alpaca's 10,000 for
 bars and 50 for news unless the sandbox is started with a smaller one, so tests can page through a
 little data). Bar pages run across the symbols in order: a token names the symbol and time where the
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +25,7 @@ import pyarrow.compute as pc
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from engine.data.store import DataStore, DataStoreError, normalize_symbol
+from engine.data.store import DataStore, DataStoreError, bar_length, normalize_symbol
 from engine.news.store import NewsStore
 from engine.sandbox.wire import BAD_REQUEST, SERVER_ERROR, AlpacaError, invalid, query_int, query_list, query_time, timestamp
 
@@ -35,6 +40,7 @@ _STORE_UNITS = {"Min": "m", "T": "m", "Hour": "h", "H": "h", "Day": "d", "D": "d
 class MarketData:
     bars: DataStore
     news: NewsStore
+    now: Callable[[], pd.Timestamp] | None  # the replayed clock's time; None: no replay, all is history
     page_size: int = MAX_BARS_PAGE  # the most items any page holds, whatever `limit` asks
 
     async def get_bars(self, request: Request) -> JSONResponse:
@@ -43,6 +49,9 @@ class MarketData:
             raise invalid("missing symbols")
         timeframe = store_timeframe(request.query_params.get("timeframe", ""))
         start, end = query_time(request, "start"), query_time(request, "end")
+        if timeframe is not None and self.now is not None:  # the latest bar that has closed by now
+            closed = self.now() - bar_length(timeframe)
+            end = closed if end is None else min(end, closed)
         if request.query_params.get("sort", "asc") != "asc":
             raise invalid("the sandbox serves bars oldest first only (sort=asc)")
         room = min(query_int(request, "limit", 1000, MAX_BARS_PAGE), self.page_size)
@@ -87,7 +96,10 @@ class MarketData:
         if order not in ("asc", "desc"):
             raise invalid(f"invalid sort: {order!r} (asc or desc)")
         room = min(query_int(request, "limit", 10, MAX_NEWS_PAGE), self.page_size)
-        articles = self.news.read(symbols or None, query_time(request, "start"), query_time(request, "end"))
+        end = query_time(request, "end")
+        if self.now is not None:
+            end = self.now() if end is None else min(end, self.now())
+        articles = self.news.read(symbols or None, query_time(request, "start"), end)
         keys = list(zip(articles["created_at"].map(lambda stamp: stamp.value), articles["id"], strict=True))
         positions = list(range(len(articles)))
         if order == "desc":  # Alpaca's default: newest first
