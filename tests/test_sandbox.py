@@ -327,3 +327,15 @@ def test_the_clock_releases_bars_at_its_speed_skipping_the_gaps(store):
     assert bars.timeline[clock.released] == pd.Timestamp("2021-03-02 15:30", tz="UTC")
     clock.advance(3)
     assert clock.state()["timestamp"] == pd.Timestamp("2021-03-02 19:30", tz="UTC")
+
+
+def test_a_replay_serves_no_bar_before_it_has_closed(trading, store):
+    client, advance = trading
+    url = client._base_url
+    bars = StockHistoricalDataClient(KEY, SECRET, url_override=url)
+    request = StockBarsRequest(
+        symbol_or_symbols="SYN00", timeframe=TimeFrame.Hour, start=_utc("2021-03-01"), end=_utc("2021-03-05")
+    )
+    assert [bar.timestamp.hour for bar in bars.get_stock_bars(request).data["SYN00"]] == [14]  # closed at 15:30, now
+    advance(2)
+    assert [bar.timestamp.hour for bar in bars.get_stock_bars(request).data["SYN00"]] == [14, 15, 16]
