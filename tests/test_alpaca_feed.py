@@ -5,8 +5,12 @@ every bar once, in order, whatever the stream does; and a pipeline fed live with
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -143,3 +147,42 @@ def test_engine_paper_dry_run_is_stored_as_a_paper_run_and_ends_as_the_backtest(
     # The backtest of the same strategy trading from the first live bar, over the bars the feed stored.
     from_live = load_strategy(str(path)).with_overrides(data={"start": str(LIVE_FROM.date())})
     np.testing.assert_allclose(equity, simulate(prepare(from_live, workspace)).execution.equity[:35], rtol=1e-12)
+
+
+def test_a_running_session_shows_its_state_and_stops_when_asked(sample_home, consumer, monkeypatch, capsys):
+    workspace, fetch_history = consumer
+    path = workspace.root / "strategies" / "sma_live.toml"
+    path.parent.mkdir()
+    path.write_text(SMA_LIVE)
+
+    def engine(*args: str):
+        return engine_here(monkeypatch, capsys, *args)
+
+    with sandbox_server(sample_home, symbols=SYMBOLS, start=LIVE_FROM - pd.Timedelta(hours=4)) as url:  # stepped
+        fetch_history(url)
+        environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        command = [sys.executable, "-m", "engine", "paper", "--strategy", "sma_live", "--poll", "0.2"]
+        session = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for live_bars in (1, 2, 3):
+                requests.post(
+                    f"{url}/admin/advance", json={"bars": 1}, headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
+                )
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    reply = engine("paper", "status", "--json")  # an error until the session has started
+                    state = json.loads(reply.stdout)["live"] if reply.returncode == 0 else None
+                    if state is not None and state["live_bars"] == live_bars:
+                        break
+                    time.sleep(0.1)
+                assert state["live_bars"] == live_bars and state["equity"] > 0
+            shown = engine("paper", "status")
+            assert "after 3 live bars, the last at 2022-12-01 16:30:00+00:00" in shown.stdout
+            assert engine("paper", "stop", "latest").returncode == 0
+            out, err = session.communicate(timeout=60)
+        finally:
+            session.kill()
+    assert session.returncode == 0, err
+    [listed] = json.loads(engine("paper", "list", "--json").stdout)
+    assert (listed["kind"], listed["status"]) == ("paper", "finished")
+    assert engine("paper", "stop", "latest").stderr.startswith(f"error: session {listed['id']} is finished, not running")

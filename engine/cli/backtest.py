@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 BROKER_OF_EXECUTION = {"replay": "sim"}  # --execution replay: the event-driven sim broker
 
-StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help="Strategy name (in strategies/) or path to a .toml")]
+STRATEGY_HELP = "Strategy name (in strategies/) or path to a .toml"
+StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help=STRATEGY_HELP)]
 
 
 def symbol_list(value: str | None) -> list[str] | None:

@@ -1,4 +1,5 @@
-"""`engine paper`: a paper session, the backtested pipeline trading live bars (engine.paper)."""
+"""`engine paper`: a paper session, the backtested pipeline trading live bars (engine.paper); and
+`engine paper list`, `status` and `stop` from another terminal."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.backtest import StrategyOption
-from engine.cli.output import WARNING, print_json_line, print_labelled, print_line, print_metrics
+from engine.cli.backtest import STRATEGY_HELP
+from engine.cli.output import WARNING, ListJson, print_json_line, print_labelled, print_line, print_metrics
 from engine.cli.progress_display import StageDisplay
+from engine.cli.runs import print_runs
+from engine.formatting import format_metric
 from engine.progress import listening
 from engine.workspace import Workspace
 
+app = typer.Typer(no_args_is_help=False)
 
+
+@app.callback(invoke_without_command=True)
 def paper(
-    strategy: StrategyOption,
+    context: typer.Context,
+    strategy: Annotated[str | None, typer.Option("--strategy", "-s", help=STRATEGY_HELP)] = None,
     broker: Annotated[str, typer.Option(help="Who fills the orders: sim (a dry run on live bars; no orders sent)")] = "sim",
     max_bars: Annotated[int | None, typer.Option(min=1, help="Live bars to trade before the session ends")] = None,
     feed: Annotated[str, typer.Option(help="Alpaca's data feed: iex or sip")] = "iex",
@@ -27,7 +34,12 @@ def paper(
     ] = False,
 ) -> None:
     """Trade a strategy on live bars from Alpaca (or ENGINE_ALPACA_URL's `engine sandbox`) until
-    --max-bars or Ctrl-C, after warming it up on its stored history; store the session as a run."""
+    --max-bars, Ctrl-C or `engine paper stop`, after warming it up on its stored history; store the
+    session as a run."""
+    if context.invoked_subcommand is not None:
+        return
+    if strategy is None:
+        raise typer.BadParameter("give the strategy to trade: --strategy NAME", param_hint="--strategy")
     with StageDisplay() as display, listening(display):
         display.stage("loading the trading libraries")
         import pandas as pd
@@ -66,3 +78,46 @@ def paper(
         {config.name: result.metrics, **result.baselines},
     )
     print_line(f"session {run_id} stored in {run_dir}")
+
+
+SessionArgument = Annotated[str, typer.Argument(help="A paper session's run id, a unique prefix of one, or `latest`")]
+
+
+@app.command("list")
+def list_(json: ListJson = False) -> None:
+    """Paper sessions in the run store, oldest first, running ones too."""
+    sessions = [run for run in Workspace.from_env().runs.list() if run.kind == "paper"]
+    if json:
+        print_json_line([run.to_json() for run in sessions])
+    else:
+        print_runs(sessions)
+
+
+@app.command("status")
+def status(session: SessionArgument = "latest", json: ListJson = False) -> None:
+    """A session's status and, after its last live bar, its equity, cash, positions and fills."""
+    from engine.paper import live_state, paper_run
+
+    runs = Workspace.from_env().runs
+    run_id, journal = paper_run(runs, session)
+    state = live_state(runs, run_id)
+    if json:
+        print_json_line({"run_id": run_id, "status": journal["status"], "live": state})
+        return
+    print_line(f"session {run_id}: {journal['status']}, strategy {journal['strategy']}")
+    if state is None:
+        print_line("no live bar yet")
+        return
+    held = ", ".join(f"{symbol} {shares:g}" for symbol, shares in state["positions"].items() if shares) or "none"
+    print_line(f"after {state['live_bars']} live bars, the last at {state['bar']}:")
+    print_line(f"equity {format_metric('final_equity', state['equity'])}, cash {format_metric('final_equity', state['cash'])}")
+    print_line(f"positions {held}; {state['fills']} fills")
+
+
+@app.command("stop")
+def stop(session: SessionArgument) -> None:
+    """Ask a running session to end after the bar it is on; it then stores its results."""
+    from engine.paper import request_stop
+
+    run_id = request_stop(Workspace.from_env().runs, session)
+    print_line(f"asked session {run_id} to stop after its current bar")

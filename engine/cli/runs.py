@@ -46,13 +46,13 @@ def list_(
     if json:
         print_json_line([run.to_json() for run in runs])
     else:
-        _print_runs(runs)
+        print_runs(runs)
     for run in runs:
         if run.problem:
             print_labelled(WARNING, f"run {run.run_id} is damaged: {run.problem}")
 
 
-def _print_runs(runs: list[RunSummary]) -> None:
+def print_runs(runs: list[RunSummary]) -> None:
     rows = [
         [
             run.run_id,
