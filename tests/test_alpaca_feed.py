@@ -186,3 +186,19 @@ def test_a_running_session_shows_its_state_and_stops_when_asked(sample_home, con
     [listed] = json.loads(engine("paper", "list", "--json").stdout)
     assert (listed["kind"], listed["status"]) == ("paper", "finished")
     assert engine("paper", "stop", "latest").stderr.startswith(f"error: session {listed['id']} is finished, not running")
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        ((), "engine paper: give the strategy to trade, --strategy NAME (or a command: list, status, stop)"),
+        (("--strategy", "sma_cross", "--broker", "alpaca"), "--broker alpaca: the brokers are sim"),
+        (("--strategy", "sma_cross", "--feed", "iex2"), "--feed iex2: use iex or sip"),
+        (("status",), "no paper session in"),
+        (("stop", "nope"), "no run 'nope'"),
+    ],
+)
+def test_bad_paper_commands_are_one_line(consumer, monkeypatch, capsys, args, problem):
+    result = engine_here(monkeypatch, capsys, "paper", *args)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and problem in errors[0], result.stderr

@@ -13,6 +13,7 @@ from engine.cli.backtest import STRATEGY_HELP
 from engine.cli.output import WARNING, ListJson, print_json_line, print_labelled, print_line, print_metrics
 from engine.cli.progress_display import StageDisplay
 from engine.cli.runs import print_runs
+from engine.errors import UserError
 from engine.formatting import format_metric
 from engine.progress import listening
 from engine.workspace import Workspace
@@ -39,13 +40,12 @@ def paper(
     if context.invoked_subcommand is not None:
         return
     if strategy is None:
-        raise typer.BadParameter("give the strategy to trade: --strategy NAME", param_hint="--strategy")
+        raise UserError("engine paper: give the strategy to trade, --strategy NAME (or a command: list, status, stop)")
     with StageDisplay() as display, listening(display):
         display.stage("loading the trading libraries")
         import pandas as pd
 
         from engine.alpaca.connection import AlpacaConnection
-        from engine.errors import UserError
         from engine.feeds.alpaca import LiveSettings
         from engine.paper import BROKERS, PaperSession
         from engine.resolution import resolve_strategy
