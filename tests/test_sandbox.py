@@ -24,7 +24,7 @@ from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketO
 
 from engine.data.store import DataStore
 from engine.news.store import NewsStore
-from engine.sandbox.clock import ReplayClock, ReplayedBars
+from engine.sandbox.clock import ReplayClock, replayed_bars
 from tests.sandbox import KEY, SECRET, sandbox_server, stream_bars
 
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
@@ -319,12 +319,13 @@ def test_the_command_serves_until_stopped_and_never_prints_keys(sample_home, sto
 
 
 def test_the_clock_releases_bars_at_its_speed_skipping_the_gaps(store):
-    bars = ReplayedBars.load(store, ["SYN00"], "1h")
+    bars = replayed_bars(store, ["SYN00"], "1h")
     seconds = [100.0]
-    clock = ReplayClock(bars, pd.Timestamp("2021-03-01 20:00", tz="UTC"), speed=3600, monotonic=lambda: seconds[0])
-    assert bars.timeline[clock.released] == pd.Timestamp("2021-03-01 20:30", tz="UTC")  # the session's last bar
+    start = pd.Timestamp("2021-03-01 20:00", tz="UTC")
+    clock = ReplayClock(bars, pd.Timedelta(hours=1), start, speed=3600, monotonic=lambda: seconds[0])
+    assert clock.timeline[clock.released] == pd.Timestamp("2021-03-01 20:30", tz="UTC")  # the session's last bar
     seconds[0] += 2.5  # two more bars at one a second: overnight is skipped
-    assert bars.timeline[clock.released] == pd.Timestamp("2021-03-02 15:30", tz="UTC")
+    assert clock.timeline[clock.released] == pd.Timestamp("2021-03-02 15:30", tz="UTC")
     clock.advance(3)
     assert clock.state()["timestamp"] == pd.Timestamp("2021-03-02 19:30", tz="UTC")
 

@@ -19,10 +19,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from engine.data.store import normalize_symbol
+from engine.data.store import bar_length, normalize_symbol
 from engine.execution.conventions import ExecutionRules
 from engine.sandbox.admin import Admin
-from engine.sandbox.clock import ReplayClock, ReplayedBars
+from engine.sandbox.clock import ReplayClock, replayed_bars
 from engine.sandbox.faults import Faults, FaultState
 from engine.sandbox.http_faults import InjectFaults
 from engine.sandbox.market_data import MAX_BARS_PAGE, MarketData
@@ -54,11 +54,11 @@ def sandbox_app(workspace: Workspace, options: SandboxOptions, extra: Sequence[M
     symbols = [normalize_symbol(symbol) for symbol in options.symbols] or sorted(
         series.symbol for series in workspace.data.list() if series.timeframe == options.timeframe and series.damage is None
     )
-    bars = ReplayedBars.load(workspace.data, symbols, options.timeframe)
+    bars = replayed_bars(workspace.data, symbols, options.timeframe)
     costs, execution = CostSpec(), ExecutionSpec()
     rules = ExecutionRules(costs.commission, costs.slippage, execution.initial_cash, min_commission=costs.min_commission)
     faults = FaultState(options.faults, options.seed)
-    account = PaperAccount(ReplayClock(bars, options.start, options.speed or 0.0), rules, faults)
+    account = PaperAccount(ReplayClock(bars, bar_length(options.timeframe), options.start, options.speed or 0.0), rules, faults)
     pace = ConsumerPace(account) if options.speed == 0 else None
     replayed_now = None if options.start is None else lambda: account.clock.state()["timestamp"]
     market = MarketData(workspace.data, workspace.news, replayed_now, options.page_size)

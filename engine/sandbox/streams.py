@@ -25,6 +25,7 @@ import msgpack
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from engine.bars import Bars
 from engine.sandbox.faults import FaultState
 from engine.sandbox.trading import PaperAccount
 from engine.sandbox.wire import timestamp
@@ -99,7 +100,7 @@ class ConsumerPace:
 
     def _release_when_all_caught_up(self) -> None:
         clock = self.account.clock
-        if not self._sent_up_to or clock.released == len(clock.bars.timeline) - 1:
+        if not self._sent_up_to or clock.released == len(clock.timeline) - 1:
             return
         if min(self._sent_up_to.values()) >= clock.released:
             self.account.advance(1)
@@ -262,7 +263,7 @@ async def _receive(websocket: WebSocket) -> dict:
     return request if isinstance(request, dict) else {}
 
 
-def _bar_message(bars, index: int, column: int) -> dict:
+def _bar_message(bars: Bars, index: int, column: int) -> dict:
     volume = bars.volume[index, column]
     return {
         "T": "b",
@@ -272,7 +273,7 @@ def _bar_message(bars, index: int, column: int) -> dict:
         "l": float(bars.low[index, column]),
         "c": float(bars.close[index, column]),
         "v": 0.0 if np.isnan(volume) else float(volume),
-        "t": msgpack.Timestamp.from_unix_nano(bars.timeline[index].value),
+        "t": msgpack.Timestamp.from_unix_nano(int(bars.timestamps[index].astype("int64"))),
         "n": None,  # the store keeps neither, as over REST
         "vw": None,
     }

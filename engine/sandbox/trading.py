@@ -161,11 +161,11 @@ class PaperAccount:
 
     def _execute_bar(self, index: int) -> None:
         bars = self.clock.bars
-        at = bars.timeline[index]
+        at = self.clock.timeline[index]
         day = at.tz_convert(EXCHANGE_ZONE).date()
         waiting = [order for order in self.orders if order.is_open and order.placed_at < index]
         for order in sorted(waiting, key=lambda order: order.side != "sell"):  # sells fund buys
-            column = bars.column(order.symbol)
+            column = bars.symbols.index(order.symbol)
             if order.time_in_force == "day" and self._trading_day(order) < day:
                 order.status, order.expired_at, order.updated_at = "expired", at, at
                 self._record("expired", order, at)
@@ -178,9 +178,7 @@ class PaperAccount:
 
     def _trading_day(self, order: Order):
         """The New York date of the first bar the order could fill on."""
-        return (
-            self.clock.bars.timeline[min(order.placed_at + 1, len(self.clock.bars.timeline) - 1)].tz_convert(EXCHANGE_ZONE).date()
-        )
+        return self.clock.timeline[min(order.placed_at + 1, len(self.clock.timeline) - 1)].tz_convert(EXCHANGE_ZONE).date()
 
     @staticmethod
     def _fill_price(order: Order, open_: float, high: float, low: float) -> float | None:
@@ -273,7 +271,7 @@ class PaperAccount:
                 "trade_suspended_by_user": False,
                 "shorting_enabled": self.rules.allow_short,
                 "daytrade_count": 0,
-                "created_at": timestamp(self.clock.bars.timeline[0]),
+                "created_at": timestamp(self.clock.timeline[0]),
             }
         )
 
@@ -437,7 +435,7 @@ class PaperAccount:
         return held - selling
 
     def _last_price(self, symbol: str) -> float:
-        return float(self._last_close[self.clock.released, self.clock.bars.column(symbol)])
+        return float(self._last_close[self.clock.released, self.clock.bars.symbols.index(symbol)])
 
     def _market_value(self, symbol: str) -> float:
         return self.positions[symbol].qty * self._last_price(symbol)
