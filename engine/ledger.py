@@ -103,7 +103,9 @@ class Ledger:
         positions = np.tile(marks.positions[marks.length - 1] if marks.length else np.zeros(len(self.symbols)), (len(bars), 1))
         if self._unmarked:
             pending = Fills.concat(self._unmarked)
-            self._unmarked = []
+            later = pending.timestamp > bars.timestamps[-1]  # they wait for the bar they belong to
+            self._unmarked = [_take(pending, later)] if later.any() else []
+            pending = _take(pending, ~later)
             rows = np.searchsorted(bars.timestamps, pending.timestamp, side="right") - 1
             before = rows < 0  # stamped after the last marked bar but before this chunk: that bar's
             if before.any():

@@ -1,15 +1,23 @@
 """A paper session: the backtested pipeline, its stage objects and execution conventions, fed live
 one bar at a time (DESIGN §11).
 
-Built so far: the dry run (`engine paper --broker sim`). The strategy is prepared on its stored
-history exactly as a backtest prepares it (a model's folds trained or reused, thresholds
-calibrated), warms up on that history, then trades each bar the Alpaca live feed
-(engine.feeds.alpaca) pushes as it closes, filled by the sim broker at the next bar's open. The
-session is a run of the run store (kind `paper`), running with its progress in live bars while it
-trades, and after each live bar its state in `live.json` (the bar, equity, cash, positions, fills so
-far) for `engine paper status` in another terminal. Stored at the end as a backtest is (metrics
-beside buy-and-hold over the same live bars, equity, trades, orders). It ends after `max_bars` live
-bars, at Ctrl-C, or when `engine paper stop` leaves `stop.json` in its folder, after the bar it is on.
+The strategy is prepared on its stored history exactly as a backtest prepares it (a model's folds
+trained or reused, thresholds calibrated), warms up on that history, then trades each bar the Alpaca
+live feed (engine.feeds.alpaca) pushes as it closes. Its orders go to Alpaca's paper account (or
+`engine sandbox`) through the Alpaca broker (engine.execution.alpaca), journaled in `orders.sqlite`
+in the session's run folder; or, with `--broker sim`, to the sim broker (a dry run).
+
+The session is a run of the run store (kind `paper`), running with its progress in live bars while
+it trades, and after each live bar its state in `live.json` (the bar, equity, cash, positions,
+fills so far, a halt) for `engine paper status` in another terminal. Stored at the end as a
+backtest is (metrics beside buy-and-hold over the same live bars, equity, trades, orders). It ends
+after `max_bars` live bars, at Ctrl-C, or when `engine paper stop` leaves `stop.json` in its folder,
+after the bar it is on.
+
+An Alpaca session that ended, or whose process died, is resumed by its run id (`--session`): in
+the same run folder, it warms up on the stored bars up to the last bar whose orders were all
+placed, books the journal's fills, settles every order the journal left open with the broker (by
+client order id: nothing is sent twice), and trades on from the next bar.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from engine import progress
 from engine.alpaca.connection import AlpacaConnection
@@ -28,24 +37,27 @@ from engine.backtest import BacktestResult, judged, prepare, traded_part
 from engine.backtest_records import backtest_records
 from engine.bars import Bars
 from engine.errors import UserError
+from engine.execution.alpaca import NO_LIMITS, AlpacaBroker
 from engine.execution.broker import SimBroker
 from engine.execution.conventions import ExecutionRules
+from engine.execution.limits import KillSwitch
 from engine.feeds.alpaca import AlpacaFeed, LiveSettings
 from engine.files import atomic_write
+from engine.order_journal import OrderJournal
 from engine.pipeline import Pipeline
 from engine.resolution import ResolvedStrategy
 from engine.run_files import read_document
-from engine.runstore import RunRecords, RunStore, now
-from engine.topics import FILLS
+from engine.runstore import RunJournal, RunRecords, RunStore, now
+from engine.topics import FILLS, FINAL_TARGETS
 from engine.workspace import Workspace
 
-BROKERS = ("sim",)
-LIVE, STOP = "live.json", "stop.json"
+BROKERS = ("alpaca", "sim")
+LIVE, STOP, JOURNAL = "live.json", "stop.json", "orders.sqlite"
 STOP_CHECK_SECONDS = 0.5
 
 
 class PaperError(UserError):
-    """A session that cannot start or store anything."""
+    """A session that cannot start, resume or store anything."""
 
 
 class PaperSession:
@@ -56,69 +68,152 @@ class PaperSession:
         connection: AlpacaConnection,
         settings: LiveSettings,
         command: list[str],
+        broker: str = "sim",
+        session: str | None = None,
+        kill_switch: KillSwitch = NO_LIMITS,
     ) -> None:
+        if broker not in BROKERS:
+            raise PaperError(f"--broker {broker}: use {' or '.join(BROKERS)}")
+        if session is not None and broker != "alpaca":
+            raise PaperError("--session resumes a session of the alpaca broker: a sim session has nothing to resume")
         self.resolved, self.workspace, self.command = resolved, workspace, command
+        self.connection, self.broker_name, self.kill_switch = connection, broker, kill_switch
+        if broker == "alpaca":
+            connection.check_orders_go_to_paper()
+        self.resumed = None if session is None else _resumable(workspace.runs, session, resolved.name)
         self.prepared = prepare(resolved, workspace)
+        history = self.prepared.bars
+        if self.resumed is not None:
+            with _opened(workspace.runs.path(self.resumed) / JOURNAL) as journal:
+                done = pd.Timestamp(journal.fact("last_done") or journal.fact("history_end"))
+            history = history.slice(0, int(np.searchsorted(history.timestamps, _naive(done), side="right")))
         data = resolved.strategy.data
-        self.feed = AlpacaFeed(workspace.data, connection, tuple(data.symbols), data.timeframe, self.prepared.bars, settings)
+        self.feed = AlpacaFeed(workspace.data, connection, tuple(data.symbols), data.timeframe, history, settings)
+        self.flatten = False
 
-    def stop(self) -> None:
+    def stop(self, flatten: bool = False) -> None:
         """End the session after the bar it is on (from a signal handler or another thread)."""
+        self.flatten = self.flatten or flatten
         self.feed.stop()
 
     def run(self, on_bar: Callable[[Bars], None] | None = None) -> tuple[BacktestResult, str]:
         """Trade until the feed ends; returns the session's result and its run id."""
-        prepared, strategy = self.prepared, self.resolved.strategy
-        history = prepared.bars
+        strategy, runs = self.resolved.strategy, self.workspace.runs
+        journal = (
+            runs.open("paper", strategy.name, self.command) if self.resumed is None else runs.reopen(self.resumed, self.command)
+        )
+        with journal:
+            orders = OrderJournal(journal.path / JOURNAL) if self.broker_name == "alpaca" else None
+            try:
+                return self._trade(journal, orders, on_bar), journal.run_id
+            finally:
+                if orders is not None:
+                    orders.close()
+
+    def _trade(self, journal: RunJournal, orders: OrderJournal | None, on_bar) -> BacktestResult:
+        prepared, strategy, history = self.prepared, self.resolved.strategy, self.feed.history
         rules = ExecutionRules.from_strategy(strategy)
+        if orders is None:
+            broker, initial_cash, held = SimBroker(rules), rules.initial_cash, None
+        else:
+            broker = AlpacaBroker(self.connection, rules, orders, strategy.name, self.kill_switch)
+            if orders.fact("history_end") is None:
+                orders.set_fact("history_end", _iso(history.timestamps[-1]))
+                orders.set_fact("initial_cash", broker.account()[0])
+            initial_cash, held = orders.fact("initial_cash"), orders.fact("targets")
+            held = None if held is None else np.array(held, dtype=float)
         # Every bar after the history may trade; the history only warms the stages up.
         first_live = history.timestamps[-1] + np.timedelta64(1, "ns")
-        pipeline = Pipeline(prepared.stages(), SimBroker(rules), history.symbols, rules.initial_cash, first_live, strategy.name)
+        pipeline = Pipeline(prepared.stages(), broker, history.symbols, initial_cash, first_live, strategy.name, held)
+        if orders is not None:
+            broker.listen()
+        session_start = _naive(pd.Timestamp(orders.fact("history_end"))) if orders is not None else history.timestamps[-1]
+        past_live = int(len(history) - np.searchsorted(history.timestamps, session_start, side="right"))
         live: list[Bars] = []
-        fills = 0
-
-        def count(filled) -> None:
-            nonlocal fills
-            fills += len(filled)
-
-        pipeline.bus.subscribe(FILLS, count)
+        counts = {"fills": 0}
+        targets: list[np.ndarray] = []
+        pipeline.bus.subscribe(FILLS, lambda filled: counts.__setitem__("fills", counts["fills"] + len(filled)))
+        pipeline.bus.subscribe(FINAL_TARGETS, lambda chunk: targets.append(chunk.weights[-1]))
         limit = self.feed.settings.max_bars or 0
-        with self.workspace.runs.open("paper", strategy.name, self.command) as journal:
-            journal.progress(0, limit, force=True)
+        journal.progress(past_live, past_live + limit, force=True)
 
-            def push(bars: Bars) -> None:
-                pipeline.push(bars)
-                if bars is not history:
-                    live.append(bars)
-                    journal.write(RunRecords({LIVE: _state(pipeline, bars, len(live), fills)}))
-                    journal.progress(len(live), limit)
-                    if on_bar is not None:
-                        on_bar(bars)
+        def push(bars: Bars) -> None:
+            pipeline.push(bars)
+            if bars is history:
+                return
+            live.append(bars)
+            if orders is not None:  # every order of this bar is placed: a restart goes on from the next
+                orders.set_fact("targets", targets[-1].tolist())
+                orders.set_fact("last_done", _iso(bars.timestamps[-1]))
+            halted = orders.fact("halted") if orders is not None else None
+            journal.write(RunRecords({LIVE: _state(pipeline, bars, past_live + len(live), counts["fills"], halted)}))
+            journal.progress(past_live + len(live), past_live + limit)
+            if on_bar is not None:
+                on_bar(bars)
 
-            ended = threading.Event()
-            watcher = threading.Thread(target=self._watch_for_stop, args=(journal.path / STOP, ended), daemon=True)
-            watcher.start()
-            try:
-                self.feed.run(push)
-            finally:
-                ended.set()
-            run = pipeline.close()
-            if not live:
-                raise PaperError(f"the session of {strategy.name} ended before a live bar closed: nothing to store")
-            progress.stage("storing the session")
-            session = replace(prepared, bars=Bars.concat([history, *live]), trade_from=len(history))
-            result = judged(session, traded_part(run, len(history)), chunk_size=1, broker="sim")
-            journal.finish(backtest_records(result, self.workspace.data, journal.run_id, self.command))
-        return result, journal.run_id
+        ended = threading.Event()
+        watcher = threading.Thread(target=self._watch_for_stop, args=(journal.path / STOP, ended), daemon=True)
+        watcher.start()
+        try:
+            self.feed.run(push)
+        finally:
+            ended.set()
+        if self.flatten and orders is not None:
+            broker.flatten()
+        run = pipeline.close()
+        (journal.path / STOP).unlink(missing_ok=True)
+        if not live and not past_live:
+            raise PaperError(f"the session of {strategy.name} ended before a live bar closed: nothing to store")
+        progress.stage("storing the session")
+        bars = Bars.concat([history, *live])
+        traded_from = int(np.searchsorted(bars.timestamps, session_start, side="right"))
+        session = replace(prepared, bars=bars, trade_from=traded_from)
+        result = judged(session, traded_part(run, traded_from), chunk_size=1, broker=self.broker_name)
+        journal.finish(backtest_records(result, self.workspace.data, journal.run_id, self.command))
+        return result
 
     def _watch_for_stop(self, request: Path, ended: threading.Event) -> None:
         while not ended.wait(STOP_CHECK_SECONDS):
             if request.exists():
-                self.stop()
+                asked = read_document(request.parent, STOP, required=False) or {}
+                self.stop(flatten=bool(asked.get("flatten")))
                 return
 
 
-def _state(pipeline: Pipeline, bars: Bars, live_bars: int, fills: int) -> dict:
+def _resumable(runs: RunStore, reference: str, strategy: str) -> str:
+    """The id of a session that can be resumed: a paper session of `strategy` with a journal, not running."""
+    run_id, status = paper_run(runs, reference)
+    if status["strategy"] != strategy:
+        raise PaperError(f"session {run_id} trades {status['strategy']}, not {strategy}")
+    if status["status"] == "running":
+        raise PaperError(f"session {run_id} is running (pid {status.get('pid')}): stop it before resuming it")
+    if not (runs.path(run_id) / JOURNAL).exists():
+        raise PaperError(f"session {run_id} has no order journal ({JOURNAL}): only an alpaca session can be resumed")
+    return run_id
+
+
+class _opened:
+    """An order journal, closed afterwards."""
+
+    def __init__(self, path: Path) -> None:
+        self.journal = OrderJournal(path)
+
+    def __enter__(self) -> OrderJournal:
+        return self.journal
+
+    def __exit__(self, *exc) -> None:
+        self.journal.close()
+
+
+def _iso(stamp: np.datetime64) -> str:
+    return pd.Timestamp(stamp, tz="UTC").isoformat()
+
+
+def _naive(stamp: pd.Timestamp) -> np.datetime64:
+    return np.datetime64(stamp.tz_convert("UTC").tz_localize(None).as_unit("ns"))
+
+
+def _state(pipeline: Pipeline, bars: Bars, live_bars: int, fills: int, halted: str | None) -> dict:
     """The session after a live bar, marked at its close."""
     ledger = pipeline.ledger
     return {
@@ -128,6 +223,7 @@ def _state(pipeline: Pipeline, bars: Bars, live_bars: int, fills: int) -> dict:
         "cash": float(ledger.cash),
         "positions": {symbol: float(shares) for symbol, shares in zip(ledger.symbols, ledger.positions, strict=True)},
         "fills": fills,
+        "halted": halted,
         "updated_at": now(),
     }
 
@@ -151,11 +247,12 @@ def live_state(runs: RunStore, run_id: str) -> dict | None:
     return read_document(runs.path(run_id), LIVE, required=False)
 
 
-def request_stop(runs: RunStore, reference: str) -> str:
-    """Ask a running session to end after the bar it is on; returns its id."""
+def request_stop(runs: RunStore, reference: str, flatten: bool = False) -> str:
+    """Ask a running session to end after the bar it is on (and, with `flatten`, to sell what it holds);
+    returns its id."""
     run_id, status = paper_run(runs, reference)
     if status["status"] != "running":
         raise PaperError(f"session {run_id} is {status['status']}, not running")
-    text = json.dumps({"requested_at": now()}) + "\n"
+    text = json.dumps({"requested_at": now(), "flatten": flatten}) + "\n"
     atomic_write(runs.path(run_id) / STOP, lambda tmp: Path(tmp).write_text(text))
     return run_id

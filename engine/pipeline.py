@@ -61,14 +61,15 @@ class OrderRouter:
     """Turns final targets into orders: one wherever a symbol's target changes.
 
     Bars before `trade_from` only warm the stages up: they place no orders, and the first bar
-    at or after it orders every target.
+    at or after it orders every target (but those already `held`).
     """
 
-    def __init__(self, bus: EventBus, trade_from: np.datetime64 | None, strategy: str) -> None:
+    def __init__(self, bus: EventBus, trade_from: np.datetime64 | None, strategy: str, held: np.ndarray | None = None) -> None:
+        """`held`: the targets already ordered before `trade_from` (a resumed paper session's)."""
         self._bus = bus
         self._trade_from = trade_from
         self._strategy = strategy
-        self._previous: np.ndarray | None = None
+        self._previous = held
         bus.subscribe(FINAL_TARGETS, self.on_targets)
 
     def on_targets(self, event: TargetChunk) -> None:
@@ -96,8 +97,10 @@ class Pipeline:
         initial_cash: float,
         trade_from: np.datetime64 | None = None,
         strategy: str = "run",
+        held_targets: np.ndarray | None = None,
     ) -> None:
-        """`trade_from`: bars before it only warm the stages up; `strategy` names the orders (their ids)."""
+        """`trade_from`: bars before it only warm the stages up; `strategy` names the orders (their ids);
+        `held_targets`: what was ordered before `trade_from` (see OrderRouter)."""
         if not stages:
             raise ValueError("a pipeline needs at least a signal stage")
         self.bus = EventBus()
@@ -110,7 +113,7 @@ class Pipeline:
             runner = StageRunner(self.bus, stage, position, input_topic, is_last=position == len(stages) - 1)
             self.runners.append(runner)
             input_topic = runner.topic
-        OrderRouter(self.bus, trade_from, strategy)
+        OrderRouter(self.bus, trade_from, strategy, held_targets)
         self._outputs: dict[str, list[np.ndarray]] = {runner.topic: [] for runner in self.runners}
         for topic, parts in self._outputs.items():
             self.bus.subscribe(topic, lambda event, parts=parts: parts.append(event.weights))

@@ -276,6 +276,16 @@ class RunStore:
         }
         return RunJournal(path, status)
 
+    def reopen(self, run_id: str, command: list[str]) -> RunJournal:
+        """Run a run that has ended again in its own folder (a paper session resumed): running, by this process."""
+        status = self.status(run_id)
+        if status["status"] == "running":
+            raise RunInUse(f"run {run_id} is running (pid {status.get('pid')} on {status.get('host')})")
+        for ended in ("ended_at", "error"):
+            status.pop(ended, None)
+        status.update(status="running", pid=os.getpid(), host=socket.gethostname(), resumed_at=now(), command=command)
+        return RunJournal(self.root / run_id, status)
+
     def status(self, run_id: str) -> dict:
         """A run's status; a running run whose process on this machine has gone is marked failed."""
         path = self.root / run_id

@@ -97,6 +97,9 @@ class ExecutionSpec(_Strict):
     fractional_shares: bool = True
     allow_short: bool = False
     periods_per_year: float | None = Field(default=None, gt=0, le=SECONDS_PER_YEAR)
+    # "open": weights of equity at the open they fill at; "close": turned into shares at the close
+    # they were decided on, as a live broker sizes them (engine.execution.conventions).
+    size_at: Literal["open", "close"] = "open"
 
 
 class SmaCrossSignal(_Strict):

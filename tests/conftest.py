@@ -10,6 +10,7 @@ from engine.data.sample import write_sample
 from engine.data.store import DataStore
 from engine.workspace import Workspace
 from tests.in_process import engine_here
+from tests.sandbox import HISTORY_END, SYMBOLS
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +51,21 @@ def sandbox_url(sample_home) -> Iterator[str]:
 
     with sandbox_server(sample_home, page_size=100) as url:
         yield url
+
+
+@pytest.fixture
+def consumer(tmp_path, monkeypatch, capsys):
+    """A workspace to trade from (keys unset: a sandbox on loopback needs none), and a function that
+    points it at a sandbox at `url` and fills its history (SYMBOLS' hours to HISTORY_END) from there."""
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
+    monkeypatch.setenv("ENGINE_ALPACA_MAX_WAIT", "0.01")
+    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+    def fetch_history(url: str) -> None:
+        monkeypatch.setenv("ENGINE_ALPACA_URL", url)
+        fetched = engine_here(monkeypatch, capsys, "data", "fetch", *SYMBOLS, "--source", "alpaca", "--timeframe", "1h",
+                              "--start", "2022-09-01", "--end", HISTORY_END)  # fmt: skip
+        assert fetched.returncode == 0, fetched.stderr
+
+    return Workspace(tmp_path), fetch_history

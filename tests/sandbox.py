@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
+import requests
 from alpaca.data.live.stock import StockDataStream
 from alpaca.trading.stream import TradingStream
 
@@ -16,6 +18,30 @@ from engine.sandbox.server import serving_in_thread
 from engine.workspace import Workspace
 
 KEY, SECRET = "sandbox-key", "sandbox-secret"
+
+# A consumer's workspace (the `consumer` fixture) trades these, with history to HISTORY_END; the
+# sandbox's clock starts after it and releases bars from LIVE_FROM on.
+SYMBOLS = ("SYN00", "SYN01")
+HISTORY_END = "2022-11-30"
+LIVE_FROM = pd.Timestamp("2022-12-01", tz="UTC")
+SMA_LIVE = """
+name = "sma_live"
+[data]
+symbols = ["SYN00", "SYN01"]
+timeframe = "1h"
+[signal]
+kind = "sma_cross"
+fast = 5
+slow = 20
+"""
+
+
+def advance(url: str, bars: int = 1) -> None:
+    """Release the next bars of a stepped sandbox."""
+    reply = requests.post(
+        f"{url}/admin/advance", json={"bars": bars}, headers={"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
+    )
+    reply.raise_for_status()
 
 
 @contextmanager

@@ -28,28 +28,7 @@ from engine.sandbox.faults import Faults
 from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 from tests.in_process import engine_here
-from tests.sandbox import KEY, SECRET, sandbox_server
-
-SYMBOLS = ("SYN00", "SYN01")
-HISTORY_END = "2022-11-30"  # the consumer's stored history; the sandbox's clock starts after it
-LIVE_FROM = pd.Timestamp("2022-12-01", tz="UTC")
-
-
-@pytest.fixture
-def consumer(tmp_path, monkeypatch, capsys):
-    """A workspace to trade from, and a function that fills its history from a sandbox at `url`."""
-    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
-    monkeypatch.setenv("ENGINE_ALPACA_MAX_WAIT", "0.01")
-    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"):
-        monkeypatch.delenv(name, raising=False)
-
-    def fetch_history(url: str) -> None:
-        monkeypatch.setenv("ENGINE_ALPACA_URL", url)
-        fetched = engine_here(monkeypatch, capsys, "data", "fetch", *SYMBOLS, "--source", "alpaca", "--timeframe", "1h",
-                              "--start", "2022-09-01", "--end", HISTORY_END)  # fmt: skip
-        assert fetched.returncode == 0, fetched.stderr
-
-    return Workspace(tmp_path), fetch_history
+from tests.sandbox import HISTORY_END, KEY, LIVE_FROM, SECRET, SMA_LIVE, SYMBOLS, sandbox_server
 
 
 def feed_of(workspace: Workspace, **settings) -> AlpacaFeed:
@@ -115,18 +94,6 @@ def test_a_live_dry_run_with_the_sim_broker_ends_as_the_backtest_of_the_same_bar
     assert fills.equals(backtest.execution.fills.iloc[: len(fills)])
 
 
-SMA_LIVE = """
-name = "sma_live"
-[data]
-symbols = ["SYN00", "SYN01"]
-timeframe = "1h"
-[signal]
-kind = "sma_cross"
-fast = 5
-slow = 20
-"""
-
-
 def test_engine_paper_dry_run_is_stored_as_a_paper_run_and_ends_as_the_backtest(sample_home, consumer, monkeypatch, capsys):
     workspace, fetch_history = consumer
     path = workspace.root / "strategies" / "sma_live.toml"
@@ -135,7 +102,18 @@ def test_engine_paper_dry_run_is_stored_as_a_paper_run_and_ends_as_the_backtest(
     with sandbox_server(sample_home, symbols=SYMBOLS, start=LIVE_FROM - pd.Timedelta(hours=4), speed=0.0) as url:
         fetch_history(url)
         session = engine_here(
-            monkeypatch, capsys, "paper", "--strategy", "sma_live", "--max-bars", "35", "--poll", "0.5", "--json"
+            monkeypatch,
+            capsys,
+            "paper",
+            "--strategy",
+            "sma_live",
+            "--broker",
+            "sim",
+            "--max-bars",
+            "35",
+            "--poll",
+            "0.5",
+            "--json",
         )
     assert session.returncode == 0, session.stderr
     reply = json.loads(session.stdout.splitlines()[-1])
@@ -161,7 +139,7 @@ def test_a_running_session_shows_its_state_and_stops_when_asked(sample_home, con
     with sandbox_server(sample_home, symbols=SYMBOLS, start=LIVE_FROM - pd.Timedelta(hours=4)) as url:  # stepped
         fetch_history(url)
         environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-        command = [sys.executable, "-m", "engine", "paper", "--strategy", "sma_live", "--poll", "0.2"]
+        command = [sys.executable, "-m", "engine", "paper", "--strategy", "sma_live", "--broker", "sim", "--poll", "0.2"]
         session = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             for live_bars in (1, 2, 3):
@@ -192,7 +170,7 @@ def test_a_running_session_shows_its_state_and_stops_when_asked(sample_home, con
     ("args", "problem"),
     [
         ((), "engine paper: give the strategy to trade, --strategy NAME (or a command: list, status, stop)"),
-        (("--strategy", "sma_cross", "--broker", "alpaca"), "--broker alpaca: the brokers are sim"),
+        (("--strategy", "sma_cross", "--broker", "ib"), "--broker ib: use alpaca or sim"),
         (("--strategy", "sma_cross", "--feed", "iex2"), "--feed iex2: use iex or sip"),
         (("status",), "no paper session in"),
         (("stop", "nope"), "no run 'nope'"),

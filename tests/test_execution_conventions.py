@@ -157,3 +157,48 @@ def test_competing_buys_that_cash_covers_fill_whole(mode):
     bars = make_bars(opens=COMPETING_OPENS, closes=COMPETING_OPENS)
     result = run(bars, [[0.5, 0.4]] * 3, mode=mode)
     np.testing.assert_allclose(bought(result), [50.0, 100.0], rtol=1e-12)
+
+
+CLOSE_SIZED = ExecutionRules(commission=0.001, slippage=0.0005, initial_cash=10_000.0, size_at="close")
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_sized_at_the_close_the_shares_are_fixed_when_decided_and_trade_at_the_next_open(mode):
+    bars = make_bars(opens=[100, 100, 110, 120], closes=[100, 100, 125, 130])
+    result = run(bars, [[0.0], [0.5], [0.5], [0.5]], rules=CLOSE_SIZED, mode=mode)
+    buy = result.fills.iloc[0]
+    # decided at bar 1's close (100): 50 shares, whatever bar 2 opens at (110)
+    assert buy.timestamp == bars.index()[2] and buy["size"] == pytest.approx(50.0, rel=1e-12)
+    assert buy.price == pytest.approx(110 * 1.0005)
+    assert len(result.fills) == 1  # a held target is not re-balanced
+
+
+@pytest.mark.parametrize("mode", ["replay", "vectorized"])
+def test_sized_at_the_close_a_full_weight_spends_the_cash_at_that_close_and_shrinks_at_a_higher_open(mode):
+    bars = make_bars(opens=[100, 100, 100, 101], closes=[100, 100, 100, 101])
+    result = run(bars, [[0.0], [1.0], [1.0], [1.0]], rules=CLOSE_SIZED, mode=mode)
+    buy = result.fills.iloc[0]
+    assert buy["size"] * buy.price + buy.fees == pytest.approx(10_000.0, rel=1e-12)  # at an open equal to the close
+    gapped = run(
+        make_bars(opens=[100, 100, 104, 104], closes=[100, 100, 104, 104]),
+        [[0.0], [1.0], [1.0], [1.0]],
+        rules=CLOSE_SIZED,
+        mode=mode,
+    )
+    assert gapped.fills.iloc[0]["size"] < buy["size"]  # a gap up: the buy shrinks to the cash, never borrows
+    assert gapped.cash.min() >= -1e-9
+
+
+@pytest.mark.parametrize("chunk", [1, 2, None])
+def test_sized_at_the_close_both_paths_and_every_chunk_size_fill_alike(chunk):
+    rng = np.random.default_rng(7)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (60, 3)), axis=0))
+    opens = prices * np.exp(rng.normal(0, 0.01, prices.shape))
+    weights = np.round(rng.uniform(0, 0.5, (60, 3)), 1)
+    bars = make_bars(opens=opens, closes=prices)
+    vectorized = run(bars, weights, rules=CLOSE_SIZED, mode="vectorized")
+    replayed = run(bars, weights, rules=CLOSE_SIZED, mode="replay", chunk=chunk)
+    assert len(vectorized.fills) > 40
+    np.testing.assert_allclose(replayed.equity, vectorized.equity, rtol=1e-12)
+    np.testing.assert_allclose(replayed.fills["size"], vectorized.fills["size"], rtol=1e-12)
+    assert not np.allclose(run(bars, weights, mode="vectorized").equity, vectorized.equity, rtol=1e-9)  # the sizing matters

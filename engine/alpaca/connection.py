@@ -14,8 +14,11 @@ a stalled socket would block forever: every request gets one here.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -29,11 +32,13 @@ from alpaca.data.historical.news import NewsClient
 from alpaca.data.historical.stock import StockHistoricalDataClient
 from alpaca.data.live.stock import StockDataStream
 from alpaca.trading.client import TradingClient
+from alpaca.trading.stream import TradingStream
 
 from engine.errors import UserError
 
 KEY_VARIABLE, SECRET_VARIABLE, URL_VARIABLE = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "ENGINE_ALPACA_URL"
 PLACEHOLDER_KEYS = ("engine-sandbox", "engine-sandbox")
+PAPER_HOST = urlsplit(BaseURL.TRADING_PAPER.value).hostname
 TIMEOUT = (10.0, 60.0)  # seconds to connect, and to wait for each part of a reply
 # The SDK's own websocket settings, and a bounded close: a client that stops reading while the
 # server keeps sending would otherwise wait 10 s for the closing handshake.
@@ -100,6 +105,21 @@ class AlpacaConnection:
         """Paper trading: Alpaca's paper server unless ENGINE_ALPACA_URL names another."""
         return _prepared(TradingClient(self.key, self.secret, paper=True, url_override=self.server))
 
+    def trade_update_stream(self) -> TradingStream:
+        """Trade updates of the paper account: at ENGINE_ALPACA_URL's server when it names one."""
+        websocket = None if self.server is None else self.server.replace("http", "ws", 1) + "/stream"
+        return TradingStream(self.key, self.secret, paper=True, url_override=websocket, websocket_params=STREAM_PARAMETERS)
+
+    def check_orders_go_to_paper(self) -> None:
+        """Orders go only to Alpaca's paper API or a server on this machine (`engine sandbox`): never
+        to a live account."""
+        if self.server is None or _is_loopback(self.server) or urlsplit(self.server).hostname == PAPER_HOST:
+            return
+        raise AlpacaSetupError(
+            f"{URL_VARIABLE}={self.server!r}: orders go only to Alpaca's paper API ({PAPER_HOST}) or to "
+            "`engine sandbox` on this machine; live trading is not supported"
+        )
+
 
 def _prepared(client: Client) -> Client:
     # Private attributes of alpaca-py 0.44's RESTClient (common/rest.py): with `_retry` at 0,
@@ -127,3 +147,24 @@ def _is_loopback(server: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def stop_stream(stream, listener: threading.Thread, wait: float = 10.0) -> None:
+    """Stop the SDK's stream thread. It notices a stop only between reads, which wait up to 5 s:
+    closing its socket wakes it."""
+    deadline = time.monotonic() + wait
+    while stream._loop is None and listener.is_alive() and time.monotonic() < deadline:  # private in alpaca-py 0.44
+        time.sleep(0.01)  # `run` has not started its loop yet
+    if stream._loop is not None and stream._loop.is_running():
+        stream.stop()
+        closing = stream.close()
+        try:
+            closed = asyncio.run_coroutine_threadsafe(closing, stream._loop)
+        except RuntimeError:  # the loop ended meanwhile
+            closing.close()
+        else:
+            try:
+                closed.result(wait)
+            except TimeoutError:
+                closed.cancel()
+    listener.join(wait)

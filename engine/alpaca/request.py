@@ -21,6 +21,7 @@ class AlpacaRequest:
     version: str  # the client's API version: v2, v1beta1
     symbols: tuple[str, ...]
     page: int = 1
+    method: str = "GET"
 
     def next_page(self) -> AlpacaRequest:
         return replace(self, page=self.page + 1)
@@ -30,4 +31,4 @@ class AlpacaRequest:
 
     def __str__(self) -> str:
         about = f" ({','.join(self.symbols)}, page {self.page})" if self.symbols else ""
-        return f"GET /{self.version}{self.path}{about}"
+        return f"{self.method} /{self.version}{self.path}{about}"

@@ -55,8 +55,9 @@ class RetryPolicy:
         return cls(first_wait=min(cls.first_wait, max_wait), max_wait=max_wait)
 
 
-def send(client: RESTClient, request: AlpacaRequest, params: dict, policy: RetryPolicy) -> object:
-    """The reply's JSON to GET `request` with `params`, after the waits and tries the policy allows."""
+def send(client: RESTClient, request: AlpacaRequest, params: dict, policy: RetryPolicy, missing_ok: bool = False) -> object:
+    """The reply's JSON to `request` (its method) with `params`, after the waits and tries the policy
+    allows; None for a 404 when `missing_ok`."""
     failures: Counter[str] = Counter()
 
     def worth_another_try(state: RetryCallState) -> bool:
@@ -84,8 +85,10 @@ def send(client: RESTClient, request: AlpacaRequest, params: dict, policy: Retry
 
     retrying = Retrying(retry=worth_another_try, stop=stop_never, wait=wait, before_sleep=tell, sleep=time.sleep)
     try:
-        return retrying(client.get, request.path, params)
+        return retrying(getattr(client, request.method.lower()), request.path, params)
     except APIError as error:
+        if missing_ok and error.status_code == 404:
+            return None
         if _kind(error) == RATE_LIMITED:
             raise request.fail(f"still rate limited (HTTP 429) after waiting {policy.rate_limit_waits} times") from None
         tries = f" after {policy.tries} tries" if _kind(error) == PASSING else ""

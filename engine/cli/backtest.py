@@ -43,7 +43,7 @@ TimeframeOption = Annotated[str | None, typer.Option(help="Bar timeframe, replac
 DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD (inclusive)")]
 
 
-def _strategy_with_overrides(
+def strategy_with_overrides(
     name: str,
     symbols: list[str] | None = None,
     timeframe: str | None = None,
@@ -51,6 +51,7 @@ def _strategy_with_overrides(
     end: str | None = None,
     commission_bps: float | None = None,
     slippage_bps: float | None = None,
+    size_at: str | None = None,
 ) -> ResolvedStrategy:
     """The named strategy with the command line's overrides, resolved against the plugins."""
     path = find_strategy(name)
@@ -60,6 +61,7 @@ def _strategy_with_overrides(
     overridden = strategy.with_overrides(
         data={key: value for key, value in data.items() if value is not None},
         costs={key: value for key, value in costs.items() if value is not None},
+        execution={} if size_at is None else {"size_at": size_at},
     )
     return resolve_strategy(overridden, source=str(path))
 
@@ -85,6 +87,10 @@ def backtest(
     commission_bps: Annotated[float | None, typer.Option(help="Commission per side, in basis points of notional")] = None,
     slippage_bps: Annotated[float | None, typer.Option(help="Slippage per side, in basis points of the open")] = None,
     chunk: Annotated[int | None, typer.Option(min=1, help="Bars per chunk (default: the whole history at once)")] = None,
+    size_at: Annotated[
+        str | None,
+        typer.Option(help="Size targets at the fill's open, or at the decision's close as a paper session does: open or close"),
+    ] = None,
     execution: Annotated[
         str,
         typer.Option(help="Broker: vectorized (one vectorbt simulation), replay (the event-driven sim broker) or a plugin's"),
@@ -100,7 +106,7 @@ def backtest(
         from engine.backtest_records import journaled_backtest
         from engine.report import write_tearsheet
 
-        resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps)
+        resolved = strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at)
         config = resolved.strategy
         workspace = Workspace.from_env()
         broker = BROKER_OF_EXECUTION.get(execution, execution)
@@ -164,7 +170,7 @@ def check(
         from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
         from engine.execution.conventions import ExecutionRules
 
-        resolved = _strategy_with_overrides(strategy, symbols, timeframe, start, end)
+        resolved = strategy_with_overrides(strategy, symbols, timeframe, start, end)
         config = resolved.strategy
         prepared = prepare(resolved, Workspace.from_env(), on_fold=report_fold)
         bars = prepared.bars

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.backtest import STRATEGY_HELP
+from engine.cli.backtest import STRATEGY_HELP, SymbolsOption, strategy_with_overrides
 from engine.cli.output import WARNING, ListJson, print_json_line, print_labelled, print_line, print_metrics
 from engine.cli.progress_display import StageDisplay
 from engine.cli.runs import print_runs
@@ -25,8 +25,19 @@ app = typer.Typer(no_args_is_help=False)
 def paper(
     context: typer.Context,
     strategy: Annotated[str | None, typer.Option("--strategy", "-s", help=STRATEGY_HELP)] = None,
-    broker: Annotated[str, typer.Option(help="Who fills the orders: sim (a dry run on live bars; no orders sent)")] = "sim",
+    session: Annotated[
+        str | None, typer.Option(help="Resume this session (its run id, or a unique prefix) instead of starting one")
+    ] = None,
+    broker: Annotated[
+        str, typer.Option(help="Who fills the orders: alpaca (the paper account), or sim (a dry run; no orders sent)")
+    ] = "alpaca",
+    symbols: SymbolsOption = None,
     max_bars: Annotated[int | None, typer.Option(min=1, help="Live bars to trade before the session ends")] = None,
+    until: Annotated[str | None, typer.Option(help="End after the first bar starting at or after this time (UTC)")] = None,
+    kill_switch: Annotated[
+        str,
+        typer.Option(help="Limits that halt trading: daily_loss=0.02,order_notional=50000,orders_per_minute=60,difference=0.01"),
+    ] = "",
     feed: Annotated[str, typer.Option(help="Alpaca's data feed: iex or sip")] = "iex",
     settle: Annotated[float, typer.Option(min=0, help="Seconds after a bar's close before it is fetched")] = 0.0,
     poll: Annotated[float, typer.Option(min=0.01, help="Seconds between looks while the live stream is quiet")] = 60.0,
@@ -46,18 +57,27 @@ def paper(
         import pandas as pd
 
         from engine.alpaca.connection import AlpacaConnection
+        from engine.data.timestamps import parse_utc
+        from engine.execution.limits import KillSwitch
         from engine.feeds.alpaca import LiveSettings
-        from engine.paper import BROKERS, PaperSession
-        from engine.resolution import resolve_strategy
-        from engine.strategy_files import load_strategy
+        from engine.paper import PaperSession
 
-        if broker not in BROKERS:
-            raise UserError(f"--broker {broker}: the brokers are {', '.join(BROKERS)} (orders to Alpaca are not built yet)")
         if feed not in ("iex", "sip"):
             raise UserError(f"--feed {feed}: use iex or sip")
-        settings = LiveSettings(pd.Timedelta(seconds=settle), poll, max_bars, feed)
+        end = None if until is None else parse_utc(until)
+        if until is not None and end is None:
+            raise UserError(f"--until {until!r}: give a time like 2024-03-01T15:00 (UTC)")
+        settings = LiveSettings(pd.Timedelta(seconds=settle), poll, max_bars, end, feed)
+        limits = KillSwitch.parse(kill_switch)
         session = PaperSession(
-            resolve_strategy(load_strategy(strategy)), Workspace.from_env(), AlpacaConnection.from_env(), settings, sys.argv
+            strategy_with_overrides(strategy, symbols),
+            Workspace.from_env(),
+            AlpacaConnection.from_env(),
+            settings,
+            sys.argv,
+            broker,
+            session,
+            limits,
         )
         display.stage(f"trading {session.resolved.name} on live bars (Ctrl-C ends the session)", max_bars, "bars")
         previous = signal.signal(signal.SIGINT, lambda *_: session.stop())
@@ -112,12 +132,18 @@ def status(session: SessionArgument = "latest", json: ListJson = False) -> None:
     print_line(f"after {state['live_bars']} live bars, the last at {state['bar']}:")
     print_line(f"equity {format_metric('final_equity', state['equity'])}, cash {format_metric('final_equity', state['cash'])}")
     print_line(f"positions {held}; {state['fills']} fills")
+    if state.get("halted"):
+        print_line(f"trading halted: {state['halted']}")
 
 
 @app.command("stop")
-def stop(session: SessionArgument) -> None:
+def stop(
+    session: SessionArgument,
+    flatten: Annotated[bool, typer.Option("--flatten", help="Also cancel its open orders and sell what it holds")] = False,
+) -> None:
     """Ask a running session to end after the bar it is on; it then stores its results."""
     from engine.paper import request_stop
 
-    run_id = request_stop(Workspace.from_env().runs, session)
-    print_line(f"asked session {run_id} to stop after its current bar")
+    run_id = request_stop(Workspace.from_env().runs, session, flatten)
+    also = ", cancel its open orders and sell its positions" if flatten else ""
+    print_line(f"asked session {run_id} to stop after its current bar{also}")

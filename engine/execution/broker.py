@@ -15,7 +15,7 @@ from vectorbt.portfolio.enums import OrderSide, order_dt
 from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
-from engine.execution.conventions import ExecutionRules, execute_bar_nb
+from engine.execution.conventions import ExecutionRules, execute_bar_nb, execute_shares_bar_nb, size_at_close_nb
 from engine.topics import ACCOUNT, BARS, FILLS, ORDER_UPDATES, ORDERS
 
 
@@ -29,7 +29,9 @@ class SimBroker:
         self._bus: EventBus | None = None
         self._symbols: tuple[str, ...] = ()
         self._chunk: Bars | None = None
-        self._pending: tuple[np.ndarray, np.datetime64, str] | None = None
+        # Orders decided at the last close: their target weights, the shares they trade when sized at
+        # that close (else None), when they were decided, and by which strategy.
+        self._pending: tuple[np.ndarray, np.ndarray | None, np.datetime64, str] | None = None
 
     def attach(self, bus: EventBus, symbols: tuple[str, ...]) -> None:
         self._bus, self._symbols = bus, symbols
@@ -51,7 +53,9 @@ class SimBroker:
                 fills.extend(self._execute(bars, row))
             weights = event.target_weights[row]
             placed = not np.isnan(weights).all()
-            self._pending = (weights, bars.timestamps[row], event.strategy) if placed else None
+            self._pending = (
+                (weights, self._sized(weights, bars.close[row]), bars.timestamps[row], event.strategy) if placed else None
+            )
             if placed:
                 for order in event.orders(row):
                     self._bus.publish(ORDER_UPDATES, OrderUpdate(order.order_id, order.symbol, "accepted", order.decided_at))
@@ -59,15 +63,22 @@ class SimBroker:
         positions = {symbol: float(shares) for symbol, shares in zip(self._symbols, self.position, strict=True)}
         self._bus.publish(ACCOUNT, AccountSnapshot(bars.timestamps[-1], float(self.cash), positions))
 
+    def _sized(self, weights: np.ndarray, closes: np.ndarray) -> np.ndarray | None:
+        """The shares the orders trade when the rules size them at the close they were decided on."""
+        if not self.rules.sizes_at_close:
+            return None
+        return size_at_close_nb(weights, closes, self.cash, self.free_cash, self.position, self.debt, self.rules.terms)
+
     def _execute(self, bars: Bars, row: int) -> list[tuple]:
         """Execute the pending orders at bar `row`'s open: one (order id, timestamp, decided at,
         column, side, size, price, fees, slippage cost, target weight) per fill."""
-        weights, decided_at, strategy = self._pending
+        weights, shares, decided_at, strategy = self._pending
         self._pending = None
         open_prices = bars.open[row]
         records = np.empty(len(weights), dtype=order_dt)
-        self.cash, self.free_cash, n_filled = execute_bar_nb(
-            row, weights, open_prices, self.cash, self.free_cash, self.position, self.debt, self.rules.terms, records, 0
+        execute, orders = (execute_bar_nb, weights) if shares is None else (execute_shares_bar_nb, shares)
+        self.cash, self.free_cash, n_filled = execute(
+            row, orders, open_prices, self.cash, self.free_cash, self.position, self.debt, self.rules.terms, records, 0
         )
         stamp, fills = bars.timestamps[row], []
         for record in records[:n_filled]:  # in execution order: sells before buys

@@ -16,6 +16,12 @@
   strategy allows it.
 - Fractional shares by default; whole shares (rounded down, after any shrinking) as an option.
 - Equity is marked at each bar's close.
+- Sizing (`execution.size_at`): by default a target weight is of equity at the open it fills at.
+  With `size_at = "close"` it is turned into shares at the close it was decided on, as a live
+  broker must before the next open is known: the shares the bar's orders would trade if they
+  filled at that close under every rule above (`size_at_close_nb`). Those shares then trade at the
+  open, sells first, the buys shrunk by one factor when cash cannot cover them
+  (`execute_shares_bar_nb`); `engine sandbox` fills Alpaca orders through the same kernel.
 
 Both execution paths execute each bar with `execute_bar_nb`, which applies these rules through
 vectorbt's own order kernel (`execute_order_nb`), so the vectorized backtest and the event-driven
@@ -30,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 from vectorbt.portfolio import nb as vbt_nb
-from vectorbt.portfolio.enums import Direction, Order, OrderStatus, ProcessOrderState, SizeType
+from vectorbt.portfolio.enums import Direction, Order, OrderStatus, ProcessOrderState, SizeType, order_dt
 from vectorbt.utils.array_ import insert_argsort_nb
 from vectorbt.utils.math_ import is_close_or_less_nb
 
@@ -55,6 +61,11 @@ class ExecutionRules:
     fractional_shares: bool = True
     allow_short: bool = False
     min_commission: float = 0.0
+    size_at: str = "open"  # or "close": see the module's docstring
+
+    @property
+    def sizes_at_close(self) -> bool:
+        return self.size_at == "close"
 
     @classmethod
     def from_strategy(cls, strategy: Strategy) -> ExecutionRules:
@@ -65,6 +76,7 @@ class ExecutionRules:
             fractional_shares=strategy.execution.fractional_shares,
             allow_short=strategy.execution.allow_short,
             min_commission=strategy.costs.min_commission,
+            size_at=strategy.execution.size_at,
         )
 
     @property
@@ -202,23 +214,105 @@ def buy_scale_nb(
     cash: float,
     terms: OrderTerms,
 ) -> float:
-    """The factor every one of a bar's buys (columns `buys`) is scaled by, given the cash after its sells.
+    """The factor every one of a bar's target-weight buys (columns `buys`) is scaled by, given the cash
+    after its sells (see `scale_to_cash_nb`)."""
+    shares, fees, fixed_fees = np.empty(len(buys)), np.empty(len(buys)), np.empty(len(buys))
+    for k in range(len(buys)):
+        col = buys[k]
+        shares[k], fees[k], fixed_fees[k] = _buy_nb(weights[col], opens[col], value, position[col], terms)
+    return scale_to_cash_nb(shares, opens[buys], fees, fixed_fees, cash, terms.slippage)
+
+
+@njit(cache=True)
+def scale_to_cash_nb(
+    shares: np.ndarray, prices: np.ndarray, fees: np.ndarray, fixed_fees: np.ndarray, cash: float, slippage: float
+) -> float:
+    """The factor a bar's buys (`shares` at `prices`, with their commission rates and fixed fees) are all
+    scaled by, given the cash after the bar's sells.
 
     1 when that cash covers them all with their costs, or when there is only one (vectorbt's kernel
     shrinks a lone buy to what cash covers). Otherwise the factor at which their notionals with
     slippage and commission, plus fixed fees (which do not scale), spend the cash.
     """
-    if len(buys) < 2:
+    if len(shares) < 2:
         return 1.0
     scaling_cost, fixed_cost = 0.0, 0.0
-    for col in buys:
-        shares, fees, fixed_fees = _buy_nb(weights[col], opens[col], value, position[col], terms)
-        notional = shares * (opens[col] * (1.0 + terms.slippage))
-        scaling_cost += notional + notional * fees
-        fixed_cost += fixed_fees
+    for k in range(len(shares)):
+        notional = shares[k] * (prices[k] * (1.0 + slippage))
+        scaling_cost += notional + notional * fees[k]
+        fixed_cost += fixed_fees[k]
     if is_close_or_less_nb(scaling_cost + fixed_cost, cash):
         return 1.0
     return max(cash - fixed_cost, 0.0) / scaling_cost
+
+
+@njit(cache=True)
+def size_at_close_nb(
+    weights: np.ndarray,
+    closes: np.ndarray,
+    cash: float,
+    free_cash: float,
+    position: np.ndarray,
+    debt: np.ndarray,
+    terms: OrderTerms,
+) -> np.ndarray:
+    """The shares each target weight (NaN: none) trades when sized at the close it was decided on: what
+    `execute_bar_nb` would fill if the bar's orders executed at that close. NaN where there is no order."""
+    sized_position, sized_debt = position.copy(), debt.copy()
+    records = np.empty(len(weights), dtype=order_dt)
+    execute_bar_nb(0, weights, closes, cash, free_cash, sized_position, sized_debt, terms, records, 0)
+    shares = sized_position - position
+    shares[np.isnan(weights)] = np.nan
+    return shares
+
+
+@njit(cache=True)
+def execute_shares_bar_nb(
+    i: int,
+    shares: np.ndarray,
+    opens: np.ndarray,
+    cash: float,
+    free_cash: float,
+    position: np.ndarray,
+    debt: np.ndarray,
+    terms: OrderTerms,
+    records: np.ndarray,
+    n_records: int,
+) -> tuple[float, float, int]:
+    """`execute_bar_nb` for orders of a number of shares (NaN: none; negative: a sale): sells first, in
+    column order, then the buys, all scaled by `scale_to_cash_nb` when the cash after the sells cannot
+    cover them (a lone buy shrinks to what cash covers)."""
+    value = _value_at_open_nb(cash, position, opens)
+    n_buys = 0
+    buys = np.empty(len(shares), dtype=np.int64)
+    for col in range(len(shares)):
+        if shares[col] > 0:
+            buys[n_buys] = col
+            n_buys += 1
+        elif shares[col] < 0:
+            order = _shares_order_nb(shares[col], opens[col], terms)
+            cash, free_cash, n_records = _fill_nb(
+                i, col, order, cash, free_cash, position, debt, value, opens, records, n_records
+            )
+    buys = buys[:n_buys]
+    fees, fixed_fees = np.empty(n_buys), np.empty(n_buys)
+    for k in range(n_buys):
+        col = buys[k]
+        fees[k], fixed_fees[k] = share_commission_terms_nb(
+            shares[col], opens[col], terms.commission, terms.slippage, terms.min_commission
+        )
+    scale = scale_to_cash_nb(shares[buys], opens[buys], fees, fixed_fees, cash, terms.slippage)
+    for k in range(n_buys):
+        col = buys[k]
+        order = _order_nb(scale * shares[col], SizeType.Amount, opens[col], fees[k], fixed_fees[k], terms)
+        cash, free_cash, n_records = _fill_nb(i, col, order, cash, free_cash, position, debt, value, opens, records, n_records)
+    return cash, free_cash, n_records
+
+
+@njit(cache=True)
+def _shares_order_nb(shares: float, price: float, terms: OrderTerms) -> Order:
+    fees, fixed_fees = share_commission_terms_nb(shares, price, terms.commission, terms.slippage, terms.min_commission)
+    return _order_nb(shares, SizeType.Amount, price, fees, fixed_fees, terms)
 
 
 @njit(cache=True)

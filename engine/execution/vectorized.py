@@ -19,12 +19,21 @@ from vectorbt.portfolio.enums import OrderSide, order_dt
 from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import EndOfData, Fills, OrderBatch, order_id
-from engine.execution.conventions import ExecutionRules, OrderTerms, execute_bar_nb, fill_bar_orders
+from engine.execution.conventions import (
+    ExecutionRules,
+    OrderTerms,
+    execute_bar_nb,
+    execute_shares_bar_nb,
+    fill_bar_orders,
+    size_at_close_nb,
+)
 from engine.topics import END, FILLS, ORDERS
 
 
 def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> np.ndarray:
     """vectorbt order records of each bar's orders filled at the next bar's open under `rules`."""
+    if rules.sizes_at_close:
+        return _simulate_sized_at_close_nb(order_weights, bars.open, bars.close, rules.initial_cash, rules.terms)
     return _simulate_nb(fill_bar_orders(order_weights), bars.open, rules.initial_cash, rules.terms)
 
 
@@ -41,6 +50,29 @@ def _simulate_nb(size: np.ndarray, opens: np.ndarray, initial_cash: float, terms
             cash, free_cash, n_records = execute_bar_nb(
                 i, size[i], opens[i], cash, free_cash, position, debt, terms, records, n_records
             )
+    return records[:n_records]
+
+
+@njit(cache=True)
+def _simulate_sized_at_close_nb(
+    order_weights: np.ndarray, opens: np.ndarray, closes: np.ndarray, initial_cash: float, terms: OrderTerms
+) -> np.ndarray:
+    """`_simulate_nb` with each bar's target weights (`order_weights`, unshifted) turned into shares at that
+    bar's close, which trade at the next bar's open."""
+    cash = free_cash = initial_cash
+    position = np.zeros(order_weights.shape[1])
+    debt = np.zeros(order_weights.shape[1])
+    records = np.empty(np.sum(~np.isnan(order_weights)), dtype=order_dt)
+    n_records = 0
+    shares = np.full(order_weights.shape[1], np.nan)
+    for i in range(order_weights.shape[0]):
+        if not np.isnan(shares).all():
+            cash, free_cash, n_records = execute_shares_bar_nb(
+                i, shares, opens[i], cash, free_cash, position, debt, terms, records, n_records
+            )
+            shares[:] = np.nan
+        if not np.isnan(order_weights[i]).all():
+            shares = size_at_close_nb(order_weights[i], closes[i], cash, free_cash, position, debt, terms)
     return records[:n_records]
 
 

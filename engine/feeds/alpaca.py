@@ -17,16 +17,14 @@ lacks is skipped once a later bar of every symbol has closed.
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from engine.alpaca.bars import fetch_bars
-from engine.alpaca.connection import AlpacaConnection
+from engine.alpaca.connection import AlpacaConnection, stop_stream
 from engine.alpaca.request import AlpacaRequest
 from engine.alpaca.retries import RetryPolicy, send
 from engine.alpaca.span import Span
@@ -40,6 +38,7 @@ class LiveSettings:
     settle: pd.Timedelta = pd.Timedelta(seconds=0)  # after a bar's end, before it is fetched
     poll: float = 60.0  # seconds between looks while the stream is quiet
     max_bars: int | None = None  # live bars to push before the feed ends; None: until stopped
+    until: pd.Timestamp | None = None  # the feed ends after the first bar that starts at or after it
     feed: str = "iex"  # Alpaca's data feed, for the stream and the fetched bars
 
 
@@ -88,7 +87,7 @@ class AlpacaFeed:
                     self._wake.wait(self.settings.poll)
                     self._wake.clear()
         finally:
-            _stop(stream, listener)
+            stop_stream(stream, listener)
 
     def stop(self) -> None:
         """End the feed after the bar it is pushing (from another thread, or a signal handler)."""
@@ -96,8 +95,12 @@ class AlpacaFeed:
         self._wake.set()
 
     def _done(self) -> bool:
-        limit = self.settings.max_bars
-        return self._stopped.is_set() or (limit is not None and self.pushed_live >= limit)
+        limit, until = self.settings.max_bars, self.settings.until
+        return (
+            self._stopped.is_set()
+            or (limit is not None and self.pushed_live >= limit)
+            or (until is not None and self.pushed_live > 0 and self._last >= until)
+        )
 
     def _now(self) -> pd.Timestamp:
         """The trading API's clock, asked as every request to Alpaca is (engine.alpaca.retries)."""
@@ -119,24 +122,3 @@ class AlpacaFeed:
         after = self._last + pd.Timedelta(1, "ns")
         bars = self.store.load(list(self.symbols), self.timeframe, after, last_start.isoformat())
         return [bars.slice(row, row + 1) for row in range(len(bars))]
-
-
-def _stop(stream, listener: threading.Thread, wait: float = 10.0) -> None:
-    """Stop the SDK's stream thread. It notices a stop only between reads, which wait up to 5 s:
-    closing its socket wakes it."""
-    deadline = time.monotonic() + wait
-    while stream._loop is None and listener.is_alive() and time.monotonic() < deadline:  # private in alpaca-py 0.44
-        time.sleep(0.01)  # `run` has not started its loop yet
-    if stream._loop is not None and stream._loop.is_running():
-        stream.stop()
-        closing = stream.close()
-        try:
-            closed = asyncio.run_coroutine_threadsafe(closing, stream._loop)
-        except RuntimeError:  # the loop ended meanwhile
-            closing.close()
-        else:
-            try:
-                closed.result(wait)
-            except TimeoutError:
-                closed.cancel()
-    listener.join(wait)

@@ -24,7 +24,7 @@ class Admin:
         return JSONResponse(clock_json(self.account.clock))
 
     async def get_faults(self, request: Request) -> JSONResponse:
-        return JSONResponse({"faults": self.faults.faults.describe()})
+        return JSONResponse({"faults": self.faults.faults.describe(), "injected": dict(self.faults.injected)})
 
     async def set_faults(self, request: Request) -> JSONResponse:
         """Put `{"faults": SPEC}` in force in place of the faults before ("" for none), dice thrown afresh."""

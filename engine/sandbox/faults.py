@@ -20,6 +20,7 @@ while it runs):
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, fields
 
 import pandas as pd
@@ -100,6 +101,7 @@ class FaultState:
 
     def __init__(self, faults: Faults, seed: int) -> None:
         self.seed = seed
+        self.injected: Counter[str] = Counter()  # faults met since the sandbox started, by kind
         self.set(faults)
 
     def set(self, faults: Faults) -> None:
@@ -110,9 +112,12 @@ class FaultState:
         self._dropped_at: pd.Timestamp | None = None
 
     def hits(self, name: str) -> bool:
-        """Whether this call meets the fault `name` (a fraction of calls does)."""
+        """Whether this call meets the fault `name` (a fraction of calls does); counted in `injected`."""
         chance = getattr(self.faults, name)
-        return chance > 0.0 and self._dice[name].random() < chance
+        hit = chance > 0.0 and self._dice[name].random() < chance
+        if hit:
+            self.injected[name] += 1
+        return hit
 
     def server_error_status(self) -> int:
         return self._dice["server_error_status"].choice((500, 502, 503))

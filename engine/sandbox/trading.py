@@ -1,12 +1,15 @@
 """Trading REST as alpaca-py's TradingClient uses it: one paper account in memory, its orders and
 positions, filled on the replayed clock.
 
-Market orders fill at the open of the symbol's next bar after they were placed, under the engine's
-execution conventions (DESIGN §3, `engine.execution.conventions`): slippage on the open, commission
-per side with its minimum, long/flat, all or nothing (an order that cash or the position can no
-longer cover at the open is rejected). Limit orders fill at the open when it is already through the
-limit, else at the limit when the bar's range reaches it; a limit caps the price, so no slippage.
-Within a bar sells go before buys. A day order not filled on its trading day (New York) expires.
+Market orders fill at the open of the symbol's next bar after they were placed, through the
+engine's own bar kernel for orders of shares (`execute_shares_bar_nb`, DESIGN §3): slippage on the
+open, commission per side with its minimum, long/flat, sells before buys, and buys that the cash
+cannot cover all shrunk by one factor (what a shrunk order could not buy is canceled). So a paper
+session sized at the close (`execution.size_at = "close"`) fills here as its backtest fills. Limit
+orders then fill, all or nothing, at the open when it is already through the limit, else at the
+limit when the bar's range reaches it; a limit caps the price, so no slippage. A day order not
+filled on its trading day (New York) expires. An order is accepted when the cash, with what the
+open sells will bring at the last close, covers it at that close with its costs.
 Order ids come from a generator seeded by `--seed`, so a session replayed with the same calls
 answers the same.
 
@@ -24,8 +27,9 @@ import numpy as np
 import pandas as pd
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from vectorbt.portfolio.enums import order_dt
 
-from engine.execution.conventions import ExecutionRules, execute_shares_nb
+from engine.execution.conventions import ExecutionRules, execute_shares_bar_nb, execute_shares_nb
 from engine.sandbox.clock import ReplayClock
 from engine.sandbox.faults import FaultState
 from engine.sandbox.pulse import Pulse
@@ -163,53 +167,90 @@ class PaperAccount:
         bars = self.clock.bars
         at = self.clock.timeline[index]
         day = at.tz_convert(EXCHANGE_ZONE).date()
-        waiting = [order for order in self.orders if order.is_open and order.placed_at < index]
-        for order in sorted(waiting, key=lambda order: order.side != "sell"):  # sells fund buys
-            column = bars.symbols.index(order.symbol)
+        fillable = []
+        for order in [order for order in self.orders if order.is_open and order.placed_at < index]:
             if order.time_in_force == "day" and self._trading_day(order) < day:
                 order.status, order.expired_at, order.updated_at = "expired", at, at
                 self._record("expired", order, at)
-                continue
-            if np.isnan(bars.open[index, column]):
-                continue
-            price = self._fill_price(order, bars.open[index, column], bars.high[index, column], bars.low[index, column])
+            elif not np.isnan(bars.open[index, bars.symbols.index(order.symbol)]):
+                fillable.append(order)
+        market = [order for order in fillable if order.type == "market"]
+        while market:  # the kernel takes each symbol's position once: one order per symbol at a time
+            batch = list({order.symbol: order for order in reversed(market)}.values())[::-1]
+            market = [order for order in market if order not in batch]
+            self._fill_market(batch, index, at)
+        for order in sorted((order for order in fillable if order.type == "limit"), key=lambda order: order.side != "sell"):
+            column = bars.symbols.index(order.symbol)
+            price = self._limit_price(order, bars.open[index, column], bars.high[index, column], bars.low[index, column])
             if price is not None:
-                self._fill(order, price, at)
+                self._fill_limit(order, price, at)
 
     def _trading_day(self, order: Order):
         """The New York date of the first bar the order could fill on."""
         return self.clock.timeline[min(order.placed_at + 1, len(self.clock.timeline) - 1)].tz_convert(EXCHANGE_ZONE).date()
 
+    def _fill_market(self, batch: list[Order], index: int, at: pd.Timestamp) -> None:
+        """Market orders (one per symbol) at bar `index`'s open, as the engine's bar kernel fills a bar's
+        orders: sells first, then buys, shrunk alike when the cash cannot cover them all; what a shrunk
+        order could not buy is canceled."""
+        bars, terms = self.clock.bars, self.rules.terms
+        opens = np.array([bars.open[index, bars.symbols.index(order.symbol)] for order in batch])
+        shares = np.array([self._shares_to_fill(order, price) for order, price in zip(batch, opens, strict=True)])
+        held = np.array([self.positions.get(order.symbol, Position()).qty for order in batch])
+        records = np.empty(len(batch), dtype=order_dt)
+        self.cash, _, n_filled = execute_shares_bar_nb(
+            index, shares, opens, self.cash, self.cash, held, np.zeros(len(batch)), terms, records, 0
+        )
+        filled = {int(record["col"]): record for record in records[:n_filled]}
+        for k, order in enumerate(batch):
+            order.updated_at = at
+            if k not in filled:
+                order.status, order.failed_at = "rejected", at
+                self._record("rejected", order, at)
+                continue
+            record = filled[k]
+            self._book(order, float(record["size"]), float(record["price"]), float(held[k]), at)
+            if order.is_open and not order.in_two_parts:  # shrunk for want of cash: the rest will not fill
+                order.status, order.canceled_at = "canceled", at
+                self._record("canceled", order, at)
+
+    def _shares_to_fill(self, order: Order, price: float) -> float:
+        """The signed shares an order trades at this open: a notional order's at the price with slippage."""
+        sign = 1.0 if order.side == "buy" else -1.0
+        shares = order.remaining_qty
+        if shares is None:
+            shares = order.notional / (price * (1.0 + sign * self.rules.slippage))
+        elif order.in_two_parts and order.filled_qty == 0.0:
+            shares = _first_part(shares)
+        return sign * shares
+
     @staticmethod
-    def _fill_price(order: Order, open_: float, high: float, low: float) -> float | None:
-        if order.type == "market":
-            return open_
+    def _limit_price(order: Order, open_: float, high: float, low: float) -> float | None:
         if order.side == "buy":
             return open_ if open_ <= order.limit_price else order.limit_price if low <= order.limit_price else None
         return open_ if open_ >= order.limit_price else order.limit_price if high >= order.limit_price else None
 
-    def _fill(self, order: Order, price: float, at: pd.Timestamp) -> None:
-        terms = self.rules.terms
-        if order.type == "limit":
-            terms = terms._replace(slippage=0.0)
-        sign = 1.0 if order.side == "buy" else -1.0
-        shares = order.remaining_qty
-        if shares is None:
-            shares = order.notional / (price * (1.0 + sign * terms.slippage))
-        elif order.in_two_parts and order.filled_qty == 0.0:
-            shares = _first_part(shares)
-        position = self.positions.get(order.symbol, Position())
-        cash, held, filled, fill_price, _ = execute_shares_nb(sign * shares, price, self.cash, position.qty, terms)
+    def _fill_limit(self, order: Order, price: float, at: pd.Timestamp) -> None:
+        """A limit order, all or nothing; a limit caps the price, so no slippage."""
+        terms = self.rules.terms._replace(slippage=0.0)
+        held = self.positions.get(order.symbol, Position()).qty
+        cash, after, filled, fill_price, _ = execute_shares_nb(self._shares_to_fill(order, price), price, self.cash, held, terms)
         order.updated_at = at
         if filled == 0.0:
             order.status, order.failed_at = "rejected", at
             self._record("rejected", order, at)
             return
-        if sign > 0:
+        self.cash = cash
+        self._book(order, filled, fill_price, after, at)
+
+    def _book(self, order: Order, filled: float, fill_price: float, held: float, at: pd.Timestamp) -> None:
+        """A fill of `filled` shares at `fill_price` leaving `held` shares of the symbol (cash is already paid)."""
+        position = self.positions.get(order.symbol, Position())
+        if order.side == "buy":
             position.cost_basis += filled * fill_price
         else:
             position.cost_basis *= held / position.qty
-        self.cash, position.qty = cash, held
+        position.qty = held
         if held == 0.0:
             self.positions.pop(order.symbol, None)
         else:
@@ -422,8 +463,17 @@ class PaperAccount:
         return notional + max(notional * self.rules.commission, self.rules.min_commission)
 
     def _buying_power(self) -> float:
-        """Cash less what open buys hold back."""
-        return self.cash - sum(self._reserved(order) for order in self.orders if order.is_open and order.side == "buy")
+        """Cash, with what open sells bring at the last close, less what open buys hold back."""
+        held_back = sum(self._reserved(order) for order in self.orders if order.is_open and order.side == "buy")
+        return (
+            self.cash + sum(self._proceeds(order) for order in self.orders if order.is_open and order.side == "sell") - held_back
+        )
+
+    def _proceeds(self, order: Order) -> float:
+        """What a sell brings at the last close, less slippage and commission."""
+        price = self._last_price(order.symbol)
+        notional = order.notional if order.notional is not None else order.remaining_qty * price * (1.0 - self.rules.slippage)
+        return notional - max(notional * self.rules.commission, self.rules.min_commission)
 
     def _qty_available(self, symbol: str) -> float:
         held = self.positions.get(symbol, Position()).qty

@@ -1,0 +1,432 @@
+"""The Alpaca broker: the pipeline's orders sent to Alpaca's paper trading API (or `engine sandbox`)
+through alpaca-py's TradingClient, crash-safe (DESIGN §11).
+
+At a bar's close the target weights become market orders for the next open, sized as the backtest
+sizes them at that close (`size_at_close_nb`, `execution.size_at = "close"`), from the account's
+real cash and positions plus what its open orders still have to fill: so a restart never buys
+twice. Each order is journaled (engine.order_journal) before it is sent, under its deterministic
+client order id; a send that fails in any way (a lost reply, a timeout, a 5xx after every try) is
+settled by looking the order up by that id, never by sending blindly again.
+
+Fills come from the trade-update stream (TradingStream) and, as a fallback for updates the stream
+never replays after a drop, from polling the session's open orders at every bar. Both give the
+order's cumulative filled quantity and average price: a fill is the increase over what the journal
+holds, booked once (keyed by the order and its cumulative quantity), with the commission the
+strategy's costs charge. They reach the ledger on the bus before the bar's close is marked.
+
+Every `reconcile_every` bars the account (cash and positions) goes to the ledger, which records
+every difference; one beyond the kill switch's `difference` halts the session, as do its other
+limits (engine.execution.limits). A halted session cancels its open orders and sends no more.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import threading
+import time
+from collections import deque
+
+import numpy as np
+import pandas as pd
+
+from engine import progress
+from engine.alpaca.connection import AlpacaConnection, stop_stream
+from engine.alpaca.request import AlpacaRequest, AlpacaRequestError
+from engine.alpaca.retries import RetryPolicy, send
+from engine.bars import Bars
+from engine.bus import EventBus
+from engine.events import AccountDifference, AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
+from engine.execution.conventions import ExecutionRules, share_commission_terms_nb, size_at_close_nb
+from engine.execution.limits import KillSwitch
+from engine.order_journal import FINAL_STATUSES, JournaledOrder, OrderJournal
+from engine.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDERS, RECONCILIATION
+
+QTY_DECIMALS = 9  # Alpaca takes fractional quantities to 9 decimals
+NO_LIMITS = KillSwitch()  # but the reconciliation difference
+CRASH_VARIABLE = "ENGINE_PAPER_CRASH_AT"  # tests: "intent", "sent" or "fill", optionally ":N" (the Nth time)
+STATES = {"new": "accepted", "accepted": "accepted", "pending_new": "accepted", "partially_filled": "partially_filled",
+          "filled": "filled", "rejected": "rejected"}  # fmt: skip
+
+
+class AlpacaBroker:
+    name = "alpaca"
+
+    def __init__(
+        self,
+        connection: AlpacaConnection,
+        rules: ExecutionRules,
+        journal: OrderJournal,
+        strategy: str,
+        kill_switch: KillSwitch = NO_LIMITS,
+        reconcile_every: int = 1,
+    ) -> None:
+        connection.check_orders_go_to_paper()
+        self.connection, self.rules, self.journal, self.strategy = connection, rules, journal, strategy
+        self.kill_switch, self.reconcile_every = kill_switch, reconcile_every
+        self._client, self._policy = connection.trading_client(), RetryPolicy.from_env()
+        self._updates: queue.SimpleQueue = queue.SimpleQueue()
+        self._sent_times: deque[float] = deque()
+        self._bars_seen = 0
+        self._day: tuple[object, float] | None = None  # (New York date, equity at its first bar)
+        self._crash = _CrashPoint.from_env()
+        self._bus: EventBus | None = None
+        self._symbols: tuple[str, ...] = ()
+        self._chunk: Bars | None = None
+        self._stream: tuple | None = None
+
+    @property
+    def halted(self) -> str | None:
+        """Why the session stopped sending orders; None while it trades."""
+        return self.journal.fact("halted")
+
+    def attach(self, bus: EventBus, symbols: tuple[str, ...]) -> None:
+        self._bus, self._symbols = bus, symbols
+        bus.subscribe(BARS, self.on_bars)
+        bus.subscribe(ORDERS, self.on_orders)
+        bus.subscribe(RECONCILIATION, self.on_difference)
+        bus.subscribe(END, self.on_end)
+
+    def listen(self) -> None:
+        """Start taking trade updates from the stream (the SDK reconnects with backoff by itself)."""
+        stream = self.connection.trade_update_stream()
+
+        async def on_update(update) -> None:
+            self._updates.put(update.order)
+
+        stream.subscribe_trade_updates(on_update)
+        listener = threading.Thread(target=stream.run, name="alpaca-trade-updates", daemon=True)
+        listener.start()
+        self._stream = (stream, listener)
+
+    def on_end(self, event) -> None:
+        if self._stream is not None:
+            stop_stream(*self._stream)
+            self._stream = None
+
+    # -- each bar: what happened to the orders, then the account
+
+    def on_bars(self, event: BarChunk) -> None:
+        self._chunk = event.bars
+        if not self._bars_seen:  # a resumed session's past fills, booked before anything new
+            self._bus.publish(FILLS, self.replayed_fills())
+        self.settle()
+        self._bars_seen += len(event.bars)
+        if self._bars_seen % self.reconcile_every == 0 or len(event.bars) > 1:
+            self._bus.publish(ACCOUNT, self._snapshot(event.bars.timestamps[-1]))
+        self._check_daily_loss(event.bars)
+
+    def settle(self) -> None:
+        """Bring every journaled order up to date: stream updates first, then a look at each order the
+        journal still has open (a missed update, or an intent whose send never answered)."""
+        fills: list[tuple] = []
+        while True:
+            try:
+                order = self._updates.get_nowait()
+            except queue.Empty:
+                break
+            fills.extend(self._apply(order.client_order_id, _order_fields(order)))
+        for journaled in self.journal.open_orders():
+            reply = self._lookup(journaled.client_order_id)
+            if reply is None:
+                self._resend_or_end(journaled)
+                continue
+            fills.extend(self._apply(journaled.client_order_id, _reply_fields(reply)))
+        if fills and self._bus is not None:
+            self._bus.publish(FILLS, Fills.from_records(fills))
+
+    def replayed_fills(self) -> Fills:
+        """Every fill the journal holds, as the ledger books them (a resumed session's past)."""
+        records = []
+        for client_order_id, stamp, qty, price, fees in self.journal.fills():
+            order = self.journal.order(client_order_id)
+            records.append(self._fill_record(order, pd.Timestamp(stamp), qty, price, fees))
+        return Fills.from_records(records)
+
+    def _apply(self, client_order_id: str, fields: dict) -> list[tuple]:
+        """An order's state from the broker: the fill it adds to the journal's (if any), its status."""
+        journaled = self.journal.order(client_order_id)
+        if journaled is None:  # not this session's
+            return []
+        if journaled.broker_id is None:
+            self.journal.acknowledge(client_order_id, fields["id"], fields["status"])
+        filled_qty, avg_price = fields["filled_qty"], fields["filled_avg_price"]
+        new = filled_qty - journaled.filled_qty
+        records = []
+        if new > 1e-12 and avg_price is not None:
+            price = (filled_qty * avg_price - journaled.filled_qty * (journaled.filled_avg_price or 0.0)) / new
+            stamp = fields["filled_at"] or fields["updated_at"]
+            fees = self._fees(journaled.side * new, price)
+            self._crash.at("fill")
+            if self.journal.fill(journaled, fields["status"], filled_qty, avg_price, (stamp.isoformat(), new, price, fees)):
+                records.append(self._fill_record(journaled, stamp, new, price, fees))
+        elif fields["status"] != journaled.status:
+            self.journal.set_status(client_order_id, fields["status"])
+        if fields["status"] != journaled.status or records:
+            state = STATES.get(fields["status"], "cancelled" if fields["status"] in FINAL_STATUSES else "accepted")
+            update = OrderUpdate(client_order_id, journaled.symbol, state, _stamp(fields["updated_at"]), filled_size=filled_qty)
+            self._bus.publish(ORDER_UPDATES, update)
+        return records
+
+    def _fees(self, shares: float, price: float) -> float:
+        """The strategy's commission on a fill, as the backtest charges it (decided at the open price)."""
+        sign = 1.0 if shares > 0 else -1.0
+        open_price = price / (1.0 + sign * self.rules.slippage)
+        rate, fixed = share_commission_terms_nb(
+            shares, open_price, self.rules.commission, self.rules.slippage, self.rules.min_commission
+        )
+        return abs(shares) * price * rate + fixed
+
+    def _fill_record(self, order: JournaledOrder, stamp: pd.Timestamp, qty: float, price: float, fees: float) -> tuple:
+        open_price = price / (1.0 + order.side * self.rules.slippage)
+        return (
+            order.client_order_id,
+            _stamp(stamp),
+            np.datetime64(pd.Timestamp(order.decided_at).tz_convert(None)),
+            order.column,
+            order.side,
+            qty,
+            price,
+            fees,
+            qty * abs(price - open_price),
+            order.target_weight,
+        )
+
+    # -- the close: new orders
+
+    def on_orders(self, event: OrderBatch) -> None:
+        for row in range(len(event.bars)):
+            weights = event.target_weights[row]
+            if np.isnan(weights).all():
+                continue
+            if self.halted:
+                progress.notice(
+                    f"trading is halted ({self.halted}): the orders decided at {event.bars.index()[row]} are not sent"
+                )
+                continue
+            self._place(event, row)
+
+    def _place(self, event: OrderBatch, row: int) -> None:
+        decided = time.monotonic()
+        weights, closes = event.target_weights[row], event.bars.close[row]
+        decided_at = event.bars.timestamps[row]
+        cash, held = self.account()
+        pending = self._pending_shares()
+        committed = np.array([held.get(symbol, 0.0) + pending.get(symbol, 0.0) for symbol in self._symbols])
+        shares = size_at_close_nb(weights, closes, cash, cash, committed, np.zeros(len(weights)), self.rules.terms)
+        for column in np.flatnonzero(~np.isnan(weights)):
+            qty = round(float(shares[column]), QTY_DECIMALS)
+            if qty == 0.0:
+                continue
+            symbol = self._symbols[column]
+            client_order_id = order_id(self.strategy, decided_at, symbol)
+            if self.journal.order(client_order_id) is not None:  # decided again after a restart: already handled
+                continue
+            if not self._within_limits(abs(qty) * closes[column]):
+                return
+            order = JournaledOrder(
+                client_order_id,
+                _iso(decided_at),
+                symbol,
+                int(column),
+                qty,
+                float(weights[column]),
+                None,
+                "intent",
+                0.0,
+                None,
+                None,
+            )
+            self.journal.intend(order)
+            self._crash.at("intent")
+            self._send(order, decided)
+
+    def _send(self, order: JournaledOrder, decided: float | None = None) -> None:
+        body = {
+            "symbol": order.symbol,
+            "qty": repr(abs(order.qty)),
+            "side": "buy" if order.qty > 0 else "sell",
+            "type": "market",
+            "time_in_force": "day",
+            "client_order_id": order.client_order_id,
+        }
+        self._sent_times.append(time.monotonic())
+        try:
+            reply = send(self._client, AlpacaRequest("/orders", "v2", (order.symbol,), method="POST"), body, self._policy)
+        except AlpacaRequestError as refused:
+            reply = self._lookup(order.client_order_id)  # a lost reply, a timeout: it may be placed all the same
+            if reply is None:
+                self.journal.end(order.client_order_id, "rejected", str(refused))
+                self._bus.publish(
+                    ORDER_UPDATES, OrderUpdate(order.client_order_id, order.symbol, "rejected", _now(), reason=str(refused))
+                )
+                progress.notice(f"order {order.client_order_id} was not placed: {refused}")
+                return
+        self._crash.at("sent")
+        sent_seconds = None if decided is None else time.monotonic() - decided
+        self.journal.acknowledge(order.client_order_id, str(reply["id"]), str(reply["status"]), sent_seconds)
+
+    def _resend_or_end(self, order: JournaledOrder) -> None:
+        """An intent the broker does not know: sent now if nothing was acknowledged (a crash before the
+        send); an acknowledged order the broker has lost is ended."""
+        if order.broker_id is None:
+            self._send(order)
+        else:
+            self.journal.end(order.client_order_id, "canceled", "the broker no longer knows the order")
+
+    def _within_limits(self, notional: float) -> bool:
+        limits, now = self.kill_switch, time.monotonic()
+        if limits.order_notional is not None and notional > limits.order_notional:
+            self.halt(f"an order of ${notional:,.2f} is above the order_notional limit of ${limits.order_notional:,.2f}")
+            return False
+        while self._sent_times and now - self._sent_times[0] > 60.0:
+            self._sent_times.popleft()
+        if limits.orders_per_minute is not None and len(self._sent_times) >= limits.orders_per_minute:
+            self.halt(f"more than {limits.orders_per_minute} orders in a minute (orders_per_minute)")
+            return False
+        return True
+
+    def _check_daily_loss(self, bars: Bars) -> None:
+        if self.kill_switch.daily_loss is None or self.halted:
+            return
+        equity = self._equity()
+        day = pd.Timestamp(bars.timestamps[-1], tz="UTC").tz_convert("America/New_York").date()
+        if self._day is None or self._day[0] != day:
+            self._day = (day, equity)
+            return
+        loss = 1.0 - equity / self._day[1]
+        if loss > self.kill_switch.daily_loss:
+            self.halt(f"equity fell {loss:.2%} today, beyond the daily_loss limit of {self.kill_switch.daily_loss:.2%}")
+
+    def on_difference(self, difference: AccountDifference) -> None:
+        self.journal.difference(_iso(difference.timestamp), difference.field, difference.ledger, difference.broker)
+        value = abs(difference.difference) * (1.0 if difference.field == "cash" else self._last_price(difference.field))
+        if not self.halted and value > self.kill_switch.difference * max(self._equity(), 1.0):
+            self.halt(
+                f"the broker's {difference.field} ({difference.broker:g}) differs from the ledger's ({difference.ledger:g})"
+            )
+
+    def halt(self, reason: str) -> None:
+        """Stop sending orders and cancel the open ones."""
+        self.journal.set_fact("halted", reason)
+        progress.notice(f"trading halted: {reason}")
+        self._cancel_open_orders()
+
+    def flatten(self) -> None:
+        """Cancel open orders and sell every position in the session's symbols at the next open."""
+        self._cancel_open_orders()
+        _, held = self.account()
+        stamp = np.datetime64(pd.Timestamp.now(tz="UTC").tz_convert(None), "s")
+        for column, symbol in enumerate(self._symbols):
+            if held.get(symbol, 0.0) > 0:
+                client_order_id = order_id(f"{self.strategy}-flatten", stamp, symbol)
+                order = JournaledOrder(
+                    client_order_id, _iso(stamp), symbol, column, -held[symbol], 0.0, None, "intent", 0.0, None, None
+                )
+                self.journal.intend(order)
+                self._send(order)
+
+    def _cancel_open_orders(self) -> None:
+        for order in self.journal.open_orders():
+            if order.broker_id is not None:
+                try:
+                    send(
+                        self._client,
+                        AlpacaRequest(f"/orders/{order.broker_id}", "v2", (order.symbol,), method="DELETE"),
+                        {},
+                        self._policy,
+                    )
+                except AlpacaRequestError as error:  # filled meanwhile: the next settle books it
+                    progress.notice(f"order {order.client_order_id} could not be canceled: {error}")
+
+    # -- the account
+
+    def account(self) -> tuple[float, dict[str, float]]:
+        """The account's cash and its shares by symbol."""
+        account = send(self._client, AlpacaRequest("/account", "v2", ()), {}, self._policy)
+        positions = send(self._client, AlpacaRequest("/positions", "v2", ()), {}, self._policy)
+        return float(account["cash"]), {position["symbol"]: float(position["qty"]) for position in positions}
+
+    def _equity(self) -> float:
+        return float(send(self._client, AlpacaRequest("/account", "v2", ()), {}, self._policy)["equity"])
+
+    def _snapshot(self, stamp: np.datetime64) -> AccountSnapshot:
+        cash, held = self.account()
+        return AccountSnapshot(stamp, cash, held)
+
+    def _pending_shares(self) -> dict[str, float]:
+        """Shares the account's open orders still have to buy (positive) or sell (negative), by symbol."""
+        orders = send(self._client, AlpacaRequest("/orders", "v2", ()), {"status": "open", "limit": 500}, self._policy)
+        pending: dict[str, float] = {}
+        for order in orders:
+            if order.get("qty") is None:
+                continue
+            left = float(order["qty"]) - float(order["filled_qty"])
+            pending[order["symbol"]] = pending.get(order["symbol"], 0.0) + (left if order["side"] == "buy" else -left)
+        return pending
+
+    def _lookup(self, client_order_id: str) -> dict | None:
+        request = AlpacaRequest("/orders:by_client_order_id", "v2", ())
+        return send(self._client, request, {"client_order_id": client_order_id}, self._policy, missing_ok=True)
+
+    def _last_price(self, symbol: str) -> float:
+        if self._chunk is None or symbol not in self._chunk.symbols:
+            return 0.0
+        return float(self._chunk.close[-1, self._chunk.symbols.index(symbol)])
+
+
+class _CrashPoint:
+    """A test's SIGKILL at an exact point of the order flow (ENGINE_PAPER_CRASH_AT=point[:N])."""
+
+    def __init__(self, point: str | None, nth: int) -> None:
+        self.point, self.left = point, nth
+
+    @classmethod
+    def from_env(cls) -> _CrashPoint:
+        point, _, nth = os.environ.get(CRASH_VARIABLE, "").partition(":")
+        return cls(point or None, int(nth or 1))
+
+    def at(self, point: str) -> None:
+        if point == self.point:
+            self.left -= 1
+            if self.left == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _order_fields(order) -> dict:
+    """What `_apply` needs of an alpaca-py Order model (from the stream)."""
+    return {
+        "id": str(order.id),
+        "status": str(getattr(order.status, "value", order.status)),
+        "filled_qty": float(order.filled_qty or 0.0),
+        "filled_avg_price": None if order.filled_avg_price is None else float(order.filled_avg_price),
+        "filled_at": None if order.filled_at is None else pd.Timestamp(order.filled_at),
+        "updated_at": pd.Timestamp(order.updated_at),
+    }
+
+
+def _reply_fields(reply: dict) -> dict:
+    """What `_apply` needs of an order as the REST API returns it."""
+    return {
+        "id": str(reply["id"]),
+        "status": str(reply["status"]),
+        "filled_qty": float(reply.get("filled_qty") or 0.0),
+        "filled_avg_price": None if reply.get("filled_avg_price") is None else float(reply["filled_avg_price"]),
+        "filled_at": None if reply.get("filled_at") is None else pd.Timestamp(reply["filled_at"]),
+        "updated_at": pd.Timestamp(reply["updated_at"]),
+    }
+
+
+def _stamp(stamp: pd.Timestamp) -> np.datetime64:
+    """A broker's time as the bars' (UTC, naive, ns)."""
+    stamp = pd.Timestamp(stamp)
+    return np.datetime64((stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp).as_unit("ns"))
+
+
+def _iso(stamp: np.datetime64) -> str:
+    return pd.Timestamp(stamp, tz="UTC").isoformat()
+
+
+def _now() -> np.datetime64:
+    return _stamp(pd.Timestamp.now(tz="UTC"))

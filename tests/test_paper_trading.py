@@ -1,0 +1,223 @@
+"""`engine paper` with the Alpaca broker against `engine sandbox` on loopback, through the real alpaca-py
+clients: the session trades as its backtest does, and survives faults and SIGKILLs with no order sent
+twice and none lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import requests
+
+from engine.alpaca.connection import AlpacaConnection
+from engine.backtest import prepare, simulate
+from engine.execution.alpaca import NO_LIMITS
+from engine.execution.limits import KillSwitch
+from engine.feeds.alpaca import LiveSettings
+from engine.order_journal import OrderJournal
+from engine.paper import JOURNAL, LIVE, PaperSession
+from engine.resolution import resolve_strategy
+from engine.sandbox.faults import Faults
+from engine.strategy_files import load_strategy
+from engine.workspace import Workspace
+from tests.in_process import engine_here
+from tests.sandbox import KEY, LIVE_FROM, SECRET, SMA_LIVE, advance, sandbox_server
+
+LIVE_BARS = 21  # three trading days of hours: several crossings of the 5- and 20-hour averages
+SIZED_AT_CLOSE = SMA_LIVE + '[execution]\nsize_at = "close"\n'
+HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
+
+
+@pytest.fixture
+def trader(consumer, sample_home):
+    """A consumer with the sized-at-close sma strategy, and a stepped sandbox (faults as asked) whose
+    clock stands at the consumer's last stored bar."""
+    workspace, fetch_history = consumer
+    path = workspace.root / "strategies" / "sma_live.toml"
+    path.parent.mkdir()
+    path.write_text(SIZED_AT_CLOSE)
+
+    def sandbox(faults: str = "", seed: int = 0):
+        start, faults = LIVE_FROM - pd.Timedelta(hours=4), Faults.parse(faults)
+        server = sandbox_server(sample_home, symbols=("SYN00", "SYN01"), start=start, faults=faults, seed=seed)
+        url = server.__enter__()
+        fetch_history(url)
+        return server, url
+
+    return workspace, path, sandbox
+
+
+def stepped_session(workspace: Workspace, url: str, path: Path, bars: int, kill_switch: KillSwitch = NO_LIMITS):
+    """A session in this process, trading `bars` live bars, each released once the last is done."""
+    session = PaperSession(resolve_strategy(load_strategy(str(path))), workspace, AlpacaConnection.from_env(),
+                           LiveSettings(poll=0.2, max_bars=bars), [], "alpaca", kill_switch=kill_switch)  # fmt: skip
+    done, outcome = threading.Semaphore(0), {}
+
+    def trade() -> None:
+        try:
+            outcome["result"], outcome["run_id"] = session.run(on_bar=lambda _: done.release())
+        finally:
+            done.release()
+
+    runner = threading.Thread(target=trade)
+    runner.start()
+    for _ in range(bars):
+        advance(url)
+        assert done.acquire(timeout=60)
+    runner.join(60)
+    assert "result" in outcome
+    return outcome["result"], outcome["run_id"]
+
+
+def sandbox_get(url: str, path: str, **params) -> list[dict]:
+    """A read of the sandbox's account, past the faults it injects."""
+    for _ in range(100):
+        reply = requests.get(f"{url}{path}", params=params, headers=HEADERS)
+        if reply.ok:
+            return reply.json()
+    raise AssertionError(f"GET {path} kept failing: {reply.status_code}")
+
+
+def sandbox_orders(url: str) -> list[dict]:
+    return sandbox_get(url, "/v2/orders", status="all", limit=500, direction="asc")
+
+
+def sandbox_positions(url: str) -> dict[str, float]:
+    return {position["symbol"]: float(position["qty"]) for position in sandbox_get(url, "/v2/positions")}
+
+
+def backtest_from_live(workspace: Workspace, path: Path):
+    strategy = load_strategy(str(path)).with_overrides(data={"start": str(LIVE_FROM.date())})
+    return simulate(prepare(strategy, workspace)).execution
+
+
+def test_a_session_orders_on_the_bars_its_backtest_does_and_ends_with_its_equity(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+    try:
+        result, run_id = stepped_session(workspace, url, path, LIVE_BARS)
+        orders = sandbox_orders(url)
+    finally:
+        server.__exit__(None, None, None)
+    backtest = backtest_from_live(workspace, path)
+    session = result.run.execution
+    np.testing.assert_allclose(session.equity, backtest.equity[:LIVE_BARS], rtol=1e-8)
+    expected = backtest.fills[backtest.fills.timestamp <= session.fills.timestamp.max()]
+    assert len(session.fills) >= 3 and len(session.fills) == len(expected)
+    for column in ("timestamp", "decided_at", "symbol", "side"):
+        assert session.fills[column].tolist() == expected[column].tolist()
+    np.testing.assert_allclose(session.fills["size"], expected["size"], rtol=1e-8)
+    np.testing.assert_allclose(session.fills.price, expected.price, rtol=1e-12)
+    # Every order the session sent reached the sandbox once, under its own client order id.
+    assert max(Counter(order["client_order_id"] for order in orders).values()) == 1
+    journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
+    assert {order["client_order_id"] for order in orders} == {order.client_order_id for order in journal.orders()}
+    assert journal.differences() == []
+
+
+def test_order_faults_place_every_order_once(trader):
+    """429 storms and 5xx bursts on every call, a 504 after the order was accepted, replies slower than
+    the read timeout: each order is placed once and the session ends as the uninterrupted one."""
+    workspace, path, sandbox = trader
+    server, url = sandbox("rate_limit=0.2,retry_after=0.01,server_error=0.15,lost_reply=0.5", seed=2)
+    try:
+        result, run_id = stepped_session(workspace, url, path, LIVE_BARS)
+        orders, positions = sandbox_orders(url), sandbox_positions(url)
+        injected = requests.get(f"{url}/admin/faults", headers=HEADERS).json()["injected"]
+    finally:
+        server.__exit__(None, None, None)
+    assert injected["lost_reply"] >= 1 and injected["rate_limit"] >= 5 and injected["server_error"] >= 5, injected
+    assert max(Counter(order["client_order_id"] for order in orders).values()) == 1
+    backtest = backtest_from_live(workspace, path)
+    np.testing.assert_allclose(result.run.execution.equity, backtest.equity[:LIVE_BARS], rtol=1e-8)
+    held = dict(zip(backtest.bars.symbols, backtest.positions[LIVE_BARS - 1], strict=True))
+    assert positions == pytest.approx({symbol: shares for symbol, shares in held.items() if shares}, rel=1e-8)
+
+
+def session_process(workspace: Workspace, *args: str, crash_at: str | None = None) -> subprocess.Popen:
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    environment.pop("ENGINE_PAPER_CRASH_AT", None)
+    if crash_at is not None:
+        environment["ENGINE_PAPER_CRASH_AT"] = crash_at
+    command = [sys.executable, "-m", "engine", "paper", "--strategy", "sma_live", "--poll", "0.2", *args]
+    return subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def live_bars(workspace: Workspace) -> int:
+    runs = [path for path in workspace.runs.root.iterdir() if (path / LIVE).exists()] if workspace.runs.root.exists() else []
+    return max((json.loads((path / LIVE).read_text())["live_bars"] for path in runs), default=0)
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("crash_at", ["intent:3", "sent:3", "fill:3"])
+def test_a_session_killed_mid_order_resumes_with_no_order_sent_twice_or_lost(trader, monkeypatch, capsys, crash_at):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+    last_bar = "2022-12-05T20:30"  # the 21st live bar starts then
+    try:
+        first = session_process(workspace, "--until", last_bar, crash_at=crash_at)
+        released = 0
+        while first.poll() is None:
+            advance(url)
+            released += 1
+            wait_for(lambda released=released: live_bars(workspace) == released or first.poll() is not None)
+        assert first.returncode == -9, first.stderr.read()  # SIGKILLed at the crash point
+        [session] = json.loads(engine_here(monkeypatch, capsys, "paper", "list", "--json").stdout)
+        assert session["status"] == "failed"
+        second = session_process(workspace, "--until", last_bar, "--session", session["id"])
+        wait_for(lambda: live_bars(workspace) == released)  # the bar it died on, done again
+        while released < LIVE_BARS:
+            advance(url)
+            released += 1
+            wait_for(lambda released=released: live_bars(workspace) == released or second.poll() is not None)
+        _, err = second.communicate(timeout=60)
+        assert second.returncode == 0, err
+        orders, positions = sandbox_orders(url), sandbox_positions(url)
+    finally:
+        server.__exit__(None, None, None)
+    assert max(Counter(order["client_order_id"] for order in orders).values()) == 1
+    backtest = backtest_from_live(workspace, path)
+    held = dict(zip(backtest.bars.symbols, backtest.positions[LIVE_BARS - 1], strict=True))
+    assert positions == pytest.approx({symbol: shares for symbol, shares in held.items() if shares}, rel=1e-8)
+    decided = backtest.fills[backtest.fills.decided_at < backtest.bars.index()[LIVE_BARS - 1]]
+    assert len([order for order in orders if order["status"] == "filled"]) == len(decided)
+    stored = workspace.runs.load(session["id"]).equity["equity"].to_numpy()
+    np.testing.assert_allclose(stored, backtest.equity[:LIVE_BARS], rtol=1e-8)
+
+
+def test_a_limit_hit_halts_trading_and_says_why(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+    try:
+        _, run_id = stepped_session(workspace, url, path, 8, KillSwitch.parse("order_notional=1000"))
+        orders = sandbox_orders(url)
+    finally:
+        server.__exit__(None, None, None)
+    assert orders == []  # the first order, worth $50,000, was never sent
+    state = json.loads((workspace.runs.path(run_id) / LIVE).read_text())
+    assert state["halted"].startswith("an order of $") and "above the order_notional limit of $1,000.00" in state["halted"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [("daily_loss=2%", "daily_loss needs a positive number, not '2%'"), ("max_loss=1", "unknown limit 'max_loss'")],
+)
+def test_a_bad_kill_switch_is_one_line(consumer, monkeypatch, capsys, spec, problem):
+    result = engine_here(monkeypatch, capsys, "paper", "--strategy", "sma_cross", "--kill-switch", spec)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and problem in errors[0], result.stderr
