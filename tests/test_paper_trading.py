@@ -56,8 +56,11 @@ def trader(consumer, sample_home):
     return workspace, path, sandbox
 
 
-def stepped_session(workspace: Workspace, url: str, path: Path, bars: int, kill_switch: KillSwitch = NO_LIMITS):
-    """A session in this process, trading `bars` live bars, each released once the last is done."""
+def stepped_session(
+    workspace: Workspace, url: str, path: Path, bars: int, kill_switch: KillSwitch = NO_LIMITS, before_bar=lambda bar: None
+):
+    """A session in this process, trading `bars` live bars, each released once the last is done (and
+    `before_bar(its number)` has run)."""
     session = PaperSession(resolve_strategy(load_strategy(str(path))), workspace, AlpacaConnection.from_env(),
                            LiveSettings(poll=0.2, max_bars=bars), [], "alpaca", kill_switch=kill_switch)  # fmt: skip
     done, outcome = threading.Semaphore(0), {}
@@ -70,7 +73,8 @@ def stepped_session(workspace: Workspace, url: str, path: Path, bars: int, kill_
 
     runner = threading.Thread(target=trade)
     runner.start()
-    for _ in range(bars):
+    for bar in range(bars):
+        before_bar(bar)
         advance(url)
         assert done.acquire(timeout=60)
     runner.join(60)
@@ -221,3 +225,24 @@ def test_a_bad_kill_switch_is_one_line(consumer, monkeypatch, capsys, spec, prob
     result = engine_here(monkeypatch, capsys, "paper", "--strategy", "sma_cross", "--kill-switch", spec)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(errors) == 1 and problem in errors[0], result.stderr
+
+
+def test_a_position_opened_outside_the_session_is_recorded_and_halts_trading(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+
+    def buy_behind_its_back(bar: int) -> None:
+        if bar == 2:
+            order = {"symbol": "SYN01", "qty": "40", "side": "buy", "type": "market", "time_in_force": "day"}
+            requests.post(f"{url}/v2/orders", json=order, headers=HEADERS).raise_for_status()
+
+    try:
+        _, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=buy_behind_its_back)
+        orders = sandbox_orders(url)
+    finally:
+        server.__exit__(None, None, None)
+    journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
+    found = {field: (ledger, broker) for _, field, ledger, broker in journal.differences()}
+    assert found["SYN01"] == (0.0, 40.0) and found["cash"][0] == 100_000.0 > found["cash"][1]
+    assert journal.fact("halted").startswith("the broker's cash (")
+    assert len(orders) == 1  # the outside order: the session sent none after it
