@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class PaperSession:
         self.prepared = prepare(resolved, workspace)
         history = self.prepared.bars
         if self.resumed is not None:
-            with _opened(workspace.runs.path(self.resumed) / JOURNAL) as journal:
+            with closing(OrderJournal(workspace.runs.path(self.resumed) / JOURNAL)) as journal:
                 done = pd.Timestamp(journal.fact("last_done") or journal.fact("history_end"))
             history = history.slice(0, int(np.searchsorted(history.timestamps, _naive(done), side="right")))
         data = resolved.strategy.data
@@ -190,19 +191,6 @@ def _resumable(runs: RunStore, reference: str, strategy: str) -> str:
     if not (runs.path(run_id) / JOURNAL).exists():
         raise PaperError(f"session {run_id} has no order journal ({JOURNAL}): only an alpaca session can be resumed")
     return run_id
-
-
-class _opened:
-    """An order journal, closed afterwards."""
-
-    def __init__(self, path: Path) -> None:
-        self.journal = OrderJournal(path)
-
-    def __enter__(self) -> OrderJournal:
-        return self.journal
-
-    def __exit__(self, *exc) -> None:
-        self.journal.close()
 
 
 def _iso(stamp: np.datetime64) -> str:
