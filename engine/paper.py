@@ -61,6 +61,11 @@ class PaperError(UserError):
     """A session that cannot start, resume or store anything."""
 
 
+def check_broker(broker: str) -> None:
+    if broker not in BROKERS:
+        raise PaperError(f"--broker {broker}: use {' or '.join(BROKERS)}")
+
+
 class PaperSession:
     def __init__(
         self,
@@ -73,8 +78,7 @@ class PaperSession:
         session: str | None = None,
         kill_switch: KillSwitch = NO_LIMITS,
     ) -> None:
-        if broker not in BROKERS:
-            raise PaperError(f"--broker {broker}: use {' or '.join(BROKERS)}")
+        check_broker(broker)
         if session is not None and broker != "alpaca":
             raise PaperError("--session resumes a session of the alpaca broker: a sim session has nothing to resume")
         self.resolved, self.workspace, self.command = resolved, workspace, command

@@ -246,3 +246,78 @@ def test_a_position_opened_outside_the_session_is_recorded_and_halts_trading(tra
     assert found["SYN01"] == (0.0, 40.0) and found["cash"][0] == 100_000.0 > found["cash"][1]
     assert journal.fact("halted").startswith("the broker's cash (")
     assert len(orders) == 1  # the outside order: the session sent none after it
+
+
+def test_a_paper_account_reset_halts_trading(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+
+    def reset_after_the_first_buys(bar: int) -> None:
+        if bar == 8:  # the session holds both symbols by now
+            requests.post(f"{url}/admin/reset", headers=HEADERS).raise_for_status()
+
+    try:
+        _, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=reset_after_the_first_buys)
+        orders = sandbox_orders(url)
+    finally:
+        server.__exit__(None, None, None)
+    journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
+    found = {field for _, field, _, _ in journal.differences()}
+    assert {"cash", "SYN00", "SYN01"} <= found
+    assert journal.fact("halted").startswith("the broker's cash (100000)")
+    assert orders == []  # the reset took the session's orders; it sent none after it
+
+
+def test_trade_updates_dropped_repeated_and_reordered_leave_the_books_exact(trader):
+    """The trade-update stream drops every third message, repeats and reorders others, and the bar
+    stream with it: fills the stream lost are found by looking the orders up, none is booked twice."""
+    workspace, path, sandbox = trader
+    server, url = sandbox("drop_every=3,duplicate=0.3,out_of_order=0.3")
+    try:
+        result, _ = stepped_session(workspace, url, path, LIVE_BARS)
+    finally:
+        server.__exit__(None, None, None)
+    backtest = backtest_from_live(workspace, path)
+    np.testing.assert_allclose(result.run.execution.equity, backtest.equity[:LIVE_BARS], rtol=1e-8)
+    assert len(result.run.execution.fills) == len(
+        backtest.fills[backtest.fills.timestamp <= result.run.execution.bars.index()[-1]]
+    )
+
+
+def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+
+    def hold_back_the_cash(bar: int) -> None:
+        if bar == 5:  # an open limit buy far below the market holds back $47,000
+            order = {
+                "symbol": "SYN01",
+                "qty": "47000",
+                "side": "buy",
+                "type": "limit",
+                "limit_price": "1",
+                "time_in_force": "gtc",
+            }
+            requests.post(f"{url}/v2/orders", json=order, headers=HEADERS).raise_for_status()
+
+    try:
+        _, run_id = stepped_session(workspace, url, path, 8, before_bar=hold_back_the_cash)
+    finally:
+        server.__exit__(None, None, None)
+    journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
+    refused = [order for order in journal.orders() if order.status == "rejected"]
+    assert refused and "insufficient buying power" in refused[0].reason
+
+
+def test_orders_per_minute_halts_a_burst(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+    try:
+        _, run_id = stepped_session(workspace, url, path, 8, KillSwitch.parse("orders_per_minute=1"))
+        orders = sandbox_orders(url)
+    finally:
+        server.__exit__(None, None, None)
+    assert len(orders) == 1
+    assert (
+        OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == "more than 1 orders in a minute (orders_per_minute)"
+    )

@@ -92,7 +92,7 @@ def send(client: RESTClient, request: AlpacaRequest, params: dict, policy: Retry
         if _kind(error) == RATE_LIMITED:
             raise request.fail(f"still rate limited (HTTP 429) after waiting {policy.rate_limit_waits} times") from None
         tries = f" after {policy.tries} tries" if _kind(error) == PASSING else ""
-        raise request.fail(f"{_failure(error)}{tries}") from None
+        raise request.fail(f"{_failure(error, keys_hint=request.method == 'GET')}{tries}") from None
     except (requests.ConnectionError, requests.Timeout) as error:
         raise request.fail(f"{_failure(error)} after {policy.tries} tries") from None
     except ValueError as error:  # requests' JSONDecodeError is a ValueError
@@ -120,8 +120,9 @@ def _retry_after(error: BaseException | None) -> float | None:
         return None
 
 
-def _failure(error: BaseException) -> str:
-    """What went wrong, in a few words; never the request's headers."""
+def _failure(error: BaseException, keys_hint: bool = True) -> str:
+    """What went wrong, in a few words; never the request's headers. A 401 or 403 is blamed on the keys
+    when `keys_hint` (not for an order, which Alpaca refuses with 403 for want of buying power)."""
     if isinstance(error, requests.Timeout):
         return f"no reply from {_server(error)} in time"
     if isinstance(error, requests.ConnectionError):
@@ -132,7 +133,7 @@ def _failure(error: BaseException) -> str:
     except (ValueError, TypeError, KeyError):  # the error body is not Alpaca's {"code", "message"}
         said = str(error)
     said = " ".join(said.split())[:200]
-    hint = " (check APCA_API_KEY_ID and APCA_API_SECRET_KEY)" if status in (401, 403) else ""
+    hint = " (check APCA_API_KEY_ID and APCA_API_SECRET_KEY)" if keys_hint and status in (401, 403) else ""
     return f"HTTP {status}" + (f": {said}" if said else "") + hint
 
 

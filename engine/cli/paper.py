@@ -60,8 +60,9 @@ def paper(
         from engine.data.timestamps import parse_utc
         from engine.execution.limits import KillSwitch
         from engine.feeds.alpaca import LiveSettings
-        from engine.paper import PaperSession
+        from engine.paper import PaperSession, check_broker
 
+        check_broker(broker)
         if feed not in ("iex", "sip"):
             raise UserError(f"--feed {feed}: use iex or sip")
         end = None if until is None else parse_utc(until)

@@ -3,8 +3,9 @@ through alpaca-py's TradingClient, crash-safe (DESIGN §11).
 
 At a bar's close the target weights become market orders for the next open, sized as the backtest
 sizes them at that close (`size_at_close_nb`, `execution.size_at = "close"`), from the account's
-real cash and positions plus what its open orders still have to fill: so a restart never buys
-twice. Each order is journaled (engine.order_journal) before it is sent, under its deterministic
+real cash and positions plus what the session's open orders still have to fill: so a restart never
+buys twice. (Orders placed outside the session are not counted: reconciliation finds what they
+do.) Each order is journaled (engine.order_journal) before it is sent, under its deterministic
 client order id; a send that fails in any way (a lost reply, a timeout, a 5xx after every try) is
 settled by looking the order up by that id, never by sending blindly again.
 
@@ -356,14 +357,12 @@ class AlpacaBroker:
         return AccountSnapshot(stamp, cash, held)
 
     def _pending_shares(self) -> dict[str, float]:
-        """Shares the account's open orders still have to buy (positive) or sell (negative), by symbol."""
-        orders = send(self._client, AlpacaRequest("/orders", "v2", ()), {"status": "open", "limit": 500}, self._policy)
+        """Shares the session's open orders still have to buy (positive) or sell (negative), by symbol;
+        every order the journal holds open was brought up to date at this bar's start."""
         pending: dict[str, float] = {}
-        for order in orders:
-            if order.get("qty") is None:
-                continue
-            left = float(order["qty"]) - float(order["filled_qty"])
-            pending[order["symbol"]] = pending.get(order["symbol"], 0.0) + (left if order["side"] == "buy" else -left)
+        for order in self.journal.open_orders():
+            left = order.qty - order.side * order.filled_qty
+            pending[order.symbol] = pending.get(order.symbol, 0.0) + left
         return pending
 
     def _lookup(self, client_order_id: str) -> dict | None:

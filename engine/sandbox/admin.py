@@ -1,5 +1,6 @@
-"""The sandbox's admin endpoints, for tests and scripted rehearsals: move the replayed clock, and
-read or change the faults in force while it runs. Never faulted themselves."""
+"""The sandbox's admin endpoints, for tests and scripted rehearsals: move the replayed clock, read or
+change the faults in force while it runs, and reset the paper account as Alpaca's dashboard does.
+Never faulted themselves."""
 
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ class Admin:
             raise invalid('advance takes {"bars": N}, N a whole number of bars')
         self.account.advance(count)
         return JSONResponse(clock_json(self.account.clock))
+
+    async def reset(self, request: Request) -> JSONResponse:
+        """Reset the paper account: its starting cash, no positions, no orders."""
+        self.account.reset()
+        return JSONResponse({"cash": self.account.cash})
 
     async def get_faults(self, request: Request) -> JSONResponse:
         return JSONResponse({"faults": self.faults.faults.describe(), "injected": dict(self.faults.injected)})

@@ -109,6 +109,7 @@ def create_app(
         WebSocketRoute("/v2/sip", bar_stream.serve),
         WebSocketRoute("/stream", TradeUpdateStream(account, faults).serve),
         Route("/admin/advance", admin.advance, methods=["POST"]),
+        Route("/admin/reset", admin.reset, methods=["POST"]),
         Route("/admin/faults", admin.get_faults, methods=["GET"]),
         Route("/admin/faults", admin.set_faults, methods=["PUT"]),
     ]

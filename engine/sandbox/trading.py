@@ -159,6 +159,13 @@ class PaperAccount:
             self._processed = index
         self.changed.beat()
 
+    def reset(self) -> None:
+        """What a paper account reset does at Alpaca: the starting cash back, every position and order gone."""
+        self.cash = self.rules.initial_cash
+        self.orders.clear()
+        self.positions.clear()
+        self.changed.beat()
+
     def advance(self, bars: int) -> None:
         self.clock.advance(bars)
         self.catch_up()
