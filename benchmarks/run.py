@@ -11,6 +11,7 @@ from benchmarks import (
     load_memory,
     optimize_trials,
     overlay_chain,
+    paper_soak,
     replay_vs_backtrader,
     startup,
     vectorized_backtest,
@@ -27,6 +28,7 @@ BENCHMARKS = {
     "startup": startup.measure,
     "alpaca_fetch": alpaca_fetch.measure,
     "finbert_scoring": finbert_scoring.measure,
+    "paper_soak": paper_soak.measure,
 }
 
 
