@@ -8,7 +8,8 @@ up at the broker by its client order id before anything is sent again, and a fil
 is the difference between the broker's cumulative filled quantity and the journal's.
 
 It also keeps the session's facts (its first live bar, its starting cash, a halt and why), the last
-bar whose orders were all placed, and every difference reconciliation found.
+bar whose orders were all placed, every decision with its inputs (the bar, each stage's weights),
+and every difference reconciliation found.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ CREATE TABLE IF NOT EXISTS fills (
     qty REAL NOT NULL,
     price REAL NOT NULL,
     fees REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    bar TEXT PRIMARY KEY,              -- the live bar decided on, at its close
+    inputs TEXT NOT NULL,              -- JSON: the bar's open, high, low, close and volume by symbol
+    outputs TEXT NOT NULL              -- JSON: each stage's weights by symbol, signal first, final last
 );
 CREATE TABLE IF NOT EXISTS differences (at TEXT NOT NULL, field TEXT NOT NULL, ledger REAL NOT NULL, broker REAL NOT NULL);
 """
@@ -155,6 +161,15 @@ class OrderJournal:
     def fills(self) -> list[tuple]:
         """(client order id, timestamp, qty, price, fees) of every fill, in the order booked."""
         return list(self._db.execute("SELECT client_order_id, timestamp, qty, price, fees FROM fills ORDER BY rowid"))
+
+    # -- decisions
+
+    def decide(self, bar: str, inputs: dict, outputs: dict) -> None:
+        self._db.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?)", (bar, json.dumps(inputs), json.dumps(outputs)))
+
+    def decisions(self) -> list[tuple[str, dict, dict]]:
+        rows = self._db.execute("SELECT bar, inputs, outputs FROM decisions ORDER BY bar")
+        return [(bar, json.loads(inputs), json.loads(outputs)) for bar, inputs, outputs in rows]
 
     # -- reconciliation
 

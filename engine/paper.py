@@ -139,6 +139,11 @@ class PaperSession:
         targets: list[np.ndarray] = []
         pipeline.bus.subscribe(FILLS, lambda filled: counts.__setitem__("fills", counts["fills"] + len(filled)))
         pipeline.bus.subscribe(FINAL_TARGETS, lambda chunk: targets.append(chunk.weights[-1]))
+        stage_weights: dict[str, np.ndarray] = {}
+        for runner in pipeline.runners:
+            pipeline.bus.subscribe(
+                runner.topic, lambda chunk, topic=runner.topic: stage_weights.__setitem__(topic, chunk.weights[-1])
+            )
         limit = self.feed.settings.max_bars or 0
         journal.progress(past_live, past_live + limit, force=True)
 
@@ -148,6 +153,7 @@ class PaperSession:
                 return
             live.append(bars)
             if orders is not None:  # every order of this bar is placed: a restart goes on from the next
+                orders.decide(_iso(bars.timestamps[-1]), _bar_inputs(bars), _by_symbol(stage_weights, bars.symbols))
                 orders.set_fact("targets", targets[-1].tolist())
                 orders.set_fact("last_done", _iso(bars.timestamps[-1]))
             halted = orders.fact("halted") if orders is not None else None
@@ -195,6 +201,16 @@ def _resumable(runs: RunStore, reference: str, strategy: str) -> str:
     if not (runs.path(run_id) / JOURNAL).exists():
         raise PaperError(f"session {run_id} has no order journal ({JOURNAL}): only an alpaca session can be resumed")
     return run_id
+
+
+def _bar_inputs(bars: Bars) -> dict:
+    """A one-bar chunk's prices and volume, by field and symbol."""
+    fields = ("open", "high", "low", "close", "volume")
+    return {field: dict(zip(bars.symbols, getattr(bars, field)[-1].tolist(), strict=True)) for field in fields}
+
+
+def _by_symbol(weights: dict[str, np.ndarray], symbols: tuple[str, ...]) -> dict:
+    return {topic: dict(zip(symbols, row.tolist(), strict=True)) for topic, row in weights.items()}
 
 
 def _iso(stamp: np.datetime64) -> str:

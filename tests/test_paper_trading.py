@@ -24,7 +24,7 @@ from engine.execution.alpaca import NO_LIMITS
 from engine.execution.limits import KillSwitch
 from engine.feeds.alpaca import LiveSettings
 from engine.order_journal import OrderJournal
-from engine.paper import JOURNAL, LIVE, PaperSession
+from engine.paper import JOURNAL, LIVE, STOP_CHECK_SECONDS, PaperSession, request_stop
 from engine.resolution import resolve_strategy
 from engine.sandbox.faults import Faults
 from engine.strategy_files import load_strategy
@@ -126,6 +126,11 @@ def test_a_session_orders_on_the_bars_its_backtest_does_and_ends_with_its_equity
     journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
     assert {order["client_order_id"] for order in orders} == {order.client_order_id for order in journal.orders()}
     assert journal.differences() == []
+    decisions = journal.decisions()  # every live bar, with its prices and each stage's weights
+    assert len(decisions) == LIVE_BARS
+    bar, inputs, outputs = decisions[-1]
+    assert inputs["close"] == dict(zip(("SYN00", "SYN01"), backtest.bars.close[LIVE_BARS - 1].tolist(), strict=True))
+    assert list(outputs) == ["targets/0:sma_cross(5,20)"] and set(outputs["targets/0:sma_cross(5,20)"]) == {"SYN00", "SYN01"}
 
 
 def test_order_faults_place_every_order_once(trader):
@@ -321,3 +326,34 @@ def test_orders_per_minute_halts_a_burst(trader):
     assert (
         OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == "more than 1 orders in a minute (orders_per_minute)"
     )
+
+
+def test_stop_with_flatten_sells_what_the_session_holds(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+
+    def stop_after_bar_ten(bar: int) -> None:
+        if bar == 11:  # the session, waiting for bar 11, holds SYN00 and SYN01 (bought at bars 5 and 6)
+            request_stop(workspace.runs, "latest", flatten=True)
+            time.sleep(2 * STOP_CHECK_SECONDS)  # it ends, sending its sells; bar 11's open fills them
+
+    try:
+        stepped_session(workspace, url, path, 12, before_bar=stop_after_bar_ten)
+        orders, after = sandbox_orders(url), sandbox_positions(url)
+    finally:
+        server.__exit__(None, None, None)
+    bought = {(order["symbol"], float(order["filled_qty"])) for order in orders if order["side"] == "buy"}
+    sold = {(order["symbol"], float(order["filled_qty"])) for order in orders if "-flatten-" in order["client_order_id"]}
+    assert {symbol for symbol, _ in bought} == {"SYN00", "SYN01"} and sold == bought
+    assert after == {}
+
+
+def test_a_daily_loss_beyond_the_limit_halts_trading(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+    try:
+        _, run_id = stepped_session(workspace, url, path, LIVE_BARS, KillSwitch.parse("daily_loss=0.0005"))
+    finally:
+        server.__exit__(None, None, None)
+    halted = OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted")
+    assert halted.startswith("equity fell ") and halted.endswith("today, beyond the daily_loss limit of 0.05%")
