@@ -107,6 +107,9 @@ class RunSummary:
     total_return: float | None = None
     sharpe: float | None = None
     max_drawdown: float | None = None
+    trades: int | None = None
+    symbols: tuple[str, ...] = ()
+    period: tuple[str, str] | None = None  # first and last bar traded
     problem: str | None = None  # what is wrong with a damaged run
 
     def to_json(self) -> dict:
@@ -378,6 +381,7 @@ class RunStore:
             known = {key: status.get(key) for key in ("kind", "created_at", "strategy")}  # none if the status is damaged
             return RunSummary(run_id, path, status="damaged", problem=damage.problem, **known)
         metrics = documents.get("metrics.json", {}).get("strategy", {})
+        data = documents.get("config.json", {}).get("strategy", {}).get("data", {})
         return RunSummary(
             run_id=run_id,
             path=path,
@@ -388,6 +392,9 @@ class RunStore:
             total_return=metrics.get("total_return"),
             sharpe=metrics.get("sharpe"),
             max_drawdown=metrics.get("max_drawdown"),
+            trades=metrics.get("trades"),
+            symbols=tuple(data.get("symbols") or ()),
+            period=(metrics["start"], metrics["end"]) if "start" in metrics and "end" in metrics else None,
         )
 
 

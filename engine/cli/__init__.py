@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from engine import __version__
-from engine.cli import backtest, data, models, news, optimize, paper, plugins, report, runs, sandbox, strategies, train
+from engine.cli import backtest, data, models, news, optimize, paper, plugins, report, runs, sandbox, strategies, train, tui
 from engine.cli.output import ERROR, print_labelled
 from engine.errors import UserError
 
@@ -40,6 +40,7 @@ app.command("check")(backtest.check)
 app.command("train")(train.train)
 app.command("report")(report.report)
 app.command("sandbox")(sandbox.sandbox)
+app.command("tui")(tui.tui)
 app.add_typer(paper.app, name="paper", help="Paper trading: a session on live bars; list, status and stop sessions.")
 app.add_typer(data.app, name="data", help="The local bar store: import, list, remove, sample data.")
 app.add_typer(news.app, name="news", help="The local news store: fetch from Alpaca, import, list.")

@@ -128,7 +128,7 @@ def list_(json: ListJson = False) -> None:
         return
     rows = []
     for series in stored:
-        kind, detail = _kind_and_detail(series)
+        kind, detail = series.kind_and_detail()
         if series.damage is not None:
             rows.append([series.symbol, series.timeframe, "?", "?", "?", kind, detail])
             continue
@@ -160,7 +160,7 @@ def show(
         which = f"{timeframe} bars" if timeframe else "bars"
         raise DataStoreError(f"no {which} for {wanted} in {store.root} (see `engine data list`)")
     for series in (series for series in found if series.damage is None):
-        kind, detail = _kind_and_detail(series)
+        kind, detail = series.kind_and_detail()
         stdout.print(f"[bold]{escape(series.symbol)}[/] {series.timeframe}", highlight=False)
         for name, value in (
             ("rows", series.rows),
@@ -189,15 +189,6 @@ def _series_json(series: StoredSeries) -> dict:
         "path": str(series.path),
         "damage": series.damage,
     }
-
-
-def _kind_and_detail(series: StoredSeries) -> tuple[str, str]:
-    """ "real: S&P 500 index …" → ("real", "S&P 500 index …"); the kind says when volume is missing.
-    A damaged file: ("damaged", its path and what is wrong)."""
-    if series.damage is not None:
-        return "damaged", f"{series.path}: {series.damage}"
-    kind, _, detail = series.origin.partition(": ")
-    return kind + ("" if series.has_volume else ", no volume"), detail or series.origin
 
 
 @app.command("sample")

@@ -57,6 +57,14 @@ class StoredSeries:
     has_volume: bool = True
     damage: str | None = None  # why the file cannot be read (rows, first and last are then unknown)
 
+    def kind_and_detail(self) -> tuple[str, str]:
+        """ "real: S&P 500 index …" → ("real", "S&P 500 index …"); the kind says when volume is missing.
+        A damaged file: ("damaged", its path and what is wrong)."""
+        if self.damage is not None:
+            return "damaged", f"{self.path}: {self.damage}"
+        kind, _, detail = self.origin.partition(": ")
+        return kind + ("" if self.has_volume else ", no volume"), detail or self.origin
+
 
 class DamagedSeriesError(DataStoreError):
     """A stored file cannot be read as a bar series."""

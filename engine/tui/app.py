@@ -1,0 +1,53 @@
+"""The Textual app: the Runs screen first; Data (`d`), a run's detail (Enter) and a comparison (`c`)
+on top of it; the command palette (ctrl+p) reaches every screen; `q` quits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from engine.errors import UserError
+from engine.tui.compare import CompareScreen
+from engine.tui.data import DataScreen
+from engine.tui.run_detail import RunDetailScreen
+from engine.tui.runs import RunsScreen
+from engine.workspace import Workspace
+
+
+class EngineApp(App):
+    TITLE = "engine"
+    BINDINGS = [Binding("q", "quit", "Quit")]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+
+    def on_mount(self) -> None:
+        self.sub_title = str(self.workspace.root)
+        self.push_screen(RunsScreen(self.workspace.runs))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Data", "The stored bar series and their prices", self.action_data)
+        yield SystemCommand("Runs", "Every run of the workspace", self.action_runs)
+
+    def action_data(self) -> None:
+        self.push_screen(DataScreen(self.workspace.data))
+
+    def action_runs(self) -> None:
+        while not isinstance(self.screen, RunsScreen):
+            self.pop_screen()
+
+    def open_run(self, run_id: str) -> None:
+        try:
+            run = self.workspace.runs.load(run_id)
+        except UserError as error:  # running, failed or damaged: nothing to show in detail
+            self.notify(str(error), severity="warning")
+            return
+        self.push_screen(RunDetailScreen(run))
+
+    def compare_runs(self, run_ids: list[str]) -> None:
+        self.push_screen(CompareScreen([self.workspace.runs.load(run_id) for run_id in run_ids]))

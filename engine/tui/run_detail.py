@@ -1,0 +1,100 @@
+"""A run's detail: its metrics beside the baselines', equity and drawdown charts, trades, the
+walk-forward folds and the overlay ablation where the run has them, and its resolved configuration.
+`o` writes (if needed) and opens its HTML report; Esc goes back."""
+
+from __future__ import annotations
+
+import json
+import webbrowser
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual_plotext import PlotextPlot
+
+from engine.formatting import format_metric
+from engine.runstore import StoredRun
+from engine.tui.charts import plot_lines
+
+TRADE_COLUMNS = ("symbol", "direction", "entry_time", "exit_time", "size", "entry_price", "exit_price", "pnl", "return", "status")
+
+
+class RunDetailScreen(Screen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("o", "open_report", "Open report")]
+
+    def __init__(self, run: StoredRun) -> None:
+        super().__init__()
+        self.run = run
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent():
+            with TabPane("Metrics", id="metrics-tab"):
+                yield DataTable(id="metrics", cursor_type="row")
+            with TabPane("Charts", id="charts-tab"):
+                yield PlotextPlot(id="equity")
+                yield PlotextPlot(id="drawdown")
+            with TabPane("Trades", id="trades-tab"):
+                yield DataTable(id="trades", cursor_type="row", zebra_stripes=True)
+            if self.run.folds:
+                with TabPane("Folds", id="folds-tab"):
+                    yield DataTable(id="folds", cursor_type="row")
+            if self.run.ablation:
+                with TabPane("Ablation", id="ablation-tab"):
+                    yield DataTable(id="ablation", cursor_type="row")
+            with TabPane("Config", id="config-tab"):
+                yield Static(json.dumps(self.run.config, indent=2), id="config")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        run = self.run
+        strategy = run.config["strategy"]
+        self.title = f"{strategy['name']} · {run.run_id}"
+        self.sub_title = f"{run.kind} on {', '.join(strategy['data']['symbols'])} ({strategy['data']['timeframe']})"
+        self._metrics()
+        self._charts()
+        _fill(self.query_one("#trades", DataTable), TRADE_COLUMNS, run.trades[list(TRADE_COLUMNS)].itertuples(index=False))
+        if run.folds:
+            columns = tuple(run.folds[0])
+            _fill(self.query_one("#folds", DataTable), columns, ([fold[name] for name in columns] for fold in run.folds))
+        if run.ablation:
+            columns = tuple(run.ablation[0])
+            _fill(self.query_one("#ablation", DataTable), columns, ([step[name] for name in columns] for step in run.ablation))
+
+    def _metrics(self) -> None:
+        metrics = self.run.metrics
+        columns = {self.run.config["strategy"]["name"]: metrics["strategy"], **metrics["baselines"]}
+        table = self.query_one("#metrics", DataTable)
+        table.add_columns("metric", *columns)
+        for name in metrics["strategy"]:
+            table.add_row(name, *(format_metric(name, values.get(name)) for values in columns.values()), key=name)
+
+    def _charts(self) -> None:
+        equity, baselines = self.run.equity, self.run.baselines
+        lines = {self.run.config["strategy"]["name"]: equity["equity"]}
+        if baselines is not None:
+            lines |= {name: baselines[name] for name in baselines.columns if name != "timestamp"}
+        plot_lines(self.query_one("#equity", PlotextPlot), "equity", equity["timestamp"], lines)
+        drawdown = equity["equity"] / equity["equity"].cummax() - 1.0
+        plot_lines(self.query_one("#drawdown", PlotextPlot), "drawdown", equity["timestamp"], {"drawdown": drawdown})
+
+    def action_open_report(self) -> None:
+        from engine.report import write_tearsheet
+
+        report = self.run.path / "report" / "report.html"
+        if not report.exists():
+            report = write_tearsheet(self.run)
+        opened = webbrowser.open(report.as_uri())
+        self.notify(f"{'opened' if opened else 'no browser here; the report is'} {report}")
+
+
+def _fill(table: DataTable, columns: tuple[str, ...], rows) -> None:
+    table.add_columns(*columns)
+    for row in rows:
+        table.add_row(
+            *(
+                format_metric(name, value) if isinstance(value, float) else str(value)
+                for name, value in zip(columns, row, strict=True)
+            )
+        )

@@ -1,0 +1,187 @@
+"""The Runs screen: every run of the workspace in a table that refreshes while runs run (pausable),
+filtered with `/`, sorted by any column, with the highlighted run's equity against buy-and-hold
+below it. Enter opens a run; space marks runs and `c` compares their equity curves."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input
+from textual_plotext import PlotextPlot
+
+from engine.formatting import format_metric
+from engine.run_files import DamagedRun
+from engine.runstore import RunStore, RunSummary
+from engine.tui.charts import clear, plot_lines
+
+REFRESH_SECONDS = 1.0
+COLUMNS = ("", "run", "kind", "status", "strategy", "symbols", "period", "return", "sharpe", "max dd", "trades")
+
+
+def _cells(run: RunSummary, marked: bool) -> tuple:
+    period = "" if run.period is None else f"{format_metric('start', run.period[0])} – {format_metric('end', run.period[1])}"
+    return (
+        "●" if marked else "",
+        run.run_id,
+        run.kind or "?",
+        run.status,
+        run.strategy or "?",
+        ",".join(run.symbols),
+        period,
+        format_metric("total_return", run.total_return),
+        format_metric("sharpe", run.sharpe),
+        format_metric("max_drawdown", run.max_drawdown),
+        "" if run.trades is None else str(run.trades),
+    )
+
+
+def _sort_key(run: RunSummary, column: int):
+    """What a column sorts by: numbers as numbers (missing ones last), the rest as text."""
+    value = _cells(run, False)[column]
+    numeric = {7: run.total_return, 8: run.sharpe, 9: run.max_drawdown, 10: run.trades}.get(column)
+    if column in (7, 8, 9, 10):
+        return (numeric is None, numeric or 0.0)
+    return (False, value)
+
+
+class RunsScreen(Screen):
+    DEFAULT_CSS = """
+    #runs { height: 1fr; }
+    #preview { height: 2fr; }
+    """
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("s", "sort", "Sort"),
+        Binding("space", "mark", "Mark"),
+        Binding("c", "compare", "Compare marked"),
+        Binding("p", "pause", "Pause refresh"),
+        Binding("d", "app.data", "Data"),
+    ]
+
+    def __init__(self, runs: RunStore) -> None:
+        super().__init__()
+        self.runs = runs
+        self.marked: set[str] = set()
+        self.paused = False
+        self.sort_column, self.sort_reverse = 1, False  # by run id: oldest first
+        self.shown: list[RunSummary] = []
+        self._previewed: tuple[str, str] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter runs: any text of a row", id="filter")
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield PlotextPlot(id="preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        table = self.query_one("#runs", DataTable)
+        table.add_columns(*COLUMNS)
+        table.focus()
+        self.refresh_runs()
+        self.set_interval(REFRESH_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        if not self.paused:
+            self.refresh_runs()
+
+    def refresh_runs(self) -> None:
+        text = self.query_one("#filter", Input).value.strip().lower()
+        runs = [run for run in self.runs.list() if not text or text in " ".join(_cells(run, False)).lower()]
+        runs.sort(key=lambda run: _sort_key(run, self.sort_column), reverse=self.sort_reverse)
+        self.shown = runs
+        table = self.query_one("#runs", DataTable)
+        current = self.highlighted
+        table.clear()
+        for run in runs:
+            table.add_row(*_cells(run, run.run_id in self.marked), key=run.run_id)
+        if current is not None and current.run_id in {run.run_id for run in runs}:
+            table.move_cursor(row=[run.run_id for run in runs].index(current.run_id))
+        self.sub_title = f"{len(runs)} runs" + (" (refresh paused)" if self.paused else "")
+        self._preview()
+
+    @property
+    def highlighted(self) -> RunSummary | None:
+        table = self.query_one("#runs", DataTable)
+        if not self.shown or table.cursor_row >= len(self.shown) or table.cursor_row < 0:
+            return None
+        return self.shown[table.cursor_row]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._preview()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.app.open_run(str(event.row_key.value))
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        self._sort_by(event.column_index)
+
+    def _preview(self) -> None:
+        plot, run = self.query_one("#preview", PlotextPlot), self.highlighted
+        if run is None:
+            clear(plot, "no run")
+            return
+        if self._previewed == (run.run_id, run.status):
+            return
+        self._previewed = (run.run_id, run.status)
+        if run.status != "finished":
+            clear(plot, f"{run.run_id}: {run.status}")
+            return
+        try:
+            stored = self.runs.load(run.run_id)
+            equity, baselines = stored.equity, stored.baselines
+        except DamagedRun as damage:
+            clear(plot, f"damaged: {damage.problem}")
+            return
+        lines = {run.strategy or "strategy": equity["equity"]}
+        if baselines is not None and "buy & hold" in baselines:
+            lines["buy & hold"] = baselines["buy & hold"]
+        plot_lines(plot, f"{run.strategy}: equity", equity["timestamp"], lines)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refresh_runs()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#runs", DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value, box.display = "", False
+        self.query_one("#runs", DataTable).focus()
+        self.refresh_runs()
+
+    def action_sort(self) -> None:
+        """Sort by the column the cursor is on: again to reverse."""
+        self._sort_by(self.query_one("#runs", DataTable).cursor_column or 1)
+
+    def _sort_by(self, column: int) -> None:
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = column, False
+        self.refresh_runs()
+
+    def action_mark(self) -> None:
+        run = self.highlighted
+        if run is not None:
+            self.marked ^= {run.run_id}
+            self.refresh_runs()
+
+    def action_compare(self) -> None:
+        finished = [run.run_id for run in self.shown if run.run_id in self.marked and run.status == "finished"]
+        if len(finished) < 2:
+            self.notify("mark two or more finished runs (space) to compare them", severity="warning")
+            return
+        self.app.compare_runs(finished)
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        self.sub_title = f"{len(self.shown)} runs" + (" (refresh paused)" if self.paused else "")

@@ -1,0 +1,164 @@
+"""`engine tui` driven as a person drives it (Textual's `run_test` and its Pilot) over a workspace with
+real runs, and each screen's snapshot at a fixed size on fixed data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine.backtest_records import journaled_backtest
+from engine.resolution import resolve_strategy
+from engine.strategy_files import load_strategy
+from engine.tui.app import EngineApp
+from engine.tui.compare import CompareScreen
+from engine.tui.data import DataScreen
+from engine.tui.run_detail import RunDetailScreen
+from engine.tui.runs import RunsScreen
+from engine.workspace import Workspace
+
+pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
+SIZE = (160, 45)
+FROZEN = {"sma_cross": "20240102-093000-sma_cross-000001", "buy_and_hold": "20240102-093100-buy_and_hold-000002"}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # Textual runs on asyncio
+
+
+@pytest.fixture(scope="module")
+def runs_home(tmp_path_factory, sample_home) -> Path:
+    """A workspace with the sample's daily bars and two finished backtests under fixed ids and times."""
+    home = tmp_path_factory.mktemp("tui")
+    shutil.copytree(sample_home / "data" / "bars" / "1d", home / "data" / "bars" / "1d")
+    workspace = Workspace(home)
+    for strategy, run_id in FROZEN.items():
+        _, stored = journaled_backtest(resolve_strategy(load_strategy(strategy)), workspace, ["engine", "backtest"])
+        _freeze(workspace.runs.path(stored), home / "runs" / run_id)
+    return home
+
+
+def _freeze(run: Path, frozen: Path) -> None:
+    """The run under a fixed id and fixed times, so that its screens are the same in every test run."""
+    run.rename(frozen)
+    status = json.loads((frozen / "status.json").read_text())
+    stamp = f"2024-01-02T09:{frozen.name[11:13]}:00+00:00"
+    status.update(run_id=frozen.name, created_at=stamp, updated_at=stamp, ended_at=stamp, pid=1)
+    (frozen / "status.json").write_text(json.dumps(status))
+
+
+def app_over(home: Path) -> EngineApp:
+    return EngineApp(Workspace(home))
+
+
+def rows(app: EngineApp) -> list[list[str]]:
+    table = app.screen.query_one("#runs")
+    return [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
+
+
+async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
+    app = app_over(runs_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)
+        assert [row[1] for row in rows(app)] == list(FROZEN.values())
+        assert [row[3:6] for row in rows(app)] == [
+            ["finished", "sma_cross", "SP500,NASDAQ"],
+            ["finished", "buy_and_hold", "SP500,NASDAQ"],
+        ]
+        await pilot.press("slash", *"buy")
+        await pilot.pause()
+        assert [row[4] for row in rows(app)] == ["buy_and_hold"]
+        await pilot.press("enter", "escape")  # back to the table, then the filter is cleared
+        await pilot.pause()
+        assert len(rows(app)) == 2
+        app.screen.query_one("#runs").move_cursor(column=8)  # sharpe, highest last after two presses
+        await pilot.press("s")
+        await pilot.pause()
+        ascending = [float(row[8]) for row in rows(app)]
+        await pilot.press("s")
+        await pilot.pause()
+        assert [float(row[8]) for row in rows(app)] == sorted(ascending, reverse=True) and ascending == sorted(ascending)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailScreen)
+        metrics = app.screen.query_one("#metrics")
+        assert [str(cell) for cell in metrics.get_row("total_return")][0] == "total_return"
+        assert metrics.row_count > 20 and "buy & hold" in [str(column.label) for column in metrics.columns.values()]
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_a_running_run_updates_live_and_the_refresh_pauses(runs_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        journal = Workspace(home).runs.open("backtest", "sma_cross", ["engine", "backtest"])
+        journal.progress(10, 100, force=True)
+        await pilot.pause(1.5)
+        assert rows(app)[-1][3] == "running"
+        await pilot.press("p")
+        journal.fail("stopped by the test")
+        await pilot.pause(1.5)
+        assert rows(app)[-1][3] == "running"  # paused: the screen keeps what it showed
+        await pilot.press("p")
+        await pilot.pause(1.5)
+        assert rows(app)[-1][3] == "failed"
+        app.screen.query_one("#runs").move_cursor(row=2)
+        await pilot.press("enter")  # a failed run has no results: a notice, no detail
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_marked_runs_are_compared(runs_home):
+    app = app_over(runs_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")  # nothing marked: a notice
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)
+        await pilot.press("space", "down", "space", "c")
+        await pilot.pause()
+        assert isinstance(app.screen, CompareScreen) and [run.run_id for run in app.screen.runs] == list(FROZEN.values())
+
+
+async def test_the_data_screen_lists_the_stored_series(runs_home):
+    app = app_over(runs_home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, DataScreen)
+        table = app.screen.query_one("#series")
+        assert [str(table.get_row_at(row)[0]) for row in range(table.row_count)] == ["NASDAQ", "SP500"]
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
+
+
+async def test_the_report_key_writes_and_opens_the_html_report(runs_home, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url: opened.append(url) or True)
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", "o")
+        await pilot.pause()
+    report = home / "runs" / FROZEN["sma_cross"] / "report" / "report.html"
+    assert opened == [report.as_uri()] and report.exists()
+
+
+@pytest.mark.parametrize(
+    ("screen", "keys"),
+    [
+        ("runs", ()),
+        ("detail", ("enter",)),
+        ("charts", ("enter", "right")),
+        ("compare", ("space", "down", "space", "c")),
+        ("data", ("d",)),
+    ],
+)
+def test_screen_snapshots(runs_home, snap_compare, screen, keys):
+    assert snap_compare(app_over(runs_home), press=keys, terminal_size=SIZE)
