@@ -53,7 +53,8 @@ from engine.topics import FILLS, FINAL_TARGETS
 from engine.workspace import Workspace
 
 BROKERS = ("alpaca", "sim")
-LIVE, STOP, JOURNAL = "live.json", "stop.json", "orders.sqlite"
+LIVE, STOP, HALT, JOURNAL = "live.json", "stop.json", "halt.json", "orders.sqlite"
+MANUAL_HALT = "halted by hand (engine paper halt)"
 STOP_CHECK_SECONDS = 0.5
 
 
@@ -163,7 +164,8 @@ class PaperSession:
                 on_bar(bars)
 
         ended = threading.Event()
-        watcher = threading.Thread(target=self._watch_for_stop, args=(journal.path / STOP, ended), daemon=True)
+        halt = broker.halt if orders is not None else None
+        watcher = threading.Thread(target=self._watch_for_requests, args=(journal.path, halt, ended), daemon=True)
         watcher.start()
         try:
             self.feed.run(push)
@@ -183,10 +185,16 @@ class PaperSession:
         journal.finish(backtest_records(result, self.workspace.data, journal.run_id, self.command))
         return result
 
-    def _watch_for_stop(self, request: Path, ended: threading.Event) -> None:
+    def _watch_for_requests(self, folder: Path, halt: Callable[[str], None] | None, ended: threading.Event) -> None:
+        """Act on what other processes ask through files in the session's folder: a halt (trading stops,
+        the session goes on), then a stop (the session ends after its bar)."""
         while not ended.wait(STOP_CHECK_SECONDS):
-            if request.exists():
-                asked = read_document(request.parent, STOP, required=False) or {}
+            if (folder / HALT).exists():
+                if halt is not None:
+                    halt(MANUAL_HALT)
+                (folder / HALT).unlink(missing_ok=True)
+            if (folder / STOP).exists():
+                asked = read_document(folder, STOP, required=False) or {}
                 self.stop(flatten=bool(asked.get("flatten")))
                 return
 
@@ -255,12 +263,26 @@ def live_state(runs: RunStore, run_id: str) -> dict | None:
     return read_document(runs.path(run_id), LIVE, required=False)
 
 
-def request_stop(runs: RunStore, reference: str, flatten: bool = False) -> str:
-    """Ask a running session to end after the bar it is on (and, with `flatten`, to sell what it holds);
-    returns its id."""
+def request_halt(runs: RunStore, reference: str) -> str:
+    """Trip a running session's kill switch by hand: it cancels its open orders and sends no more, and
+    goes on marking its books; returns its id."""
+    run_id = _running_session(runs, reference)
+    text = json.dumps({"requested_at": now()}) + "\n"
+    atomic_write(runs.path(run_id) / HALT, lambda tmp: Path(tmp).write_text(text))
+    return run_id
+
+
+def _running_session(runs: RunStore, reference: str) -> str:
     run_id, status = paper_run(runs, reference)
     if status["status"] != "running":
         raise PaperError(f"session {run_id} is {status['status']}, not running")
+    return run_id
+
+
+def request_stop(runs: RunStore, reference: str, flatten: bool = False) -> str:
+    """Ask a running session to end after the bar it is on (and, with `flatten`, to sell what it holds);
+    returns its id."""
+    run_id = _running_session(runs, reference)
     text = json.dumps({"requested_at": now(), "flatten": flatten}) + "\n"
     atomic_write(runs.path(run_id) / STOP, lambda tmp: Path(tmp).write_text(text))
     return run_id

@@ -24,7 +24,7 @@ from engine.execution.alpaca import NO_LIMITS
 from engine.execution.limits import KillSwitch
 from engine.feeds.alpaca import LiveSettings
 from engine.order_journal import OrderJournal
-from engine.paper import JOURNAL, LIVE, STOP_CHECK_SECONDS, PaperSession, request_stop
+from engine.paper import JOURNAL, LIVE, MANUAL_HALT, STOP_CHECK_SECONDS, PaperSession, request_halt, request_stop
 from engine.resolution import resolve_strategy
 from engine.sandbox.faults import Faults
 from engine.strategy_files import load_strategy
@@ -357,3 +357,22 @@ def test_a_daily_loss_beyond_the_limit_halts_trading(trader):
         server.__exit__(None, None, None)
     halted = OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted")
     assert halted.startswith("equity fell ") and halted.endswith("today, beyond the daily_loss limit of 0.05%")
+
+
+def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader):
+    workspace, path, sandbox = trader
+    server, url = sandbox()
+
+    def halt_after_the_first_buy(bar: int) -> None:
+        if bar == 6:  # SYN00 is bought; SYN01's buy is decided at bar 5's close and still open
+            request_halt(workspace.runs, "latest")
+            time.sleep(2 * STOP_CHECK_SECONDS)
+
+    try:
+        result, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=halt_after_the_first_buy)
+        orders = sandbox_orders(url)
+    finally:
+        server.__exit__(None, None, None)
+    assert OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == MANUAL_HALT
+    assert [order["status"] for order in orders] == ["filled", "canceled"]  # nothing sent after the halt
+    assert len(result.run.execution.equity) == LIVE_BARS  # the session went on to its last bar

@@ -148,3 +148,12 @@ def stop(
     run_id = request_stop(Workspace.from_env().runs, session, flatten)
     also = ", cancel its open orders and sell its positions" if flatten else ""
     print_line(f"asked session {run_id} to stop after its current bar{also}")
+
+
+@app.command("halt")
+def halt(session: SessionArgument) -> None:
+    """Trip a running session's kill switch: it cancels its open orders and sends no more, but keeps marking its books."""
+    from engine.paper import request_halt
+
+    run_id = request_halt(Workspace.from_env().runs, session)
+    print_line(f"asked session {run_id} to halt trading")

@@ -76,6 +76,8 @@ class AlpacaBroker:
         self._symbols: tuple[str, ...] = ()
         self._chunk: Bars | None = None
         self._stream: tuple | None = None
+        # A halt asked for from another thread (`engine paper halt`) runs between bars, never inside one.
+        self._busy = threading.RLock()
 
     @property
     def halted(self) -> str | None:
@@ -109,6 +111,10 @@ class AlpacaBroker:
     # -- each bar: what happened to the orders, then the account
 
     def on_bars(self, event: BarChunk) -> None:
+        with self._busy:
+            self._on_bars(event)
+
+    def _on_bars(self, event: BarChunk) -> None:
         self._chunk = event.bars
         if not self._bars_seen:  # a resumed session's past fills, booked before anything new
             self._bus.publish(FILLS, self.replayed_fills())
@@ -197,6 +203,10 @@ class AlpacaBroker:
     # -- the close: new orders
 
     def on_orders(self, event: OrderBatch) -> None:
+        with self._busy:
+            self._on_orders(event)
+
+    def _on_orders(self, event: OrderBatch) -> None:
         for row in range(len(event.bars)):
             weights = event.target_weights[row]
             if np.isnan(weights).all():
@@ -309,10 +319,13 @@ class AlpacaBroker:
             )
 
     def halt(self, reason: str) -> None:
-        """Stop sending orders and cancel the open ones."""
-        self.journal.set_fact("halted", reason)
-        progress.notice(f"trading halted: {reason}")
-        self._cancel_open_orders()
+        """Stop sending orders and cancel the open ones (from any thread: it waits for the bar in hand)."""
+        with self._busy:
+            if self.halted:
+                return
+            self.journal.set_fact("halted", reason)
+            progress.notice(f"trading halted: {reason}")
+            self._cancel_open_orders()
 
     def flatten(self) -> None:
         """Cancel open orders and sell every position in the session's symbols at the next open."""
