@@ -4,13 +4,15 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from engine.data.sample import write_sample
 from engine.data.store import DataStore
+from engine.sandbox.faults import Faults
 from engine.workspace import Workspace
 from tests.in_process import engine_here
-from tests.sandbox import HISTORY_END, SYMBOLS
+from tests.sandbox import HISTORY_END, LIVE_FROM, SIZED_AT_CLOSE, SYMBOLS, sandbox_server
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +71,22 @@ def consumer(tmp_path, monkeypatch, capsys):
         assert fetched.returncode == 0, fetched.stderr
 
     return Workspace(tmp_path), fetch_history
+
+
+@pytest.fixture
+def trader(consumer, sample_home):
+    """A consumer with the sized-at-close sma strategy, and a stepped sandbox (faults as asked) whose
+    clock stands at the consumer's last stored bar."""
+    workspace, fetch_history = consumer
+    path = workspace.root / "strategies" / "sma_live.toml"
+    path.parent.mkdir()
+    path.write_text(SIZED_AT_CLOSE)
+
+    def sandbox(faults: str = "", seed: int = 0):
+        start, faults = LIVE_FROM - pd.Timedelta(hours=4), Faults.parse(faults)
+        server = sandbox_server(sample_home, symbols=("SYN00", "SYN01"), start=start, faults=faults, seed=seed)
+        url = server.__enter__()
+        fetch_history(url)
+        return server, url
+
+    return workspace, path, sandbox

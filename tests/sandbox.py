@@ -35,6 +35,8 @@ fast = 5
 slow = 20
 """
 
+SIZED_AT_CLOSE = SMA_LIVE + '[execution]\nsize_at = "close"\n'
+
 
 def advance(url: str, bars: int = 1) -> None:
     """Release the next bars of a stepped sandbox."""

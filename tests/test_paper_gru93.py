@@ -10,8 +10,8 @@ import pandas as pd
 from engine.backtest import prepare, simulate
 from engine.strategy_files import find_strategy
 from tests.in_process import engine_here
+from tests.paper_session import stepped_session
 from tests.sandbox import sandbox_server
-from tests.test_paper_trading import stepped_session
 
 LIVE_FROM = pd.Timestamp("2016-03-29", tz="UTC")  # gru93 trades NASDAQ in and out four times in the next 24 days
 LIVE_DAYS = 24

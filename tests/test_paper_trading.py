@@ -8,78 +8,26 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import requests
 
-from engine.alpaca.connection import AlpacaConnection
 from engine.backtest import prepare, simulate
-from engine.execution.alpaca import NO_LIMITS
 from engine.execution.limits import KillSwitch
-from engine.feeds.alpaca import LiveSettings
 from engine.order_journal import OrderJournal
-from engine.paper import JOURNAL, LIVE, MANUAL_HALT, STOP_CHECK_SECONDS, PaperSession, request_halt, request_stop
-from engine.resolution import resolve_strategy
-from engine.sandbox.faults import Faults
+from engine.paper import JOURNAL, LIVE, MANUAL_HALT, STOP_CHECK_SECONDS, request_halt, request_stop
 from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 from tests.in_process import engine_here
-from tests.sandbox import KEY, LIVE_FROM, SECRET, SMA_LIVE, advance, sandbox_server
+from tests.paper_session import stepped_session
+from tests.sandbox import KEY, LIVE_FROM, SECRET, advance
 
 LIVE_BARS = 21  # three trading days of hours: several crossings of the 5- and 20-hour averages
-SIZED_AT_CLOSE = SMA_LIVE + '[execution]\nsize_at = "close"\n'
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
-
-
-@pytest.fixture
-def trader(consumer, sample_home):
-    """A consumer with the sized-at-close sma strategy, and a stepped sandbox (faults as asked) whose
-    clock stands at the consumer's last stored bar."""
-    workspace, fetch_history = consumer
-    path = workspace.root / "strategies" / "sma_live.toml"
-    path.parent.mkdir()
-    path.write_text(SIZED_AT_CLOSE)
-
-    def sandbox(faults: str = "", seed: int = 0):
-        start, faults = LIVE_FROM - pd.Timedelta(hours=4), Faults.parse(faults)
-        server = sandbox_server(sample_home, symbols=("SYN00", "SYN01"), start=start, faults=faults, seed=seed)
-        url = server.__enter__()
-        fetch_history(url)
-        return server, url
-
-    return workspace, path, sandbox
-
-
-def stepped_session(
-    workspace: Workspace, url: str, path: Path, bars: int, kill_switch: KillSwitch = NO_LIMITS, before_bar=lambda bar: None
-):
-    """A session in this process, trading `bars` live bars, each released once the last is done (and
-    `before_bar(its number)` has run)."""
-    session = PaperSession(resolve_strategy(load_strategy(str(path))), workspace, AlpacaConnection.from_env(),
-                           LiveSettings(poll=0.2, max_bars=bars), [], "alpaca", kill_switch=kill_switch)  # fmt: skip
-    done, outcome = threading.Semaphore(0), {}
-
-    def trade() -> None:
-        try:
-            outcome["result"], outcome["run_id"] = session.run(on_bar=lambda _: done.release())
-        finally:
-            done.release()
-
-    runner = threading.Thread(target=trade)
-    runner.start()
-    for bar in range(bars):
-        before_bar(bar)
-        advance(url)
-        assert done.acquire(timeout=60)
-    runner.join(60)
-    assert "result" in outcome
-    return outcome["result"], outcome["run_id"]
 
 
 def sandbox_get(url: str, path: str, **params) -> list[dict]:

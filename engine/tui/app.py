@@ -1,5 +1,6 @@
-"""The Textual app: the Runs screen first; Data (`d`), a run's detail (Enter) and a comparison (`c`)
-on top of it; the command palette (ctrl+p) reaches every screen; `q` quits."""
+"""The Textual app: the Runs screen first; Data (`d`), a run's detail or a paper session's live view
+(Enter) and a comparison (`c`) on top of it; the command palette (ctrl+p) reaches every screen; `q`
+quits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.screen import Screen
 from engine.errors import UserError
 from engine.tui.compare import CompareScreen
 from engine.tui.data import DataScreen
+from engine.tui.paper import PaperScreen
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
 from engine.workspace import Workspace
@@ -41,7 +43,12 @@ class EngineApp(App):
         while not isinstance(self.screen, RunsScreen):
             self.pop_screen()
 
-    def open_run(self, run_id: str) -> None:
+    def open_run(self, run_id: str, details: bool = False) -> None:
+        """A paper session opens on its live view (`details`: on its results); any other run on its results."""
+        summary = self.workspace.runs.summary(run_id)
+        if summary.kind == "paper" and not details:
+            self.push_screen(PaperScreen(self.workspace.runs, run_id))
+            return
         try:
             run = self.workspace.runs.load(run_id)
         except UserError as error:  # running, failed or damaged: nothing to show in detail

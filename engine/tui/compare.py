@@ -26,6 +26,7 @@ class CompareScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = f"comparing {len(self.runs)} runs"
+        self.sub_title = ", ".join(run.run_id for run in self.runs)
         frames = {run.run_id: run.equity.set_index("timestamp")["equity"] for run in self.runs}
         index = sorted(set().union(*(frame.index for frame in frames.values())))
         lines = {name: (frame / frame.iloc[0]).reindex(index).ffill().fillna(1.0) for name, frame in frames.items()}

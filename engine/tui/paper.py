@@ -1,0 +1,141 @@
+"""A paper session: its state after the last live bar (equity, cash, positions, fills, a halt), its
+orders as the journal holds them, its decisions and the differences reconciliation found, refreshed
+while it runs. `x` stops it and `k` trips its kill switch, each after a confirmation; Enter opens
+its results once it has finished; Esc goes back."""
+
+from __future__ import annotations
+
+from contextlib import closing
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+
+from engine.formatting import format_metric
+from engine.order_journal import OrderJournal
+from engine.paper import JOURNAL, live_state, paper_run, request_halt, request_stop
+from engine.runstore import RunStore
+from engine.tui.runs import REFRESH_SECONDS
+
+ORDER_COLUMNS = ("client order id", "symbol", "qty", "target", "status", "filled", "avg price", "reason")
+DIFFERENCE_COLUMNS = ("at", "field", "ledger", "broker")
+
+
+class Confirm(ModalScreen[bool]):
+    """A yes/no question before anything that cannot be taken back."""
+
+    DEFAULT_CSS = """
+    Confirm { align: center middle; }
+    Confirm > Vertical { width: 70; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
+    Confirm Horizontal { height: auto; margin-top: 1; }
+    """
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question)
+            with Horizontal():
+                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class PaperScreen(Screen):
+    DEFAULT_CSS = """
+    #state { height: auto; padding: 0 1; }
+    #orders { height: 2fr; }
+    #differences { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("x", "stop", "Stop session"),
+        Binding("k", "halt", "Kill switch"),
+        Binding("enter", "results", "Results"),
+    ]
+
+    def __init__(self, runs: RunStore, run_id: str) -> None:
+        super().__init__()
+        self.runs, self.run_id = runs, run_id
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="state")
+        yield DataTable(id="orders", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="differences", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#orders", DataTable).add_columns(*ORDER_COLUMNS)
+        self.query_one("#differences", DataTable).add_columns(*DIFFERENCE_COLUMNS)
+        self.refresh_session()
+        self.set_interval(REFRESH_SECONDS, self.refresh_session)
+
+    def refresh_session(self) -> None:
+        _, status = paper_run(self.runs, self.run_id)
+        self.status = status["status"]
+        self.title = f"paper session {self.run_id}"
+        self.sub_title = f"{status['strategy']}: {self.status}"
+        self.query_one("#state", Static).update(_describe(live_state(self.runs, self.run_id)))
+        journal_path = self.runs.path(self.run_id) / JOURNAL
+        orders, differences = [], []
+        if journal_path.exists():  # an alpaca session's; a dry run has none
+            with closing(OrderJournal(journal_path)) as journal:
+                orders, differences = journal.orders(), journal.differences()
+        table = self.query_one("#orders", DataTable)
+        table.clear()
+        for order in orders:
+            average = "" if order.filled_avg_price is None else f"{order.filled_avg_price:,.4f}"
+            cells = (order.client_order_id, order.symbol, f"{order.qty:g}", f"{order.target_weight:g}", order.status,
+                     f"{order.filled_qty:g}", average, order.reason or "")  # fmt: skip
+            table.add_row(*cells)
+        found = self.query_one("#differences", DataTable)
+        found.clear()
+        for at, field, ledger, broker in differences:
+            found.add_row(at, field, f"{ledger:,.6g}", f"{broker:,.6g}")
+
+    def action_stop(self) -> None:
+        self._ask(f"Stop session {self.run_id} after the bar it is on?", lambda: request_stop(self.runs, self.run_id))
+
+    def action_halt(self) -> None:
+        question = f"Trip the kill switch of {self.run_id}: cancel its open orders and send no more?"
+        self._ask(question, lambda: request_halt(self.runs, self.run_id))
+
+    def _ask(self, question: str, then) -> None:
+        if self.status != "running":
+            self.notify(f"session {self.run_id} is {self.status}, not running", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                then()
+                self.notify("asked; the session acts on it within a second")
+
+        self.app.push_screen(Confirm(question), answered)
+
+    def action_results(self) -> None:
+        self.app.open_run(self.run_id, details=True)
+
+
+def _describe(state: dict | None) -> str:
+    if state is None:
+        return "no live bar yet"
+    held = ", ".join(f"{symbol} {shares:g}" for symbol, shares in state["positions"].items() if shares) or "none"
+    lines = [
+        f"after {state['live_bars']} live bars, the last at {state['bar']}",
+        f"equity {format_metric('final_equity', state['equity'])}   cash {format_metric('final_equity', state['cash'])}   "
+        f"positions {held}   fills {state['fills']}",
+    ]
+    if state.get("halted"):
+        lines.append(f"[b red]trading halted:[/] {state['halted']}")
+    return "\n".join(lines)

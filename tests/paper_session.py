@@ -1,0 +1,42 @@
+"""A paper session with the Alpaca broker run in this process against a stepped sandbox, bar by bar."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from engine.alpaca.connection import AlpacaConnection
+from engine.execution.alpaca import NO_LIMITS
+from engine.execution.limits import KillSwitch
+from engine.feeds.alpaca import LiveSettings
+from engine.paper import PaperSession
+from engine.resolution import resolve_strategy
+from engine.strategy_files import load_strategy
+from engine.workspace import Workspace
+from tests.sandbox import advance
+
+
+def stepped_session(
+    workspace: Workspace, url: str, path: Path, bars: int, kill_switch: KillSwitch = NO_LIMITS, before_bar=lambda bar: None
+):
+    """A session in this process, trading `bars` live bars, each released once the last is done (and
+    `before_bar(its number)` has run)."""
+    session = PaperSession(resolve_strategy(load_strategy(str(path))), workspace, AlpacaConnection.from_env(),
+                           LiveSettings(poll=0.2, max_bars=bars), [], "alpaca", kill_switch=kill_switch)  # fmt: skip
+    done, outcome = threading.Semaphore(0), {}
+
+    def trade() -> None:
+        try:
+            outcome["result"], outcome["run_id"] = session.run(on_bar=lambda _: done.release())
+        finally:
+            done.release()
+
+    runner = threading.Thread(target=trade)
+    runner.start()
+    for bar in range(bars):
+        before_bar(bar)
+        advance(url)
+        assert done.acquire(timeout=60)
+    runner.join(60)
+    assert "result" in outcome
+    return outcome["result"], outcome["run_id"]
