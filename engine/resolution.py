@@ -15,6 +15,7 @@ from engine.models.setup import ModelSetup
 from engine.overlays.chain import ChainLink, overlay_context, resolve_chain, resolve_link
 from engine.plugins.registry import PluginRegistry, registry
 from engine.strategy import ModelSignal, Strategy, StrategyError
+from engine.strategy_files import find_strategy, load_strategy
 
 
 @dataclass(frozen=True)
@@ -52,3 +53,26 @@ def resolve_strategy(strategy: Strategy, source: str | None = None, plugins: Plu
     except ValueError as error:
         raise StrategyError(f"{source or f'strategy {strategy.name}'}: {error}") from None
     return ResolvedStrategy(strategy, model, chain, plugins)
+
+
+def strategy_with_overrides(
+    name: str,
+    symbols: list[str] | None = None,
+    timeframe: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    commission_bps: float | None = None,
+    slippage_bps: float | None = None,
+    size_at: str | None = None,
+) -> ResolvedStrategy:
+    """The named strategy with the command line's overrides, resolved against the plugins."""
+    path = find_strategy(name)
+    strategy = load_strategy(str(path))
+    data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
+    costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
+    overridden = strategy.with_overrides(
+        data={key: value for key, value in data.items() if value is not None},
+        costs={key: value for key, value in costs.items() if value is not None},
+        execution={} if size_at is None else {"size_at": size_at},
+    )
+    return resolve_strategy(overridden, source=str(path))

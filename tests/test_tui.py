@@ -15,6 +15,7 @@ from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
 from engine.tui.compare import CompareScreen
 from engine.tui.data import DataScreen
+from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
 from engine.workspace import Workspace
@@ -162,3 +163,25 @@ async def test_the_report_key_writes_and_opens_the_html_report(runs_home, tmp_pa
 )
 def test_screen_snapshots(runs_home, snap_compare, screen, keys):
     assert snap_compare(app_over(runs_home), press=keys, terminal_size=SIZE)
+
+
+async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(runs_home, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    monkeypatch.setenv("ENGINE_HOME", str(home))
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NewBacktestScreen)
+        app.screen.query_one("#strategy").value = "sma_cross"
+        app.screen.query_one("#start").value = "2010-01-01"
+        await pilot.click("#run")
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, RunDetailScreen):
+                break
+        assert isinstance(app.screen, RunDetailScreen) and app.screen.run.metrics["strategy"]["start"].startswith("2010-01-04")
+        await pilot.press("escape")
+        await pilot.pause(1.2)
+        assert len(rows(app)) == 3

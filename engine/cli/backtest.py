@@ -10,8 +10,7 @@ from engine.cli.output import WARNING, print_ablation, print_json_line, print_la
 from engine.cli.progress_display import StageDisplay
 from engine.errors import UserError
 from engine.progress import listening
-from engine.resolution import ResolvedStrategy, resolve_strategy
-from engine.strategy_files import find_strategy, load_strategy
+from engine.resolution import strategy_with_overrides
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -41,29 +40,6 @@ SymbolsOption = Annotated[
 ]
 TimeframeOption = Annotated[str | None, typer.Option(help="Bar timeframe, replacing the strategy's (1d, 1h, …)")]
 DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD (inclusive)")]
-
-
-def strategy_with_overrides(
-    name: str,
-    symbols: list[str] | None = None,
-    timeframe: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    commission_bps: float | None = None,
-    slippage_bps: float | None = None,
-    size_at: str | None = None,
-) -> ResolvedStrategy:
-    """The named strategy with the command line's overrides, resolved against the plugins."""
-    path = find_strategy(name)
-    strategy = load_strategy(str(path))
-    data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
-    costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
-    overridden = strategy.with_overrides(
-        data={key: value for key, value in data.items() if value is not None},
-        costs={key: value for key, value in costs.items() if value is not None},
-        execution={} if size_at is None else {"size_at": size_at},
-    )
-    return resolve_strategy(overridden, source=str(path))
 
 
 def report_fold(trained: TrainedFold) -> None:

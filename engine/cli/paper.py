@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.backtest import STRATEGY_HELP, SymbolsOption, strategy_with_overrides
+from engine.cli.backtest import STRATEGY_HELP, SymbolsOption
 from engine.cli.output import WARNING, ListJson, print_json_line, print_labelled, print_line, print_metrics
 from engine.cli.progress_display import StageDisplay
 from engine.cli.runs import print_runs
@@ -61,6 +61,7 @@ def paper(
         from engine.execution.limits import KillSwitch
         from engine.feeds.alpaca import LiveSettings
         from engine.paper import PaperSession, check_broker
+        from engine.resolution import strategy_with_overrides
 
         check_broker(broker)
         if feed not in ("iex", "sip"):

@@ -1,5 +1,5 @@
-"""The Textual app: the Runs screen first; Data (`d`), a run's detail or a paper session's live view
-(Enter) and a comparison (`c`) on top of it; the command palette (ctrl+p) reaches every screen; `q`
+"""The Textual app: the Runs screen first; Data (`d`), New backtest (`n`), a run's detail or a paper
+session's live view (Enter) and a comparison (`c`) on top of it; the command palette (ctrl+p) reaches every screen; `q`
 quits."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from textual.screen import Screen
 from engine.errors import UserError
 from engine.tui.compare import CompareScreen
 from engine.tui.data import DataScreen
+from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.paper import PaperScreen
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
@@ -35,9 +36,13 @@ class EngineApp(App):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Data", "The stored bar series and their prices", self.action_data)
         yield SystemCommand("Runs", "Every run of the workspace", self.action_runs)
+        yield SystemCommand("New backtest", "Pick a strategy and backtest it", self.action_new_backtest)
 
     def action_data(self) -> None:
         self.push_screen(DataScreen(self.workspace.data))
+
+    def action_new_backtest(self) -> None:
+        self.push_screen(NewBacktestScreen(self.workspace))
 
     def action_runs(self) -> None:
         while not isinstance(self.screen, RunsScreen):

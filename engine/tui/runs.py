@@ -57,6 +57,7 @@ class RunsScreen(Screen):
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare marked"),
         Binding("p", "pause", "Pause refresh"),
+        Binding("n", "app.new_backtest", "New backtest"),
         Binding("d", "app.data", "Data"),
     ]
 

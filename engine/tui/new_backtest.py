@@ -1,0 +1,111 @@
+"""New backtest: pick a strategy (and, if wanted, other symbols, a period, costs), run it in a
+background worker with its progress shown, and land on the run's detail. Esc goes back."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Select
+
+from engine.errors import UserError
+from engine.progress import listening
+from engine.resolution import strategy_with_overrides
+from engine.strategy_files import strategy_entries
+from engine.workspace import Workspace
+
+
+class _ProgressToScreen:
+    """The backtest's progress (engine.progress), from the worker thread onto the screen."""
+
+    def __init__(self, screen: NewBacktestScreen) -> None:
+        self.screen = screen
+
+    def stage(self, description: str, total: int | None, unit: str) -> None:
+        self.screen.app.call_from_thread(self.screen.show_stage, description, total)
+
+    def advance(self, steps: int) -> None:
+        self.screen.app.call_from_thread(self.screen.query_one("#progress", ProgressBar).advance, steps)
+
+    def notice(self, text: str) -> None:
+        self.screen.app.call_from_thread(self.screen.notify, text)
+
+
+class NewBacktestScreen(Screen):
+    DEFAULT_CSS = """
+    NewBacktestScreen Input, NewBacktestScreen Select { margin: 0 1 1 1; }
+    NewBacktestScreen Label { margin: 0 1; }
+    #stage { margin: 1 1 0 1; }
+    """
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("strategy")
+        yield Select([(entry.name, entry.name) for entry in strategy_entries()], id="strategy", prompt="pick a strategy")
+        yield Label("symbols (comma-separated; empty: the strategy's)")
+        yield Input(id="symbols")
+        with Horizontal(classes="period"):
+            yield Input(placeholder="start YYYY-MM-DD", id="start")
+            yield Input(placeholder="end YYYY-MM-DD", id="end")
+            yield Input(placeholder="commission bps", id="commission", type="number")
+            yield Input(placeholder="slippage bps", id="slippage", type="number")
+        yield Button("Run the backtest", id="run", variant="primary")
+        yield Label("", id="stage")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title, self.sub_title = "New backtest", "stored in the run store, as `engine backtest` stores it"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        strategy = self.query_one("#strategy", Select).value
+        if strategy is Select.BLANK:
+            self.notify("pick a strategy first", severity="warning")
+            return
+        text = {
+            name: self.query_one(f"#{name}", Input).value.strip() or None
+            for name in ("symbols", "start", "end", "commission", "slippage")
+        }
+        symbols = None if text["symbols"] is None else [symbol.strip() for symbol in text["symbols"].split(",")]
+        try:
+            resolved = strategy_with_overrides(
+                str(strategy), symbols, None, text["start"], text["end"],
+                None if text["commission"] is None else float(text["commission"]),
+                None if text["slippage"] is None else float(text["slippage"]),
+            )  # fmt: skip
+        except (UserError, ValueError) as error:
+            self.notify(str(error), severity="error")
+            return
+        self.query_one("#run", Button).disabled = True
+        self.backtest(resolved)
+
+    @work(thread=True, exclusive=True)
+    def backtest(self, resolved) -> None:
+        from engine.backtest_records import journaled_backtest
+
+        try:
+            with listening(_ProgressToScreen(self)):
+                _, run_id = journaled_backtest(resolved, self.workspace, ["engine", "tui", "backtest", resolved.name])
+        except UserError as error:
+            self.app.call_from_thread(self.failed, str(error))
+            return
+        self.app.call_from_thread(self.finished, run_id)
+
+    def show_stage(self, description: str, total: int | None) -> None:
+        self.query_one("#stage", Label).update(description)
+        self.query_one("#progress", ProgressBar).update(total=total, progress=0)
+
+    def failed(self, problem: str) -> None:
+        self.query_one("#run", Button).disabled = False
+        self.notify(problem, severity="error", timeout=10)
+
+    def finished(self, run_id: str) -> None:
+        self.app.pop_screen()
+        self.app.open_run(run_id)
