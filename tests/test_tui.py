@@ -4,7 +4,10 @@ real runs, and each screen's snapshot at a fixed size on fixed data."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +19,10 @@ from engine.tui.app import EngineApp
 from engine.tui.compare import CompareScreen
 from engine.tui.data import DataScreen
 from engine.tui.new_backtest import NewBacktestScreen
+from engine.tui.paper import Confirm
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
+from engine.tui.studies import StudiesScreen
 from engine.workspace import Workspace
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
@@ -185,3 +190,38 @@ async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(run
         await pilot.press("escape")
         await pilot.pause(1.2)
         assert len(rows(app)) == 3
+
+
+async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped_from_it(runs_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    command = [sys.executable, "-m", "engine", "optimize", "--strategy", "sma_cross", "--trials", "60", "--seed", "1"]
+    environment = {**os.environ, "ENGINE_HOME": str(home), "PYTHONPATH": str(Path(__file__).parents[1])}
+    worker = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        app = app_over(home)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            screen = app.screen
+            assert isinstance(screen, StudiesScreen)
+            for _ in range(600):  # until the worker has finished two trials
+                await pilot.pause(0.1)
+                if (
+                    screen.studies
+                    and screen.studies[0]["finished"] >= 2
+                    and "workers running" in str(screen.query_one("#progress").render())
+                ):
+                    break
+            assert screen.studies[0]["study"] == "sma_cross" and screen.studies[0]["finished"] >= 2
+            assert "of 60 trials finished" in str(screen.query_one("#progress").render())
+            assert screen.query_one("#trials").row_count >= 2
+            await pilot.press("x")
+            await pilot.pause()
+            assert isinstance(app.screen, Confirm)
+            await pilot.press("y")
+            worker.wait(60)
+            await pilot.pause(2.5)
+            assert "no worker running" in str(screen.query_one("#progress").render())
+    finally:
+        worker.kill()
+    assert worker.returncode != 0 and screen.studies[0]["finished"] < 60  # stopped before its target

@@ -45,17 +45,22 @@ def traded_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def traded_study(study: optuna.Study) -> optuna.Study:
-    """The completed trials that traded, copied into an in-memory study, for Optuna's front and plots.
-    The copy numbers its trials afresh, in the order given: trial i there is traded_trials(study)[i]."""
+    """The completed trials that traded, copied into an in-memory study, for Optuna's front and plots."""
+    return _in_memory(study, traded_trials(study))
+
+
+def _in_memory(study: optuna.Study, trials: list[FrozenTrial]) -> optuna.Study:
+    """`trials` copied into an in-memory study, which numbers them afresh: its trial i is trials[i]."""
     copy = optuna.create_study(directions=study.directions)
-    copy.add_trials(traded_trials(study))
+    copy.add_trials(trials)
     return copy
 
 
 def pareto_front(study: optuna.Study) -> ParetoFront:
-    """Optuna's front (feasible trials only) among the trials that traded, by trial number, repeats merged."""
+    """Optuna's front (feasible trials only) among the trials that traded, by trial number, repeats merged.
+    The trials are read once: workers may be adding more meanwhile."""
     traded = traded_trials(study)
-    best = sorted((traded[trial.number] for trial in traded_study(study).best_trials), key=lambda trial: trial.number)
+    best = sorted((traded[trial.number] for trial in _in_memory(study, traded).best_trials), key=lambda trial: trial.number)
     by_parameters: dict[str, list[FrozenTrial]] = {}
     for trial in best:
         by_parameters.setdefault(json.dumps(trial.user_attrs["parameters"], sort_keys=True), []).append(trial)

@@ -1,4 +1,4 @@
-"""The Textual app: the Runs screen first; Data (`d`), New backtest (`n`), a run's detail or a paper
+"""The Textual app: the Runs screen first; Data (`d`), New backtest (`n`), Studies (`t`), a run's detail or a paper
 session's live view (Enter) and a comparison (`c`) on top of it; the command palette (ctrl+p) reaches every screen; `q`
 quits."""
 
@@ -17,6 +17,7 @@ from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.paper import PaperScreen
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
+from engine.tui.studies import StudiesScreen
 from engine.workspace import Workspace
 
 
@@ -37,12 +38,16 @@ class EngineApp(App):
         yield SystemCommand("Data", "The stored bar series and their prices", self.action_data)
         yield SystemCommand("Runs", "Every run of the workspace", self.action_runs)
         yield SystemCommand("New backtest", "Pick a strategy and backtest it", self.action_new_backtest)
+        yield SystemCommand("Studies", "Optuna studies: trials, the Pareto front, workers", self.action_studies)
 
     def action_data(self) -> None:
         self.push_screen(DataScreen(self.workspace.data))
 
     def action_new_backtest(self) -> None:
         self.push_screen(NewBacktestScreen(self.workspace))
+
+    def action_studies(self) -> None:
+        self.push_screen(StudiesScreen(self.workspace))
 
     def action_runs(self) -> None:
         while not isinstance(self.screen, RunsScreen):

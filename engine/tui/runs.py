@@ -58,6 +58,7 @@ class RunsScreen(Screen):
         Binding("c", "compare", "Compare marked"),
         Binding("p", "pause", "Pause refresh"),
         Binding("n", "app.new_backtest", "New backtest"),
+        Binding("t", "app.studies", "Studies"),
         Binding("d", "app.data", "Data"),
     ]
 

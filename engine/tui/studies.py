@@ -1,0 +1,159 @@
+"""Studies: every Optuna study in the workspace's storage, refreshed while workers run; for the
+highlighted one, its trials done against the target of its running `engine optimize` (with an
+ETA), the Pareto front as a scatter of its first two objectives over every trial, and its trial
+table with the holdout figures where present. `x` stops the study's running workers (as Ctrl-C
+does) after a confirmation; Esc goes back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from datetime import UTC, datetime
+
+import optuna
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from engine.optimize.pareto import pareto_front
+from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage
+from engine.tui.paper import Confirm
+from engine.workspace import Workspace
+
+REFRESH_SECONDS = 2.0
+STUDY_COLUMNS = ("study", "strategy", "objectives", "finished", "trials", "started")
+TRIAL_COLUMNS = ("trial", "state", "values", "holdout", "parameters")
+
+
+class StudiesScreen(Screen):
+    DEFAULT_CSS = """
+    #studies { height: 8; }
+    #progress { height: auto; padding: 0 1; }
+    #front { height: 1fr; }
+    #trials { height: 1fr; }
+    """
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("x", "stop", "Stop workers")]
+
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.studies: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="studies", cursor_type="row")
+        yield Static(id="progress")
+        yield PlotextPlot(id="front")
+        yield DataTable(id="trials", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title, self.sub_title = "Studies", "in the workspace's study storage"
+        self.query_one("#studies", DataTable).add_columns(*STUDY_COLUMNS)
+        self.query_one("#trials", DataTable).add_columns(*TRIAL_COLUMNS)
+        self.refresh_studies()
+        self.set_interval(REFRESH_SECONDS, self.refresh_studies)
+
+    def refresh_studies(self) -> None:
+        table = self.query_one("#studies", DataTable)
+        row = table.cursor_row
+        stored = (self.workspace.runs.root / STORAGE_FILE).exists()  # listing would create an empty storage
+        self.studies = list_studies(None, self.workspace) if stored else []
+        table.clear()
+        for study in self.studies:
+            table.add_row(*(", ".join(value) if isinstance(value, list) else str(value) for value in study.values()))
+        if self.studies:
+            table.move_cursor(row=min(row, len(self.studies) - 1))
+        self._show()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "studies":
+            self._show()
+
+    @property
+    def highlighted(self) -> dict | None:
+        row = self.query_one("#studies", DataTable).cursor_row
+        return self.studies[row] if 0 <= row < len(self.studies) else None
+
+    def _show(self) -> None:
+        chosen = self.highlighted
+        trials_table, plot = self.query_one("#trials", DataTable), self.query_one("#front", PlotextPlot)
+        trials_table.clear()
+        plot.plt.clear_data()
+        plot.plt.clear_figure()
+        if chosen is None:
+            self.query_one("#progress", Static).update("no study yet: `engine optimize --strategy NAME --trials N` starts one")
+            plot.refresh()
+            return
+        storage = open_storage(default_storage(self.workspace), heartbeat=10)
+        study = optuna.load_study(study_name=chosen["study"], storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        holdout = study.user_attrs.get("holdout", {})
+        self.query_one("#progress", Static).update(self._progress(chosen, trials))
+        for trial in trials:
+            values = "" if trial.values is None else ", ".join(f"{value:.4g}" for value in trial.values)
+            figures = holdout.get(str(trial.number), {})
+            held = ", ".join(
+                f"{name} {value:.3g}" for name, value in figures.get("metrics", {}).items() if isinstance(value, float)
+            )
+            trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, str(trial.params))
+        self._front(plot, study, chosen["objectives"])
+
+    def _progress(self, chosen: dict, trials: list[optuna.trial.FrozenTrial]) -> str:
+        """Trials done against the target of the study's running `engine optimize`, with an ETA at the
+        pace of the trials it has finished so far."""
+        running = self._running_run(chosen["strategy"])
+        done = chosen["finished"]
+        if running is None or not running.get("progress"):
+            return f"{done} trials finished of {chosen['trials']} begun; no worker running"
+        target = running["progress"]["total"]
+        started = datetime.fromisoformat(running["created_at"])
+        ours = [trial for trial in trials if trial.datetime_complete and trial.datetime_complete.astimezone(UTC) >= started]
+        elapsed = (datetime.now(UTC) - started).total_seconds()
+        eta = f"{elapsed / len(ours) * max(target - done, 0):.0f} s" if ours else "after its first trial"
+        return f"{done} of {target} trials finished, workers running (pid {running['pid']}); ETA {eta}"
+
+    def _running_run(self, strategy: str | None) -> dict | None:
+        runs = self.workspace.runs
+        for summary in reversed(runs.list()):
+            if summary.kind == "study" and summary.status == "running" and summary.strategy == strategy:
+                return runs.status(summary.run_id)
+        return None
+
+    def _front(self, plot: PlotextPlot, study: optuna.Study, objectives: list[str]) -> None:
+        complete = [trial for trial in study.get_trials(deepcopy=False) if trial.values is not None]
+        if len(objectives) < 2 or not complete:
+            plot.plt.title("the Pareto front needs two objectives and a finished trial")
+            plot.refresh()
+            return
+        front = {trial.number for trial in pareto_front(study).trials}
+        others = [trial for trial in complete if trial.number not in front]
+        best = [trial for trial in complete if trial.number in front]
+        plot.plt.title(f"Pareto front: {objectives[0]} against {objectives[1]}")
+        if others:
+            plot.plt.scatter([t.values[0] for t in others], [t.values[1] for t in others], label="trials")
+        if best:
+            plot.plt.scatter([t.values[0] for t in best], [t.values[1] for t in best], label="front", marker="x")
+        plot.plt.xlabel(objectives[0])
+        plot.plt.ylabel(objectives[1])
+        plot.refresh()
+
+    def action_stop(self) -> None:
+        chosen = self.highlighted
+        running = None if chosen is None else self._running_run(chosen["strategy"])
+        if running is None:
+            self.notify("no running `engine optimize` for this study", severity="warning")
+            return
+        if running.get("host") != socket.gethostname():
+            self.notify(f"its workers run on {running.get('host')}: stop them there", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                os.kill(running["pid"], signal.SIGINT)  # what Ctrl-C does: trials in flight fail, the study is kept
+                self.notify(f"sent Ctrl-C to engine optimize (pid {running['pid']})")
+
+        self.app.push_screen(Confirm(f"Stop the workers of study {chosen['study']} (pid {running['pid']})?"), answered)
