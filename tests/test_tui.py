@@ -10,9 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from engine.backtest_records import journaled_backtest
+from engine.news.model_files import DEFAULT_MODEL
+from engine.news.scores import ScoreStore
+from engine.news.synthetic import synthetic_news
 from engine.resolution import resolve_strategy
 from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
@@ -225,3 +229,31 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
     finally:
         worker.kill()
     assert worker.returncode != 0 and screen.studies[0]["finished"] < 60  # stopped before its target
+
+
+async def test_the_data_screen_shows_each_articles_sentiment_and_the_bar_it_counts_for(sample_home, tmp_path):
+    home = tmp_path / "home"
+    (home / "data" / "bars" / "1h").mkdir(parents=True)
+    shutil.copy(sample_home / "data" / "bars" / "1h" / "SYN00.parquet", home / "data" / "bars" / "1h")
+    workspace = Workspace(home)
+    syn00 = workspace.data.load(["SYN00"], "1h")
+    frame = pd.DataFrame({"timestamp": syn00.index(), "close": syn00.close[:, 0]})
+    workspace.news.add(synthetic_news({"SYN00": frame}, pd.Timedelta(hours=1)), "the sample's synthetic news")
+    articles = workspace.news.versions(["SYN00"])
+    scores = pd.DataFrame({"id": articles["id"], "version": articles["updated_at"]})
+    scores = scores.assign(
+        model=DEFAULT_MODEL, revision="a-revision", text="both", positive=0.7, negative=0.1, neutral=0.2, score=0.6
+    )
+    ScoreStore(workspace.news.root).add(scores)
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        news = app.screen.query_one("#news")
+        first = [str(cell) for cell in news.get_row_at(0)]
+        assert news.row_count == len(articles) > 100
+    published = articles["created_at"].min()
+    bars = workspace.data.load(["SYN00"], "1h")
+    closing = bars.index()[bars.index() + pd.Timedelta(hours=1) >= published][0]  # the first bar closing at or after it
+    assert first[0] == published.strftime("%Y-%m-%d %H:%M") and first[3] == "+0.600"
+    assert first[4] == closing.strftime("%Y-%m-%d %H:%M")

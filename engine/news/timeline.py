@@ -31,6 +31,18 @@ def available_scores(
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per symbol: the times (ns since the epoch, UTC, ascending) articles about it became available,
     and their scores."""
+    joined = scored_articles(workspace, symbols, settings)
+    events = {}
+    for symbol in symbols:
+        about = joined[joined["symbols"] == symbol]
+        events[symbol] = (pd.DatetimeIndex(about["available"]).asi8, about["score"].to_numpy(dtype=np.float64))
+    return events
+
+
+def scored_articles(workspace: Workspace, symbols: tuple[str, ...], settings: SentimentSettings) -> pd.DataFrame:
+    """Each article (version) about `symbols` as the feature counts it: one row per symbol it is about
+    (`symbols`), with when it became available (`available`, latency included) and its `score`, in
+    the order it became available."""
     news, scores = workspace.news, ScoreStore(workspace.news.root)
     versions = news.versions(list(symbols))
     if versions.empty:
@@ -55,11 +67,8 @@ def available_scores(
         )
     latency = pd.Timedelta(minutes=settings.latency_minutes)
     joined = joined.assign(available=joined["available"] + latency).explode("symbols")
-    events = {}
-    for symbol in symbols:
-        about = joined[joined["symbols"] == symbol].sort_values(["available", "id"], kind="stable")
-        events[symbol] = (pd.DatetimeIndex(about["available"]).asi8, about["score"].to_numpy(dtype=np.float64))
-    return events
+    joined = joined[joined["symbols"].isin(symbols)]
+    return joined.sort_values(["available", "id"], kind="stable")
 
 
 def _revision(scores: ScoreStore, model: str, text: str) -> str:

@@ -41,7 +41,7 @@ class EngineApp(App):
         yield SystemCommand("Studies", "Optuna studies: trials, the Pareto front, workers", self.action_studies)
 
     def action_data(self) -> None:
-        self.push_screen(DataScreen(self.workspace.data))
+        self.push_screen(DataScreen(self.workspace))
 
     def action_new_backtest(self) -> None:
         self.push_screen(NewBacktestScreen(self.workspace))
