@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -82,11 +83,11 @@ def trader(consumer, sample_home):
     path.parent.mkdir()
     path.write_text(SIZED_AT_CLOSE)
 
-    def sandbox(faults: str = "", seed: int = 0):
-        start, faults = LIVE_FROM - pd.Timedelta(hours=4), Faults.parse(faults)
-        server = sandbox_server(sample_home, symbols=("SYN00", "SYN01"), start=start, faults=faults, seed=seed)
-        url = server.__enter__()
-        fetch_history(url)
-        return server, url
+    @contextmanager
+    def sandbox(faults: str = "", seed: int = 0) -> Iterator[str]:
+        start = LIVE_FROM - pd.Timedelta(hours=4)
+        with sandbox_server(sample_home, symbols=SYMBOLS, start=start, faults=Faults.parse(faults), seed=seed) as url:
+            fetch_history(url)
+            yield url
 
     return workspace, path, sandbox

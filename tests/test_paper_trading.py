@@ -54,12 +54,9 @@ def backtest_from_live(workspace: Workspace, path: Path):
 
 def test_a_session_orders_on_the_bars_its_backtest_does_and_ends_with_its_equity(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
-    try:
+    with sandbox() as url:
         result, run_id = stepped_session(workspace, url, path, LIVE_BARS)
         orders = sandbox_orders(url)
-    finally:
-        server.__exit__(None, None, None)
     backtest = backtest_from_live(workspace, path)
     session = result.run.execution
     np.testing.assert_allclose(session.equity, backtest.equity[:LIVE_BARS], rtol=1e-8)
@@ -82,17 +79,16 @@ def test_a_session_orders_on_the_bars_its_backtest_does_and_ends_with_its_equity
 
 
 def test_order_faults_place_every_order_once(trader):
-    """429 storms and 5xx bursts on every call, a 504 after the order was accepted, replies slower than
-    the read timeout: each order is placed once and the session ends as the uninterrupted one."""
+    """429 storms and 5xx bursts on every call and a 504 after the order was accepted: each order is
+    placed once and the session ends as the uninterrupted one."""
     workspace, path, sandbox = trader
-    server, url = sandbox("rate_limit=0.2,retry_after=0.01,server_error=0.15,lost_reply=0.5", seed=2)
-    try:
+    faults = "rate_limit=0.2,retry_after=0.01,server_error=0.15,lost_reply=0.5"
+    with sandbox(faults, seed=2) as url:
         result, run_id = stepped_session(workspace, url, path, LIVE_BARS)
         orders, positions = sandbox_orders(url), sandbox_positions(url)
         injected = requests.get(f"{url}/admin/faults", headers=HEADERS).json()["injected"]
-    finally:
-        server.__exit__(None, None, None)
-    assert injected["lost_reply"] >= 1 and injected["rate_limit"] >= 5 and injected["server_error"] >= 5, injected
+    assert injected["lost_reply"] >= 1, injected
+    assert injected["rate_limit"] >= 5 and injected["server_error"] >= 5, injected
     assert max(Counter(order["client_order_id"] for order in orders).values()) == 1
     backtest = backtest_from_live(workspace, path)
     np.testing.assert_allclose(result.run.execution.equity, backtest.equity[:LIVE_BARS], rtol=1e-8)
@@ -124,9 +120,8 @@ def wait_for(condition, timeout: float = 60.0) -> None:
 @pytest.mark.parametrize("crash_at", ["intent:3", "sent:3", "fill:3"])
 def test_a_session_killed_mid_order_resumes_with_no_order_sent_twice_or_lost(trader, monkeypatch, capsys, crash_at):
     workspace, path, sandbox = trader
-    server, url = sandbox()
     last_bar = "2022-12-05T20:30"  # the 21st live bar starts then
-    try:
+    with sandbox() as url:
         first = session_process(workspace, "--until", last_bar, crash_at=crash_at)
         released = 0
         while first.poll() is None:
@@ -145,8 +140,6 @@ def test_a_session_killed_mid_order_resumes_with_no_order_sent_twice_or_lost(tra
         _, err = second.communicate(timeout=60)
         assert second.returncode == 0, err
         orders, positions = sandbox_orders(url), sandbox_positions(url)
-    finally:
-        server.__exit__(None, None, None)
     assert max(Counter(order["client_order_id"] for order in orders).values()) == 1
     backtest = backtest_from_live(workspace, path)
     held = dict(zip(backtest.bars.symbols, backtest.positions[LIVE_BARS - 1], strict=True))
@@ -159,12 +152,9 @@ def test_a_session_killed_mid_order_resumes_with_no_order_sent_twice_or_lost(tra
 
 def test_a_limit_hit_halts_trading_and_says_why(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
-    try:
+    with sandbox() as url:
         _, run_id = stepped_session(workspace, url, path, 8, KillSwitch.parse("order_notional=1000"))
         orders = sandbox_orders(url)
-    finally:
-        server.__exit__(None, None, None)
     assert orders == []  # the first order, worth $50,000, was never sent
     state = json.loads((workspace.runs.path(run_id) / LIVE).read_text())
     assert state["halted"].startswith("an order of $") and "above the order_notional limit of $1,000.00" in state["halted"]
@@ -180,20 +170,28 @@ def test_a_bad_kill_switch_is_one_line(consumer, monkeypatch, capsys, spec, prob
     assert result.returncode == 2 and len(errors) == 1 and problem in errors[0], result.stderr
 
 
+def test_orders_go_only_to_alpacas_paper_api_or_this_machine(consumer, monkeypatch, capsys):
+    monkeypatch.setenv("ENGINE_ALPACA_URL", "https://api.alpaca.markets")
+    monkeypatch.setenv("APCA_API_KEY_ID", "a-key")
+    monkeypatch.setenv("APCA_API_SECRET_KEY", "a-secret")
+    result = engine_here(monkeypatch, capsys, "paper", "--strategy", "sma_cross")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1, result.stderr
+    assert "orders go only to Alpaca's paper API (paper-api.alpaca.markets)" in errors[0]
+    assert "a-key" not in result.stderr and "a-secret" not in result.stderr
+
+
 def test_a_position_opened_outside_the_session_is_recorded_and_halts_trading(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
 
     def buy_behind_its_back(bar: int) -> None:
         if bar == 2:
             order = {"symbol": "SYN01", "qty": "40", "side": "buy", "type": "market", "time_in_force": "day"}
             requests.post(f"{url}/v2/orders", json=order, headers=HEADERS).raise_for_status()
 
-    try:
+    with sandbox() as url:
         _, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=buy_behind_its_back)
         orders = sandbox_orders(url)
-    finally:
-        server.__exit__(None, None, None)
     journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
     found = {field: (ledger, broker) for _, field, ledger, broker in journal.differences()}
     assert found["SYN01"] == (0.0, 40.0) and found["cash"][0] == 100_000.0 > found["cash"][1]
@@ -203,17 +201,14 @@ def test_a_position_opened_outside_the_session_is_recorded_and_halts_trading(tra
 
 def test_a_paper_account_reset_halts_trading(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
 
     def reset_after_the_first_buys(bar: int) -> None:
         if bar == 8:  # the session holds both symbols by now
             requests.post(f"{url}/admin/reset", headers=HEADERS).raise_for_status()
 
-    try:
+    with sandbox() as url:
         _, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=reset_after_the_first_buys)
         orders = sandbox_orders(url)
-    finally:
-        server.__exit__(None, None, None)
     journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
     found = {field for _, field, _, _ in journal.differences()}
     assert {"cash", "SYN00", "SYN01"} <= found
@@ -225,11 +220,8 @@ def test_trade_updates_dropped_repeated_and_reordered_leave_the_books_exact(trad
     """The trade-update stream drops every third message, repeats and reorders others, and the bar
     stream with it: fills the stream lost are found by looking the orders up, none is booked twice."""
     workspace, path, sandbox = trader
-    server, url = sandbox("drop_every=3,duplicate=0.3,out_of_order=0.3")
-    try:
+    with sandbox("drop_every=3,duplicate=0.3,out_of_order=0.3") as url:
         result, _ = stepped_session(workspace, url, path, LIVE_BARS)
-    finally:
-        server.__exit__(None, None, None)
     backtest = backtest_from_live(workspace, path)
     np.testing.assert_allclose(result.run.execution.equity, backtest.equity[:LIVE_BARS], rtol=1e-8)
     assert len(result.run.execution.fills) == len(
@@ -239,7 +231,6 @@ def test_trade_updates_dropped_repeated_and_reordered_leave_the_books_exact(trad
 
 def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
 
     def hold_back_the_cash(bar: int) -> None:
         if bar == 5:  # an open limit buy far below the market holds back $47,000
@@ -253,10 +244,8 @@ def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(t
             }
             requests.post(f"{url}/v2/orders", json=order, headers=HEADERS).raise_for_status()
 
-    try:
+    with sandbox() as url:
         _, run_id = stepped_session(workspace, url, path, 8, before_bar=hold_back_the_cash)
-    finally:
-        server.__exit__(None, None, None)
     journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
     refused = [order for order in journal.orders() if order.status == "rejected"]
     assert refused and "insufficient buying power" in refused[0].reason
@@ -264,12 +253,9 @@ def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(t
 
 def test_orders_per_minute_halts_a_burst(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
-    try:
+    with sandbox() as url:
         _, run_id = stepped_session(workspace, url, path, 8, KillSwitch.parse("orders_per_minute=1"))
         orders = sandbox_orders(url)
-    finally:
-        server.__exit__(None, None, None)
     assert len(orders) == 1
     assert (
         OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == "more than 1 orders in a minute (orders_per_minute)"
@@ -278,18 +264,15 @@ def test_orders_per_minute_halts_a_burst(trader):
 
 def test_stop_with_flatten_sells_what_the_session_holds(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
 
     def stop_after_bar_ten(bar: int) -> None:
         if bar == 11:  # the session, waiting for bar 11, holds SYN00 and SYN01 (bought at bars 5 and 6)
             request_stop(workspace.runs, "latest", flatten=True)
             time.sleep(2 * STOP_CHECK_SECONDS)  # it ends, sending its sells; bar 11's open fills them
 
-    try:
+    with sandbox() as url:
         stepped_session(workspace, url, path, 12, before_bar=stop_after_bar_ten)
         orders, after = sandbox_orders(url), sandbox_positions(url)
-    finally:
-        server.__exit__(None, None, None)
     bought = {(order["symbol"], float(order["filled_qty"])) for order in orders if order["side"] == "buy"}
     sold = {(order["symbol"], float(order["filled_qty"])) for order in orders if "-flatten-" in order["client_order_id"]}
     assert {symbol for symbol, _ in bought} == {"SYN00", "SYN01"} and sold == bought
@@ -298,29 +281,23 @@ def test_stop_with_flatten_sells_what_the_session_holds(trader):
 
 def test_a_daily_loss_beyond_the_limit_halts_trading(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
-    try:
+    with sandbox() as url:
         _, run_id = stepped_session(workspace, url, path, LIVE_BARS, KillSwitch.parse("daily_loss=0.0005"))
-    finally:
-        server.__exit__(None, None, None)
     halted = OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted")
     assert halted.startswith("equity fell ") and halted.endswith("today, beyond the daily_loss limit of 0.05%")
 
 
 def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
 
     def halt_after_the_first_buy(bar: int) -> None:
         if bar == 6:  # SYN00 is bought; SYN01's buy is decided at bar 5's close and still open
             request_halt(workspace.runs, "latest")
             time.sleep(2 * STOP_CHECK_SECONDS)
 
-    try:
+    with sandbox() as url:
         result, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=halt_after_the_first_buy)
         orders = sandbox_orders(url)
-    finally:
-        server.__exit__(None, None, None)
     assert OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == MANUAL_HALT
     assert [order["status"] for order in orders] == ["filled", "canceled"]  # nothing sent after the halt
     assert len(result.run.execution.equity) == LIVE_BARS  # the session went on to its last bar

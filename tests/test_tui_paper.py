@@ -28,41 +28,40 @@ def anyio_backend() -> str:
 
 async def test_a_paper_session_is_watched_halted_and_stopped_from_the_tui(trader):
     workspace, path, sandbox = trader
-    server, url = sandbox()
-    session = PaperSession(resolve_strategy(load_strategy(str(path))), workspace, AlpacaConnection.from_env(),
-                           LiveSettings(poll=0.2), [], "alpaca")  # fmt: skip
-    traded = threading.Semaphore(0)
-    runner = threading.Thread(target=session.run, kwargs={"on_bar": lambda _: traded.release()})
-    runner.start()
-    try:
-        app = EngineApp(workspace)
-        async with app.run_test(size=(160, 45)) as pilot:
-            for _ in range(7):  # SYN00 is bought at bar 5's open, SYN01's buy is sent at its close
-                advance(url)
-                assert traded.acquire(timeout=60)
-            await pilot.pause(1.5)
-            await pilot.press("enter")
-            await pilot.pause()
-            assert isinstance(app.screen, PaperScreen)
-            orders = app.screen.query_one("#orders")
-            statuses = [str(orders.get_row_at(row)[4]) for row in range(orders.row_count)]
-            assert statuses == ["filled", "filled"]
-            assert "after 7 live bars" in str(app.screen.query_one("#state").render())
-            await pilot.press("k")
-            await pilot.pause()
-            assert isinstance(app.screen, Confirm)
-            await pilot.press("y")
-            run_path = workspace.runs.path("latest")
-            deadline = time.monotonic() + 10
-            while OrderJournal(run_path / JOURNAL).fact("halted") is None and time.monotonic() < deadline:
-                await pilot.pause(0.2)
-            assert OrderJournal(run_path / JOURNAL).fact("halted") == MANUAL_HALT
-            await pilot.press("x", "y")
+    with sandbox() as url:
+        session = PaperSession(resolve_strategy(load_strategy(str(path))), workspace, AlpacaConnection.from_env(),
+                               LiveSettings(poll=0.2), [], "alpaca")  # fmt: skip
+        traded = threading.Semaphore(0)
+        runner = threading.Thread(target=session.run, kwargs={"on_bar": lambda _: traded.release()})
+        runner.start()
+        try:
+            app = EngineApp(workspace)
+            async with app.run_test(size=(160, 45)) as pilot:
+                for _ in range(7):  # SYN00 is bought at bar 5's open, SYN01's buy is sent at its close
+                    advance(url)
+                    assert traded.acquire(timeout=60)
+                await pilot.pause(1.5)
+                await pilot.press("enter")
+                await pilot.pause()
+                assert isinstance(app.screen, PaperScreen)
+                orders = app.screen.query_one("#orders")
+                statuses = [str(orders.get_row_at(row)[4]) for row in range(orders.row_count)]
+                assert statuses == ["filled", "filled"]
+                assert "after 7 live bars" in str(app.screen.query_one("#state").render())
+                await pilot.press("k")
+                await pilot.pause()
+                assert isinstance(app.screen, Confirm)
+                await pilot.press("y")
+                run_path = workspace.runs.path("latest")
+                deadline = time.monotonic() + 10
+                while OrderJournal(run_path / JOURNAL).fact("halted") is None and time.monotonic() < deadline:
+                    await pilot.pause(0.2)
+                assert OrderJournal(run_path / JOURNAL).fact("halted") == MANUAL_HALT
+                await pilot.press("x", "y")
+                runner.join(30)
+                assert not runner.is_alive()  # stopped
+                await pilot.pause(1.5)
+                assert "finished" in app.screen.sub_title
+        finally:
+            session.stop()
             runner.join(30)
-            assert not runner.is_alive()  # stopped
-            await pilot.pause(1.5)
-            assert "finished" in app.screen.sub_title
-    finally:
-        session.stop()
-        runner.join(30)
-        server.__exit__(None, None, None)
