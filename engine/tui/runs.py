@@ -17,6 +17,7 @@ from engine.tui.charts import clear, plot_lines
 
 REFRESH_SECONDS = 1.0
 COLUMNS = ("", "run", "kind", "status", "strategy", "symbols", "period", "return", "sharpe", "max dd", "trades")
+NUMERIC_COLUMNS = {"return": "total_return", "sharpe": "sharpe", "max dd": "max_drawdown", "trades": "trades"}
 
 
 def _cells(run: RunSummary, marked: bool) -> tuple:
@@ -38,11 +39,11 @@ def _cells(run: RunSummary, marked: bool) -> tuple:
 
 def _sort_key(run: RunSummary, column: int):
     """What a column sorts by: numbers as numbers (missing ones last), the rest as text."""
-    value = _cells(run, False)[column]
-    numeric = {7: run.total_return, 8: run.sharpe, 9: run.max_drawdown, 10: run.trades}.get(column)
-    if column in (7, 8, 9, 10):
-        return (numeric is None, numeric or 0.0)
-    return (False, value)
+    field = NUMERIC_COLUMNS.get(COLUMNS[column])
+    if field is not None:
+        value = getattr(run, field)
+        return (value is None, value or 0.0)
+    return (False, _cells(run, False)[column])
 
 
 class RunsScreen(Screen):
