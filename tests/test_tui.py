@@ -26,7 +26,7 @@ from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.paper import Confirm
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
-from engine.tui.studies import StudiesScreen
+from engine.tui.studies import StudiesScreen, StudyRequest
 from engine.workspace import Workspace
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
@@ -257,3 +257,32 @@ async def test_the_data_screen_shows_each_articles_sentiment_and_the_bar_it_coun
     closing = bars.index()[bars.index() + pd.Timedelta(hours=1) >= published][0]  # the first bar closing at or after it
     assert first[0] == published.strftime("%Y-%m-%d %H:%M") and first[3] == "+0.600"
     assert first[4] == closing.strftime("%Y-%m-%d %H:%M")
+
+
+async def test_a_study_is_started_and_resumed_from_the_studies_screen(runs_home, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    monkeypatch.setenv("ENGINE_HOME", str(home))
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[1]))
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        screen = app.screen
+        for target, key in ((2, "a"), (3, "r")):
+            await pilot.press(key)
+            await pilot.pause()
+            request = app.screen
+            assert isinstance(request, StudyRequest)
+            request.query_one("#strategy").value = "sma_cross"
+            request.query_one("#trials").value = str(target)
+            await pilot.click("#go")
+            for _ in range(900):  # until the worker has reached its target
+                await pilot.pause(0.1)
+                if (
+                    screen.studies
+                    and screen.studies[0]["finished"] == target
+                    and "no worker running" in str(screen.query_one("#progress").render())
+                ):
+                    break
+            assert screen.studies[0]["study"] == "sma_cross" and screen.studies[0]["finished"] == target
+    assert (home / "runs" / ".optimize-sma_cross.log").read_text().count("study sma_cross") >= 1

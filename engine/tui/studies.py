@@ -1,25 +1,31 @@
 """Studies: every Optuna study in the workspace's storage, refreshed while workers run; for the
 highlighted one, its trials done against the target of its running `engine optimize` (with an
 ETA), the Pareto front as a scatter of its first two objectives over every trial, and its trial
-table with the holdout figures where present. `x` stops the study's running workers (as Ctrl-C
-does) after a confirmation; Esc goes back."""
+table with the holdout figures where present. `a` starts a study and `r` resumes the highlighted one
+up to a new target: each runs `engine optimize` in the background, as typed in a terminal (its
+output goes to `runs/.optimize-<study>.log`). `x` stops the study's running workers (as Ctrl-C does)
+after a confirmation; Esc goes back."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import optuna
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from engine.optimize.pareto import pareto_front
 from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage
+from engine.strategy_files import strategy_entries
 from engine.tui.paper import Confirm
 from engine.workspace import Workspace
 
@@ -35,7 +41,12 @@ class StudiesScreen(Screen):
     #front { height: 1fr; }
     #trials { height: 1fr; }
     """
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("x", "stop", "Stop workers")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("a", "start", "Start a study"),
+        Binding("r", "resume", "Resume"),
+        Binding("x", "stop", "Stop workers"),
+    ]
 
     def __init__(self, workspace: Workspace) -> None:
         super().__init__()
@@ -157,3 +168,61 @@ class StudiesScreen(Screen):
                 self.notify(f"sent Ctrl-C to engine optimize (pid {running['pid']})")
 
         self.app.push_screen(Confirm(f"Stop the workers of study {chosen['study']} (pid {running['pid']})?"), answered)
+
+    def action_start(self) -> None:
+        strategies = [entry.name for entry in strategy_entries()]
+        self.app.push_screen(StudyRequest(strategies, None, 20), self._optimize)
+
+    def action_resume(self) -> None:
+        chosen = self.highlighted
+        if chosen is None:
+            self.notify("no study to resume", severity="warning")
+            return
+        request = StudyRequest([chosen["strategy"]], chosen["study"], chosen["finished"] + 10)
+        self.app.push_screen(request, self._optimize)
+
+    def _optimize(self, request: tuple[str, str | None, int] | None) -> None:
+        """`engine optimize` for the request, in the background, its output in a log in the run store."""
+        if request is None:
+            return
+        strategy, study, trials = request
+        command = [sys.executable, "-m", "engine", "optimize", "--strategy", strategy, "--trials", str(trials)]
+        command += [] if study is None else ["--study", study]
+        log = self.workspace.runs.root / f".optimize-{study or strategy}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as output:
+            environment = {**os.environ, "ENGINE_HOME": str(self.workspace.root)}
+            subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        self.notify(f"started: engine optimize --strategy {strategy} --trials {trials} (output in {log})")
+
+
+class StudyRequest(ModalScreen[tuple[str, str | None, int] | None]):
+    """Which strategy to tune (a study to resume names its own) and the target total of trials."""
+
+    DEFAULT_CSS = """
+    StudyRequest { align: center middle; }
+    StudyRequest > Vertical { width: 70; height: auto; border: thick $accent; padding: 1 2; background: $surface; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, strategies: list[str], study: str | None, trials: int) -> None:
+        super().__init__()
+        self.strategies, self.study, self.trials = strategies, study, trials
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"resume study {self.study}" if self.study else "start a study")
+            yield Select([(name, name) for name in self.strategies], value=self.strategies[0], id="strategy", allow_blank=False)
+            yield Label("target total of finished trials")
+            yield Input(str(self.trials), id="trials", type="integer")
+            yield Button("Run engine optimize", id="go", variant="primary")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        trials = self.query_one("#trials", Input).value.strip()
+        if not trials.isdigit() or int(trials) < 1:
+            self.notify("the target is a whole number of trials, 1 or more", severity="error")
+            return
+        self.dismiss((str(self.query_one("#strategy", Select).value), self.study, int(trials)))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
