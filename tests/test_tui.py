@@ -21,9 +21,9 @@ from engine.resolution import resolve_strategy
 from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
 from engine.tui.compare import CompareScreen
+from engine.tui.confirm import Confirm
 from engine.tui.data import DataScreen
 from engine.tui.new_backtest import NewBacktestScreen
-from engine.tui.paper import Confirm
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest

@@ -15,7 +15,8 @@ from engine.paper import JOURNAL, MANUAL_HALT, PaperSession
 from engine.resolution import resolve_strategy
 from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
-from engine.tui.paper import Confirm, PaperScreen
+from engine.tui.confirm import Confirm
+from engine.tui.paper import PaperScreen
 from tests.sandbox import advance
 
 pytestmark = pytest.mark.anyio

@@ -9,46 +9,18 @@ from contextlib import closing
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Label, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.formatting import format_metric
 from engine.order_journal import OrderJournal
 from engine.paper import JOURNAL, live_state, paper_run, request_halt, request_stop
 from engine.runstore import RunStore
+from engine.tui.confirm import Confirm
 from engine.tui.runs import REFRESH_SECONDS
 
 ORDER_COLUMNS = ("client order id", "symbol", "qty", "target", "status", "filled", "avg price", "reason")
 DIFFERENCE_COLUMNS = ("at", "field", "ledger", "broker")
-
-
-class Confirm(ModalScreen[bool]):
-    """A yes/no question before anything that cannot be taken back."""
-
-    DEFAULT_CSS = """
-    Confirm { align: center middle; }
-    Confirm > Vertical { width: 70; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
-    Confirm Horizontal { height: auto; margin-top: 1; }
-    """
-    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(self.question)
-            with Horizontal():
-                yield Button("Yes (y)", id="yes", variant="error")
-                yield Button("No (n)", id="no")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
 
 
 class PaperScreen(Screen):

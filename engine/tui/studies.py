@@ -26,7 +26,7 @@ from textual_plotext import PlotextPlot
 from engine.optimize.pareto import pareto_front
 from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage
 from engine.strategy_files import strategy_entries
-from engine.tui.paper import Confirm
+from engine.tui.confirm import Confirm
 from engine.workspace import Workspace
 
 REFRESH_SECONDS = 2.0
@@ -52,6 +52,7 @@ class StudiesScreen(Screen):
         super().__init__()
         self.workspace = workspace
         self.studies: list[dict] = []
+        self._storage: optuna.storages.RDBStorage | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,8 +100,9 @@ class StudiesScreen(Screen):
             self.query_one("#progress", Static).update("no study yet: `engine optimize --strategy NAME --trials N` starts one")
             plot.refresh()
             return
-        storage = open_storage(default_storage(self.workspace), heartbeat=10)
-        study = optuna.load_study(study_name=chosen["study"], storage=storage)
+        if self._storage is None:  # opened once: the screen reads it every REFRESH_SECONDS
+            self._storage = open_storage(default_storage(self.workspace), heartbeat=10)
+        study = optuna.load_study(study_name=chosen["study"], storage=self._storage)
         trials = study.get_trials(deepcopy=False)
         holdout = study.user_attrs.get("holdout", {})
         self.query_one("#progress", Static).update(self._progress(chosen, trials))
