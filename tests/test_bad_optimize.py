@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from engine.cli.output import ERROR, Column, print_labelled, print_line, print_table
-from tests.test_optimize import load, start, states, trials_of, wait_for
+from tests.studies import load, start, states, trials_of, wait_for
 from tests.test_user_errors import assert_one_line_error
 
 RUNNING, COMPLETE, FAIL = optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL

@@ -1,26 +1,22 @@
-"""engine optimize end to end: real Optuna studies in SQLite and PostgreSQL, real worker processes,
-real signals; the exported strategy reproduces its trial."""
+"""engine optimize end to end: real Optuna studies in SQLite, real signals; the exported strategy
+reproduces its trial. Many workers and interruption are in test_optimize_workers.py."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import signal
-import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
 from helpers import free_port
-from postgres import postgres_server
-from test_cli import ENGINE, engine
+from studies import load, states, storage_of
+from test_cli import engine
 
 from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
 from engine.optimize.errors import SearchSpaceError
@@ -30,59 +26,6 @@ from engine.strategy import OptimizeSpec, StrategyError, parse_strategy
 from engine.strategy_files import load_strategy
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def storage_of(home: Path) -> str:
-    return f"sqlite:///{home / 'runs' / 'studies.sqlite3'}"
-
-
-def load(home: Path, name: str, storage: str | None = None) -> optuna.Study:
-    return optuna.load_study(study_name=name, storage=storage or storage_of(home))
-
-
-def states(study: optuna.Study) -> dict[str, int]:
-    tally: dict[str, int] = {}
-    for trial in study.get_trials():
-        tally[trial.state.name] = tally.get(trial.state.name, 0) + 1
-    return tally
-
-
-def start(home: Path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "ENGINE_HOME": str(home), "COLUMNS": "200"}
-    return subprocess.Popen([*ENGINE, "optimize", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the study")
-        time.sleep(0.1)
-
-
-def trials_of(home: Path, name: str, state: optuna.trial.TrialState) -> list[optuna.trial.FrozenTrial]:
-    if not storage_ready(home / "runs" / "studies.sqlite3"):
-        return []
-    try:
-        return load(home, name).get_trials(states=(state,))
-    except KeyError:  # not created yet
-        return []
-
-
-def storage_ready(path: Path) -> bool:
-    """Whether a worker has finished creating the storage (Optuna writes its version row last): a
-    reader that opened it earlier would create the tables too, racing the worker."""
-    if not path.exists():
-        return False
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as database:
-        try:
-            return database.execute("SELECT count(*) FROM version_info").fetchone()[0] > 0
-        except sqlite3.OperationalError:  # no such table yet
-            return False
-
-
-def trials_in(home: Path, name: str, state: optuna.trial.TrialState) -> list[int]:
-    return [trial.number for trial in trials_of(home, name, state)]
 
 
 # Search spaces
@@ -265,93 +208,6 @@ def test_overlay_trials_reuse_predictions_and_an_export_reproduces_its_trial(sam
     again = engine(sample_home, *export_as, "--trial", "0", cwd=tmp_path, check=False)
     assert again.returncode == 2 and "exists" in again.stderr
     exported.unlink()  # the session's workspace stays as other tests expect it
-
-
-# Many workers, interruption
-
-
-def test_workers_on_postgresql_record_every_trial_once(sample_home):
-    with postgres_server() as url:
-        # Two `engine optimize` processes on one study, as on two machines; the first has two workers.
-        # Enough trials that every worker takes some: an sma_cross trial takes a few tens of milliseconds.
-        first = start(sample_home, "-s", "sma_cross", "--storage", url, "--study", "shared", "--trials", "60", "--workers", "2")
-        wait_for(lambda: _exists(url, "shared"))
-        second = start(sample_home, "-s", "sma_cross", "--storage", url, "--study", "shared", "--trials", "60")
-        for process in (first, second):
-            out, err = process.communicate(timeout=600)
-            assert process.returncode == 0, err
-        study = optuna.load_study(study_name="shared", storage=url)
-        trials = study.get_trials()
-        assert states(study) == {"COMPLETE": len(trials)} and 60 <= len(trials) <= 62
-        assert sorted(trial.number for trial in trials) == list(range(len(trials)))
-        assert len({trial.user_attrs["worker"] for trial in trials}) >= 2
-
-
-def _exists(url: str, name: str) -> bool:
-    try:
-        return "strategy" in optuna.load_study(study_name=name, storage=url).user_attrs
-    except KeyError:
-        return False
-
-
-def test_ctrl_c_lets_the_running_trial_finish_prints_the_best_and_exits_130(sample_home):
-    process = start(sample_home, "-s", "sma_cross", "--study", "interrupted", "--trials", "500", "--sampler", "random")
-    wait_for(lambda: len(trials_in(sample_home, "interrupted", optuna.trial.TrialState.COMPLETE)) >= 3)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
-    assert "interrupted" in err and "Pareto front" in out
-    journaled = json.loads(engine(sample_home, "runs", "list", "--json").stdout)
-    assert [run["status"] for run in journaled if run["kind"] == "study"][-1] == "interrupted"
-    study = load(sample_home, "interrupted")
-    counted = states(study)
-    # sma_cross trials only backtest: the one running when Ctrl-C came was finished and stored.
-    assert set(counted) == {"COMPLETE"} and counted["COMPLETE"] >= 3
-    done = counted["COMPLETE"]
-    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "interrupted", "--trials", str(done + 2), "--sampler", "random")
-    assert states(load(sample_home, "interrupted"))["COMPLETE"] == done + 2
-
-
-RUNNING = optuna.trial.TrialState.RUNNING
-
-
-def test_ctrl_c_fails_a_training_trial_after_its_fold_and_twice_at_once(sample_home):
-    """gru93 trials with the model in the space train eight walk-forward folds (about a second each)."""
-    for interrupts in (1, 2):
-        process = start(sample_home, "-s", "gru93", "--study", "training", "--trials", "50", "--objectives", "sharpe")
-        wait_for(lambda: any(trial.intermediate_values for trial in trials_of(sample_home, "training", RUNNING)))
-        for _ in range(interrupts):
-            process.send_signal(signal.SIGINT)
-            time.sleep(0.2)
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 130, err
-        failed = load(sample_home, "training").get_trials(states=(optuna.trial.TrialState.FAIL,))
-        assert len(failed) == interrupts and "RUNNING" not in states(load(sample_home, "training"))
-        # Stopped inside its walk-forward: a fold's out-of-sample ROC-AUC recorded, not all eight.
-        assert 1 <= len(failed[-1].intermediate_values) < 8
-
-
-ONE_OBJECTIVE = ("--objectives", "sortino", "--sampler", "tpe", "--heartbeat", "1")
-
-
-def test_a_killed_worker_loses_only_its_running_trial(sample_home):
-    orphans: list[int] = []
-    for _attempt in range(3):  # kill while a trial runs (a trial takes a fraction of a second)
-        process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", *ONE_OBJECTIVE)
-        wait_for(lambda: len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE)) >= 2)
-        wait_for(lambda: bool(trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)))
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-        orphans = trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)
-        if orphans:
-            break
-    assert len(orphans) == 1
-    time.sleep(4)  # three missed heartbeats
-    done = len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE))
-    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "killed", "--trials", str(done + 1), *ONE_OBJECTIVE)
-    study = load(sample_home, "killed")
-    assert study.trials[orphans[0]].state == optuna.trial.TrialState.FAIL
-    assert "RUNNING" not in states(study) and states(study)["COMPLETE"] == done + 1
 
 
 def test_one_objective_prunes_a_model_that_trails_after_a_fold():

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +19,7 @@ from engine.backtest_records import journaled_backtest
 from engine.news.model_files import DEFAULT_MODEL
 from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
+from engine.optimize.study import STORAGE_FILE
 from engine.resolution import resolve_strategy
 from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
@@ -28,6 +31,7 @@ from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest
 from engine.workspace import Workspace
+from tests.test_cli import engine
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
 SIZE = (160, 45)
@@ -168,10 +172,26 @@ async def test_the_report_key_writes_and_opens_the_html_report(runs_home, tmp_pa
         ("charts", ("enter", "right")),
         ("compare", ("space", "down", "space", "c")),
         ("data", ("d",)),
+        ("new_backtest", ("n",)),
     ],
 )
 def test_screen_snapshots(runs_home, snap_compare, screen, keys):
     assert snap_compare(app_over(runs_home), press=keys, terminal_size=SIZE)
+
+
+@pytest.fixture(scope="module")
+def studies_home(runs_home, tmp_path_factory) -> Path:
+    """The runs' workspace with a seeded sma_cross study of four trials, their times fixed."""
+    home = tmp_path_factory.mktemp("tui-studies") / "home"
+    shutil.copytree(runs_home, home)
+    engine(home, "optimize", "--strategy", "sma_cross", "--trials", "4", "--seed", "7")
+    with closing(sqlite3.connect(home / "runs" / STORAGE_FILE)) as database, database:
+        database.execute("UPDATE trials SET datetime_start = '2024-01-02 09:40:00', datetime_complete = '2024-01-02 09:41:00'")
+    return home
+
+
+def test_studies_snapshot(studies_home, snap_compare):
+    assert snap_compare(app_over(studies_home), press=("t",), terminal_size=SIZE)
 
 
 async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(runs_home, tmp_path, monkeypatch):
@@ -284,5 +304,22 @@ async def test_a_study_is_started_and_resumed_from_the_studies_screen(runs_home,
                     and "no worker running" in str(screen.query_one("#progress").render())
                 ):
                     break
-            assert screen.studies[0]["study"] == "sma_cross" and screen.studies[0]["finished"] == target
-    assert (home / "runs" / ".optimize-sma_cross.log").read_text().count("study sma_cross") >= 1
+            log = home / "runs" / ".optimize-sma_cross.log"
+            assert screen.studies and screen.studies[0]["finished"] == target, log.read_text()
+            assert screen.studies[0]["study"] == "sma_cross"
+        # One that fails says why on the screen: a workspace strategy whose search space names a
+        # parameter it does not have.
+        (home / "strategies").mkdir()
+        sma_cross = (Path(__file__).parents[1] / "strategies" / "sma_cross.toml").read_text()
+        broken = sma_cross.replace('name = "sma_cross"', 'name = "misspelt"').replace('"signal.fast" =', '"signal.fats" =')
+        (home / "strategies" / "misspelt.toml").write_text(broken)
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#strategy").value = "misspelt"
+        await pilot.click("#go")
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if "exited" in str(screen.query_one("#exits").render()):
+                break
+        failure = str(screen.query_one("#exits").render())
+        assert "engine optimize exited 2: error:" in failure and "signal.fats" in failure

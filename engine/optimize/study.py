@@ -25,6 +25,7 @@ import sqlalchemy
 from optuna.pruners import MedianPruner, NopPruner
 from optuna.samplers import BaseSampler, NSGAIISampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
 
 from engine.models.walkforward import TrainedFold
 from engine.optimize.errors import OptimizeError, SearchSpaceError
@@ -79,16 +80,30 @@ def open_storage(url: str, heartbeat: int) -> optuna.storages.RDBStorage:
         # and connects at once, so the hook is on every engine; it skips other databases.
         sqlalchemy.event.listen(sqlalchemy.engine.Engine, "connect", _sqlite_wal)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are stable in use
-            return optuna.storages.RDBStorage(
-                url, engine_kwargs={"connect_args": connect}, heartbeat_interval=heartbeat, grace_period=3 * heartbeat
-            )
+        for attempt in Retrying(
+            retry=retry_if_exception(_creating_elsewhere), stop=stop_after_attempt(5), wait=wait_random(0.05, 0.5), reraise=True
+        ):
+            with attempt, warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats are stable in use
+                return optuna.storages.RDBStorage(
+                    url, engine_kwargs={"connect_args": connect}, heartbeat_interval=heartbeat, grace_period=3 * heartbeat
+                )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         if parsed.password:
             reason = reason.replace(parsed.password, "***")
         raise OptimizeError(f"cannot open the study storage {safe_url(url)}: {reason}") from None
+
+
+def _creating_elsewhere(error: BaseException) -> bool:
+    """Whether opening a fresh storage failed because another process (a second worker, the TUI) was
+    creating its tables at that moment: Optuna checks for each table and then creates it, so the
+    slower opener finds it made ("already exists", a duplicate key) or locked. Tried again, it
+    finds the finished schema."""
+    reason = str(getattr(error, "orig", None) or error)
+    return isinstance(error, sqlalchemy.exc.IntegrityError) or any(
+        sign in reason for sign in ("already exists", "database is locked")
+    )
 
 
 def _sqlite_wal(connection, _record) -> None:

@@ -36,8 +36,11 @@ class _ProgressToScreen:
 class NewBacktestScreen(Screen):
     DEFAULT_CSS = """
     NewBacktestScreen Input, NewBacktestScreen Select { margin: 0 1 1 1; }
-    NewBacktestScreen Label { margin: 0 1; }
+    NewBacktestScreen Label, NewBacktestScreen Button { margin: 0 1; }
+    NewBacktestScreen .period { height: auto; }
+    NewBacktestScreen .period Input { width: 1fr; }
     #stage { margin: 1 1 0 1; }
+    #progress { display: none; }
     """
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
@@ -84,6 +87,7 @@ class NewBacktestScreen(Screen):
             self.notify(str(error), severity="error")
             return
         self.query_one("#run", Button).disabled = True
+        self.query_one("#progress", ProgressBar).display = True  # hidden until there is progress to show
         self.backtest(resolved)
 
     @work(thread=True, exclusive=True)

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import optuna
 from textual.app import ComposeResult
@@ -23,6 +24,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
+from engine.optimize.evaluation import OBJECTIVES, Objective
 from engine.optimize.pareto import pareto_front
 from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage
 from engine.strategy_files import strategy_entries
@@ -38,6 +40,7 @@ class StudiesScreen(Screen):
     DEFAULT_CSS = """
     #studies { height: 8; }
     #progress { height: auto; padding: 0 1; }
+    #exits { height: auto; padding: 0 1; color: $error; }
     #front { height: 1fr; }
     #trials { height: 1fr; }
     """
@@ -53,11 +56,13 @@ class StudiesScreen(Screen):
         self.workspace = workspace
         self.studies: list[dict] = []
         self._storage: optuna.storages.RDBStorage | None = None
+        self._started: list[tuple[subprocess.Popen, Path]] = []  # this screen's `engine optimize`s and their logs
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="studies", cursor_type="row")
         yield Static(id="progress")
+        yield Static(id="exits")
         yield PlotextPlot(id="front")
         yield DataTable(id="trials", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -70,6 +75,7 @@ class StudiesScreen(Screen):
         self.set_interval(REFRESH_SECONDS, self.refresh_studies)
 
     def refresh_studies(self) -> None:
+        self._check_started()
         table = self.query_one("#studies", DataTable)
         row = table.cursor_row
         stored = (self.workspace.runs.root / STORAGE_FILE).exists()  # listing would create an empty storage
@@ -106,14 +112,23 @@ class StudiesScreen(Screen):
         trials = study.get_trials(deepcopy=False)
         holdout = study.user_attrs.get("holdout", {})
         self.query_one("#progress", Static).update(self._progress(chosen, trials))
+        objectives = [OBJECTIVES[name] for name in chosen["objectives"]]
         for trial in trials:
             values = "" if trial.values is None else ", ".join(f"{value:.4g}" for value in trial.values)
-            figures = holdout.get(str(trial.number), {})
-            held = ", ".join(
-                f"{name} {value:.3g}" for name, value in figures.get("metrics", {}).items() if isinstance(value, float)
-            )
+            held = _held_out(holdout.get(str(trial.number)), objectives)
             trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, str(trial.params))
         self._front(plot, study, chosen["objectives"])
+
+    def _check_started(self) -> None:
+        """An `engine optimize` this screen started that failed says so, with its error line, until
+        the next one starts; one that finished or was stopped (Ctrl-C: 130) shows in its study."""
+        for process, log in [started for started in self._started if started[0].poll() is not None]:
+            self._started.remove((process, log))
+            if process.returncode not in (0, 130):
+                lines = log.read_text(errors="replace").strip().splitlines() or ["(no output)"]
+                failure = f"engine optimize exited {process.returncode}: {lines[-1]} (output in {log})"
+                self.query_one("#exits", Static).update(failure)
+                self.notify(failure, severity="error")
 
     def _progress(self, chosen: dict, trials: list[optuna.trial.FrozenTrial]) -> str:
         """Trials done against the target of the study's running `engine optimize`, with an ETA at the
@@ -145,11 +160,12 @@ class StudiesScreen(Screen):
         front = {trial.number for trial in pareto_front(study).trials}
         others = [trial for trial in complete if trial.number not in front]
         best = [trial for trial in complete if trial.number in front]
-        plot.plt.title(f"Pareto front: {objectives[0]} against {objectives[1]}")
+        # Markers named in the title: plotext's legend sits inside the plot, over the points there.
+        plot.plt.title(f"{objectives[1]} against {objectives[0]}: x on the Pareto front, • the other trials")
         if others:
-            plot.plt.scatter([t.values[0] for t in others], [t.values[1] for t in others], label="trials")
+            plot.plt.scatter([t.values[0] for t in others], [t.values[1] for t in others], marker="•")
         if best:
-            plot.plt.scatter([t.values[0] for t in best], [t.values[1] for t in best], label="front", marker="x")
+            plot.plt.scatter([t.values[0] for t in best], [t.values[1] for t in best], marker="x")
         plot.plt.xlabel(objectives[0])
         plot.plt.ylabel(objectives[1])
         plot.refresh()
@@ -194,8 +210,20 @@ class StudiesScreen(Screen):
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as output:
             environment = {**os.environ, "ENGINE_HOME": str(self.workspace.root)}
-            subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(command, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+        self._started.append((process, log))
+        self.query_one("#exits", Static).update("")
         self.notify(f"started: engine optimize --strategy {strategy} --trials {trials} (output in {log})")
+
+
+def _held_out(figures: dict | None, objectives: list[Objective]) -> str:
+    """A trial's holdout objective values, in the order of its validation values (Pareto members
+    only: the others were not run on the holdout)."""
+    if not figures:
+        return ""
+    if "error" in figures:
+        return figures["error"]
+    return ", ".join(f"{objective.value(figures):.4g}" for objective in objectives)
 
 
 class StudyRequest(ModalScreen[tuple[str, str | None, int] | None]):

@@ -1,0 +1,126 @@
+"""engine optimize with many worker processes on one study (SQLite and PostgreSQL), and stopped:
+Ctrl-C, twice, and SIGKILL; a fresh storage opened by several processes at once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+
+import optuna
+from postgres import postgres_server
+from studies import load, start, states, trials_in, trials_of, wait_for
+from test_cli import engine
+
+from engine.optimize.study import open_storage
+
+# Many workers, interruption
+
+
+def test_workers_on_postgresql_record_every_trial_once(sample_home):
+    with postgres_server() as url:
+        # Two `engine optimize` processes on one study, as on two machines; the first has two workers.
+        # Enough trials that every worker takes some: an sma_cross trial takes a few tens of milliseconds.
+        first = start(sample_home, "-s", "sma_cross", "--storage", url, "--study", "shared", "--trials", "60", "--workers", "2")
+        wait_for(lambda: _exists(url, "shared"))
+        second = start(sample_home, "-s", "sma_cross", "--storage", url, "--study", "shared", "--trials", "60")
+        for process in (first, second):
+            out, err = process.communicate(timeout=600)
+            assert process.returncode == 0, err
+        study = optuna.load_study(study_name="shared", storage=url)
+        trials = study.get_trials()
+        assert states(study) == {"COMPLETE": len(trials)} and 60 <= len(trials) <= 62
+        assert sorted(trial.number for trial in trials) == list(range(len(trials)))
+        assert len({trial.user_attrs["worker"] for trial in trials}) >= 2
+
+
+def _exists(url: str, name: str) -> bool:
+    try:
+        return "strategy" in optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=10)).user_attrs
+    except KeyError:
+        return False
+
+
+def test_ctrl_c_lets_the_running_trial_finish_prints_the_best_and_exits_130(sample_home):
+    process = start(sample_home, "-s", "sma_cross", "--study", "interrupted", "--trials", "500", "--sampler", "random")
+    wait_for(lambda: len(trials_in(sample_home, "interrupted", optuna.trial.TrialState.COMPLETE)) >= 3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Pareto front" in out
+    journaled = json.loads(engine(sample_home, "runs", "list", "--json").stdout)
+    assert [run["status"] for run in journaled if run["kind"] == "study"][-1] == "interrupted"
+    study = load(sample_home, "interrupted")
+    counted = states(study)
+    # sma_cross trials only backtest: the one running when Ctrl-C came was finished and stored.
+    assert set(counted) == {"COMPLETE"} and counted["COMPLETE"] >= 3
+    done = counted["COMPLETE"]
+    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "interrupted", "--trials", str(done + 2), "--sampler", "random")
+    assert states(load(sample_home, "interrupted"))["COMPLETE"] == done + 2
+
+
+RUNNING = optuna.trial.TrialState.RUNNING
+
+
+def test_ctrl_c_fails_a_training_trial_after_its_fold_and_twice_at_once(sample_home):
+    """gru93 trials with the model in the space train eight walk-forward folds (about a second each)."""
+    for interrupts in (1, 2):
+        process = start(sample_home, "-s", "gru93", "--study", "training", "--trials", "50", "--objectives", "sharpe")
+        wait_for(lambda: any(trial.intermediate_values for trial in trials_of(sample_home, "training", RUNNING)))
+        for _ in range(interrupts):
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 130, err
+        failed = load(sample_home, "training").get_trials(states=(optuna.trial.TrialState.FAIL,))
+        assert len(failed) == interrupts and "RUNNING" not in states(load(sample_home, "training"))
+        # Stopped inside its walk-forward: a fold's out-of-sample ROC-AUC recorded, not all eight.
+        assert 1 <= len(failed[-1].intermediate_values) < 8
+
+
+ONE_OBJECTIVE = ("--objectives", "sortino", "--sampler", "tpe", "--heartbeat", "1")
+
+
+def test_a_killed_worker_loses_only_its_running_trial(sample_home):
+    orphans: list[int] = []
+    for _attempt in range(3):  # kill while a trial runs (a trial takes a fraction of a second)
+        process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", *ONE_OBJECTIVE)
+        wait_for(lambda: len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE)) >= 2)
+        wait_for(lambda: bool(trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)))
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=60)
+        orphans = trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)
+        if orphans:
+            break
+    assert len(orphans) == 1
+    time.sleep(4)  # three missed heartbeats
+    done = len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE))
+    engine(sample_home, "optimize", "-s", "sma_cross", "--study", "killed", "--trials", str(done + 1), *ONE_OBJECTIVE)
+    study = load(sample_home, "killed")
+    assert study.trials[orphans[0]].state == optuna.trial.TrialState.FAIL
+    assert "RUNNING" not in states(study) and states(study)["COMPLETE"] == done + 1
+
+
+def test_processes_opening_a_fresh_storage_at_once_all_open_it(tmp_path):
+    """Workers started together, or the TUI reading while a first study is created: Optuna checks for
+    each table and then creates it, so unretried the slower openers fail ("table studies already
+    exists", "database is locked"); about every time with six openers here."""
+    for attempt in range(3):
+        url = f"sqlite:///{tmp_path / f'studies-{attempt}.sqlite3'}"
+        together, failures = threading.Barrier(6), []
+
+        def open_it(url: str = url, together: threading.Barrier = together, failures: list = failures) -> None:
+            together.wait()
+            try:
+                optuna.create_study(storage=open_storage(url, heartbeat=10))
+            except Exception as error:  # noqa: BLE001 (what the test reports)
+                failures.append(str(error))
+
+        openers = [threading.Thread(target=open_it) for _ in range(6)]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join()
+        assert failures == []
+        assert len(optuna.get_all_study_summaries(open_storage(url, heartbeat=10))) == 6
