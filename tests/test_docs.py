@@ -43,3 +43,12 @@ def test_plugin_guide_worked_example(tmp_path, monkeypatch):
     prepared = prepare(load_strategy("my_logit"), Workspace(tmp_path))
     report = check_chunk_invariance(prepared.stages, prepared.bars, ExecutionRules(0.001, 0.0005, 100_000.0), (7,))
     assert report.passed
+
+
+def test_the_tui_screenshots_are_its_current_snapshots():
+    """docs/tui/*.svg (in the README and docs/tui.md) are copies of the TUI's snapshot tests' SVGs:
+    after `--snapshot-update`, copy the changed ones over."""
+    snapshots = {path.read_bytes() for path in (ROOT / "tests" / "__snapshots__").glob("test_tui*/*.svg")}
+    screenshots = sorted((ROOT / "docs" / "tui").glob("*.svg"))
+    assert len(screenshots) == 8
+    assert [path.name for path in screenshots if path.read_bytes() not in snapshots] == []

@@ -51,11 +51,11 @@ def runs_home(tmp_path_factory, sample_home) -> Path:
     workspace = Workspace(home)
     for strategy, run_id in FROZEN.items():
         _, stored = journaled_backtest(resolve_strategy(load_strategy(strategy)), workspace, ["engine", "backtest"])
-        _freeze(workspace.runs.path(stored), home / "runs" / run_id)
+        freeze(workspace.runs.path(stored), home / "runs" / run_id)
     return home
 
 
-def _freeze(run: Path, frozen: Path) -> None:
+def freeze(run: Path, frozen: Path) -> None:
     """The run under a fixed id and fixed times, so that its screens are the same in every test run."""
     run.rename(frozen)
     status = json.loads((frozen / "status.json").read_text())

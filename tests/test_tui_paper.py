@@ -1,5 +1,6 @@
 """The TUI's Paper screen over a live session trading against `engine sandbox`: a fill arrives as the
-session trades, the kill switch and the stop ask for confirmation, then act."""
+session trades, the kill switch and the stop ask for confirmation, then act; and its snapshot over a
+finished session."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
 from engine.tui.confirm import Confirm
 from engine.tui.paper import PaperScreen
+from tests.paper_session import stepped_session
 from tests.sandbox import advance
+from tests.test_tui import SIZE, freeze
 
 pytestmark = pytest.mark.anyio
 
@@ -37,7 +40,7 @@ async def test_a_paper_session_is_watched_halted_and_stopped_from_the_tui(trader
         runner.start()
         try:
             app = EngineApp(workspace)
-            async with app.run_test(size=(160, 45)) as pilot:
+            async with app.run_test(size=SIZE) as pilot:
                 for _ in range(7):  # SYN00 is bought at bar 5's open, SYN01's buy is sent at its close
                     advance(url)
                     assert traded.acquire(timeout=60)
@@ -48,6 +51,9 @@ async def test_a_paper_session_is_watched_halted_and_stopped_from_the_tui(trader
                 orders = app.screen.query_one("#orders")
                 statuses = [str(orders.get_row_at(row)[4]) for row in range(orders.row_count)]
                 assert statuses == ["filled", "filled"]
+                log = app.screen.query_one("#log")
+                events = [str(log.get_row_at(row)[1]) for row in range(log.row_count)]
+                assert events.count("decided") == 7 and events.count("filled") == 2 and events[0] == "decided"
                 assert "after 7 live bars" in str(app.screen.query_one("#state").render())
                 await pilot.press("k")
                 await pilot.pause()
@@ -66,3 +72,18 @@ async def test_a_paper_session_is_watched_halted_and_stopped_from_the_tui(trader
         finally:
             session.stop()
             runner.join(30)
+
+
+def test_paper_screen_snapshot(trader, snap_compare):
+    """Seven live bars (two buys filled), the session finished, its run under a fixed id and times."""
+    workspace, path, sandbox = trader
+    with sandbox() as url:
+        _, run_id = stepped_session(workspace, url, path, 7)
+    frozen = "20240102-094000-sma_live-000003"
+    freeze(workspace.runs.path(run_id), workspace.runs.root / frozen)
+
+    async def open_session(pilot) -> None:
+        pilot.app.push_screen(PaperScreen(workspace.runs, frozen))
+        await pilot.pause()
+
+    assert snap_compare(EngineApp(workspace), run_before=open_session, terminal_size=SIZE)

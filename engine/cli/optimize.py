@@ -78,7 +78,7 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
         if evaluate:
             display.stage("evaluating the Pareto front on the holdout")
         holdout = evaluate_holdout(opened, workspace, front) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
-        deflated = {trial.number: deflated_sharpe(opened, trial) for trial in front.trials}
+        deflated = {trial.number: deflated_sharpe(opened.study, trial) for trial in front.trials}
         warnings = front_warnings(front, holdout)
         display.stage("writing the study report")
         report = write_study_report(opened, workspace.runs.root, front, holdout, deflated, warnings)

@@ -30,9 +30,9 @@ def per_bar_sharpe(trial: optuna.trial.FrozenTrial) -> float:
     return 0.0 if sharpe is None else sharpe / math.sqrt(evaluation["periods_per_year"])
 
 
-def deflated_sharpe(opened: OpenStudy, trial: optuna.trial.FrozenTrial) -> float | None:
+def deflated_sharpe(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> float | None:
     """DSR of a trial's validation Sharpe, deflated by every completed trial of the study."""
-    sharpes = np.array([per_bar_sharpe(other) for other in completed(opened.study)])
+    sharpes = np.array([per_bar_sharpe(other) for other in completed(study)])
     evaluation = trial.user_attrs["evaluation"]
     return deflated_sharpe_ratio(
         per_bar_sharpe(trial), evaluation["metrics"]["bars"], evaluation["skewness"], evaluation["kurtosis"], sharpes

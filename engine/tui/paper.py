@@ -1,7 +1,7 @@
 """A paper session: its state after the last live bar (equity, cash, positions, fills, a halt), its
-orders as the journal holds them, its decisions and the differences reconciliation found, refreshed
-while it runs. `x` stops it and `k` trips its kill switch, each after a confirmation; Enter opens
-its results once it has finished; Esc goes back."""
+orders as the journal holds them, the journal's log (each bar's decision and each fill, newest first)
+and the differences reconciliation found, refreshed while it runs. `x` stops it and `k` trips its
+kill switch, each after a confirmation; Enter opens its results once it has finished; Esc goes back."""
 
 from __future__ import annotations
 
@@ -20,14 +20,16 @@ from engine.tui.confirm import Confirm
 from engine.tui.runs import REFRESH_SECONDS
 
 ORDER_COLUMNS = ("client order id", "symbol", "qty", "target", "status", "filled", "avg price", "reason")
+LOG_COLUMNS = ("at", "event", "detail")
 DIFFERENCE_COLUMNS = ("at", "field", "ledger", "broker")
 
 
 class PaperScreen(Screen):
     DEFAULT_CSS = """
     #state { height: auto; padding: 0 1; }
-    #orders { height: 2fr; }
-    #differences { height: 1fr; }
+    #orders { height: 1fr; }
+    #log { height: 1fr; }
+    #differences { height: 8; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -44,11 +46,13 @@ class PaperScreen(Screen):
         yield Header()
         yield Static(id="state")
         yield DataTable(id="orders", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="log", cursor_type="row")
         yield DataTable(id="differences", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#orders", DataTable).add_columns(*ORDER_COLUMNS)
+        self.query_one("#log", DataTable).add_columns(*LOG_COLUMNS)
         self.query_one("#differences", DataTable).add_columns(*DIFFERENCE_COLUMNS)
         self.refresh_session()
         self.set_interval(REFRESH_SECONDS, self.refresh_session)
@@ -60,10 +64,10 @@ class PaperScreen(Screen):
         self.sub_title = f"{status['strategy']}: {self.status}"
         self.query_one("#state", Static).update(_describe(live_state(self.runs, self.run_id)))
         journal_path = self.runs.path(self.run_id) / JOURNAL
-        orders, differences = [], []
+        orders, log, differences = [], [], []
         if journal_path.exists():  # an alpaca session's; a dry run has none
             with closing(OrderJournal(journal_path)) as journal:
-                orders, differences = journal.orders(), journal.differences()
+                orders, log, differences = journal.orders(), _log(journal), journal.differences()
         table = self.query_one("#orders", DataTable)
         table.clear()
         for order in orders:
@@ -71,6 +75,10 @@ class PaperScreen(Screen):
             cells = (order.client_order_id, order.symbol, f"{order.qty:g}", f"{order.target_weight:g}", order.status,
                      f"{order.filled_qty:g}", average, order.reason or "")  # fmt: skip
             table.add_row(*cells)
+        logged = self.query_one("#log", DataTable)
+        logged.clear()
+        for entry in log:
+            logged.add_row(*entry)
         found = self.query_one("#differences", DataTable)
         found.clear()
         for at, field, ledger, broker in differences:
@@ -97,6 +105,22 @@ class PaperScreen(Screen):
 
     def action_results(self) -> None:
         self.app.open_run(self.run_id, details=True)
+
+
+def _log(journal: OrderJournal) -> list[tuple[str, str, str]]:
+    """Each bar's decision (its closes and final weights) and each fill, newest first; a fill stamped
+    with a bar's open came before that bar's decision, made at its close."""
+    entries = []
+    for bar, inputs, outputs in journal.decisions():
+        final = list(outputs.values())[-1]
+        weights = ", ".join(f"{symbol} {weight:g}" for symbol, weight in final.items())
+        closes = ", ".join(f"{symbol} {price:,.2f}" for symbol, price in inputs["close"].items())
+        entries.append((bar, 1, "decided", f"weights {weights} at closes {closes}"))
+    for client_order_id, stamp, qty, price, fees in journal.fills():
+        side = "bought" if qty > 0 else "sold"
+        detail = f"{side} {abs(qty):g} at {price:,.4f}, fees {fees:,.2f} ({client_order_id})"
+        entries.append((stamp, 0, "filled", detail))
+    return [(at, event, detail) for at, _, event, detail in sorted(entries, reverse=True)]
 
 
 def _describe(state: dict | None) -> str:

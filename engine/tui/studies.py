@@ -24,7 +24,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
+from engine.formatting import format_metric
 from engine.optimize.evaluation import OBJECTIVES, Objective
+from engine.optimize.holdout import deflated_sharpe
 from engine.optimize.pareto import pareto_front
 from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage
 from engine.strategy_files import strategy_entries
@@ -33,7 +35,7 @@ from engine.workspace import Workspace
 
 REFRESH_SECONDS = 2.0
 STUDY_COLUMNS = ("study", "strategy", "objectives", "finished", "trials", "started")
-TRIAL_COLUMNS = ("trial", "state", "values", "holdout", "parameters")
+TRIAL_COLUMNS = ("trial", "state", "values", "holdout", "deflated sharpe", "parameters")
 
 
 class StudiesScreen(Screen):
@@ -111,13 +113,15 @@ class StudiesScreen(Screen):
         study = optuna.load_study(study_name=chosen["study"], storage=self._storage)
         trials = study.get_trials(deepcopy=False)
         holdout = study.user_attrs.get("holdout", {})
-        self.query_one("#progress", Static).update(self._progress(chosen, trials))
         objectives = [OBJECTIVES[name] for name in chosen["objectives"]]
+        front = {trial.number for trial in pareto_front(study).trials}
+        self.query_one("#progress", Static).update(f"{self._progress(chosen, trials)}\n{_best(trials, objectives)}")
         for trial in trials:
             values = "" if trial.values is None else ", ".join(f"{value:.4g}" for value in trial.values)
             held = _held_out(holdout.get(str(trial.number)), objectives)
-            trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, str(trial.params))
-        self._front(plot, study, chosen["objectives"])
+            deflated = format_metric("deflated_sharpe", deflated_sharpe(study, trial)) if trial.number in front else ""
+            trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, deflated, str(trial.params))
+        self._front(plot, trials, front, chosen["objectives"])
 
     def _check_started(self) -> None:
         """An `engine optimize` this screen started that failed says so, with its error line, until
@@ -151,13 +155,12 @@ class StudiesScreen(Screen):
                 return runs.status(summary.run_id)
         return None
 
-    def _front(self, plot: PlotextPlot, study: optuna.Study, objectives: list[str]) -> None:
-        complete = [trial for trial in study.get_trials(deepcopy=False) if trial.values is not None]
+    def _front(self, plot: PlotextPlot, trials: list[optuna.trial.FrozenTrial], front: set[int], objectives: list[str]) -> None:
+        complete = [trial for trial in trials if trial.values is not None]
         if len(objectives) < 2 or not complete:
             plot.plt.title("the Pareto front needs two objectives and a finished trial")
             plot.refresh()
             return
-        front = {trial.number for trial in pareto_front(study).trials}
         others = [trial for trial in complete if trial.number not in front]
         best = [trial for trial in complete if trial.number in front]
         # Markers named in the title: plotext's legend sits inside the plot, over the points there.
@@ -214,6 +217,19 @@ class StudiesScreen(Screen):
         self._started.append((process, log))
         self.query_one("#exits", Static).update("")
         self.notify(f"started: engine optimize --strategy {strategy} --trials {trials} (output in {log})")
+
+
+def _best(trials: list[optuna.trial.FrozenTrial], objectives: list[Objective]) -> str:
+    """Each objective's best value among the finished trials, and the trial that reached it."""
+    complete = [trial for trial in trials if trial.values is not None]
+    if not complete:
+        return "best: none finished yet"
+    best = []
+    for index, objective in enumerate(objectives):
+        pick = max if objective.direction == "maximize" else min
+        trial = pick(complete, key=lambda trial, index=index: trial.values[index])
+        best.append(f"{objective.name} {trial.values[index]:.4g} (trial {trial.number})")
+    return "best: " + ", ".join(best)
 
 
 def _held_out(figures: dict | None, objectives: list[Objective]) -> str:
