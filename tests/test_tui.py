@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from textual.widgets import TabbedContent
 
 from engine.backtest_records import journaled_backtest
 from engine.news.model_files import DEFAULT_MODEL
@@ -31,6 +32,7 @@ from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest
 from engine.workspace import Workspace
+from tests.model_helpers import model_strategy, write_planted
 from tests.test_cli import engine
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
@@ -149,6 +151,28 @@ async def test_the_data_screen_lists_the_stored_series(runs_home):
         assert [str(table.get_row_at(row)[0]) for row in range(table.row_count)] == ["NASDAQ", "SP500"]
         await pilot.press("escape")
         assert isinstance(app.screen, RunsScreen)
+
+
+async def test_a_model_run_shows_its_folds_and_ablation(tmp_path, monkeypatch):
+    """A walk-forward model run (a small MLP on planted data) backtested with its overlay ablation:
+    the Folds and Ablation tabs list what the run stored."""
+    workspace = Workspace(tmp_path)
+    write_planted(workspace.data)
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
+    resolved = resolve_strategy(model_strategy("mlp", epochs=3))
+    _, run_id = journaled_backtest(resolved, workspace, ["engine", "backtest", "--ablation"], ablation=True)
+    run = workspace.runs.load(run_id)
+    app = app_over(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailScreen)
+        for tab, stored in (("folds", run.folds), ("ablation", run.ablation)):
+            app.screen.query_one(TabbedContent).active = f"{tab}-tab"
+            await pilot.pause()
+            table = app.screen.query_one(f"#{tab}")
+            assert table.row_count == len(stored) > 1
+            assert [str(column.label) for column in table.columns.values()] == list(stored[0])
 
 
 async def test_the_report_key_writes_and_opens_the_html_report(runs_home, tmp_path, monkeypatch):
