@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
+import pexpect
 import pytest
 from textual.widgets import TabbedContent
 
@@ -73,6 +74,20 @@ def app_over(home: Path) -> EngineApp:
 def rows(app: EngineApp) -> list[list[str]]:
     table = app.screen.query_one("#runs")
     return [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
+
+
+def test_engine_tui_opens_in_a_terminal_on_the_runs_and_quits(runs_home):
+    """`engine tui` as typed in a terminal (a pseudo-terminal of 160×45): it shows the workspace's
+    runs, and `q` quits it cleanly."""
+    environment = {**os.environ, "ENGINE_HOME": str(runs_home), "TERM": "xterm-256color"}
+    terminal = pexpect.spawn(sys.executable, ["-m", "engine", "tui"], env=environment, dimensions=(45, 160), timeout=60)
+    try:
+        terminal.expect_exact(FROZEN["sma_cross"])
+        terminal.send("q")
+        terminal.expect(pexpect.EOF)
+    finally:
+        terminal.close()
+    assert terminal.exitstatus == 0
 
 
 async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
