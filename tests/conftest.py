@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,11 @@ from engine.sandbox.faults import Faults
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.sandbox import HISTORY_END, LIVE_FROM, SIZED_AT_CLOSE, SYMBOLS, sandbox_server
+
+# `make test` runs two workers on the two cores: one OpenMP thread each for torch, in the workers and
+# in the engine processes tests start. With torch's default of a thread per core, their spinning
+# threads fight over the cores and two training tests side by side ran four to ten times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

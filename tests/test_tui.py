@@ -71,6 +71,16 @@ def app_over(home: Path) -> EngineApp:
     return EngineApp(Workspace(home))
 
 
+async def until(pilot, condition, seconds: float = 30.0) -> None:
+    """Let the app run until `condition()` holds: screens refresh on timers, which fire late on a
+    loaded machine."""
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    assert condition()
+
+
 def rows(app: EngineApp) -> list[list[str]]:
     table = app.screen.query_one("#runs")
     return [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
@@ -130,15 +140,13 @@ async def test_a_running_run_updates_live_and_the_refresh_pauses(runs_home, tmp_
     async with app.run_test(size=SIZE) as pilot:
         journal = Workspace(home).runs.open("backtest", "sma_cross", ["engine", "backtest"])
         journal.progress(10, 100, force=True)
-        await pilot.pause(1.5)
-        assert rows(app)[-1][3] == "running"
+        await until(pilot, lambda: len(rows(app)) == 3 and rows(app)[-1][3] == "running")
         await pilot.press("p")
         journal.fail("stopped by the test")
         await pilot.pause(1.5)
         assert rows(app)[-1][3] == "running"  # paused: the screen keeps what it showed
         await pilot.press("p")
-        await pilot.pause(1.5)
-        assert rows(app)[-1][3] == "failed"
+        await until(pilot, lambda: rows(app)[-1][3] == "failed")
         app.screen.query_one("#runs").move_cursor(row=2)
         await pilot.press("enter")  # a failed run has no results: a notice, no detail
         await pilot.pause()
@@ -245,14 +253,10 @@ async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(run
         app.screen.query_one("#strategy").value = "sma_cross"
         app.screen.query_one("#start").value = "2010-01-01"
         await pilot.click("#run")
-        for _ in range(300):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, RunDetailScreen):
-                break
-        assert isinstance(app.screen, RunDetailScreen) and app.screen.run.metrics["strategy"]["start"].startswith("2010-01-04")
+        await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        assert app.screen.run.metrics["strategy"]["start"].startswith("2010-01-04")
         await pilot.press("escape")
-        await pilot.pause(1.2)
-        assert len(rows(app)) == 3
+        await until(pilot, lambda: len(rows(app)) == 3)
 
 
 async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped_from_it(runs_home, tmp_path):
@@ -267,15 +271,16 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
             await pilot.press("t")
             screen = app.screen
             assert isinstance(screen, StudiesScreen)
-            for _ in range(600):  # until the worker has finished two trials
-                await pilot.pause(0.1)
-                if (
+            await until(  # the worker has finished two trials
+                pilot,
+                lambda: (
                     screen.studies
                     and screen.studies[0]["finished"] >= 2
                     and "workers running" in str(screen.query_one("#progress").render())
-                ):
-                    break
-            assert screen.studies[0]["study"] == "sma_cross" and screen.studies[0]["finished"] >= 2
+                ),
+                seconds=60,
+            )
+            assert screen.studies[0]["study"] == "sma_cross"
             assert "of 60 trials finished" in str(screen.query_one("#progress").render())
             assert screen.query_one("#trials").row_count >= 2
             await pilot.press("x")
@@ -283,8 +288,7 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
             assert isinstance(app.screen, Confirm)
             await pilot.press("y")
             worker.wait(60)
-            await pilot.pause(2.5)
-            assert "no worker running" in str(screen.query_one("#progress").render())
+            await until(pilot, lambda: "no worker running" in str(screen.query_one("#progress").render()))
     finally:
         worker.kill()
     assert worker.returncode != 0 and screen.studies[0]["finished"] < 60  # stopped before its target
@@ -335,16 +339,19 @@ async def test_a_study_is_started_and_resumed_from_the_studies_screen(runs_home,
             request.query_one("#strategy").value = "sma_cross"
             request.query_one("#trials").value = str(target)
             await pilot.click("#go")
-            for _ in range(900):  # until the worker has reached its target
-                await pilot.pause(0.1)
-                if (
-                    screen.studies
-                    and screen.studies[0]["finished"] == target
-                    and "no worker running" in str(screen.query_one("#progress").render())
-                ):
-                    break
             log = home / "runs" / ".optimize-sma_cross.log"
-            assert screen.studies and screen.studies[0]["finished"] == target, log.read_text()
+            try:
+                await until(  # the worker has reached its target and ended
+                    pilot,
+                    lambda target=target: (
+                        screen.studies
+                        and screen.studies[0]["finished"] == target
+                        and "no worker running" in str(screen.query_one("#progress").render())
+                    ),
+                    seconds=90,
+                )
+            except AssertionError:
+                raise AssertionError(f"engine optimize did not reach {target} trials; its output:\n{log.read_text()}") from None
             assert screen.studies[0]["study"] == "sma_cross"
         # One that fails says why on the screen: a workspace strategy whose search space names a
         # parameter it does not have.
@@ -356,9 +363,6 @@ async def test_a_study_is_started_and_resumed_from_the_studies_screen(runs_home,
         await pilot.pause()
         app.screen.query_one("#strategy").value = "misspelt"
         await pilot.click("#go")
-        for _ in range(300):
-            await pilot.pause(0.1)
-            if "exited" in str(screen.query_one("#exits").render()):
-                break
+        await until(pilot, lambda: "exited" in str(screen.query_one("#exits").render()))
         failure = str(screen.query_one("#exits").render())
         assert "engine optimize exited 2: error:" in failure and "signal.fats" in failure

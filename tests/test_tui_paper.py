@@ -20,7 +20,7 @@ from engine.tui.confirm import Confirm
 from engine.tui.paper import PaperScreen
 from tests.paper_session import stepped_session
 from tests.sandbox import advance
-from tests.test_tui import SIZE, freeze
+from tests.test_tui import SIZE, freeze, rows, until
 
 pytestmark = pytest.mark.anyio
 
@@ -44,7 +44,7 @@ async def test_a_paper_session_is_watched_halted_and_stopped_from_the_tui(trader
                 for _ in range(7):  # SYN00 is bought at bar 5's open, SYN01's buy is sent at its close
                     advance(url)
                     assert traded.acquire(timeout=60)
-                await pilot.pause(1.5)
+                await until(pilot, lambda: [row[3] for row in rows(app)] == ["running"])  # the session, listed
                 await pilot.press("enter")
                 await pilot.pause()
                 assert isinstance(app.screen, PaperScreen)
@@ -67,8 +67,7 @@ async def test_a_paper_session_is_watched_halted_and_stopped_from_the_tui(trader
                 await pilot.press("x", "y")
                 runner.join(30)
                 assert not runner.is_alive()  # stopped
-                await pilot.pause(1.5)
-                assert "finished" in app.screen.sub_title
+                await until(pilot, lambda: "finished" in app.screen.sub_title)
         finally:
             session.stop()
             runner.join(30)

@@ -1,10 +1,11 @@
 """Studies: every Optuna study in the workspace's storage, refreshed while workers run; for the
 highlighted one, its trials done against the target of its running `engine optimize` (with an
-ETA), the Pareto front as a scatter of its first two objectives over every trial, and its trial
-table with the holdout figures where present. `a` starts a study and `r` resumes the highlighted one
-up to a new target: each runs `engine optimize` in the background, as typed in a terminal (its
-output goes to `runs/.optimize-<study>.log`). `x` stops the study's running workers (as Ctrl-C does)
-after a confirmation; Esc goes back."""
+ETA), each objective's best value, the Pareto front as a scatter of its first two objectives over
+every trial, and its trial table with the Pareto members' holdout values and deflated Sharpe. `a`
+starts a study and `r` resumes the highlighted one up to a new target: each runs `engine optimize`
+in the background, as typed in a terminal (its output goes to `runs/.optimize-<study>.log`; one that
+fails shows its error). `x` stops the study's running workers (as Ctrl-C does) after a
+confirmation; Esc goes back."""
 
 from __future__ import annotations
 
