@@ -2,7 +2,9 @@
 SQLite storage as by default), beside the two parts of a trial measured alone: Optuna by itself on
 the same storage with the same sampler, parameters and records (the peer, also with one process
 and two), and the engine's validation backtest with cached predictions; and that backtest when the
-model must be retrained instead."""
+model must be retrained instead. And two workers on one machine training models at once (trials
+that tune the model): with the cores split between their torch threads, as `--workers` does,
+against the peer, torch's default of a thread per core in each."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import optuna
 from benchmarks.common import workspace
 from engine.optimize.evaluation import Split, evaluate
 from engine.optimize.space import apply_parameters, read_space_file
-from engine.optimize.study import StudySettings, open_storage, run_study
+from engine.optimize.study import StudySettings, open_storage, run_study, share_cores
 from engine.signals.cache import PredictionCache
 from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
@@ -68,6 +70,32 @@ def _optuna_alone_trials_per_second(home: Path, workers: int) -> float:
     return TRIALS / (time.perf_counter() - start)
 
 
+def _train_afresh(data: str, folder: str, processes: int | None) -> None:
+    """One gru93 validation backtest that trains its model anew, in a process of `processes` sharing
+    the cores as `--workers` does (None: torch's default threads)."""
+    if processes:
+        share_cores(processes)
+    home = Path(folder)
+    home.mkdir()
+    (home / "data").symlink_to(data, target_is_directory=True)
+    strategy = load_strategy("gru93")
+    evaluate(Split.of(strategy, Workspace(home)).validation(strategy), Workspace(home))
+
+
+def _two_trainings_seconds(folder: Path, data: Path, processes: int | None) -> float:
+    spawn = multiprocessing.get_context("spawn")
+    trainings = [
+        spawn.Process(target=_train_afresh, args=(str(data), str(folder / f"{processes}-{index}"), processes))
+        for index in range(2)
+    ]
+    start = time.perf_counter()
+    for training in trainings:
+        training.start()
+    for training in trainings:
+        training.join()
+    return time.perf_counter() - start
+
+
 def measure() -> dict:
     sample = workspace()
     with tempfile.TemporaryDirectory() as folder:
@@ -93,6 +121,8 @@ def measure() -> dict:
         start = time.perf_counter()
         evaluate(candidate, fresh)
         retrained = time.perf_counter() - start
+        data = sample.data.root.resolve()
+        shared, default_threads = _two_trainings_seconds(home, data, 2), _two_trainings_seconds(home, data, None)
     return {
         "trials": TRIALS,
         "overlay_only_trials_per_second_one_worker": one_worker,
@@ -102,6 +132,9 @@ def measure() -> dict:
         "validation_backtest_with_cached_predictions_seconds": cached,
         "validation_backtest_retraining_the_model_seconds": retrained,
         "prediction_cache_speed_up": retrained / cached,
+        "two_workers_training_at_once_seconds_cores_shared": shared,
+        "two_workers_training_at_once_seconds_default_threads": default_threads,
+        "sharing_cores_speed_up": default_threads / shared,
         "goal_trials_per_second_at_least": GOAL_TRIALS_PER_SECOND,
         "meets_goal": two_workers >= GOAL_TRIALS_PER_SECOND,
     }

@@ -450,8 +450,18 @@ def _interrupt_once(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _worker(settings: StudySettings, worker: int) -> None:
-    """A worker process: trials on the shared study until it reaches its target."""
+def share_cores(workers: int) -> None:
+    """Workers on one machine split its cores between their torch threads: with torch's default of a
+    thread per core in each, their threads contend for the cores and training slows several times."""
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // workers))
+
+
+def _worker(settings: StudySettings, worker: int, processes: int) -> None:
+    """A worker process (of `processes` on this machine): trials on the shared study until it reaches its target."""
+    share_cores(processes)
     try:
         _optimize(open_study(settings, worker), settings, [])
     except KeyboardInterrupt:
@@ -470,7 +480,9 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
     fail_stale_trials(opened.study)
     remaining = max(0, settings.trials - finished(opened.study))
     context = multiprocessing.get_context("spawn")
-    helpers = [context.Process(target=_worker, args=(settings, worker)) for worker in range(1, min(settings.workers, remaining))]
+    processes = max(1, min(settings.workers, remaining))
+    helpers = [context.Process(target=_worker, args=(settings, worker, processes)) for worker in range(1, processes)]
+    share_cores(processes)
     report = (lambda study, _trial: on_progress(study)) if on_progress else None
     previous_handler = signal.signal(signal.SIGINT, _interrupt_once)
     stop = None
