@@ -17,7 +17,7 @@ from test_metrics import reference_distribution, reference_relative
 from engine.formatting import metric_label
 from engine.metrics import bar_returns, return_metrics
 from engine.report import charts, write_comparison, write_tearsheet
-from engine.report.tearsheet import ABLATION_COLUMNS, FOLD_COLUMNS
+from engine.report.breakdowns import ABLATION_COLUMNS, FOLD_COLUMNS
 from engine.runstore import RunRecords, RunStore
 from engine.strategy_files import load_strategy
 

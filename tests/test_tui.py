@@ -22,6 +22,7 @@ from engine.news.model_files import DEFAULT_MODEL
 from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
 from engine.optimize.study import STORAGE_FILE
+from engine.report.breakdowns import ablation_table, fold_table
 from engine.resolution import resolve_strategy
 from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
@@ -190,12 +191,16 @@ async def test_a_model_run_shows_its_folds_and_ablation(tmp_path, monkeypatch):
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunDetailScreen)
-        for tab, stored in (("folds", run.folds), ("ablation", run.ablation)):
+        shown = {}
+        for tab in ("folds", "ablation"):
             app.screen.query_one(TabbedContent).active = f"{tab}-tab"
             await pilot.pause()
             table = app.screen.query_one(f"#{tab}")
-            assert table.row_count == len(stored) > 1
-            assert [str(column.label) for column in table.columns.values()] == list(stored[0])
+            shown[tab] = [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
+    # The report's cells: each fold's prediction period and out-of-sample figures, each overlay step's metrics.
+    assert shown["folds"] == fold_table(run.folds).rows and len(shown["folds"]) == len(run.folds) > 1
+    assert shown["folds"][0][1] == f"{run.folds[0]['predict_start'][:10]} to {run.folds[0]['predict_end'][:10]}"
+    assert shown["ablation"] == ablation_table(run.ablation).rows and len(shown["ablation"]) == len(run.ablation) > 1
 
 
 async def test_the_report_key_writes_and_opens_the_html_report(runs_home, tmp_path, monkeypatch):

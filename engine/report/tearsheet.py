@@ -18,6 +18,7 @@ import pandas as pd
 
 from engine.formatting import format_metric, metric_label
 from engine.report import charts
+from engine.report.breakdowns import ablation_table, fold_table
 from engine.report.config_table import config_table
 from engine.report.drawdowns import longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
@@ -26,9 +27,7 @@ from engine.report.series import drawdown, monthly_returns, rolling_sharpe_and_v
 from engine.return_distribution import distribution_metrics
 from engine.runstore import StoredRun
 
-FOLD_COLUMNS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "positive_rate", "samples")
 MARKDOWN_TRADES = 50  # the markdown summary lists the first trades; the HTML lists them all
-ABLATION_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
 PRICE_PANELS = 4  # the trades chart shows the most traded symbols, at most this many
 
 
@@ -100,30 +99,6 @@ def trade_table(trades: pd.DataFrame, last_bar: pd.Timestamp, slippage: float) -
             ]
         )
     return Table(["symbol", "side", "entry", "exit", "return", "held", "P&L", "costs"], rows)
-
-
-def fold_table(folds: list[dict]) -> Table:
-    return Table(
-        ["fold", "predicts", *map(metric_label, FOLD_COLUMNS)],
-        [
-            [
-                str(fold["fold"]),
-                f"{fold['predict_start'][:10]} to {fold['predict_end'][:10]}",
-                *(format_metric(name, fold.get(name)) for name in FOLD_COLUMNS),
-            ]
-            for fold in folds
-        ],
-    )
-
-
-def ablation_table(steps: list[dict]) -> Table:
-    return Table(
-        ["step", "overlays", *map(metric_label, ABLATION_COLUMNS)],
-        [
-            [step["step"], ", ".join(step["overlays"]) or "–", *(format_metric(name, step[name]) for name in ABLATION_COLUMNS)]
-            for step in steps
-        ],
-    )
 
 
 def calibration_tables(searches: list[dict]) -> list[tuple[str, Table]]:

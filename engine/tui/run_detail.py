@@ -14,6 +14,8 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual_plotext import PlotextPlot
 
 from engine.formatting import format_metric
+from engine.report.breakdowns import ablation_table, fold_table
+from engine.report.render import Table
 from engine.runstore import StoredRun
 from engine.tui.charts import plot_lines
 
@@ -55,12 +57,10 @@ class RunDetailScreen(Screen):
         self._metrics()
         self._charts()
         _fill(self.query_one("#trades", DataTable), TRADE_COLUMNS, run.trades[list(TRADE_COLUMNS)].itertuples(index=False))
-        if run.folds:
-            columns = tuple(run.folds[0])
-            _fill(self.query_one("#folds", DataTable), columns, ([fold[name] for name in columns] for fold in run.folds))
+        if run.folds:  # as the report shows them
+            _show_table(self.query_one("#folds", DataTable), fold_table(run.folds))
         if run.ablation:
-            columns = tuple(run.ablation[0])
-            _fill(self.query_one("#ablation", DataTable), columns, ([step[name] for name in columns] for step in run.ablation))
+            _show_table(self.query_one("#ablation", DataTable), ablation_table(run.ablation))
 
     def _metrics(self) -> None:
         metrics = self.run.metrics
@@ -98,3 +98,9 @@ def _fill(table: DataTable, columns: tuple[str, ...], rows) -> None:
                 for name, value in zip(columns, row, strict=True)
             )
         )
+
+
+def _show_table(widget: DataTable, table: Table) -> None:
+    widget.add_columns(*table.columns)
+    for row in table.rows:
+        widget.add_row(*row)
