@@ -22,7 +22,7 @@ from engine.news.model_files import DEFAULT_MODEL
 from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
 from engine.optimize.study import STORAGE_FILE
-from engine.report.breakdowns import ablation_table, fold_table
+from engine.report.breakdowns import ablation_table, fold_table, trade_table
 from engine.resolution import resolve_strategy
 from engine.strategy_files import load_strategy
 from engine.tui.app import EngineApp
@@ -177,9 +177,9 @@ async def test_the_data_screen_lists_the_stored_series(runs_home):
         assert isinstance(app.screen, RunsScreen)
 
 
-async def test_a_model_run_shows_its_folds_and_ablation(tmp_path, monkeypatch):
+async def test_a_model_run_shows_its_trades_folds_and_ablation(tmp_path, monkeypatch):
     """A walk-forward model run (a small MLP on planted data) backtested with its overlay ablation:
-    the Folds and Ablation tabs list what the run stored."""
+    the Trades, Folds and Ablation tabs list what the run stored, as its report does."""
     workspace = Workspace(tmp_path)
     write_planted(workspace.data)
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
@@ -192,12 +192,17 @@ async def test_a_model_run_shows_its_folds_and_ablation(tmp_path, monkeypatch):
         await pilot.pause()
         assert isinstance(app.screen, RunDetailScreen)
         shown = {}
-        for tab in ("folds", "ablation"):
+        for tab in ("trades", "folds", "ablation"):
             app.screen.query_one(TabbedContent).active = f"{tab}-tab"
             await pilot.pause()
             table = app.screen.query_one(f"#{tab}")
             shown[tab] = [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
-    # The report's cells: each fold's prediction period and out-of-sample figures, each overlay step's metrics.
+    # The report's cells: each trade's dates, return and costs, each fold's prediction period and
+    # out-of-sample figures, each overlay step's metrics.
+    slippage = run.config["strategy"]["costs"]["slippage_bps"] / 1e4
+    assert shown["trades"] == trade_table(run.trades, run.equity["timestamp"].iloc[-1], slippage).rows
+    first = run.trades.iloc[0]
+    assert shown["trades"][0][2:5] == [str(first["entry_time"].date()), str(first["exit_time"].date()), f"{first['return']:.2%}"]
     assert shown["folds"] == fold_table(run.folds).rows and len(shown["folds"]) == len(run.folds) > 1
     assert shown["folds"][0][1] == f"{run.folds[0]['predict_start'][:10]} to {run.folds[0]['predict_end'][:10]}"
     assert shown["ablation"] == ablation_table(run.ablation).rows and len(shown["ablation"]) == len(run.ablation) > 1

@@ -1,13 +1,51 @@
-"""A run's results broken down: by walk-forward fold (the model's out-of-sample classification
-figures) and by overlay step (the ablation), as the report and the TUI show them."""
+"""A run's results broken down: by trade, by walk-forward fold (the model's out-of-sample
+classification figures) and by overlay step (the ablation), as the report and the TUI show them."""
 
 from __future__ import annotations
+
+import numpy as np
+import pandas as pd
 
 from engine.formatting import format_metric, metric_label
 from engine.report.render import Table
 
 FOLD_COLUMNS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "positive_rate", "samples")
 ABLATION_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
+
+
+def trade_costs(trades: pd.DataFrame, slippage: float) -> pd.Series:
+    """Commission plus slippage of each round trip.
+
+    A buy fills at open × (1 + s), a sell at open × (1 − s) (engine.execution.conventions), so a
+    fill at `price` paid price × s / (1 ± s) per share in slippage.
+    """
+    long = trades["direction"] == "long"
+    buy_rate, sell_rate = slippage / (1 + slippage), slippage / (1 - slippage)
+    entry = trades["entry_price"] * np.where(long, buy_rate, sell_rate)
+    exit_ = (trades["exit_price"] * np.where(long, sell_rate, buy_rate)).where(trades["status"] == "closed", 0.0)
+    return trades["fees"] + trades["size"].abs() * (entry + exit_)
+
+
+def trade_table(trades: pd.DataFrame, last_bar: pd.Timestamp, slippage: float) -> Table:
+    costs = trade_costs(trades, slippage)
+    rows = []
+    for trade, cost in zip(trades.to_dict("records"), costs, strict=True):
+        closed = trade["status"] == "closed"
+        held = (trade["exit_time"] if closed else last_bar) - trade["entry_time"]
+        bars = f"{trade['holding_bars']} bars"
+        rows.append(
+            [
+                trade["symbol"],
+                trade["direction"],
+                format_metric("start", trade["entry_time"]),
+                format_metric("end", trade["exit_time"]) if closed else "open",
+                f"{trade['return']:.2%}",
+                f"{bars} ({held.days} d)" if held.days else bars,
+                f"{trade['pnl']:,.2f}",
+                f"{cost:,.2f}",
+            ]
+        )
+    return Table(["symbol", "side", "entry", "exit", "return", "held", "P&L", "costs"], rows)
 
 
 def fold_table(folds: list[dict]) -> Table:

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from engine.formatting import format_metric, metric_label
 from engine.report import charts
-from engine.report.breakdowns import ablation_table, fold_table
+from engine.report.breakdowns import ablation_table, fold_table, trade_table
 from engine.report.config_table import config_table
 from engine.report.drawdowns import longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
@@ -64,41 +61,6 @@ def metrics_table(columns: dict[str, dict], drawdown_days: dict[str, float | Non
         return format_metric(name, value)
 
     return Table(["metric", *columns], [[metric_label(name), *(cell(name, column) for column in columns)] for name in names])
-
-
-def trade_costs(trades: pd.DataFrame, slippage: float) -> pd.Series:
-    """Commission plus slippage of each round trip.
-
-    A buy fills at open × (1 + s), a sell at open × (1 − s) (engine.execution.conventions), so a
-    fill at `price` paid price × s / (1 ± s) per share in slippage.
-    """
-    long = trades["direction"] == "long"
-    buy_rate, sell_rate = slippage / (1 + slippage), slippage / (1 - slippage)
-    entry = trades["entry_price"] * np.where(long, buy_rate, sell_rate)
-    exit_ = (trades["exit_price"] * np.where(long, sell_rate, buy_rate)).where(trades["status"] == "closed", 0.0)
-    return trades["fees"] + trades["size"].abs() * (entry + exit_)
-
-
-def trade_table(trades: pd.DataFrame, last_bar: pd.Timestamp, slippage: float) -> Table:
-    costs = trade_costs(trades, slippage)
-    rows = []
-    for trade, cost in zip(trades.to_dict("records"), costs, strict=True):
-        closed = trade["status"] == "closed"
-        held = (trade["exit_time"] if closed else last_bar) - trade["entry_time"]
-        bars = f"{trade['holding_bars']} bars"
-        rows.append(
-            [
-                trade["symbol"],
-                trade["direction"],
-                format_metric("start", trade["entry_time"]),
-                format_metric("end", trade["exit_time"]) if closed else "open",
-                f"{trade['return']:.2%}",
-                f"{bars} ({held.days} d)" if held.days else bars,
-                f"{trade['pnl']:,.2f}",
-                f"{cost:,.2f}",
-            ]
-        )
-    return Table(["symbol", "side", "entry", "exit", "return", "held", "P&L", "costs"], rows)
 
 
 def calibration_tables(searches: list[dict]) -> list[tuple[str, Table]]:

@@ -14,12 +14,10 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual_plotext import PlotextPlot
 
 from engine.formatting import format_metric
-from engine.report.breakdowns import ablation_table, fold_table
+from engine.report.breakdowns import ablation_table, fold_table, trade_table
 from engine.report.render import Table
 from engine.runstore import StoredRun
 from engine.tui.charts import plot_lines
-
-TRADE_COLUMNS = ("symbol", "direction", "entry_time", "exit_time", "size", "entry_price", "exit_price", "pnl", "return", "status")
 
 
 class RunDetailScreen(Screen):
@@ -56,8 +54,10 @@ class RunDetailScreen(Screen):
         self.sub_title = f"{run.kind} on {', '.join(strategy['data']['symbols'])} ({strategy['data']['timeframe']})"
         self._metrics()
         self._charts()
-        _fill(self.query_one("#trades", DataTable), TRADE_COLUMNS, run.trades[list(TRADE_COLUMNS)].itertuples(index=False))
-        if run.folds:  # as the report shows them
+        # Trades, folds and ablation steps as the report shows them.
+        slippage = run.config["strategy"]["costs"]["slippage_bps"] / 1e4
+        _show_table(self.query_one("#trades", DataTable), trade_table(run.trades, run.equity["timestamp"].iloc[-1], slippage))
+        if run.folds:
             _show_table(self.query_one("#folds", DataTable), fold_table(run.folds))
         if run.ablation:
             _show_table(self.query_one("#ablation", DataTable), ablation_table(run.ablation))
@@ -87,17 +87,6 @@ class RunDetailScreen(Screen):
             report = write_tearsheet(self.run)
         opened = webbrowser.open(report.as_uri())
         self.notify(f"{'opened' if opened else 'no browser here; the report is'} {report}")
-
-
-def _fill(table: DataTable, columns: tuple[str, ...], rows) -> None:
-    table.add_columns(*columns)
-    for row in rows:
-        table.add_row(
-            *(
-                format_metric(name, value) if isinstance(value, float) else str(value)
-                for name, value in zip(columns, row, strict=True)
-            )
-        )
 
 
 def _show_table(widget: DataTable, table: Table) -> None:
