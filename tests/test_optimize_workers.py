@@ -15,8 +15,6 @@ from test_cli import engine
 
 from engine.optimize.study import open_storage
 
-# Many workers, interruption
-
 
 def test_workers_on_postgresql_record_every_trial_once(sample_home):
     with postgres_server() as url:
@@ -102,10 +100,11 @@ def test_a_killed_worker_loses_only_its_running_trial(sample_home):
     assert "RUNNING" not in states(study) and states(study)["COMPLETE"] == done + 1
 
 
-def test_processes_opening_a_fresh_storage_at_once_all_open_it(tmp_path):
-    """Workers started together, or the TUI reading while a first study is created: Optuna checks for
-    each table and then creates it, so unretried the slower openers fail ("table studies already
-    exists", "database is locked"); about every time with six openers here."""
+def test_openers_of_a_fresh_storage_at_once_all_open_it(tmp_path):
+    """Workers started together, or the TUI reading while a first study is created (here threads,
+    each on its own connection, as processes are): Optuna checks for each table and then creates it,
+    so unretried the slower openers failed ("table studies already exists", "database is locked"),
+    about every time with six openers."""
     for attempt in range(3):
         url = f"sqlite:///{tmp_path / f'studies-{attempt}.sqlite3'}"
         together, failures = threading.Barrier(6), []
