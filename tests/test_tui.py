@@ -35,6 +35,7 @@ from engine.tui.runs import RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
+from tests.postgres import postgres_server
 from tests.test_cli import engine
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
@@ -302,6 +303,24 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
     finally:
         worker.kill()
     assert worker.returncode != 0 and screen.studies[0]["finished"] < 60  # stopped before its target
+
+
+async def test_the_studies_screen_follows_a_study_in_postgresql_without_showing_its_password(runs_home):
+    """`engine tui --storage URL`: a study that workers share in PostgreSQL, its trials and front
+    on screen; the URL's password (trust authentication ignores it) appears nowhere."""
+    with postgres_server() as url:
+        with_password = url.replace("engine@", "engine:s3cret-pw@")
+        engine(runs_home, "optimize", "-s", "sma_cross", "--storage", with_password, "--study", "shared", "--trials", "3")
+        app = EngineApp(Workspace(runs_home), with_password)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            await pilot.pause()
+            screen = app.screen
+            assert [study["study"] for study in screen.studies] == ["shared"] and screen.studies[0]["finished"] == 3
+            assert screen.query_one("#trials").row_count == 3
+            assert screen.sub_title == f"in {url.replace('engine@', 'engine:***@')}"
+            on_screen = app.export_screenshot()
+    assert "s3cret-pw" not in on_screen and "shared" in on_screen
 
 
 async def test_the_data_screen_shows_each_articles_sentiment_and_the_bar_it_counts_for(sample_home, tmp_path):

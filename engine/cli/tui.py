@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from engine.cli.optimize import StorageOption
 from engine.workspace import Workspace
 
 
-def tui() -> None:
-    """Watch runs (live while they run), open one, compare several, browse the stored data."""
+def tui(storage: StorageOption = None) -> None:
+    """Watch runs (live while they run), open one, compare several, start a backtest, follow and
+    run studies (in --storage), watch paper sessions, browse the stored data."""
     from engine.tui.app import EngineApp
 
-    EngineApp(Workspace.from_env()).run()
+    EngineApp(Workspace.from_env(), storage).run()

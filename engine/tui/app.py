@@ -25,9 +25,10 @@ class EngineApp(App):
     TITLE = "engine"
     BINDINGS = [Binding("q", "quit", "Quit")]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, storage: str | None = None) -> None:
+        """`storage`: the Optuna storage URL of the Studies screen (default: the run store's SQLite file)."""
         super().__init__()
-        self.workspace = workspace
+        self.workspace, self.storage = workspace, storage
 
     def on_mount(self) -> None:
         self.sub_title = str(self.workspace.root)
@@ -47,7 +48,7 @@ class EngineApp(App):
         self.push_screen(NewBacktestScreen(self.workspace))
 
     def action_studies(self) -> None:
-        self.push_screen(StudiesScreen(self.workspace))
+        self.push_screen(StudiesScreen(self.workspace, self.storage))
 
     def action_runs(self) -> None:
         while not isinstance(self.screen, RunsScreen):

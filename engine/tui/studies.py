@@ -29,7 +29,7 @@ from engine.formatting import format_metric
 from engine.optimize.evaluation import OBJECTIVES, Objective
 from engine.optimize.holdout import deflated_sharpe
 from engine.optimize.pareto import pareto_front
-from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage
+from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage, safe_url
 from engine.strategy_files import strategy_entries
 from engine.tui.confirm import Confirm
 from engine.workspace import Workspace
@@ -54,9 +54,11 @@ class StudiesScreen(Screen):
         Binding("x", "stop", "Stop workers"),
     ]
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, storage: str | None = None) -> None:
+        """`storage`: an Optuna storage URL, as `engine optimize --storage` takes (default: the run store's SQLite file)."""
         super().__init__()
-        self.workspace = workspace
+        self.workspace, self.storage = workspace, storage
+        self.storage_url = storage or default_storage(workspace)
         self.studies: list[dict] = []
         self._storage: optuna.storages.RDBStorage | None = None
         self._started: list[tuple[subprocess.Popen, Path]] = []  # this screen's `engine optimize`s and their logs
@@ -71,7 +73,8 @@ class StudiesScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title, self.sub_title = "Studies", "in the workspace's study storage"
+        where = f"runs/{STORAGE_FILE}" if self.storage is None else safe_url(self.storage)
+        self.title, self.sub_title = "Studies", f"in {where}"
         self.query_one("#studies", DataTable).add_columns(*STUDY_COLUMNS)
         self.query_one("#trials", DataTable).add_columns(*TRIAL_COLUMNS)
         self.refresh_studies()
@@ -81,8 +84,9 @@ class StudiesScreen(Screen):
         self._check_started()
         table = self.query_one("#studies", DataTable)
         row = table.cursor_row
-        stored = (self.workspace.runs.root / STORAGE_FILE).exists()  # listing would create an empty storage
-        self.studies = list_studies(None, self.workspace) if stored else []
+        # Listing the run store's storage before a study exists would create it empty.
+        stored = self.storage is not None or (self.workspace.runs.root / STORAGE_FILE).exists()
+        self.studies = list_studies(self.storage_url, self.workspace) if stored else []
         table.clear()
         for study in self.studies:
             table.add_row(*(", ".join(value) if isinstance(value, list) else str(value) for value in study.values()))
@@ -110,7 +114,7 @@ class StudiesScreen(Screen):
             plot.refresh()
             return
         if self._storage is None:  # opened once: the screen reads it every REFRESH_SECONDS
-            self._storage = open_storage(default_storage(self.workspace), heartbeat=10)
+            self._storage = open_storage(self.storage_url, heartbeat=10)
         study = optuna.load_study(study_name=chosen["study"], storage=self._storage)
         trials = study.get_trials(deepcopy=False)
         holdout = study.user_attrs.get("holdout", {})
@@ -210,6 +214,7 @@ class StudiesScreen(Screen):
         strategy, study, trials = request
         command = [sys.executable, "-m", "engine", "optimize", "--strategy", strategy, "--trials", str(trials)]
         command += [] if study is None else ["--study", study]
+        command += [] if self.storage is None else ["--storage", self.storage]
         log = self.workspace.runs.root / f".optimize-{study or strategy}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as output:
