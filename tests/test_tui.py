@@ -21,7 +21,7 @@ from engine.backtest_records import journaled_backtest
 from engine.news.model_files import DEFAULT_MODEL
 from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
-from engine.optimize.study import STORAGE_FILE
+from engine.optimize.study import STORAGE_FILE, list_studies
 from engine.report.breakdowns import ablation_table, fold_table, trade_table
 from engine.resolution import resolve_strategy
 from engine.strategy_files import load_strategy
@@ -273,7 +273,7 @@ async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(run
 async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped_from_it(runs_home, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(runs_home, home)
-    command = [sys.executable, "-m", "engine", "optimize", "--strategy", "sma_cross", "--trials", "60", "--seed", "1"]
+    command = [sys.executable, "-m", "engine", "optimize", "--strategy", "sma_cross", "--trials", "300", "--seed", "1"]
     environment = {**os.environ, "ENGINE_HOME": str(home), "PYTHONPATH": str(Path(__file__).parents[1])}
     worker = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -292,8 +292,14 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
                 seconds=60,
             )
             assert screen.studies[0]["study"] == "sma_cross"
-            assert "of 60 trials finished" in str(screen.query_one("#progress").render())
+            assert "of 300 trials finished" in str(screen.query_one("#progress").render())
             assert screen.query_one("#trials").row_count >= 2
+            await pilot.press("p")  # paused: the screen keeps what it showed while the worker goes on
+            shown = screen.studies[0]["finished"]
+            await until(pilot, lambda: list_studies(None, Workspace(home))[0]["finished"] > shown + 1, seconds=60)
+            assert screen.studies[0]["finished"] == shown and screen.sub_title.endswith("(refresh paused)")
+            await pilot.press("p")
+            await until(pilot, lambda: screen.studies[0]["finished"] > shown + 1)
             await pilot.press("x")
             await pilot.pause()
             assert isinstance(app.screen, Confirm)
@@ -302,7 +308,7 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
             await until(pilot, lambda: "no worker running" in str(screen.query_one("#progress").render()))
     finally:
         worker.kill()
-    assert worker.returncode != 0 and screen.studies[0]["finished"] < 60  # stopped before its target
+    assert worker.returncode != 0 and screen.studies[0]["finished"] < 300  # stopped before its target
 
 
 async def test_the_studies_screen_follows_a_study_in_postgresql_without_showing_its_password(runs_home):

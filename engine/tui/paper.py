@@ -9,7 +9,6 @@ from contextlib import closing
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.formatting import format_metric
@@ -17,14 +16,14 @@ from engine.order_journal import OrderJournal
 from engine.paper import JOURNAL, live_state, paper_run, request_halt, request_stop
 from engine.runstore import RunStore
 from engine.tui.confirm import Confirm
-from engine.tui.runs import REFRESH_SECONDS
+from engine.tui.live import LiveScreen
 
 ORDER_COLUMNS = ("client order id", "symbol", "qty", "target", "status", "filled", "avg price", "reason")
 LOG_COLUMNS = ("at", "event", "detail")
 DIFFERENCE_COLUMNS = ("at", "field", "ledger", "broker")
 
 
-class PaperScreen(Screen):
+class PaperScreen(LiveScreen):
     DEFAULT_CSS = """
     #state { height: auto; padding: 0 1; }
     #orders { height: 1fr; }
@@ -54,14 +53,13 @@ class PaperScreen(Screen):
         self.query_one("#orders", DataTable).add_columns(*ORDER_COLUMNS)
         self.query_one("#log", DataTable).add_columns(*LOG_COLUMNS)
         self.query_one("#differences", DataTable).add_columns(*DIFFERENCE_COLUMNS)
-        self.refresh_session()
-        self.set_interval(REFRESH_SECONDS, self.refresh_session)
+        self.start_refreshing()
 
-    def refresh_session(self) -> None:
+    def refresh_live(self) -> None:
         _, status = paper_run(self.runs, self.run_id)
         self.status = status["status"]
         self.title = f"paper session {self.run_id}"
-        self.sub_title = f"{status['strategy']}: {self.status}"
+        self.describe(f"{status['strategy']}: {self.status}")
         self.query_one("#state", Static).update(_describe(live_state(self.runs, self.run_id)))
         journal_path = self.runs.path(self.run_id) / JOURNAL
         orders, log, differences = [], [], []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 from textual_plotext import PlotextPlot
 
@@ -14,8 +13,8 @@ from engine.formatting import format_metric
 from engine.run_files import DamagedRun
 from engine.runstore import RunStore, RunSummary
 from engine.tui.charts import clear, plot_lines
+from engine.tui.live import LiveScreen
 
-REFRESH_SECONDS = 1.0
 COLUMNS = ("", "run", "kind", "status", "strategy", "symbols", "period", "return", "sharpe", "max dd", "trades")
 NUMERIC_COLUMNS = {"return": "total_return", "sharpe": "sharpe", "max dd": "max_drawdown", "trades": "trades"}
 
@@ -46,7 +45,7 @@ def _sort_key(run: RunSummary, column: int):
     return (False, _cells(run, False)[column])
 
 
-class RunsScreen(Screen):
+class RunsScreen(LiveScreen):
     DEFAULT_CSS = """
     #runs { height: 1fr; }
     #preview { height: 2fr; }
@@ -57,7 +56,6 @@ class RunsScreen(Screen):
         Binding("s", "sort", "Sort"),
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare marked"),
-        Binding("p", "pause", "Pause refresh"),
         Binding("n", "app.new_backtest", "New backtest"),
         Binding("t", "app.studies", "Studies"),
         Binding("d", "app.data", "Data"),
@@ -67,7 +65,6 @@ class RunsScreen(Screen):
         super().__init__()
         self.runs = runs
         self.marked: set[str] = set()
-        self.paused = False
         self.sort_column, self.sort_reverse = 1, False  # by run id: oldest first
         self.shown: list[RunSummary] = []
         self._previewed: tuple[str, str] | None = None
@@ -84,14 +81,9 @@ class RunsScreen(Screen):
         table = self.query_one("#runs", DataTable)
         table.add_columns(*COLUMNS)
         table.focus()
-        self.refresh_runs()
-        self.set_interval(REFRESH_SECONDS, self._tick)
+        self.start_refreshing()
 
-    def _tick(self) -> None:
-        if not self.paused:
-            self.refresh_runs()
-
-    def refresh_runs(self) -> None:
+    def refresh_live(self) -> None:
         text = self.query_one("#filter", Input).value.strip().lower()
         runs = [run for run in self.runs.list() if not text or text in " ".join(_cells(run, False)).lower()]
         runs.sort(key=lambda run: _sort_key(run, self.sort_column), reverse=self.sort_reverse)
@@ -103,7 +95,7 @@ class RunsScreen(Screen):
             table.add_row(*_cells(run, run.run_id in self.marked), key=run.run_id)
         if current is not None and current.run_id in {run.run_id for run in runs}:
             table.move_cursor(row=[run.run_id for run in runs].index(current.run_id))
-        self.sub_title = f"{len(runs)} runs" + (" (refresh paused)" if self.paused else "")
+        self.describe(f"{len(runs)} runs")
         self._preview()
 
     @property
@@ -150,7 +142,7 @@ class RunsScreen(Screen):
         box.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.refresh_runs()
+        self.refresh_live()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#runs", DataTable).focus()
@@ -159,7 +151,7 @@ class RunsScreen(Screen):
         box = self.query_one("#filter", Input)
         box.value, box.display = "", False
         self.query_one("#runs", DataTable).focus()
-        self.refresh_runs()
+        self.refresh_live()
 
     def action_sort(self) -> None:
         """Sort by the column the cursor is on: again to reverse."""
@@ -170,13 +162,13 @@ class RunsScreen(Screen):
             self.sort_reverse = not self.sort_reverse
         else:
             self.sort_column, self.sort_reverse = column, False
-        self.refresh_runs()
+        self.refresh_live()
 
     def action_mark(self) -> None:
         run = self.highlighted
         if run is not None:
             self.marked ^= {run.run_id}
-            self.refresh_runs()
+            self.refresh_live()
 
     def action_compare(self) -> None:
         finished = [run.run_id for run in self.shown if run.run_id in self.marked and run.status == "finished"]
@@ -184,7 +176,3 @@ class RunsScreen(Screen):
             self.notify("mark two or more finished runs (space) to compare them", severity="warning")
             return
         self.app.compare_runs(finished)
-
-    def action_pause(self) -> None:
-        self.paused = not self.paused
-        self.sub_title = f"{len(self.shown)} runs" + (" (refresh paused)" if self.paused else "")

@@ -21,7 +21,7 @@ import optuna
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
@@ -32,14 +32,15 @@ from engine.optimize.pareto import pareto_front
 from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage, safe_url
 from engine.strategy_files import strategy_entries
 from engine.tui.confirm import Confirm
+from engine.tui.live import LiveScreen
 from engine.workspace import Workspace
 
-REFRESH_SECONDS = 2.0
 STUDY_COLUMNS = ("study", "strategy", "objectives", "finished", "trials", "started")
 TRIAL_COLUMNS = ("trial", "state", "values", "holdout", "deflated sharpe", "parameters")
 
 
-class StudiesScreen(Screen):
+class StudiesScreen(LiveScreen):
+    REFRESH_SECONDS = 2.0
     DEFAULT_CSS = """
     #studies { height: 8; }
     #progress { height: auto; padding: 0 1; }
@@ -74,13 +75,13 @@ class StudiesScreen(Screen):
 
     def on_mount(self) -> None:
         where = f"runs/{STORAGE_FILE}" if self.storage is None else safe_url(self.storage)
-        self.title, self.sub_title = "Studies", f"in {where}"
+        self.title = "Studies"
+        self.describe(f"in {where}")
         self.query_one("#studies", DataTable).add_columns(*STUDY_COLUMNS)
         self.query_one("#trials", DataTable).add_columns(*TRIAL_COLUMNS)
-        self.refresh_studies()
-        self.set_interval(REFRESH_SECONDS, self.refresh_studies)
+        self.start_refreshing()
 
-    def refresh_studies(self) -> None:
+    def refresh_live(self) -> None:
         self._check_started()
         table = self.query_one("#studies", DataTable)
         row = table.cursor_row
@@ -119,14 +120,16 @@ class StudiesScreen(Screen):
         trials = study.get_trials(deepcopy=False)
         holdout = study.user_attrs.get("holdout", {})
         objectives = [OBJECTIVES[name] for name in chosen["objectives"]]
-        front = {trial.number for trial in pareto_front(study).trials}
+        # Read after `trials`: a trial running there may be on the front here, finished since.
+        front = {trial.number: trial for trial in pareto_front(study).trials}
         self.query_one("#progress", Static).update(f"{self._progress(chosen, trials)}\n{_best(trials, objectives)}")
         for trial in trials:
             values = "" if trial.values is None else ", ".join(f"{value:.4g}" for value in trial.values)
             held = _held_out(holdout.get(str(trial.number)), objectives)
-            deflated = format_metric("deflated_sharpe", deflated_sharpe(study, trial)) if trial.number in front else ""
+            member = front.get(trial.number)
+            deflated = "" if member is None else format_metric("deflated_sharpe", deflated_sharpe(study, member))
             trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, deflated, str(trial.params))
-        self._front(plot, trials, front, chosen["objectives"])
+        self._front(plot, trials, set(front), chosen["objectives"])
 
     def _check_started(self) -> None:
         """An `engine optimize` this screen started that failed says so, with its error line, until
