@@ -37,6 +37,7 @@ from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
 from tests.postgres import postgres_server
 from tests.test_cli import engine
+from tests.test_user_errors import assert_one_line_error
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
 SIZE = (160, 45)
@@ -100,6 +101,16 @@ def test_engine_tui_opens_in_a_terminal_on_the_runs_and_quits(runs_home):
     finally:
         terminal.close()
     assert terminal.exitstatus == 0
+
+
+def test_a_storage_it_cannot_open_is_one_line_before_the_tui_starts(runs_home):
+    for url, pattern in (
+        ("nonsense", r"--storage: not a database URL"),
+        ("postgresql+psycopg://engine:s3cret-pw@127.0.0.1:1/studies", r"cannot open the study storage .*engine:\*\*\*@"),
+    ):
+        result = engine(runs_home, "tui", "--storage", url, check=False)
+        assert_one_line_error(result, pattern)
+        assert "s3cret-pw" not in result.stdout + result.stderr
 
 
 async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):

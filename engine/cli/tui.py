@@ -11,4 +11,8 @@ def tui(storage: StorageOption = None) -> None:
     run studies (in --storage), watch paper sessions, browse the stored data."""
     from engine.tui.app import EngineApp
 
+    if storage is not None:  # a URL that cannot be opened is refused here, not when the Studies screen opens
+        from engine.optimize.study import open_storage
+
+        open_storage(storage, heartbeat=10)
     EngineApp(Workspace.from_env(), storage).run()
