@@ -231,7 +231,11 @@ def _check_existing(study, strategy, space, space_source, objectives, storage) -
 
 def list_studies(storage_url: str | None, workspace: Workspace) -> list[dict]:
     """Every study in the storage: name, strategy, objectives, trials finished and in all, when it began."""
-    storage = open_storage(storage_url or default_storage(workspace), heartbeat=10)
+    return summarize_studies(open_storage(storage_url or default_storage(workspace), heartbeat=10))
+
+
+def summarize_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
+    """`list_studies` on a storage already open (the TUI reads it every few seconds)."""
     return [
         {
             "study": summary.study_name,

@@ -29,7 +29,7 @@ from engine.formatting import format_metric
 from engine.optimize.evaluation import OBJECTIVES, Objective
 from engine.optimize.holdout import deflated_sharpe
 from engine.optimize.pareto import pareto_front
-from engine.optimize.study import STORAGE_FILE, default_storage, list_studies, open_storage, safe_url
+from engine.optimize.study import STORAGE_FILE, default_storage, open_storage, safe_url, summarize_studies
 from engine.strategy_files import strategy_entries
 from engine.tui.confirm import Confirm
 from engine.tui.live import LiveScreen
@@ -85,15 +85,20 @@ class StudiesScreen(LiveScreen):
         self._check_started()
         table = self.query_one("#studies", DataTable)
         row = table.cursor_row
-        # Listing the run store's storage before a study exists would create it empty.
+        # Opening the run store's storage before a study exists would create it empty.
         stored = self.storage is not None or (self.workspace.runs.root / STORAGE_FILE).exists()
-        self.studies = list_studies(self.storage_url, self.workspace) if stored else []
+        self.studies = summarize_studies(self._opened()) if stored else []
         table.clear()
         for study in self.studies:
             table.add_row(*(", ".join(value) if isinstance(value, list) else str(value) for value in study.values()))
         if self.studies:
             table.move_cursor(row=min(row, len(self.studies) - 1))
         self._show()
+
+    def _opened(self) -> optuna.storages.RDBStorage:
+        if self._storage is None:  # opened once: the screen reads it every REFRESH_SECONDS
+            self._storage = open_storage(self.storage_url, heartbeat=10)
+        return self._storage
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "studies":
@@ -114,9 +119,7 @@ class StudiesScreen(LiveScreen):
             self.query_one("#progress", Static).update("no study yet: `engine optimize --strategy NAME --trials N` starts one")
             plot.refresh()
             return
-        if self._storage is None:  # opened once: the screen reads it every REFRESH_SECONDS
-            self._storage = open_storage(self.storage_url, heartbeat=10)
-        study = optuna.load_study(study_name=chosen["study"], storage=self._storage)
+        study = optuna.load_study(study_name=chosen["study"], storage=self._opened())
         trials = study.get_trials(deepcopy=False)
         holdout = study.user_attrs.get("holdout", {})
         objectives = [OBJECTIVES[name] for name in chosen["objectives"]]
