@@ -20,7 +20,7 @@ import optuna
 from benchmarks.common import workspace
 from engine.optimize.evaluation import Split, evaluate
 from engine.optimize.space import apply_parameters, read_space_file
-from engine.optimize.study import StudySettings, open_storage, run_study, share_cores
+from engine.optimize.study import StudySettings, open_storage, run_study, sharing_cores
 from engine.signals.cache import PredictionCache
 from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
@@ -73,13 +73,12 @@ def _optuna_alone_trials_per_second(home: Path, workers: int) -> float:
 def _train_afresh(data: str, folder: str, processes: int | None) -> None:
     """One gru93 validation backtest that trains its model anew, in a process of `processes` sharing
     the cores as `--workers` does (None: torch's default threads)."""
-    if processes:
-        share_cores(processes)
     home = Path(folder)
     home.mkdir()
     (home / "data").symlink_to(data, target_is_directory=True)
     strategy = load_strategy("gru93")
-    evaluate(Split.of(strategy, Workspace(home)).validation(strategy), Workspace(home))
+    with sharing_cores(processes or 1):
+        evaluate(Split.of(strategy, Workspace(home)).validation(strategy), Workspace(home))
 
 
 def _two_trainings_seconds(folder: Path, data: Path, processes: int | None) -> float:

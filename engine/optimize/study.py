@@ -15,7 +15,8 @@ import signal
 import socket
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -454,20 +455,29 @@ def _interrupt_once(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def share_cores(workers: int) -> None:
-    """Workers on one machine split its cores between their torch threads: with torch's default of a
-    thread per core in each, their threads contend for the cores and training slows several times."""
-    if workers > 1:
-        import torch
+@contextmanager
+def sharing_cores(processes: int) -> Iterator[None]:
+    """One of `processes` workers on this machine, each with its share of the cores for torch's
+    threads: with torch's default of a thread per core in each, their threads contend for the cores
+    and training slows several times. The thread count is restored afterwards."""
+    if processes <= 1:
+        yield
+        return
+    import torch
 
-        torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // workers))
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // processes))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _worker(settings: StudySettings, worker: int, processes: int) -> None:
     """A worker process (of `processes` on this machine): trials on the shared study until it reaches its target."""
-    share_cores(processes)
     try:
-        _optimize(open_study(settings, worker), settings, [])
+        with sharing_cores(processes):
+            _optimize(open_study(settings, worker), settings, [])
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 
@@ -486,7 +496,6 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
     context = multiprocessing.get_context("spawn")
     processes = max(1, min(settings.workers, remaining))
     helpers = [context.Process(target=_worker, args=(settings, worker, processes)) for worker in range(1, processes)]
-    share_cores(processes)
     report = (lambda study, _trial: on_progress(study)) if on_progress else None
     previous_handler = signal.signal(signal.SIGINT, _interrupt_once)
     stop = None
@@ -494,7 +503,8 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
         for helper in helpers:
             helper.start()
         if remaining > 0:
-            stop = _optimize(opened, settings, [report] if report else [])
+            with sharing_cores(processes):
+                stop = _optimize(opened, settings, [report] if report else [])
         while any(helper.is_alive() for helper in helpers):
             if on_progress:
                 on_progress(opened.study)
