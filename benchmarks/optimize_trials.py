@@ -70,22 +70,21 @@ def _optuna_alone_trials_per_second(home: Path, workers: int) -> float:
     return TRIALS / (time.perf_counter() - start)
 
 
-def _train_afresh(data: str, folder: str, processes: int | None) -> None:
-    """One gru93 validation backtest that trains its model anew, in a process of `processes` sharing
-    the cores as `--workers` does (None: torch's default threads)."""
+def _train_afresh(data: str, folder: str, sharing: int) -> None:
+    """One gru93 validation backtest that trains its model anew, in a process of `sharing` splitting
+    the cores as `--workers` does (1: torch's default threads)."""
     home = Path(folder)
     home.mkdir()
     (home / "data").symlink_to(data, target_is_directory=True)
     strategy = load_strategy("gru93")
-    with sharing_cores(processes or 1):
+    with sharing_cores(sharing):
         evaluate(Split.of(strategy, Workspace(home)).validation(strategy), Workspace(home))
 
 
-def _two_trainings_seconds(folder: Path, data: Path, processes: int | None) -> float:
+def _two_trainings_seconds(folder: Path, data: Path, sharing: int) -> float:
     spawn = multiprocessing.get_context("spawn")
     trainings = [
-        spawn.Process(target=_train_afresh, args=(str(data), str(folder / f"{processes}-{index}"), processes))
-        for index in range(2)
+        spawn.Process(target=_train_afresh, args=(str(data), str(folder / f"{sharing}-{index}"), sharing)) for index in range(2)
     ]
     start = time.perf_counter()
     for training in trainings:
@@ -121,7 +120,7 @@ def measure() -> dict:
         evaluate(candidate, fresh)
         retrained = time.perf_counter() - start
         data = sample.data.root.resolve()
-        shared, default_threads = _two_trainings_seconds(home, data, 2), _two_trainings_seconds(home, data, None)
+        shared, default_threads = _two_trainings_seconds(home, data, 2), _two_trainings_seconds(home, data, 1)
     return {
         "trials": TRIALS,
         "overlay_only_trials_per_second_one_worker": one_worker,

@@ -68,7 +68,7 @@ def _print_study_table(title: str, table, more: str | None = None) -> None:
 
 def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
     """Holdout evaluation of the Pareto members (unless interrupted), the tables, warnings, the HTML report."""
-    from engine.optimize.holdout import deflated_sharpe, evaluate_holdout
+    from engine.optimize.holdout import deflated_sharpes, evaluate_holdout
     from engine.optimize.pareto import front_warnings, pareto_front
     from engine.optimize.report import importance_table, pareto_table, write_study_report
     from engine.optimize.summary import counts, failed
@@ -78,7 +78,7 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
         if evaluate:
             display.stage("evaluating the Pareto front on the holdout")
         holdout = evaluate_holdout(opened, workspace, front) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
-        deflated = {trial.number: deflated_sharpe(opened.study, trial) for trial in front.trials}
+        deflated = deflated_sharpes(opened.study, front.trials)
         warnings = front_warnings(front, holdout)
         display.stage("writing the study report")
         report = write_study_report(opened, workspace.runs.root, front, holdout, deflated, warnings)

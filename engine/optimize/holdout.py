@@ -30,13 +30,17 @@ def per_bar_sharpe(trial: optuna.trial.FrozenTrial) -> float:
     return 0.0 if sharpe is None else sharpe / math.sqrt(evaluation["periods_per_year"])
 
 
-def deflated_sharpe(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> float | None:
-    """DSR of a trial's validation Sharpe, deflated by every completed trial of the study."""
+def deflated_sharpes(study: optuna.Study, trials: list[optuna.trial.FrozenTrial]) -> dict[int, float | None]:
+    """DSR of each trial's validation Sharpe, by trial number, deflated by every completed trial of the
+    study (read once)."""
     sharpes = np.array([per_bar_sharpe(other) for other in completed(study)])
-    evaluation = trial.user_attrs["evaluation"]
-    return deflated_sharpe_ratio(
-        per_bar_sharpe(trial), evaluation["metrics"]["bars"], evaluation["skewness"], evaluation["kurtosis"], sharpes
-    )
+    deflated = {}
+    for trial in trials:
+        evaluation = trial.user_attrs["evaluation"]
+        deflated[trial.number] = deflated_sharpe_ratio(
+            per_bar_sharpe(trial), evaluation["metrics"]["bars"], evaluation["skewness"], evaluation["kurtosis"], sharpes
+        )
+    return deflated
 
 
 def evaluate_holdout(opened: OpenStudy, workspace: Workspace, front: ParetoFront) -> dict[str, dict]:

@@ -27,7 +27,7 @@ from textual_plotext import PlotextPlot
 
 from engine.formatting import format_metric
 from engine.optimize.evaluation import OBJECTIVES, Objective
-from engine.optimize.holdout import deflated_sharpe
+from engine.optimize.holdout import deflated_sharpes
 from engine.optimize.pareto import pareto_front
 from engine.optimize.study import STORAGE_FILE, default_storage, open_storage, safe_url, summarize_studies
 from engine.strategy_files import strategy_entries
@@ -61,7 +61,7 @@ class StudiesScreen(LiveScreen):
         self.workspace, self.storage = workspace, storage
         self.storage_url = storage or default_storage(workspace)
         self.studies: list[dict] = []
-        self._storage: optuna.storages.RDBStorage | None = None
+        self._opened_storage: optuna.storages.RDBStorage | None = None
         self._started: list[tuple[subprocess.Popen, Path]] = []  # this screen's `engine optimize`s and their logs
 
     def compose(self) -> ComposeResult:
@@ -88,17 +88,18 @@ class StudiesScreen(LiveScreen):
         # Opening the run store's storage before a study exists would create it empty.
         stored = self.storage is not None or (self.workspace.runs.root / STORAGE_FILE).exists()
         self.studies = summarize_studies(self._opened()) if stored else []
-        table.clear()
-        for study in self.studies:
-            table.add_row(*(", ".join(value) if isinstance(value, list) else str(value) for value in study.values()))
-        if self.studies:
-            table.move_cursor(row=min(row, len(self.studies) - 1))
+        with self.prevent(DataTable.RowHighlighted):  # refilled, not moved: shown once, below
+            table.clear()
+            for study in self.studies:
+                table.add_row(*(", ".join(value) if isinstance(value, list) else str(value) for value in study.values()))
+            if self.studies:
+                table.move_cursor(row=min(row, len(self.studies) - 1))
         self._show()
 
     def _opened(self) -> optuna.storages.RDBStorage:
-        if self._storage is None:  # opened once: the screen reads it every REFRESH_SECONDS
-            self._storage = open_storage(self.storage_url, heartbeat=10)
-        return self._storage
+        if self._opened_storage is None:  # opened once: the screen reads it every REFRESH_SECONDS
+            self._opened_storage = open_storage(self.storage_url, heartbeat=10)
+        return self._opened_storage
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "studies":
@@ -124,15 +125,15 @@ class StudiesScreen(LiveScreen):
         holdout = study.user_attrs.get("holdout", {})
         objectives = [OBJECTIVES[name] for name in chosen["objectives"]]
         # Read after `trials`: a trial running there may be on the front here, finished since.
-        front = {trial.number: trial for trial in pareto_front(study).trials}
+        front = pareto_front(study).trials
+        deflated = deflated_sharpes(study, front)
         self.query_one("#progress", Static).update(f"{self._progress(chosen, trials)}\n{_best(trials, objectives)}")
         for trial in trials:
             values = "" if trial.values is None else ", ".join(f"{value:.4g}" for value in trial.values)
             held = _held_out(holdout.get(str(trial.number)), objectives)
-            member = front.get(trial.number)
-            deflated = "" if member is None else format_metric("deflated_sharpe", deflated_sharpe(study, member))
-            trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, deflated, str(trial.params))
-        self._front(plot, trials, set(front), chosen["objectives"])
+            dsr = format_metric("deflated_sharpe", deflated[trial.number]) if trial.number in deflated else ""
+            trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, dsr, str(trial.params))
+        self._front(plot, trials, {trial.number for trial in front}, chosen["objectives"])
 
     def _check_started(self) -> None:
         """An `engine optimize` this screen started that failed says so, with its error line, until
