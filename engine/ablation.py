@@ -10,6 +10,7 @@ model's predictions are replayed, not recomputed, at every step.
 from __future__ import annotations
 
 from engine.metrics import compute_metrics
+from engine.node import simulate
 from engine.overlays.base import CATEGORIES
 from engine.overlays.chain import build_chain
 from engine.overlays.threshold import ThresholdConfig, ThresholdStage
@@ -19,11 +20,9 @@ STEP_NAMES = {"threshold": "+threshold", "regime": "+regime", "risk": "+risk", "
 RAW_THRESHOLD = ThresholdConfig(entry=0.5, exit=0.5)
 
 
-def run_ablation(prepared, simulate) -> list[dict]:
-    """One row per step: its name, the overlays it includes, and COLUMNS of its net metrics.
-
-    `simulate(prepared, stages=...)` runs one backtest (passed in: this module sits above the pipeline).
-    """
+def run_ablation(prepared) -> list[dict]:
+    """One row per step: its name, the overlays it includes, and COLUMNS of its net metrics, each
+    step a backtest of the prepared strategy's node with the step's stages."""
     context = prepared.overlay_context()
     rows = []
     for step in range(len(CATEGORIES) + 1):

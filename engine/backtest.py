@@ -21,28 +21,25 @@ from engine.ablation import run_ablation
 from engine.annualization import Annualization, annualization
 from engine.bars import Bars
 from engine.data.store import DataStore, in_store_span
-from engine.errors import UserError
 from engine.execution.conventions import ExecutionRules
-from engine.execution.port import Broker
-from engine.feeds.historical import HistoricalFeed
+from engine.execution.risk import risk_record
 from engine.metrics import compute_metrics, trade_table
+from engine.node import DEFAULT_BROKER, execution_of, simulate
 from engine.overlays.base import OverlayContext
 from engine.overlays.calibration import calibrate_thresholds
 from engine.overlays.chain import build_chain, overlay_context
-from engine.pipeline import Pipeline, PipelineRun, run_feed
+from engine.pipeline import PipelineRun
 from engine.plausibility import implausibilities
 from engine.resolution import ResolvedStrategy, resolve_strategy
 from engine.signals import build_signal
 from engine.stage import Stage
-from engine.strategy import BuyAndHoldSignal, Strategy, StrategyError
+from engine.strategy import BuyAndHoldSignal, RiskSpec, Strategy, StrategyError
 from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:  # imported where a model strategy runs, so that a rule strategy never imports torch
     from engine.models.walkforward import TrainedFold, WalkForward
     from engine.signals.cache import CachedPredictions, PredictionCache
-
-DEFAULT_BROKER = "vectorized"
 
 
 @dataclass
@@ -53,6 +50,7 @@ class PreparedStrategy:
     bars: Bars  # including the warm-up history before the first traded bar
     trade_from: int  # first bar that may decide an order
     annualization: Annualization
+    rules: ExecutionRules  # the strategy's costs and execution options, in the kernels' form
     walk_forward: WalkForward | None = None  # the trained folds, when this command trained or loaded them
     predictions: CachedPredictions | None = None  # the model's output over every bar, replayed where only overlays vary
     calibration: list[dict] = field(default_factory=list)  # threshold searches (see overlays/calibration)
@@ -61,7 +59,9 @@ class PreparedStrategy:
     @classmethod
     def over(cls, strategy: Strategy, bars: Bars) -> PreparedStrategy:
         """A rule strategy over exactly `bars`, trading from the first bar."""
-        return cls(resolve_strategy(strategy), bars, 0, annualization(strategy, bars.timestamps))
+        return cls(
+            resolve_strategy(strategy), bars, 0, annualization(strategy, bars.timestamps), ExecutionRules.from_strategy(strategy)
+        )
 
     @property
     def strategy(self) -> Strategy:
@@ -92,8 +92,9 @@ class PreparedStrategy:
         return [self.signal_stage(replay), *build_chain(self.resolved.chain, self.overlay_context())]
 
     def with_strategy(self, strategy: Strategy) -> PreparedStrategy:
-        """Another rule strategy on the same bars, traded period and annualization (for baselines)."""
-        return PreparedStrategy(resolve_strategy(strategy), self.bars, self.trade_from, self.annualization)
+        """Another rule strategy on the same bars, traded period, annualization and execution rules (for
+        baselines)."""
+        return PreparedStrategy(resolve_strategy(strategy), self.bars, self.trade_from, self.annualization, self.rules)
 
 
 def load_bars(strategy: Strategy, store: DataStore) -> Bars:
@@ -126,10 +127,11 @@ def prepare(
             f"{', '.join(data.symbols)} ({bars.index()[-1].date()})"
         )
     periods = annualization(resolved.strategy, bars.timestamps)
-    prepared = PreparedStrategy(resolved, bars, trade_from, periods, overlay_cache=workspace.models.root / "overlays")
+    rules = ExecutionRules.from_strategy(resolved.strategy)
+    prepared = PreparedStrategy(resolved, bars, trade_from, periods, rules, overlay_cache=workspace.models.root / "overlays")
     if resolved.model is not None:
         prepared = _with_model(prepared, workspace, on_fold, predictions)
-    prepared, calibration = calibrate_thresholds(prepared, simulate)
+    prepared, calibration = calibrate_thresholds(prepared)
     return replace(prepared, calibration=calibration)
 
 
@@ -149,53 +151,6 @@ def _with_model(prepared: PreparedStrategy, workspace: Workspace, on_fold, cache
     return replace(prepared, trade_from=trade_from, walk_forward=walk_forward, predictions=predictions)
 
 
-def make_broker(name: str, rules: ExecutionRules) -> Broker:
-    """A broker by name (`vectorized`, `sim`, or a plugin's), for the strategy's execution rules."""
-    from engine.plugins.registry import registry
-
-    return registry().get("broker", name)(rules)
-
-
-def simulate(
-    prepared: PreparedStrategy,
-    chunk_size: int | None = None,
-    broker: str = DEFAULT_BROKER,
-    on_chunk: Callable[[int], None] | None = None,
-    stages: list[Stage] | None = None,
-) -> PipelineRun:
-    """The historical feed over all prepared bars, in chunks of `chunk_size` (all at once when
-    None); the result covers the traded period only. In one chunk, a model's predictions are
-    replayed: they are what its stage outputs over the whole history, computed once in `prepare`."""
-    bars, first = prepared.bars, prepared.trade_from
-    rules = ExecutionRules.from_strategy(prepared.strategy)
-    pipeline = Pipeline(
-        stages or prepared.stages(replay=chunk_size is None),
-        make_broker(broker, rules),
-        bars.symbols,
-        rules.initial_cash,
-        bars.timestamps[first],
-        prepared.strategy.name,
-    )
-    run = run_feed(pipeline, HistoricalFeed(bars, chunk_size), on_chunk)
-    _check_finite_equity(prepared.strategy.name, bars.timestamps, run.execution.equity, first)
-    return traded_part(run, first)
-
-
-def traded_part(run: PipelineRun, first: int) -> PipelineRun:
-    """The run from bar `first` on: what was traded after the warm-up."""
-    return PipelineRun(
-        run.execution.since(first), {topic: out[first:] for topic, out in run.stage_outputs.items()}, run.differences
-    )
-
-
-def _check_finite_equity(name: str, timestamps: np.ndarray, equity: np.ndarray, first: int) -> None:
-    """No result with an infinite or undefined equity is stored or reported."""
-    broken = ~np.isfinite(equity[first:])
-    if broken.any():
-        at = str(timestamps[first + int(np.argmax(broken))])[:19]
-        raise UserError(f"{name}: the equity is not a finite number from {at} on: prices or cash too large to compute with")
-
-
 def simulate_strategy(strategy: Strategy, bars: Bars, chunk_size: int | None = None, broker: str = DEFAULT_BROKER) -> PipelineRun:
     """A rule strategy over exactly `bars`, trading from the first bar."""
     return simulate(PreparedStrategy.over(strategy, bars), chunk_size, broker)
@@ -204,14 +159,21 @@ def simulate_strategy(strategy: Strategy, bars: Bars, chunk_size: int | None = N
 def benchmark_of(strategy: Strategy) -> Strategy:
     """Buy-and-hold on the same symbols, period, costs and execution options."""
     return strategy.model_copy(
-        update={"name": f"buy_and_hold({strategy.name})", "signal": BuyAndHoldSignal(kind="buy_and_hold"), "overlays": []}
+        update={
+            "name": f"buy_and_hold({strategy.name})",
+            "signal": BuyAndHoldSignal(kind="buy_and_hold"),
+            "overlays": [],
+            "risk": RiskSpec(),  # the market's result, which no limit of the strategy's touches
+        }
     )
 
 
 def sma_cross_baseline_of(strategy: Strategy) -> Strategy:
     """The built-in sma_cross rule with the same data, costs and execution options."""
     reference = load_strategy("sma_cross")
-    return strategy.model_copy(update={"name": f"sma_cross({strategy.name})", "signal": reference.signal, "overlays": []})
+    return strategy.model_copy(
+        update={"name": f"sma_cross({strategy.name})", "signal": reference.signal, "overlays": [], "risk": RiskSpec()}
+    )
 
 
 @dataclass
@@ -222,7 +184,7 @@ class BacktestResult:
     baselines: dict[str, dict]  # "buy & hold" always; "sma_cross" for model strategies
     baseline_equity: dict[str, np.ndarray]  # each baseline's net equity at the same closes
     chunk_size: int | None
-    broker: str
+    broker: str  # the broker that filled the orders
     ablation: list[dict] | None = None
     warnings: list[str] = field(default_factory=list)  # why the result may be too good to be true, or rest on too few trades
 
@@ -244,6 +206,10 @@ class BacktestResult:
 
     def trades(self) -> pd.DataFrame:
         return trade_table(self.run.execution)
+
+    def risk(self) -> dict:
+        """What the risk gate did (engine.execution.risk.risk_record)."""
+        return risk_record(self.strategy.risk, self.run.risk)
 
 
 def run_backtest(
@@ -269,7 +235,7 @@ def run_backtest(
         if on_chunk is not None:
             on_chunk(bars)
 
-    progress.stage(f"backtesting {prepared.strategy.name} ({broker})", len(prepared.bars), "bars")
+    progress.stage(f"backtesting {prepared.strategy.name} ({execution_of(prepared, broker)})", len(prepared.bars), "bars")
     run = simulate(prepared, chunk_size, broker, advance)
     return judged(prepared, run, chunk_size, broker, ablation)
 
@@ -295,8 +261,8 @@ def judged(
         baselines={name: compute_metrics(execution, periods) for name, execution in baseline_runs.items()},
         baseline_equity={name: execution.equity for name, execution in baseline_runs.items()},
         chunk_size=chunk_size,
-        broker=broker,
-        ablation=run_ablation(prepared, simulate) if ablation else None,
+        broker=execution_of(prepared, broker),
+        ablation=run_ablation(prepared) if ablation else None,
     )
     judged_by_trades = not (isinstance(strategy.signal, BuyAndHoldSignal) and not strategy.overlays)  # it holds the market
     result.warnings = implausibilities(metrics, result.fold_metrics(), prepared.calibration, judged_by_trades)

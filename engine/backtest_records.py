@@ -65,6 +65,8 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         documents["ablation.json"] = {"steps": result.ablation}
     if prepared.calibration:
         documents["calibration.json"] = {"thresholds": prepared.calibration}
+    if result.strategy.risk.watches_bars or result.run.risk:
+        documents["risk.json"] = result.risk()
     timeframe = result.strategy.data.timeframe
     documents["manifest.json"] = {
         "run_id": run_id,

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.bars import Bars
-from engine.execution.broker import SimBroker
-from engine.execution.conventions import ExecutionRules
 from engine.feeds.historical import HistoricalFeed
-from engine.pipeline import Pipeline, PipelineRun, run_feed
+from engine.node import Mode, build_node
+from engine.pipeline import PipelineRun, run_feed
 from engine.stage import Stage
+
+if TYPE_CHECKING:
+    from engine.backtest import PreparedStrategy
 
 # Fills and equity may differ by the order of a floating-point reduction, never by more.
 RELATIVE_TOLERANCE = 1e-9
@@ -74,17 +77,20 @@ def _compare(
 
 
 def check_chunk_invariance(
-    make_stages: Callable[[], list[Stage]],
-    bars: Bars,
-    rules: ExecutionRules,
+    prepared: PreparedStrategy,
     chunk_sizes: tuple[int, ...] = DEFAULT_CHUNK_SIZES,
     on_chunk: Callable[[int], None] | None = None,
+    make_stages: Callable[[], list[Stage]] | None = None,
 ) -> CheckReport:
-    """Run the event-driven pipeline at each chunk size and compare every stage, the fills and the equity."""
+    """Run the strategy's node with the event-driven sim broker at each chunk size, trading from the
+    first bar, and compare every stage, the fills and the equity. `make_stages`: other stages than
+    the strategy's (a test's)."""
+    bars = prepared.bars
+    make_stages = make_stages or prepared.stages
 
     def run(chunk_size: int | None) -> PipelineRun:
-        pipeline = Pipeline(make_stages(), SimBroker(rules), bars.symbols, rules.initial_cash)
-        return run_feed(pipeline, HistoricalFeed(bars, chunk_size), on_chunk)
+        node = build_node(prepared, Mode(broker="sim", trade_from=bars.timestamps[0], stages=make_stages()))
+        return run_feed(node, HistoricalFeed(bars, chunk_size), on_chunk)
 
     reference = run(None)
     # Rule-based stages must match exactly; a stage may declare an absolute `tolerance` (a neural

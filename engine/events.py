@@ -181,12 +181,21 @@ class AccountSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class AccountDifference:
-    """Where the ledger and the broker's account disagree: `field` is "cash" or a symbol's position."""
+    """Where the ledger and the broker's account disagree: `field` is "cash" or a symbol's position.
+    `price`: what one unit of the field is worth (1 for cash, the last close for shares, 0 for a
+    symbol the session does not trade); `equity`: the ledger's at that close."""
 
     timestamp: np.datetime64
     field: str
     ledger: float
     broker: float
+    price: float = 1.0
+    equity: float = 0.0
+
+    @property
+    def worth(self) -> float:
+        """The size of the difference in account currency."""
+        return abs(self.difference) * self.price
 
     @property
     def difference(self) -> float:

@@ -127,17 +127,18 @@ class Ledger:
 
     def on_account(self, snapshot: AccountSnapshot) -> None:
         """Compare the broker's account with the books; publish and keep every difference."""
-        equity = self.cash + float(np.abs(self.positions) @ self._last_close())
-        found = []
+        closes = self._last_close()
+        equity = self.cash + float(np.abs(self.positions) @ closes)
+        stamp, found = snapshot.timestamp, []
         if abs(snapshot.cash - self.cash) > CASH_TOLERANCE * max(abs(equity), 1.0):
-            found.append(AccountDifference(snapshot.timestamp, "cash", self.cash, snapshot.cash))
+            found.append(AccountDifference(stamp, "cash", self.cash, snapshot.cash, 1.0, equity))
         for column, symbol in enumerate(self.symbols):
             theirs = snapshot.positions.get(symbol, 0.0)
             if abs(theirs - self.positions[column]) > POSITION_TOLERANCE:
-                found.append(AccountDifference(snapshot.timestamp, symbol, float(self.positions[column]), theirs))
+                found.append(AccountDifference(stamp, symbol, float(self.positions[column]), theirs, float(closes[column]), equity))
         for symbol in sorted(set(snapshot.positions) - set(self.symbols)):
             if snapshot.positions[symbol] != 0:
-                found.append(AccountDifference(snapshot.timestamp, symbol, 0.0, snapshot.positions[symbol]))
+                found.append(AccountDifference(stamp, symbol, 0.0, snapshot.positions[symbol], 0.0, equity))
         for difference in found:
             self.differences.append(difference)
             self._bus.publish(RECONCILIATION, difference)

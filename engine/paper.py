@@ -2,10 +2,13 @@
 one bar at a time (DESIGN §11).
 
 The strategy is prepared on its stored history exactly as a backtest prepares it (a model's folds
-trained or reused, thresholds calibrated), warms up on that history, then trades each bar the Alpaca
-live feed (engine.feeds.alpaca) pushes as it closes. Its orders go to Alpaca's paper account (or
-`engine sandbox`) through the Alpaca broker (engine.execution.alpaca), journaled in `orders.sqlite`
-in the session's run folder; or, with `--broker sim`, to the sim broker (a dry run).
+trained or reused, thresholds calibrated), sized at the decision close (`execution.size_at =
+"close"`: a live broker cannot see the next open), warms up on that history, then trades each bar
+the Alpaca live feed (engine.feeds.alpaca) pushes as it closes. Its node (engine.node) is the
+backtest's, with the strategy's risk gate; its orders go to Alpaca's paper account (or `engine
+sandbox`) through the Alpaca broker (engine.execution.alpaca), journaled in `orders.sqlite` in the
+session's run folder; or, with `--broker sim`, to the sim broker (a dry run: the same session,
+with the same orders and equity as `engine backtest --size-at close` over the same bars).
 
 The session is a run of the run store (kind `paper`), running with its progress in live bars while
 it trades, and after each live bar its state in `live.json` (the bar, equity, cash, positions,
@@ -34,22 +37,19 @@ import pandas as pd
 
 from engine import progress
 from engine.alpaca.connection import AlpacaConnection
-from engine.backtest import BacktestResult, judged, prepare, traded_part
+from engine.backtest import BacktestResult, judged, prepare
 from engine.backtest_records import backtest_records
 from engine.bars import Bars
 from engine.errors import UserError
-from engine.execution.alpaca import NO_LIMITS, AlpacaBroker
-from engine.execution.broker import SimBroker
-from engine.execution.conventions import ExecutionRules
-from engine.execution.limits import KillSwitch
+from engine.execution.alpaca import AlpacaBroker
 from engine.feeds.alpaca import AlpacaFeed, LiveSettings
 from engine.files import atomic_write
+from engine.node import Mode, build_node, traded_part
 from engine.order_journal import OrderJournal
-from engine.pipeline import Pipeline
+from engine.pipeline import PipelineState
 from engine.resolution import ResolvedStrategy
 from engine.run_files import read_document
 from engine.runstore import RunJournal, RunRecords, RunStore, now
-from engine.topics import FILLS, FINAL_TARGETS
 from engine.workspace import Workspace
 
 BROKERS = ("alpaca", "sim")
@@ -77,13 +77,14 @@ class PaperSession:
         command: list[str],
         broker: str = "sim",
         session: str | None = None,
-        kill_switch: KillSwitch = NO_LIMITS,
     ) -> None:
         check_broker(broker)
         if session is not None and broker != "alpaca":
             raise PaperError("--session resumes a session of the alpaca broker: a sim session has nothing to resume")
+        # A live broker cannot see the next open: every paper mode, the dry run too, sizes at the close.
+        resolved = replace(resolved, strategy=resolved.strategy.with_overrides(execution={"size_at": "close"}))
         self.resolved, self.workspace, self.command = resolved, workspace, command
-        self.connection, self.broker_name, self.kill_switch = connection, broker, kill_switch
+        self.connection, self.broker_name = connection, broker
         if broker == "alpaca":
             connection.check_orders_go_to_paper()
         self.resumed = None if session is None else _resumable(workspace.runs, session, resolved.name)
@@ -118,11 +119,10 @@ class PaperSession:
 
     def _trade(self, journal: RunJournal, orders: OrderJournal | None, on_bar) -> BacktestResult:
         prepared, strategy, history = self.prepared, self.resolved.strategy, self.feed.history
-        rules = ExecutionRules.from_strategy(strategy)
         if orders is None:
-            broker, initial_cash, held = SimBroker(rules), rules.initial_cash, None
+            broker, initial_cash, held = "sim", prepared.rules.initial_cash, None
         else:
-            broker = AlpacaBroker(self.connection, rules, orders, strategy.name, self.kill_switch)
+            broker = AlpacaBroker(self.connection, prepared.rules, orders, strategy.name)
             if orders.fact("history_end") is None:
                 orders.set_fact("history_end", _iso(history.timestamps[-1]))
                 orders.set_fact("initial_cash", broker.account()[0])
@@ -130,42 +130,34 @@ class PaperSession:
             held = None if held is None else np.array(held, dtype=float)
         # Every bar after the history may trade; the history only warms the stages up.
         first_live = history.timestamps[-1] + np.timedelta64(1, "ns")
-        pipeline = Pipeline(prepared.stages(), broker, history.symbols, initial_cash, first_live, strategy.name, held)
+        halted = None if orders is None else orders.fact("halted")
+        mode = Mode(broker, trade_from=first_live, held_targets=held, initial_cash=initial_cash, halted=halted)
+        node = build_node(prepared, mode)
         if orders is not None:
             broker.listen()
         session_start = _naive(pd.Timestamp(orders.fact("history_end"))) if orders is not None else history.timestamps[-1]
         past_live = int(len(history) - np.searchsorted(history.timestamps, session_start, side="right"))
         live: list[Bars] = []
-        counts = {"fills": 0}
-        targets: list[np.ndarray] = []
-        pipeline.bus.subscribe(FILLS, lambda filled: counts.__setitem__("fills", counts["fills"] + len(filled)))
-        pipeline.bus.subscribe(FINAL_TARGETS, lambda chunk: targets.append(chunk.weights[-1]))
-        stage_weights: dict[str, np.ndarray] = {}
-        for runner in pipeline.runners:
-            pipeline.bus.subscribe(
-                runner.topic, lambda chunk, topic=runner.topic: stage_weights.__setitem__(topic, chunk.weights[-1])
-            )
         limit = self.feed.settings.max_bars or 0
         journal.progress(past_live, past_live + limit, force=True)
 
         def push(bars: Bars) -> None:
-            pipeline.push(bars)
+            node.push(bars)
             if bars is history:
                 return
             live.append(bars)
+            state = node.state()
             if orders is not None:  # every order of this bar is placed: a restart goes on from the next
-                orders.decide(_iso(bars.timestamps[-1]), _bar_inputs(bars), _by_symbol(stage_weights, bars.symbols))
-                orders.set_fact("targets", targets[-1].tolist())
+                orders.decide(_iso(bars.timestamps[-1]), _bar_inputs(bars), _by_symbol(state.stage_weights, bars.symbols))
+                orders.set_fact("targets", state.targets.tolist())
                 orders.set_fact("last_done", _iso(bars.timestamps[-1]))
-            halted = orders.fact("halted") if orders is not None else None
-            journal.write(RunRecords({LIVE: _state(pipeline, bars, past_live + len(live), counts["fills"], halted)}))
+            journal.write(RunRecords({LIVE: _state(state, bars, past_live + len(live))}))
             journal.progress(past_live + len(live), past_live + limit)
             if on_bar is not None:
                 on_bar(bars)
 
         ended = threading.Event()
-        halt = broker.halt if orders is not None else None
-        watcher = threading.Thread(target=self._watch_for_requests, args=(journal.path, halt, ended), daemon=True)
+        watcher = threading.Thread(target=self._watch_for_requests, args=(journal.path, node.halt, ended), daemon=True)
         watcher.start()
         try:
             self.feed.run(push)
@@ -173,7 +165,7 @@ class PaperSession:
             ended.set()
         if self.flatten and orders is not None:
             broker.flatten()
-        run = pipeline.close()
+        run = node.close()
         (journal.path / STOP).unlink(missing_ok=True)
         if not live and not past_live:
             raise PaperError(f"the session of {strategy.name} ended before a live bar closed: nothing to store")
@@ -185,13 +177,12 @@ class PaperSession:
         journal.finish(backtest_records(result, self.workspace.data, journal.run_id, self.command))
         return result
 
-    def _watch_for_requests(self, folder: Path, halt: Callable[[str], None] | None, ended: threading.Event) -> None:
-        """Act on what other processes ask through files in the session's folder: a halt (trading stops,
-        the session goes on), then a stop (the session ends after its bar)."""
+    def _watch_for_requests(self, folder: Path, halt: Callable[[str], None], ended: threading.Event) -> None:
+        """Act on what other processes ask through files in the session's folder: a halt (the risk gate
+        stops trading, the session goes on), then a stop (the session ends after its bar)."""
         while not ended.wait(STOP_CHECK_SECONDS):
             if (folder / HALT).exists():
-                if halt is not None:
-                    halt(MANUAL_HALT)
+                halt(MANUAL_HALT)
                 (folder / HALT).unlink(missing_ok=True)
             if (folder / STOP).exists():
                 asked = read_document(folder, STOP, required=False) or {}
@@ -229,17 +220,16 @@ def _naive(stamp: pd.Timestamp) -> np.datetime64:
     return np.datetime64(stamp.tz_convert("UTC").tz_localize(None).as_unit("ns"))
 
 
-def _state(pipeline: Pipeline, bars: Bars, live_bars: int, fills: int, halted: str | None) -> dict:
+def _state(state: PipelineState, bars: Bars, live_bars: int) -> dict:
     """The session after a live bar, marked at its close."""
-    ledger = pipeline.ledger
     return {
         "bar": str(bars.index()[-1]),
         "live_bars": live_bars,
-        "equity": float(ledger.cash + ledger.positions @ bars.close[-1]),
-        "cash": float(ledger.cash),
-        "positions": {symbol: float(shares) for symbol, shares in zip(ledger.symbols, ledger.positions, strict=True)},
-        "fills": fills,
-        "halted": halted,
+        "equity": float(state.cash + state.positions @ bars.close[-1]),
+        "cash": state.cash,
+        "positions": {symbol: float(shares) for symbol, shares in zip(bars.symbols, state.positions, strict=True)},
+        "fills": state.fills,
+        "halted": state.halted,
         "updated_at": now(),
     }
 

@@ -2,33 +2,40 @@
 
     push(chunk) ──► stage 0 (signal) ──► stage 1 … n (overlays) ──► targets/final ──► router ──► orders
         │                                                                                      │
-        └──────────────────────────► broker (sees the market first) ◄─────────────────────────┘
+        └──────────────────► broker (sees the market first) ◄── risk gate, at each close ◄────┘
                                        │ order updates, fills (whenever they come), account
                                        ▼
                                      ledger (books fills, marks equity at each close, reconciles)
 
 The pipeline is fed: a feed (engine.feeds.port) calls `push` with each chunk as it arrives, and
 `close` ends the run. Which broker executes the orders (engine.execution.port) is the caller's
-choice; the pipeline does not know or care.
+choice; the pipeline does not know or care. Every broker asks the same risk gate
+(engine.execution.risk) which of a close's orders may go. `engine.node` assembles a pipeline for
+each mode; nothing else reaches into its parts: what a caller wants to hear, it names as
+`listeners`, and `state` tells where the books stand.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.bars import Bars
 from engine.bus import EventBus
-from engine.events import AccountDifference, BarChunk, EndOfData, OrderBatch, TargetChunk
+from engine.events import AccountDifference, BarChunk, EndOfData, Fills, OrderBatch, TargetChunk
 from engine.execution.conventions import orders_from_targets
 from engine.execution.port import Broker
 from engine.execution.result import ExecutionResult
+from engine.execution.risk import RiskEvent, RiskGate
 from engine.feeds.port import Feed
 from engine.ledger import Ledger
 from engine.stage import Stage, StageError
-from engine.topics import BARS, CLOSES, END, FINAL_TARGETS, ORDERS, stage_topic
+from engine.strategy import RiskSpec
+from engine.topics import BARS, CLOSES, END, FILLS, FINAL_TARGETS, ORDERS, RISK, stage_topic
+
+Listener = tuple[str, Callable]  # (topic, handler): what a caller hears of a run
 
 
 class StageRunner:
@@ -86,6 +93,23 @@ class PipelineRun:
     execution: ExecutionResult
     stage_outputs: dict[str, np.ndarray]  # stage topic -> weights for every bar
     differences: list[AccountDifference]  # where the broker's account disagreed with the ledger
+    risk: list[RiskEvent] = field(default_factory=list)  # what the risk gate tripped on, refused and cut
+
+
+@dataclass(frozen=True)
+class PipelineState:
+    """Where a running pipeline stands after the last chunk it took."""
+
+    cash: float
+    positions: np.ndarray  # shares per symbol
+    stage_weights: dict[str, np.ndarray]  # each stage's weights at the last bar, by topic
+    fills: int  # booked so far
+    halted: str | None  # why the risk gate stopped trading; None while it trades
+
+    @property
+    def targets(self) -> np.ndarray:
+        """The final targets at the last bar."""
+        return list(self.stage_weights.values())[-1]
 
 
 class Pipeline:
@@ -98,26 +122,49 @@ class Pipeline:
         trade_from: np.datetime64 | None = None,
         strategy: str = "run",
         held_targets: np.ndarray | None = None,
+        gate: RiskGate | None = None,
+        listeners: Sequence[Listener] = (),
     ) -> None:
         """`trade_from`: bars before it only warm the stages up; `strategy` names the orders (their ids);
-        `held_targets`: what was ordered before `trade_from` (see OrderRouter)."""
+        `held_targets`: what was ordered before `trade_from` (see OrderRouter); `gate`: the risk
+        gate every order passes (default: only the reconciliation difference halts trading)."""
         if not stages:
             raise ValueError("a pipeline needs at least a signal stage")
-        self.bus = EventBus()
+        self._bus = bus = EventBus()
         self.symbols = tuple(symbols)
-        broker.attach(self.bus, self.symbols)  # before the stages: the market reaches the broker first
-        self.ledger = Ledger(self.bus, self.symbols, initial_cash)
-        self.runners = []
+        self._gate = RiskGate(RiskSpec(), initial_cash) if gate is None else gate
+        self._gate.attach(bus, self.symbols)
+        broker.attach(bus, self.symbols, self._gate)  # before the stages: the market reaches the broker first
+        self._ledger = Ledger(bus, self.symbols, initial_cash)
         input_topic = BARS
+        self._outputs: dict[str, list[np.ndarray]] = {}
         for position, stage in enumerate(stages):
-            runner = StageRunner(self.bus, stage, position, input_topic, is_last=position == len(stages) - 1)
-            self.runners.append(runner)
+            runner = StageRunner(bus, stage, position, input_topic, is_last=position == len(stages) - 1)
+            self._outputs[runner.topic] = parts = []
+            bus.subscribe(runner.topic, lambda event, parts=parts: parts.append(event.weights))
             input_topic = runner.topic
-        OrderRouter(self.bus, trade_from, strategy, held_targets)
-        self._outputs: dict[str, list[np.ndarray]] = {runner.topic: [] for runner in self.runners}
-        for topic, parts in self._outputs.items():
-            self.bus.subscribe(topic, lambda event, parts=parts: parts.append(event.weights))
+        OrderRouter(bus, trade_from, strategy, held_targets)
+        self._risk: list[RiskEvent] = []
+        self._fills = 0
+        bus.subscribe(RISK, self._risk.append)
+        bus.subscribe(FILLS, self._count_fills)
+        for topic, handler in listeners:
+            bus.subscribe(topic, handler)
         self._closed = False
+        self._last_stamp: np.datetime64 | None = None
+
+    def _count_fills(self, fills: Fills) -> None:
+        self._fills += len(fills)
+
+    def state(self) -> PipelineState:
+        last = {topic: parts[-1][-1] for topic, parts in self._outputs.items() if parts}
+        ledger = self._ledger
+        return PipelineState(float(ledger.cash), ledger.positions.copy(), last, self._fills, self._gate.halted)
+
+    def halt(self, reason: str) -> None:
+        """Stop trading through the risk gate, as a tripped limit does (from any thread: `engine paper
+        halt`); stamped with the last bar taken."""
+        self._gate.halt(reason, self._last_stamp)
 
     def push(self, bars: Bars) -> None:
         """One chunk of consecutive bars, after every chunk pushed before it."""
@@ -126,17 +173,19 @@ class Pipeline:
         if bars.symbols != self.symbols:
             raise ValueError(f"a chunk over {bars.symbols} was pushed into a pipeline over {self.symbols}")
         event = BarChunk(bars)
-        self.bus.publish(BARS, event)
-        self.bus.publish(CLOSES, event)
+        self._last_stamp = bars.timestamps[-1]
+        self._bus.publish(BARS, event)
+        self._bus.publish(CLOSES, event)
 
     def close(self) -> PipelineRun:
         """End the run: the broker settles what it holds, and the books are returned."""
         self._closed = True
-        self.bus.publish(END, EndOfData())
+        self._bus.publish(END, EndOfData())
         return PipelineRun(
-            execution=self.ledger.result(),
+            execution=self._ledger.result(),
             stage_outputs={topic: np.concatenate(parts) for topic, parts in self._outputs.items()},
-            differences=list(self.ledger.differences),
+            differences=list(self._ledger.differences),
+            risk=list(self._risk),
         )
 
 

@@ -64,8 +64,10 @@ def strategy_with_overrides(
     commission_bps: float | None = None,
     slippage_bps: float | None = None,
     size_at: str | None = None,
+    risk: dict | None = None,
 ) -> ResolvedStrategy:
-    """The named strategy with the command line's overrides, resolved against the plugins."""
+    """The named strategy with the command line's overrides, resolved against the plugins. `risk`:
+    limits that replace the strategy's `[risk]` ones (`--kill-switch`)."""
     path = find_strategy(name)
     strategy = load_strategy(str(path))
     data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
@@ -74,5 +76,6 @@ def strategy_with_overrides(
         data={key: value for key, value in data.items() if value is not None},
         costs={key: value for key, value in costs.items() if value is not None},
         execution={} if size_at is None else {"size_at": size_at},
+        risk=risk or {},
     )
     return resolve_strategy(overridden, source=str(path))

@@ -102,6 +102,27 @@ class ExecutionSpec(_Strict):
     size_at: Literal["open", "close"] = "open"
 
 
+class RiskSpec(_Strict):
+    """The risk gate's limits, in every mode (engine.execution.risk says what each does)."""
+
+    daily_loss: float | None = Field(default=None, gt=0, lt=1)  # a fraction of the day's opening equity
+    order_notional: float | None = Field(default=None, gt=0)  # in account currency
+    orders_per_minute: int | None = Field(default=None, ge=1)
+    difference: float = Field(default=0.01, gt=0)  # a fraction of equity
+    position_cap: float | None = Field(default=None, gt=0)  # a fraction of equity per symbol
+    gross_exposure: float | None = Field(default=None, gt=0)  # a fraction of equity, all symbols
+
+    @property
+    def watches_bars(self) -> bool:
+        """Whether a limit needs the account at every close: all but the reconciliation difference,
+        which acts on the ledger's findings whenever they come."""
+        return any(value is not None for name, value in self if name != "difference")
+
+    def describe(self) -> dict[str, float | int]:
+        """The limits that are set, by name."""
+        return {name: value for name, value in self if value is not None}
+
+
 class SmaCrossSignal(_Strict):
     """Long (equal weight across symbols) while the fast SMA of the close is above the slow one."""
 
@@ -223,6 +244,7 @@ class Strategy(_Strict):
     overlays: list[dict[str, Any]] = []
     costs: CostSpec = CostSpec()
     execution: ExecutionSpec = ExecutionSpec()
+    risk: RiskSpec = RiskSpec()
     optimize: OptimizeSpec = OptimizeSpec()
 
     def with_overrides(self, **changes: dict) -> Strategy:

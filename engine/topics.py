@@ -13,6 +13,7 @@ ORDER_UPDATES = "orders/updates"
 FILLS = "fills"
 ACCOUNT = "account"
 RECONCILIATION = "account/differences"
+RISK = "risk"  # what the risk gate did: trips, refusals, cuts (engine.execution.risk)
 CLOSES = "closes"
 END = "end"
 

@@ -6,8 +6,7 @@ import threading
 from pathlib import Path
 
 from engine.alpaca.connection import AlpacaConnection
-from engine.execution.alpaca import NO_LIMITS
-from engine.execution.limits import KillSwitch
+from engine.execution.risk import parse_kill_switch
 from engine.feeds.alpaca import LiveSettings
 from engine.paper import PaperSession
 from engine.resolution import resolve_strategy
@@ -17,12 +16,14 @@ from tests.sandbox import advance
 
 
 def stepped_session(
-    workspace: Workspace, url: str, path: Path, bars: int, kill_switch: KillSwitch = NO_LIMITS, before_bar=lambda bar: None
+    workspace: Workspace, url: str, path: Path, bars: int, kill_switch: str = "", before_bar=lambda bar: None, broker="alpaca"
 ):
-    """A session in this process, trading `bars` live bars, each released once the last is done (and
-    `before_bar(its number)` has run)."""
-    session = PaperSession(resolve_strategy(load_strategy(str(path))), workspace, AlpacaConnection.from_env(),
-                           LiveSettings(poll=0.2, max_bars=bars), [], "alpaca", kill_switch=kill_switch)  # fmt: skip
+    """A session in this process (its broker `alpaca` or `sim`, under the `--kill-switch` SPEC's
+    limits), trading `bars` live bars, each released once the last is done (and `before_bar(its
+    number)` has run)."""
+    strategy = load_strategy(str(path)).with_overrides(risk=parse_kill_switch(kill_switch))
+    session = PaperSession(resolve_strategy(strategy), workspace, AlpacaConnection.from_env(),
+                           LiveSettings(poll=0.2, max_bars=bars), [], broker)  # fmt: skip
     done, outcome = threading.Semaphore(0), {}
 
     def trade() -> None:

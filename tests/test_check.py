@@ -28,14 +28,14 @@ def setup(store):
 
 def test_builtin_strategy_passes(store):
     bars, rules, strategy = setup(store)
-    report = check_chunk_invariance(PreparedStrategy.over(strategy, bars).stages, bars, rules)
+    report = check_chunk_invariance(PreparedStrategy.over(strategy, bars))
     assert report.passed
     assert {d.chunk_size for d in report.differences} == {1, 7}
 
 
 def test_a_planted_peek_ahead_signal_is_named(store):
-    bars, rules, _ = setup(store)
-    report = check_chunk_invariance(lambda: [PeekAhead()], bars, rules)
+    bars, _, strategy = setup(store)
+    report = check_chunk_invariance(PreparedStrategy.over(strategy, bars), make_stages=lambda: [PeekAhead()])
     assert not report.passed
     assert report.moving_stages == ["stage peek_ahead"]
     moved = [d for d in report.differences if d.moved]
@@ -43,6 +43,7 @@ def test_a_planted_peek_ahead_signal_is_named(store):
 
 
 def test_the_peeking_overlay_is_named_not_the_honest_signal_before_it(store):
-    bars, rules, _ = setup(store)
-    report = check_chunk_invariance(lambda: [SmaCross(20, 50), PeekAheadOverlay()], bars, rules)
+    bars, _, strategy = setup(store)
+    prepared = PreparedStrategy.over(strategy, bars)
+    report = check_chunk_invariance(prepared, make_stages=lambda: [SmaCross(20, 50), PeekAheadOverlay()])
     assert report.moving_stages == ["stage peek_ahead_overlay"]

@@ -11,7 +11,6 @@ import pytest
 from engine.backtest import prepare, run_backtest
 from engine.check import check_chunk_invariance
 from engine.data.sample import write_sample
-from engine.execution.conventions import ExecutionRules
 from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 
@@ -41,7 +40,7 @@ def test_plugin_guide_worked_example(tmp_path, monkeypatch):
     result = run_backtest(load_strategy("my_logit"), Workspace(tmp_path))
     assert len(result.fold_metrics()) > 0 and result.metrics["bars"] > 0
     prepared = prepare(load_strategy("my_logit"), Workspace(tmp_path))
-    report = check_chunk_invariance(prepared.stages, prepared.bars, ExecutionRules(0.001, 0.0005, 100_000.0), (7,))
+    report = check_chunk_invariance(prepared, (7,))
     assert report.passed
 
 

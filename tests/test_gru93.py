@@ -44,9 +44,8 @@ def test_predictions_and_targets_do_not_depend_on_chunk_size(gru93):
 
 def test_engine_check_passes_for_gru93(gru93):
     from engine.check import check_chunk_invariance
-    from engine.execution.conventions import ExecutionRules
 
-    report = check_chunk_invariance(gru93.stages, gru93.bars, ExecutionRules.from_strategy(gru93.strategy), (7,))
+    report = check_chunk_invariance(gru93, (7,))
     assert report.passed, [d for d in report.differences if d.moved]
 
 

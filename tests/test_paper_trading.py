@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from engine.backtest import prepare, simulate
-from engine.execution.limits import KillSwitch
 from engine.order_journal import OrderJournal
 from engine.paper import JOURNAL, LIVE, MANUAL_HALT, STOP_CHECK_SECONDS, request_halt, request_stop
 from engine.strategy_files import load_strategy
@@ -153,7 +152,7 @@ def test_a_session_killed_mid_order_resumes_with_no_order_sent_twice_or_lost(tra
 def test_a_limit_hit_halts_trading_and_says_why(trader):
     workspace, path, sandbox = trader
     with sandbox() as url:
-        _, run_id = stepped_session(workspace, url, path, 8, KillSwitch.parse("order_notional=1000"))
+        _, run_id = stepped_session(workspace, url, path, 8, "order_notional=1000")
         orders = sandbox_orders(url)
     assert orders == []  # the first order, worth $50,000, was never sent
     state = json.loads((workspace.runs.path(run_id) / LIVE).read_text())
@@ -254,7 +253,7 @@ def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(t
 def test_orders_per_minute_halts_a_burst(trader):
     workspace, path, sandbox = trader
     with sandbox() as url:
-        _, run_id = stepped_session(workspace, url, path, 8, KillSwitch.parse("orders_per_minute=1"))
+        _, run_id = stepped_session(workspace, url, path, 8, "orders_per_minute=1")
         orders = sandbox_orders(url)
     assert len(orders) == 1
     assert (
@@ -282,7 +281,7 @@ def test_stop_with_flatten_sells_what_the_session_holds(trader):
 def test_a_daily_loss_beyond_the_limit_halts_trading(trader):
     workspace, path, sandbox = trader
     with sandbox() as url:
-        _, run_id = stepped_session(workspace, url, path, LIVE_BARS, KillSwitch.parse("daily_loss=0.0005"))
+        _, run_id = stepped_session(workspace, url, path, LIVE_BARS, "daily_loss=0.0005")
     halted = OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted")
     assert halted.startswith("equity fell ") and halted.endswith("today, beyond the daily_loss limit of 0.05%")
 

@@ -16,7 +16,7 @@ from engine.ledger import Ledger
 from engine.pipeline import Pipeline, run_feed
 from engine.signals import SmaCross
 from engine.strategy_files import load_strategy
-from engine.topics import ACCOUNT, BARS, CLOSES, FILLS, ORDER_UPDATES, RECONCILIATION
+from engine.topics import ACCOUNT, BARS, CLOSES, FILLS, ORDER_UPDATES, RECONCILIATION, RISK
 from tests.helpers import make_bars, run_stages
 
 RULES = ExecutionRules(commission=0.001, slippage=0.0005, initial_cash=100_000.0)
@@ -32,9 +32,9 @@ class LateFills:
         self._sim = SimBroker(rules)
         self._held: list = []
 
-    def attach(self, bus: EventBus, symbols: tuple[str, ...]) -> None:
+    def attach(self, bus: EventBus, symbols: tuple[str, ...], gate) -> None:
         inner = EventBus()
-        self._sim.attach(inner, symbols)
+        self._sim.attach(inner, symbols, gate)
         inner.subscribe(FILLS, self._held.append)
         bus.subscribe(BARS, lambda event: inner.publish(BARS, event))
         bus.subscribe("orders", lambda event: inner.publish("orders", event))
@@ -102,8 +102,8 @@ def test_the_ledger_books_a_fill_at_the_last_bar_at_or_before_it_whenever_it_arr
 
 def test_orders_have_deterministic_ids_and_report_their_states(sma_bars):
     updates = []
-    pipeline = Pipeline([SmaCross(50, 200)], SimBroker(RULES), sma_bars.symbols, RULES.initial_cash, strategy="sma_cross")
-    pipeline.bus.subscribe(ORDER_UPDATES, updates.append)
+    pipeline = Pipeline([SmaCross(50, 200)], SimBroker(RULES), sma_bars.symbols, RULES.initial_cash, strategy="sma_cross",
+                        listeners=[(ORDER_UPDATES, updates.append)])  # fmt: skip
     run = run_feed(pipeline, HistoricalFeed(sma_bars, 7))
     fills = run.execution.fills
     first = fills.iloc[0]
@@ -115,31 +115,52 @@ def test_orders_have_deterministic_ids_and_report_their_states(sma_bars):
     assert {update.order_id for update in filled} <= accepted
     # the same run again names its orders the same way: a resent order is recognisably the same order
     again = []
-    pipeline = Pipeline([SmaCross(50, 200)], SimBroker(RULES), sma_bars.symbols, RULES.initial_cash, strategy="sma_cross")
-    pipeline.bus.subscribe(ORDER_UPDATES, again.append)
+    pipeline = Pipeline([SmaCross(50, 200)], SimBroker(RULES), sma_bars.symbols, RULES.initial_cash, strategy="sma_cross",
+                        listeners=[(ORDER_UPDATES, again.append)])  # fmt: skip
     run_feed(pipeline, HistoricalFeed(sma_bars, None))
     assert [u.order_id for u in again if u.status == "filled"] == [u.order_id for u in filled]
 
 
-def test_the_ledger_reports_where_the_brokers_account_differs(sma_bars):
-    pipeline = Pipeline([SmaCross(50, 200)], SimBroker(RULES), sma_bars.symbols, RULES.initial_cash)
-    reported = []
-    pipeline.bus.subscribe(RECONCILIATION, reported.append)
+class Misreporting(SimBroker):
+    """The sim broker, except that its account after the chunk ending at `at` shows $250 less cash, 3
+    more shares of SP500 and 7 of GOLD than it holds: what a paper account reset looks like."""
+
+    def __init__(self, rules: ExecutionRules, at: np.datetime64) -> None:
+        super().__init__(rules)
+        self.at = at
+
+    def attach(self, bus: EventBus, symbols: tuple[str, ...], gate) -> None:
+        super().attach(bus, symbols, gate)
+        self._bus = bus
+
+    def on_orders(self, event) -> None:
+        super().on_orders(event)
+        if event.bars.timestamps[-1] == self.at:
+            held = dict(zip(self._symbols, self.position.tolist(), strict=True))
+            wrong = {**held, "SP500": held["SP500"] + 3, "GOLD": 7.0}
+            self._bus.publish(ACCOUNT, AccountSnapshot(self.at, self.cash - 250.0, wrong))
+
+
+def test_the_ledger_reports_where_the_brokers_account_differs_and_the_gate_halts(sma_bars):
     head, tail = sma_bars.slice(0, 1500), sma_bars.slice(1500, len(sma_bars))
-    pipeline.push(head)
-    assert pipeline.ledger.differences == []  # the sim broker's own snapshots agree with the books
-    ledger = pipeline.ledger
-    held = dict(zip(sma_bars.symbols, ledger.positions, strict=True))
-    stamp = head.timestamps[-1]
-    pipeline.bus.publish(ACCOUNT, AccountSnapshot(stamp, ledger.cash - 250.0, {**held, "SP500": held["SP500"] + 3, "GOLD": 7.0}))
+    reported, risk = [], []
+    broker = Misreporting(RULES, head.timestamps[-1])
+    listeners = [(RECONCILIATION, reported.append), (RISK, risk.append)]
+    pipeline = Pipeline([SmaCross(50, 200)], broker, sma_bars.symbols, RULES.initial_cash, listeners=listeners)
+    pipeline.push(head.slice(0, 1499))
+    assert reported == [] and pipeline.state().halted is None  # the sim broker's own snapshots agree with the books
+    pipeline.push(head.slice(1499, 1500))
     fields = {difference.field: difference for difference in reported}
     assert set(fields) == {"cash", "SP500", "GOLD"}
     assert fields["cash"].difference == pytest.approx(-250.0)
     assert fields["SP500"].difference == pytest.approx(3.0) and fields["GOLD"].ledger == 0.0
+    # 3 shares of SP500 are more than 1% of equity: trading halts, as it does in an Alpaca session.
+    assert pipeline.state().halted.startswith("the broker's SP500 (")
     pipeline.push(tail)
     run = pipeline.close()
     assert len(run.differences) == 3  # what was found is kept with the run
-    assert run.execution.equity[-1] > 0
+    assert run.execution.fills.timestamp.max() <= tail.index()[0]  # nothing decided after the halt filled
+    assert [event.action for event in risk][0] == "halted" and {event.action for event in risk[1:]} <= {"refused"}
 
 
 def test_a_pipeline_refuses_a_chunk_over_other_symbols(sma_bars):

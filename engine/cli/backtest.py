@@ -40,6 +40,24 @@ SymbolsOption = Annotated[
 ]
 TimeframeOption = Annotated[str | None, typer.Option(help="Bar timeframe, replacing the strategy's (1d, 1h, …)")]
 DateOption = Annotated[str | None, typer.Option(help="YYYY-MM-DD (inclusive)")]
+KillSwitchOption = Annotated[
+    str,
+    typer.Option(
+        "--kill-switch",
+        help="Risk limits replacing the strategy's [risk] ones: daily_loss=0.02,order_notional=50000,"
+        "orders_per_minute=60,difference=0.01,position_cap=0.5,gross_exposure=1",
+    ),
+]
+
+
+def risk_line(risk: dict) -> str | None:
+    """One line on what the risk gate did in a run; None when it did nothing."""
+    halted, refused, capped = risk["halted"], risk["refused_orders"], risk["capped_orders"]
+    if halted is None and not capped:
+        return None
+    parts = [f"halted at {halted['timestamp']} ({halted['reason']}), {refused} orders refused"] if halted else []
+    parts += [f"{capped} targets cut to the caps"] if capped else []
+    return "risk gate: " + "; ".join(parts)
 
 
 def report_fold(trained: TrainedFold) -> None:
@@ -72,6 +90,7 @@ def backtest(
         typer.Option(help="Broker: vectorized (one vectorbt simulation), replay (the event-driven sim broker) or a plugin's"),
     ] = "vectorized",
     ablation: Annotated[bool, typer.Option("--ablation", help="Also run the overlay chain step by step")] = False,
+    kill_switch: KillSwitchOption = "",
     json: Annotated[
         bool, typer.Option("--json", help="End standard output with one JSON line: run_id, run_dir, metrics")
     ] = False,
@@ -80,9 +99,13 @@ def backtest(
     with StageDisplay() as display, listening(display):
         display.stage("loading the backtesting libraries")
         from engine.backtest_records import journaled_backtest
+        from engine.execution.risk import parse_kill_switch
         from engine.report import write_tearsheet
 
-        resolved = strategy_with_overrides(strategy, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at)
+        limits = parse_kill_switch(kill_switch)
+        resolved = strategy_with_overrides(
+            strategy, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at, limits
+        )
         config = resolved.strategy
         workspace = Workspace.from_env()
         broker = BROKER_OF_EXECUTION.get(execution, execution)
@@ -92,6 +115,7 @@ def backtest(
     run_dir = workspace.runs.path(run_id)
     for warning in result.warnings:
         print_labelled(WARNING, warning)
+    risk = result.risk()
     if json:
         payload = {
             "run_id": run_id,
@@ -100,6 +124,7 @@ def backtest(
             "metrics": result.metrics,
             "baselines": result.baselines,
             "warnings": result.warnings,
+            "risk": risk,
         }
         print_json_line(payload | ({"ablation": result.ablation} if ablation else {}))
         return
@@ -112,6 +137,8 @@ def backtest(
     )
     if result.ablation is not None:
         print_ablation(result.ablation)
+    if (line := risk_line(risk)) is not None:
+        print_line(line)
     print_line(f"run {run_id} stored in {run_dir}")
     print_line(f"report: {report}")
 
@@ -144,7 +171,6 @@ def check(
         display.stage("loading the backtesting libraries")
         from engine.backtest import prepare
         from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
-        from engine.execution.conventions import ExecutionRules
 
         resolved = strategy_with_overrides(strategy, symbols, timeframe, start, end)
         config = resolved.strategy
@@ -156,8 +182,7 @@ def check(
             len(bars) * (len(chunk_sizes) + 1),
             "bars",
         )
-        rules = ExecutionRules.from_strategy(config)
-        report = check_chunk_invariance(prepared.stages, bars, rules, chunk_sizes, display.advance)
+        report = check_chunk_invariance(prepared, chunk_sizes, display.advance)
     for difference in report.differences:
         verdict = (
             "[green]same[/]"

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from engine.cli.backtest import STRATEGY_HELP, SymbolsOption
+from engine.cli.backtest import STRATEGY_HELP, KillSwitchOption, SymbolsOption
 from engine.cli.output import WARNING, ListJson, print_json_line, print_labelled, print_line, print_metrics
 from engine.cli.progress_display import StageDisplay
 from engine.cli.runs import print_runs
@@ -34,10 +34,7 @@ def paper(
     symbols: SymbolsOption = None,
     max_bars: Annotated[int | None, typer.Option(min=1, help="Live bars to trade before the session ends")] = None,
     until: Annotated[str | None, typer.Option(help="End after the first bar starting at or after this time (UTC)")] = None,
-    kill_switch: Annotated[
-        str,
-        typer.Option(help="Limits that halt trading: daily_loss=0.02,order_notional=50000,orders_per_minute=60,difference=0.01"),
-    ] = "",
+    kill_switch: KillSwitchOption = "",
     feed: Annotated[str, typer.Option(help="Alpaca's data feed: iex or sip")] = "iex",
     settle: Annotated[float, typer.Option(min=0, help="Seconds after a bar's close before it is fetched")] = 0.0,
     poll: Annotated[float, typer.Option(min=0.01, help="Seconds between looks while the live stream is quiet")] = 60.0,
@@ -58,7 +55,7 @@ def paper(
 
         from engine.alpaca.connection import AlpacaConnection
         from engine.data.timestamps import parse_utc
-        from engine.execution.limits import KillSwitch
+        from engine.execution.risk import parse_kill_switch
         from engine.feeds.alpaca import LiveSettings
         from engine.paper import PaperSession, check_broker
         from engine.resolution import strategy_with_overrides
@@ -70,16 +67,14 @@ def paper(
         if until is not None and end is None:
             raise UserError(f"--until {until!r}: give a time like 2024-03-01T15:00 (UTC)")
         settings = LiveSettings(pd.Timedelta(seconds=settle), poll, max_bars, end, feed)
-        limits = KillSwitch.parse(kill_switch)
         session = PaperSession(
-            strategy_with_overrides(strategy, symbols),
+            strategy_with_overrides(strategy, symbols, risk=parse_kill_switch(kill_switch)),
             Workspace.from_env(),
             AlpacaConnection.from_env(),
             settings,
             sys.argv,
             broker,
             session,
-            limits,
         )
         display.stage(f"trading {session.resolved.name} on live bars (Ctrl-C ends the session)", max_bars, "bars")
         previous = signal.signal(signal.SIGINT, lambda *_: session.stop())

@@ -16,8 +16,10 @@ holds, booked once (keyed by the order and its cumulative quantity), with the co
 strategy's costs charge. They reach the ledger on the bus before the bar's close is marked.
 
 Every `reconcile_every` bars the account (cash and positions) goes to the ledger, which records
-every difference; one beyond the kill switch's `difference` halts the session, as do its other
-limits (engine.execution.limits). A halted session cancels its open orders and sends no more.
+every difference (journaled here). The risk gate (engine.execution.risk) decides at each live
+close, from the account, which orders may go; when it halts trading (a limit, a difference beyond
+its `difference`, `engine paper halt`), the halt is journaled, so that a resumed session stays
+halted, and the open orders are cancelled.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import queue
 import signal
 import threading
 import time
-from collections import deque
 
 import numpy as np
 import pandas as pd
@@ -36,16 +37,14 @@ from engine import progress
 from engine.alpaca.connection import AlpacaConnection, stop_stream
 from engine.alpaca.request import AlpacaRequest, AlpacaRequestError
 from engine.alpaca.retries import RetryPolicy, send
-from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import AccountDifference, AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
 from engine.execution.conventions import ExecutionRules, share_commission_terms_nb, size_at_close_nb
-from engine.execution.limits import KillSwitch
+from engine.execution.risk import RiskEvent, RiskGate
 from engine.order_journal import FINAL_STATUSES, JournaledOrder, OrderJournal
-from engine.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDERS, RECONCILIATION
+from engine.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDERS, RECONCILIATION, RISK
 
 QTY_DECIMALS = 9  # Alpaca takes fractional quantities to 9 decimals
-NO_LIMITS = KillSwitch()  # but the reconciliation difference
 CRASH_VARIABLE = "ENGINE_PAPER_CRASH_AT"  # tests: "intent", "sent" or "fill", optionally ":N" (the Nth time)
 STATES = {"new": "accepted", "accepted": "accepted", "pending_new": "accepted", "partially_filled": "partially_filled",
           "filled": "filled", "rejected": "rejected"}  # fmt: skip
@@ -60,21 +59,19 @@ class AlpacaBroker:
         rules: ExecutionRules,
         journal: OrderJournal,
         strategy: str,
-        kill_switch: KillSwitch = NO_LIMITS,
         reconcile_every: int = 1,
     ) -> None:
         connection.check_orders_go_to_paper()
         self.connection, self.rules, self.journal, self.strategy = connection, rules, journal, strategy
-        self.kill_switch, self.reconcile_every = kill_switch, reconcile_every
+        self.reconcile_every = reconcile_every
         self._client, self._policy = connection.trading_client(), RetryPolicy.from_env()
         self._updates: queue.SimpleQueue = queue.SimpleQueue()
-        self._sent_times: deque[float] = deque()
         self._bars_seen = 0
-        self._day: tuple[object, float] | None = None  # (New York date, equity at its first bar)
         self._crash = _CrashPoint.from_env()
         self._bus: EventBus | None = None
+        self._gate: RiskGate | None = None
+        self._orders_seen = False
         self._symbols: tuple[str, ...] = ()
-        self._chunk: Bars | None = None
         self._stream: tuple | None = None
         # A halt asked for from another thread (`engine paper halt`) runs between bars, never inside one.
         self._busy = threading.RLock()
@@ -84,11 +81,12 @@ class AlpacaBroker:
         """Why the session stopped sending orders; None while it trades."""
         return self.journal.fact("halted")
 
-    def attach(self, bus: EventBus, symbols: tuple[str, ...]) -> None:
-        self._bus, self._symbols = bus, symbols
+    def attach(self, bus: EventBus, symbols: tuple[str, ...], gate: RiskGate) -> None:
+        self._bus, self._symbols, self._gate = bus, symbols, gate
         bus.subscribe(BARS, self.on_bars)
         bus.subscribe(ORDERS, self.on_orders)
         bus.subscribe(RECONCILIATION, self.on_difference)
+        bus.subscribe(RISK, self.on_risk)
         bus.subscribe(END, self.on_end)
 
     def listen(self) -> None:
@@ -115,14 +113,12 @@ class AlpacaBroker:
             self._on_bars(event)
 
     def _on_bars(self, event: BarChunk) -> None:
-        self._chunk = event.bars
         if not self._bars_seen:  # a resumed session's past fills, booked before anything new
             self._bus.publish(FILLS, self.replayed_fills())
         self.settle()
         self._bars_seen += len(event.bars)
         if self._bars_seen % self.reconcile_every == 0 or len(event.bars) > 1:
             self._bus.publish(ACCOUNT, self._snapshot(event.bars.timestamps[-1]))
-        self._check_daily_loss(event.bars)
 
     def settle(self) -> None:
         """Bring every journaled order up to date: stream updates first, then a look at each order the
@@ -207,24 +203,22 @@ class AlpacaBroker:
             self._on_orders(event)
 
     def _on_orders(self, event: OrderBatch) -> None:
-        for row in range(len(event.bars)):
-            weights = event.target_weights[row]
-            if np.isnan(weights).all():
-                continue
-            if self.halted:
-                progress.notice(
-                    f"trading is halted ({self.halted}): the orders decided at {event.bars.index()[row]} are not sent"
-                )
-                continue
-            self._place(event, row)
-
-    def _place(self, event: OrderBatch, row: int) -> None:
-        decided = time.monotonic()
-        weights, closes = event.target_weights[row], event.bars.close[row]
-        decided_at = event.bars.timestamps[row]
+        history = not self._orders_seen  # the first chunk only warms the stages up: nothing to ask the gate
+        self._orders_seen = True
+        if history:
+            return
         cash, held = self.account()
         pending = self._pending_shares()
         committed = np.array([held.get(symbol, 0.0) + pending.get(symbol, 0.0) for symbol in self._symbols])
+        for row in range(len(event.bars)):
+            decided_at, closes = event.bars.timestamps[row], event.bars.close[row]
+            weights = self._gate.at_close(decided_at, event.target_weights[row], closes, cash, committed)
+            if not np.isnan(weights).all():
+                self._place(decided_at, weights, closes, cash, committed)
+
+    def _place(self, decided_at: np.datetime64, weights: np.ndarray, closes: np.ndarray, cash: float, committed: np.ndarray):
+        """Send the orders the gate let through, sized at the close from the account."""
+        decided = time.monotonic()
         shares = size_at_close_nb(weights, closes, cash, cash, committed, np.zeros(len(weights)), self.rules.terms)
         for column in np.flatnonzero(~np.isnan(weights)):
             qty = round(float(shares[column]), QTY_DECIMALS)
@@ -234,8 +228,6 @@ class AlpacaBroker:
             client_order_id = order_id(self.strategy, decided_at, symbol)
             if self.journal.order(client_order_id) is not None:  # decided again after a restart: already handled
                 continue
-            if not self._within_limits(abs(qty) * closes[column]):
-                return
             order = JournaledOrder(
                 client_order_id,
                 _iso(decided_at),
@@ -286,45 +278,19 @@ class AlpacaBroker:
         else:
             self.journal.end(order.client_order_id, "canceled", "the broker no longer knows the order")
 
-    def _within_limits(self, notional: float) -> bool:
-        limits, now = self.kill_switch, time.monotonic()
-        if limits.order_notional is not None and notional > limits.order_notional:
-            self.halt(f"an order of ${notional:,.2f} is above the order_notional limit of ${limits.order_notional:,.2f}")
-            return False
-        while self._sent_times and now - self._sent_times[0] > 60.0:
-            self._sent_times.popleft()
-        if limits.orders_per_minute is not None and len(self._sent_times) >= limits.orders_per_minute:
-            self.halt(f"more than {limits.orders_per_minute} orders in a minute (orders_per_minute)")
-            return False
-        return True
-
-    def _check_daily_loss(self, bars: Bars) -> None:
-        if self.kill_switch.daily_loss is None or self.halted:
-            return
-        equity = self._equity()
-        day = pd.Timestamp(bars.timestamps[-1], tz="UTC").tz_convert("America/New_York").date()
-        if self._day is None or self._day[0] != day:
-            self._day = (day, equity)
-            return
-        loss = 1.0 - equity / self._day[1]
-        if loss > self.kill_switch.daily_loss:
-            self.halt(f"equity fell {loss:.2%} today, beyond the daily_loss limit of {self.kill_switch.daily_loss:.2%}")
-
     def on_difference(self, difference: AccountDifference) -> None:
         self.journal.difference(_iso(difference.timestamp), difference.field, difference.ledger, difference.broker)
-        value = abs(difference.difference) * (1.0 if difference.field == "cash" else self._last_price(difference.field))
-        if not self.halted and value > self.kill_switch.difference * max(self._equity(), 1.0):
-            self.halt(
-                f"the broker's {difference.field} ({difference.broker:g}) differs from the ledger's ({difference.ledger:g})"
-            )
 
-    def halt(self, reason: str) -> None:
-        """Stop sending orders and cancel the open ones (from any thread: it waits for the bar in hand)."""
-        with self._busy:
-            if self.halted:
-                return
-            self.journal.set_fact("halted", reason)
-            progress.notice(f"trading halted: {reason}")
+    def on_risk(self, event: RiskEvent) -> None:
+        """A halt is journaled (a resumed session stays halted) and cancels the open orders; refused
+        orders are told."""
+        if event.action == "refused":
+            progress.notice(f"trading is halted ({self.halted}): the orders decided at {_iso(event.timestamp)} are not sent")
+        if event.action != "halted":
+            return
+        with self._busy:  # from any thread (`engine paper halt`): it waits for the bar in hand
+            self.journal.set_fact("halted", event.reason)
+            progress.notice(f"trading halted: {event.reason}")
             self._cancel_open_orders()
 
     def flatten(self) -> None:
@@ -362,9 +328,6 @@ class AlpacaBroker:
         positions = send(self._client, AlpacaRequest("/positions", "v2", ()), {}, self._policy)
         return float(account["cash"]), {position["symbol"]: float(position["qty"]) for position in positions}
 
-    def _equity(self) -> float:
-        return float(send(self._client, AlpacaRequest("/account", "v2", ()), {}, self._policy)["equity"])
-
     def _snapshot(self, stamp: np.datetime64) -> AccountSnapshot:
         cash, held = self.account()
         return AccountSnapshot(stamp, cash, held)
@@ -381,11 +344,6 @@ class AlpacaBroker:
     def _lookup(self, client_order_id: str) -> dict | None:
         request = AlpacaRequest("/orders:by_client_order_id", "v2", ())
         return send(self._client, request, {"client_order_id": client_order_id}, self._policy, missing_ok=True)
-
-    def _last_price(self, symbol: str) -> float:
-        if self._chunk is None or symbol not in self._chunk.symbols:
-            return 0.0
-        return float(self._chunk.close[-1, self._chunk.symbols.index(symbol)])
 
 
 class _CrashPoint:

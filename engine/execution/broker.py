@@ -1,8 +1,9 @@
 """The event-driven sim broker: orders in, order updates, fills and account snapshots out, on the bus.
 
-It sees market data before the strategy does (it attaches to the bus before the stages), holds
-orders decided at one bar's close until the next bar's open, and executes them there under the
-rules of `engine.execution.conventions`. Its account state (cash, free cash, positions, short
+It sees market data before the strategy does (it attaches to the bus before the stages), passes
+the orders decided at one bar's close through the risk gate with its account at that close, holds
+them until the next bar's open, and executes them there under the rules of
+`engine.execution.conventions`. Its account state (cash, free cash, positions, short
 debt) is vectorbt's, and each bar runs through `execute_bar_nb`, the kernel the vectorized
 backtest runs, so both fill alike. After each chunk it publishes its account, which the ledger checks.
 """
@@ -16,6 +17,7 @@ from engine.bars import Bars
 from engine.bus import EventBus
 from engine.events import AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
 from engine.execution.conventions import ExecutionRules, execute_bar_nb, execute_shares_bar_nb, size_at_close_nb
+from engine.execution.risk import RiskGate
 from engine.topics import ACCOUNT, BARS, FILLS, ORDER_UPDATES, ORDERS
 
 
@@ -33,8 +35,8 @@ class SimBroker:
         # that close (else None), when they were decided, and by which strategy.
         self._pending: tuple[np.ndarray, np.ndarray | None, np.datetime64, str] | None = None
 
-    def attach(self, bus: EventBus, symbols: tuple[str, ...]) -> None:
-        self._bus, self._symbols = bus, symbols
+    def attach(self, bus: EventBus, symbols: tuple[str, ...], gate: RiskGate) -> None:
+        self._bus, self._symbols, self._gate = bus, symbols, gate
         self.position = np.zeros(len(symbols))
         self.debt = np.zeros(len(symbols))
         bus.subscribe(BARS, self.on_bars)
@@ -52,6 +54,8 @@ class SimBroker:
             if self._pending is not None:
                 fills.extend(self._execute(bars, row))
             weights = event.target_weights[row]
+            if self._gate.watches_bars or self._gate.halted:
+                weights = self._gate.at_close(bars.timestamps[row], weights, bars.close[row], self.cash, self.position)
             placed = not np.isnan(weights).all()
             self._pending = (
                 (weights, self._sized(weights, bars.close[row]), bars.timestamps[row], event.strategy) if placed else None

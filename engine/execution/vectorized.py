@@ -27,6 +27,7 @@ from engine.execution.conventions import (
     fill_bar_orders,
     size_at_close_nb,
 )
+from engine.execution.risk import RiskGate
 from engine.topics import END, FILLS, ORDERS
 
 
@@ -81,13 +82,16 @@ class VectorizedBroker:
     ends, and then publishes every fill; the ledger books each at its bar."""
 
     name = "vectorized"
+    gated = False  # it simulates once the feed ends: no stop between bars to ask the risk gate
 
     def __init__(self, rules: ExecutionRules) -> None:
         self.rules = rules
         self._bus: EventBus | None = None
         self._batches: list[OrderBatch] = []
 
-    def attach(self, bus: EventBus, symbols: tuple[str, ...]) -> None:
+    def attach(self, bus: EventBus, symbols: tuple[str, ...], gate: RiskGate) -> None:
+        if gate.watches_bars:
+            raise ValueError("the vectorized broker cannot ask the risk gate at each close: run it through sim")
         self._bus = bus
         bus.subscribe(ORDERS, self._batches.append)
         bus.subscribe(END, self.on_end)

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from engine import progress
 from engine.metrics import compute_metrics
+from engine.node import simulate
 from engine.strategy import StrategyError
 
 
@@ -24,11 +25,9 @@ class CalibrationError(StrategyError):
     """No candidate pair made a trade in the validation window; the message names the candidates."""
 
 
-def calibrate_thresholds(prepared, simulate) -> tuple[object, list[dict]]:
-    """Return the prepared strategy with calibrated thresholds, and a record of each search.
-
-    `simulate(prepared)` runs a backtest (passed in to keep this module free of the pipeline).
-    """
+def calibrate_thresholds(prepared) -> tuple[object, list[dict]]:
+    """Return the prepared strategy with calibrated thresholds, and a record of each search; each
+    candidate is a backtest of the window through the strategy's node."""
     records = []
     for position, table in enumerate(prepared.strategy.overlays):
         if table.get("kind") != "threshold" or not table.get("calibrate"):
