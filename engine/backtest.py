@@ -235,7 +235,8 @@ def run_backtest(
         if on_chunk is not None:
             on_chunk(bars)
 
-    progress.stage(f"backtesting {prepared.strategy.name} ({execution_of(prepared, broker)})", len(prepared.bars), "bars")
+    broker = execution_of(prepared, broker)
+    progress.stage(f"backtesting {prepared.strategy.name} ({broker})", len(prepared.bars), "bars")
     run = simulate(prepared, chunk_size, broker, advance)
     return judged(prepared, run, chunk_size, broker, ablation)
 
@@ -261,7 +262,7 @@ def judged(
         baselines={name: compute_metrics(execution, periods) for name, execution in baseline_runs.items()},
         baseline_equity={name: execution.equity for name, execution in baseline_runs.items()},
         chunk_size=chunk_size,
-        broker=execution_of(prepared, broker),
+        broker=broker,
         ablation=run_ablation(prepared) if ablation else None,
     )
     judged_by_trades = not (isinstance(strategy.signal, BuyAndHoldSignal) and not strategy.overlays)  # it holds the market

@@ -254,7 +254,6 @@ class AlpacaBroker:
             "time_in_force": "day",
             "client_order_id": order.client_order_id,
         }
-        self._sent_times.append(time.monotonic())
         try:
             reply = send(self._client, AlpacaRequest("/orders", "v2", (order.symbol,), method="POST"), body, self._policy)
         except AlpacaRequestError as refused:
