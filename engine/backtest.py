@@ -221,14 +221,35 @@ def run_backtest(
     on_fold: Callable[[TrainedFold], None] | None = None,
     ablation: bool = False,
 ) -> BacktestResult:
-    # In one chunk a model's predictions are replayed, so they come from the prediction cache when an
-    # earlier run stored them for these bars; in chunks its stage runs, which needs its folds.
+    prepared = prepare_backtest(strategy, workspace, chunk_size, on_fold)
+    return backtest_prepared(prepared, chunk_size, broker, on_chunk, ablation)
+
+
+def prepare_backtest(
+    strategy: Strategy | ResolvedStrategy,
+    workspace: Workspace,
+    chunk_size: int | None = None,
+    on_fold: Callable[[TrainedFold], None] | None = None,
+) -> PreparedStrategy:
+    """`prepare` for a backtest in chunks of `chunk_size`. In one chunk a model's predictions are
+    replayed, so they come from the prediction cache when an earlier run stored them for these
+    bars; in chunks its stage runs, which needs its folds."""
     resolved, predictions = _resolved(strategy), None
     if resolved.model is not None and chunk_size is None:
         from engine.signals.cache import PredictionCache
 
         predictions = PredictionCache.in_store(workspace.models)
-    prepared = prepare(resolved, workspace, on_fold, predictions)
+    return prepare(resolved, workspace, on_fold, predictions)
+
+
+def backtest_prepared(
+    prepared: PreparedStrategy,
+    chunk_size: int | None = None,
+    broker: str = DEFAULT_BROKER,
+    on_chunk: Callable[[int], None] | None = None,
+    ablation: bool = False,
+) -> BacktestResult:
+    """The prepared strategy backtested, judged beside its baselines."""
 
     def advance(bars: int) -> None:
         progress.advance(bars)

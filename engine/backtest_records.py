@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from engine import progress
-from engine.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, load_bars, run_backtest
+from engine.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, backtest_prepared, prepare_backtest
 from engine.data.store import DataStore
 from engine.resolution import ResolvedStrategy
 from engine.runstore import RunRecords, library_versions, now
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.models.walkforward import TrainedFold
+
+
+@dataclass(frozen=True)
+class StoredBacktest:
+    result: BacktestResult
+    run_id: str
+    report: Path  # the run's HTML tearsheet
 
 
 def journaled_backtest(
@@ -20,26 +33,28 @@ def journaled_backtest(
     command: list[str],
     chunk_size: int | None = None,
     broker: str = DEFAULT_BROKER,
-    on_chunk: Callable[[int], None] | None = None,
-    **options,
-) -> tuple[BacktestResult, str]:
-    """`run_backtest` as a run of the run store: visible as running (with its progress in bars)
-    from its start, then finished with its results, or failed or interrupted. Returns the run id."""
-    total = len(load_bars(resolved.strategy, workspace.data))
-    done = 0
-
-    def advance(bars: int) -> None:
-        nonlocal done
-        done += bars
-        journal.progress(done, total)
-        if on_chunk is not None:
-            on_chunk(bars)
+    on_fold: Callable[[TrainedFold], None] | None = None,
+    ablation: bool = False,
+) -> StoredBacktest:
+    """A backtest as a run of the run store, what `engine backtest` and the TUI's New backtest run:
+    visible as running (with its progress in bars) from its start, then finished with its results
+    and its report, or failed or interrupted."""
+    from engine.report import write_tearsheet
 
     with workspace.runs.open("backtest", resolved.name, command) as journal:
-        result = run_backtest(resolved, workspace, chunk_size, broker, on_chunk=advance, **options)
+        prepared = prepare_backtest(resolved, workspace, chunk_size, on_fold)
+        done, total = 0, len(prepared.bars)
+
+        def advance(bars: int) -> None:
+            nonlocal done
+            done += bars
+            journal.progress(done, total)
+
+        result = backtest_prepared(prepared, chunk_size, broker, advance, ablation)
         progress.stage("storing the run")
         journal.finish(backtest_records(result, workspace.data, journal.run_id, command))
-    return result, journal.run_id
+    progress.stage("writing the report")
+    return StoredBacktest(result, journal.run_id, write_tearsheet(workspace.runs.load(journal.run_id)))
 
 
 def backtest_config(prepared: PreparedStrategy, chunk_size: int | None, broker: str) -> dict:

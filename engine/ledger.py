@@ -135,7 +135,9 @@ class Ledger:
         for column, symbol in enumerate(self.symbols):
             theirs = snapshot.positions.get(symbol, 0.0)
             if abs(theirs - self.positions[column]) > POSITION_TOLERANCE:
-                found.append(AccountDifference(stamp, symbol, float(self.positions[column]), theirs, float(closes[column]), equity))
+                found.append(
+                    AccountDifference(stamp, symbol, float(self.positions[column]), theirs, float(closes[column]), equity)
+                )
         for symbol in sorted(set(snapshot.positions) - set(self.symbols)):
             if snapshot.positions[symbol] != 0:
                 found.append(AccountDifference(stamp, symbol, 0.0, snapshot.positions[symbol], 0.0, equity))

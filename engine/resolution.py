@@ -15,7 +15,7 @@ from engine.models.setup import ModelSetup
 from engine.overlays.chain import ChainLink, overlay_context, resolve_chain, resolve_link
 from engine.plugins.registry import PluginRegistry, registry
 from engine.strategy import ModelSignal, Strategy, StrategyError
-from engine.strategy_files import find_strategy, load_strategy
+from engine.strategy_files import find_strategy, read_strategy
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def strategy_with_overrides(
     """The named strategy with the command line's overrides, resolved against the plugins. `risk`:
     limits that replace the strategy's `[risk]` ones (`--kill-switch`)."""
     path = find_strategy(name)
-    strategy = load_strategy(str(path))
+    strategy = read_strategy(path)
     data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
     costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
     overridden = strategy.with_overrides(

@@ -169,6 +169,12 @@ class StoredRun:
         return self._optional("calibration.json", "thresholds")
 
     @cached_property
+    def risk(self) -> dict | None:
+        """What the risk gate did (engine.execution.risk.risk_record); None where it had no limit to
+        watch and did nothing, and for runs stored before it."""
+        return read_document(self.path, "risk.json", required=False)
+
+    @cached_property
     def equity(self) -> pd.DataFrame:
         return read_table(self.path, "equity.parquet")
 

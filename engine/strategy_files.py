@@ -38,7 +38,11 @@ def find_strategy(name_or_path: str) -> Path:
 
 def load_strategy(name_or_path: str) -> Strategy:
     """The strategy file for a name or path, read and validated (schema only)."""
-    path = find_strategy(name_or_path)
+    return read_strategy(find_strategy(name_or_path))
+
+
+def read_strategy(path: Path) -> Strategy:
+    """A strategy file already found, read and validated (schema only)."""
     return parse_strategy(read_toml(path, StrategyError), str(path))
 
 

@@ -122,8 +122,9 @@ def test_engine_paper_dry_run_is_stored_as_a_paper_run_and_ends_as_the_backtest(
     assert (run["kind"], run["status"], run["sharpe"]) == ("paper", "finished", reply["metrics"]["sharpe"])
     assert reply["metrics"]["bars"] == 35
     equity = workspace.runs.load(reply["run_id"]).equity["equity"].to_numpy()
-    # The backtest of the same strategy trading from the first live bar, over the bars the feed stored.
-    from_live = load_strategy(str(path)).with_overrides(data={"start": str(LIVE_FROM.date())})
+    # The backtest of the same strategy trading from the first live bar, over the bars the feed stored,
+    # sized at the close as every paper mode sizes.
+    from_live = load_strategy(str(path)).with_overrides(data={"start": str(LIVE_FROM.date())}, execution={"size_at": "close"})
     np.testing.assert_allclose(equity, simulate(prepare(from_live, workspace)).execution.equity[:35], rtol=1e-12)
 
 

@@ -23,7 +23,7 @@ from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.paper_session import stepped_session
-from tests.sandbox import KEY, LIVE_FROM, SECRET, advance
+from tests.sandbox import KEY, LIVE_FROM, SECRET, SIZED_AT_CLOSE, advance
 
 LIVE_BARS = 21  # three trading days of hours: several crossings of the 5- and 20-hour averages
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
@@ -250,15 +250,18 @@ def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(t
     assert refused and "insufficient buying power" in refused[0].reason
 
 
-def test_orders_per_minute_halts_a_burst(trader):
+@pytest.mark.parametrize(("limit", "sent"), [(2, 2), (1, 0)])
+def test_orders_per_minute_halts_a_burst(trader, limit, sent):
+    """Buy-and-hold orders both symbols at the first live bar: two orders in the same minute of the bars'
+    clock (each capped at 40% of equity: all in, the sandbox would refuse the second for buying power)."""
     workspace, path, sandbox = trader
+    path.write_text(SIZED_AT_CLOSE.replace('kind = "sma_cross"\nfast = 5\nslow = 20', 'kind = "buy_and_hold"'))
     with sandbox() as url:
-        _, run_id = stepped_session(workspace, url, path, 8, "orders_per_minute=1")
+        _, run_id = stepped_session(workspace, url, path, 3, f"orders_per_minute={limit},position_cap=0.4")
         orders = sandbox_orders(url)
-    assert len(orders) == 1
-    assert (
-        OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == "more than 1 orders in a minute (orders_per_minute)"
-    )
+    assert len(orders) == sent
+    halted = OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted")
+    assert halted == (None if sent else "more than 1 orders in a minute (orders_per_minute)")
 
 
 def test_stop_with_flatten_sells_what_the_session_holds(trader):

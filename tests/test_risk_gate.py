@@ -97,6 +97,8 @@ def test_engine_backtest_kill_switch_is_stored_printed_and_replaces_the_strategy
     [line] = [line for line in table.stdout.splitlines() if line.startswith("risk gate: ")]
     assert line.startswith(f"risk gate: halted at {reply['risk']['halted']['timestamp']} (equity fell ")
     assert "orders refused" in line and "targets cut to the caps" in line
+    shown = cli("runs", "show", reply["run_id"]).stdout.splitlines()
+    assert line in shown  # `runs show` tells it as the backtest did
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest
 from engine.workspace import Workspace
+from tests.in_process import engine_here
 from tests.model_helpers import model_strategy, write_planted
 from tests.postgres import postgres_server
 from tests.test_cli import engine
@@ -56,7 +57,7 @@ def runs_home(tmp_path_factory, sample_home) -> Path:
     shutil.copytree(sample_home / "data" / "bars" / "1d", home / "data" / "bars" / "1d")
     workspace = Workspace(home)
     for strategy, run_id in FROZEN.items():
-        _, stored = journaled_backtest(resolve_strategy(load_strategy(strategy)), workspace, ["engine", "backtest"])
+        stored = journaled_backtest(resolve_strategy(load_strategy(strategy)), workspace, ["engine", "backtest"]).run_id
         freeze(workspace.runs.path(stored), home / "runs" / run_id)
     return home
 
@@ -196,7 +197,7 @@ async def test_a_model_run_shows_its_trades_folds_and_ablation(tmp_path, monkeyp
     write_planted(workspace.data)
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
     resolved = resolve_strategy(model_strategy("mlp", epochs=3))
-    _, run_id = journaled_backtest(resolved, workspace, ["engine", "backtest", "--ablation"], ablation=True)
+    run_id = journaled_backtest(resolved, workspace, ["engine", "backtest", "--ablation"], ablation=True).run_id
     run = workspace.runs.load(run_id)
     app = app_over(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -263,7 +264,7 @@ def test_studies_snapshot(studies_home, snap_compare):
     assert snap_compare(app_over(studies_home), press=("t",), terminal_size=SIZE)
 
 
-async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(runs_home, tmp_path, monkeypatch):
+async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(runs_home, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     shutil.copytree(runs_home, home)
     monkeypatch.setenv("ENGINE_HOME", str(home))
@@ -276,9 +277,15 @@ async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(run
         app.screen.query_one("#start").value = "2010-01-01"
         await pilot.click("#run")
         await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        assert app.screen.run.metrics["strategy"]["start"].startswith("2010-01-04")
+        run = app.screen.run
+        assert run.metrics["strategy"]["start"].startswith("2010-01-04")
         await pilot.press("escape")
         await until(pilot, lambda: len(rows(app)) == 3)
+    # The same run as `engine backtest` stores for the same request, its report included.
+    reply = engine_here(monkeypatch, capsys, "backtest", "--strategy", "sma_cross", "--start", "2010-01-01", "--json")
+    cli = Workspace(home).runs.load(json.loads(reply.stdout.splitlines()[-1])["run_id"])
+    assert cli.metrics == run.metrics and cli.config == run.config
+    assert (run.path / "report" / "report.html").is_file() and (cli.path / "report" / "report.html").is_file()
 
 
 async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped_from_it(runs_home, tmp_path):

@@ -6,7 +6,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from engine.cli.output import WARNING, print_ablation, print_json_line, print_labelled, print_line, print_metrics, stderr, stdout
+from engine.cli.output import (
+    WARNING,
+    print_ablation,
+    print_json_line,
+    print_labelled,
+    print_line,
+    print_metrics,
+    risk_line,
+    stderr,
+    stdout,
+)
 from engine.cli.progress_display import StageDisplay
 from engine.errors import UserError
 from engine.progress import listening
@@ -50,16 +60,6 @@ KillSwitchOption = Annotated[
 ]
 
 
-def risk_line(risk: dict) -> str | None:
-    """One line on what the risk gate did in a run; None when it did nothing."""
-    halted, refused, capped = risk["halted"], risk["refused_orders"], risk["capped_orders"]
-    if halted is None and not capped:
-        return None
-    parts = [f"halted at {halted['timestamp']} ({halted['reason']}), {refused} orders refused"] if halted else []
-    parts += [f"{capped} targets cut to the caps"] if capped else []
-    return "risk gate: " + "; ".join(parts)
-
-
 def report_fold(trained: TrainedFold) -> None:
     """One line per walk-forward fold on standard error."""
     metrics, how = trained.metrics, "reused" if trained.reused else "trained"
@@ -100,7 +100,6 @@ def backtest(
         display.stage("loading the backtesting libraries")
         from engine.backtest_records import journaled_backtest
         from engine.execution.risk import parse_kill_switch
-        from engine.report import write_tearsheet
 
         limits = parse_kill_switch(kill_switch)
         resolved = strategy_with_overrides(
@@ -109,9 +108,8 @@ def backtest(
         config = resolved.strategy
         workspace = Workspace.from_env()
         broker = BROKER_OF_EXECUTION.get(execution, execution)
-        result, run_id = journaled_backtest(resolved, workspace, sys.argv, chunk, broker, on_fold=report_fold, ablation=ablation)
-        display.stage("writing the report")
-        report = write_tearsheet(workspace.runs.load(run_id))
+        stored = journaled_backtest(resolved, workspace, sys.argv, chunk, broker, on_fold=report_fold, ablation=ablation)
+    result, run_id, report = stored.result, stored.run_id, stored.report
     run_dir = workspace.runs.path(run_id)
     for warning in result.warnings:
         print_labelled(WARNING, warning)

@@ -13,6 +13,7 @@ from engine.cli.output import (
     print_line,
     print_metrics,
     print_table,
+    risk_line,
     stdout,
 )
 from engine.formatting import format_metric
@@ -108,6 +109,12 @@ def _show_backtest(run: StoredRun) -> None:
     print_metrics("metrics", {manifest["strategy"]: metrics["strategy"], **metrics["baselines"]})
     for warning in metrics.get("warnings", []):
         print_labelled(WARNING, warning, stdout)
+    if run.risk is not None:
+        print_line(risk_line(run.risk) or f"risk gate: {_limits(run.risk['limits'])}, never tripped")
+
+
+def _limits(limits: dict) -> str:
+    return ", ".join(f"{name}={value:g}" for name, value in limits.items())
 
 
 @app.command("rm")

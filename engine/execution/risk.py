@@ -12,7 +12,8 @@ NAME=VALUE pairs):
 - `order_notional=50000`: an order worth more than $50,000 at the close it was decided on
   (|target weight x equity - position x close|);
 - `orders_per_minute=60`: more orders decided within any 60 seconds of the bars' clock (with bars a
-  minute or more apart: more than 60 orders at one bar);
+  minute or more apart: more than 60 orders at one bar), counting those that trade (not a target
+  already held);
 - `difference=0.01`: the broker's account differs from the ledger by more than 1% of equity (a
   paper account reset, a position opened outside the session);
 - `position_cap=0.5`: no symbol's target beyond 50% of equity (long or short): larger targets are
@@ -158,8 +159,8 @@ class RiskGate:
 
     def _check_orders(self, stamp, weights, ordered, closes, equity, positions) -> None:
         limits = self.limits
+        notional = np.abs(np.where(ordered, weights, 0.0) * equity - positions * closes) * ordered
         if limits.order_notional is not None:
-            notional = np.abs(np.where(ordered, weights, 0.0) * equity - positions * closes) * ordered
             column = int(np.argmax(notional))
             if notional[column] > limits.order_notional:
                 self._trip(
@@ -172,7 +173,8 @@ class RiskGate:
         if limits.orders_per_minute is not None:
             while self._decided and stamp - self._decided[0][0] >= np.timedelta64(60, "s"):
                 self._decided.popleft()
-            self._decided.append((stamp, int(ordered.sum())))
+            trading = notional > _CAP_TOLERANCE * max(equity, 1.0)  # a target already held trades nothing
+            self._decided.append((stamp, int(trading.sum())))
             if sum(count for _, count in self._decided) > limits.orders_per_minute:
                 reason = f"more than {limits.orders_per_minute} orders in a minute (orders_per_minute)"
                 self._trip(stamp, "orders_per_minute", reason)

@@ -96,11 +96,11 @@ class NewBacktestScreen(Screen):
 
         try:
             with listening(_ProgressToScreen(self)):
-                _, run_id = journaled_backtest(resolved, self.workspace, ["engine", "tui", "backtest", resolved.name])
+                stored = journaled_backtest(resolved, self.workspace, ["engine", "tui", "backtest", resolved.name])
         except UserError as error:
             self.app.call_from_thread(self.failed, str(error))
             return
-        self.app.call_from_thread(self.finished, run_id)
+        self.app.call_from_thread(self.finished, stored.run_id)
 
     def show_stage(self, description: str, total: int | None) -> None:
         self.query_one("#stage", Label).update(description)
