@@ -9,7 +9,7 @@ import torch
 
 from benchmarks.common import best_time
 from engine.models.training import INFERENCE_BATCH, choose_device
-from engine.plugins.registry import registry
+from engine.plugins.registry import registry_of
 
 SEQUENCES, LOOKBACK, FEATURES, HIDDEN = 65_536, 24, 23, 64
 GOAL_SEQUENCES_PER_SECOND = 30_000
@@ -19,7 +19,7 @@ def measure() -> dict:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(SEQUENCES, LOOKBACK, FEATURES)).astype(np.float32)
     assets = rng.integers(0, 2, SEQUENCES)
-    model = registry().get("model", "gru")(FEATURES, 2, LOOKBACK, {"hidden": HIDDEN})
+    model = registry_of().get("model", "gru")(FEATURES, 2, LOOKBACK, {"hidden": HIDDEN})
     ours = best_time(lambda: model.predict(x, assets), repeats=3)
 
     bare_gru, head = torch.nn.GRU(FEATURES, HIDDEN, batch_first=True), torch.nn.Linear(HIDDEN, 1)

@@ -31,7 +31,7 @@ GOAL_TRIALS_PER_SECOND = 20
 
 
 def _trials_per_second(home: Path, study: str, workers: int) -> float:
-    settings = StudySettings(strategy="gru93", trials=WARM_UP, space_file=str(SPACE), study=study, seed=0, home=str(home))
+    settings = StudySettings(strategy="gru93", trials=WARM_UP, home=str(home), space_file=str(SPACE), study=study, seed=0)
     run_study(settings)  # creates the study; the first trial fills the prediction cache
     settings = replace(settings, trials=WARM_UP + TRIALS, workers=workers)
     start = time.perf_counter()

@@ -92,9 +92,10 @@ class PreparedStrategy:
         return [self.signal_stage(replay), *build_chain(self.resolved.chain, self.overlay_context())]
 
     def with_strategy(self, strategy: Strategy) -> PreparedStrategy:
-        """Another rule strategy on the same bars, traded period, annualization and execution rules (for
-        baselines)."""
-        return PreparedStrategy(resolve_strategy(strategy), self.bars, self.trade_from, self.annualization, self.rules)
+        """A baseline (a rule signal, no overlays) on the same bars, traded period, annualization and
+        execution rules, resolved against the same plugins."""
+        resolved = ResolvedStrategy(strategy, None, (), self.resolved.plugins)
+        return PreparedStrategy(resolved, self.bars, self.trade_from, self.annualization, self.rules)
 
 
 def load_bars(strategy: Strategy, store: DataStore) -> Bars:
@@ -103,8 +104,8 @@ def load_bars(strategy: Strategy, store: DataStore) -> Bars:
     return store.load(strategy.data.symbols, strategy.data.timeframe, None, strategy.data.end)
 
 
-def _resolved(strategy: Strategy | ResolvedStrategy) -> ResolvedStrategy:
-    return strategy if isinstance(strategy, ResolvedStrategy) else resolve_strategy(strategy)
+def _resolved(strategy: Strategy | ResolvedStrategy, workspace: Workspace) -> ResolvedStrategy:
+    return strategy if isinstance(strategy, ResolvedStrategy) else resolve_strategy(strategy, workspace=workspace)
 
 
 def prepare(
@@ -115,7 +116,7 @@ def prepare(
 ) -> PreparedStrategy:
     """Load the bars, train (or reuse) a model's folds, calibrate thresholds. With `predictions`, a
     model whose predictions are cached for these bars is not run again (engine optimize)."""
-    resolved = _resolved(strategy)
+    resolved = _resolved(strategy, workspace)
     data = resolved.strategy.data
     progress.stage(f"loading {data.timeframe} bars of {', '.join(data.symbols)}")
     bars = load_bars(resolved.strategy, workspace.data)
@@ -234,7 +235,7 @@ def prepare_backtest(
     """`prepare` for a backtest in chunks of `chunk_size`. In one chunk a model's predictions are
     replayed, so they come from the prediction cache when an earlier run stored them for these
     bars; in chunks its stage runs, which needs its folds."""
-    resolved, predictions = _resolved(strategy), None
+    resolved, predictions = _resolved(strategy, workspace), None
     if resolved.model is not None and chunk_size is None:
         from engine.signals.cache import PredictionCache
 

@@ -26,7 +26,6 @@ from engine.stage import Stage
 
 if TYPE_CHECKING:
     from engine.backtest import PreparedStrategy
-    from engine.plugins.registry import PluginRegistry
 
 DEFAULT_BROKER = "vectorized"
 GATED_BROKER = "sim"  # runs a broker that cannot ask the gate at each close (`gated = False`) fills alike
@@ -53,7 +52,7 @@ def build_node(prepared: PreparedStrategy, mode: Mode = Mode()) -> Pipeline:
     gate = RiskGate(prepared.strategy.risk, initial_cash, mode.halted)
     broker = mode.broker
     if isinstance(broker, str):
-        broker = _plugins(prepared).get("broker", execution_of(prepared, broker))(rules)
+        broker = prepared.resolved.plugins.get("broker", execution_of(prepared, broker))(rules)
     trade_from = bars.timestamps[prepared.trade_from] if mode.trade_from is None else mode.trade_from
     return Pipeline(
         list(mode.stages) if mode.stages is not None else prepared.stages(replay=mode.replay),
@@ -72,17 +71,9 @@ def execution_of(prepared: PreparedStrategy, broker: str) -> str:
     """The broker that fills `broker`'s orders for this strategy: itself, but where the strategy's
     limits watch every close and it cannot stop there to ask the gate (`gated = False`, as
     `vectorized`): then `sim`, which fills alike."""
-    if prepared.strategy.risk.watches_bars and not getattr(_plugins(prepared).get("broker", broker), "gated", True):
+    if prepared.strategy.risk.watches_bars and not getattr(prepared.resolved.plugins.get("broker", broker), "gated", True):
         return GATED_BROKER
     return broker
-
-
-def _plugins(prepared: PreparedStrategy) -> PluginRegistry:
-    if prepared.resolved.plugins is not None:
-        return prepared.resolved.plugins
-    from engine.plugins.registry import registry
-
-    return registry()
 
 
 def simulate(

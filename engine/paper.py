@@ -77,14 +77,17 @@ class PaperSession:
         command: list[str],
         broker: str = "sim",
         session: str | None = None,
+        crash_at: str | None = None,
     ) -> None:
+        """`crash_at`: the tests' hook that kills the session at a point of its order flow
+        (engine.execution.alpaca's CRASH_VARIABLE)."""
         check_broker(broker)
         if session is not None and broker != "alpaca":
             raise PaperError("--session resumes a session of the alpaca broker: a sim session has nothing to resume")
         # A live broker cannot see the next open: every paper mode, the dry run too, sizes at the close.
         resolved = replace(resolved, strategy=resolved.strategy.with_overrides(execution={"size_at": "close"}))
         self.resolved, self.workspace, self.command = resolved, workspace, command
-        self.connection, self.broker_name = connection, broker
+        self.connection, self.broker_name, self.crash_at = connection, broker, crash_at
         if broker == "alpaca":
             connection.check_orders_go_to_paper()
         self.resumed = None if session is None else _resumable(workspace.runs, session, resolved.name)
@@ -122,7 +125,7 @@ class PaperSession:
         if orders is None:
             broker, initial_cash, held = "sim", prepared.rules.initial_cash, None
         else:
-            broker = AlpacaBroker(self.connection, prepared.rules, orders, strategy.name)
+            broker = AlpacaBroker(self.connection, prepared.rules, orders, strategy.name, crash_at=self.crash_at)
             if orders.fact("history_end") is None:
                 orders.set_fact("history_end", _iso(history.timestamps[-1]))
                 orders.set_fact("initial_cash", broker.account()[0])

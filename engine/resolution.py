@@ -13,9 +13,10 @@ from dataclasses import dataclass, replace
 from engine.features.base import FeatureContext
 from engine.models.setup import ModelSetup
 from engine.overlays.chain import ChainLink, overlay_context, resolve_chain, resolve_link
-from engine.plugins.registry import PluginRegistry, registry
+from engine.plugins.registry import PluginRegistry, registry_of
 from engine.strategy import ModelSignal, Strategy, StrategyError
 from engine.strategy_files import find_strategy, read_strategy
+from engine.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ResolvedStrategy:
     strategy: Strategy
     model: ModelSetup | None  # for a model strategy
     chain: tuple[ChainLink, ...]
-    plugins: PluginRegistry | None  # None when the strategy names no plugin (no discovery needed)
+    plugins: PluginRegistry  # what it was resolved against: its brokers, models, features and overlays
 
     @property
     def name(self) -> str:
@@ -42,12 +43,14 @@ class ResolvedStrategy:
         return replace(self, strategy=strategy, chain=chain)
 
 
-def resolve_strategy(strategy: Strategy, source: str | None = None, plugins: PluginRegistry | None = None) -> ResolvedStrategy:
-    """Check the strategy against the plugins; errors name `source` (default: the strategy) and the field."""
-    if plugins is None and (strategy.overlays or isinstance(strategy.signal, ModelSignal)):
-        plugins = registry()
+def resolve_strategy(strategy: Strategy, source: str | None = None, workspace: Workspace | None = None) -> ResolvedStrategy:
+    """Check the strategy against the plugins `workspace` sees (without one: the built-in and installed
+    ones); errors name `source` (default: the strategy) and the field. Its features read the
+    workspace's news."""
+    plugins = registry_of() if workspace is None else workspace.registry
     try:
-        context = FeatureContext(tuple(strategy.data.symbols), strategy.data.timeframe)
+        news = None if workspace is None else workspace.news
+        context = FeatureContext(tuple(strategy.data.symbols), strategy.data.timeframe, news)
         model = ModelSetup(strategy.signal, plugins, context) if isinstance(strategy.signal, ModelSignal) else None
         chain = resolve_chain(strategy, plugins)
     except ValueError as error:
@@ -57,6 +60,7 @@ def resolve_strategy(strategy: Strategy, source: str | None = None, plugins: Plu
 
 def strategy_with_overrides(
     name: str,
+    workspace: Workspace,
     symbols: list[str] | None = None,
     timeframe: str | None = None,
     start: str | None = None,
@@ -66,9 +70,9 @@ def strategy_with_overrides(
     size_at: str | None = None,
     risk: dict | None = None,
 ) -> ResolvedStrategy:
-    """The named strategy with the command line's overrides, resolved against the plugins. `risk`:
-    limits that replace the strategy's `[risk]` ones (`--kill-switch`)."""
-    path = find_strategy(name)
+    """The named strategy (found in `workspace`) with the command line's overrides, resolved against
+    the workspace's plugins. `risk`: limits that replace the strategy's `[risk]` ones (`--kill-switch`)."""
+    path = find_strategy(name, workspace)
     strategy = read_strategy(path)
     data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
     costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
@@ -78,4 +82,4 @@ def strategy_with_overrides(
         execution={} if size_at is None else {"size_at": size_at},
         risk=risk or {},
     )
-    return resolve_strategy(overridden, source=str(path))
+    return resolve_strategy(overridden, str(path), workspace)

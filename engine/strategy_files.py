@@ -1,8 +1,9 @@
 """Finding and reading strategy files.
 
 A name or path is found by engine.lookup's rule (as given, then in the workspace's `strategies/`,
-then among the built-ins), then among the strategy files plugins ship. Reading validates the
-schema only; `engine.resolution` checks the plugins a strategy names.
+then among the built-ins), then among the strategy files the workspace's plugins ship. Without a
+workspace: a path as given, or a built-in. Reading validates the schema only; `engine.resolution`
+checks the plugins a strategy names.
 """
 
 from __future__ import annotations
@@ -14,31 +15,32 @@ from engine import resources
 from engine.lookup import find_file, names_in
 from engine.strategy import Strategy, StrategyError, parse_strategy
 from engine.toml_files import read_toml
+from engine.workspace import Workspace
 
 
-def _plugin_strategies() -> dict[str, tuple[Path, str]]:
-    """Strategy files plugins ship: name -> (path, the plugin's origin)."""
-    from engine.plugins.registry import registry
-
-    plugins = registry()
+def _plugin_strategies(workspace: Workspace | None) -> dict[str, tuple[Path, str]]:
+    """Strategy files the workspace's plugins ship: name -> (path, the plugin's origin)."""
+    if workspace is None:
+        return {}
+    plugins = workspace.registry
     shipped = [entry for entry in plugins.entries if entry.kind == "strategy"]
     return {entry.name: (Path(plugins.get("strategy", entry.name)), entry.origin) for entry in shipped}
 
 
-def find_strategy(name_or_path: str) -> Path:
+def find_strategy(name_or_path: str, workspace: Workspace | None = None) -> Path:
     """The file by engine.lookup's rule, else a plugin's strategy of that name."""
-    path = find_file(name_or_path, resources.STRATEGIES)
+    path = find_file(name_or_path, resources.STRATEGIES, workspace)
     if path is not None:
         return path
-    from_plugins = _plugin_strategies()
+    from_plugins = _plugin_strategies(workspace)
     if name_or_path in from_plugins:
         return from_plugins[name_or_path][0]
-    raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(list_strategies()) or 'none'}")
+    raise StrategyError(f"unknown strategy {name_or_path!r}; known: {', '.join(list_strategies(workspace)) or 'none'}")
 
 
-def load_strategy(name_or_path: str) -> Strategy:
+def load_strategy(name_or_path: str, workspace: Workspace | None = None) -> Strategy:
     """The strategy file for a name or path, read and validated (schema only)."""
-    return read_strategy(find_strategy(name_or_path))
+    return read_strategy(find_strategy(name_or_path, workspace))
 
 
 def read_strategy(path: Path) -> Strategy:
@@ -46,8 +48,8 @@ def read_strategy(path: Path) -> Strategy:
     return parse_strategy(read_toml(path, StrategyError), str(path))
 
 
-def list_strategies() -> list[str]:
-    return [entry.name for entry in strategy_entries()]
+def list_strategies(workspace: Workspace | None = None) -> list[str]:
+    return [entry.name for entry in strategy_entries(workspace)]
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,9 @@ class StrategyEntry:
     origin: str  # workspace, built-in, or the plugin's origin
 
 
-def strategy_entries() -> list[StrategyEntry]:
+def strategy_entries(workspace: Workspace | None = None) -> list[StrategyEntry]:
     """Every strategy a name can reach, by name, where the lookup finds it."""
-    entries = {name: StrategyEntry(name, path, origin) for name, (path, origin) in _plugin_strategies().items()}
-    for name, path in names_in(resources.STRATEGIES).items():
+    entries = {name: StrategyEntry(name, path, origin) for name, (path, origin) in _plugin_strategies(workspace).items()}
+    for name, path in names_in(resources.STRATEGIES, workspace).items():
         entries[name] = StrategyEntry(name, path, "built-in" if path.is_relative_to(resources.ROOT) else "workspace")
     return [entries[name] for name in sorted(entries)]

@@ -1,17 +1,26 @@
 """The workspace: where everything a user writes lives (data, models, runs, strategies, search spaces,
-plugins), `$ENGINE_HOME`, or else the current directory."""
+plugins), `$ENGINE_HOME`, or else the current directory.
+
+It is the context every use case works in: an entry point (the CLI, the TUI, `engine.open_workspace`
+in a notebook) builds it once and passes it down, with the plugins it sees (`registry`). Nothing
+below the entry points reads the environment for it, so two workspaces can be used in one process.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import resources
 from engine.data.store import DataStore
 from engine.models.store import ModelStore
 from engine.news.store import NewsStore
 from engine.runstore import RunStore
+
+if TYPE_CHECKING:
+    from engine.plugins.registry import PluginRegistry
 
 
 @dataclass(frozen=True)
@@ -20,7 +29,15 @@ class Workspace:
 
     @classmethod
     def from_env(cls) -> Workspace:
+        """`$ENGINE_HOME`, or the current directory: for entry points only."""
         return cls(Path(os.environ.get("ENGINE_HOME", ".")).resolve())
+
+    @property
+    def registry(self) -> PluginRegistry:
+        """The plugins this workspace sees: the built-in ones, the installed ones and its drop-ins."""
+        from engine.plugins.registry import registry_of
+
+        return registry_of(self.plugins)
 
     @property
     def data(self) -> DataStore:

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from engine.data.store import DataStore
-from engine.plugins.registry import discover, plugin_folders
+from engine.plugins.registry import BUILTIN_FOLDER, discover
 from engine.resolution import resolve_strategy
 from engine.strategy import StrategyError, parse_strategy
 from tests.model_helpers import model_strategy, write_planted
@@ -194,7 +194,7 @@ def test_drop_in_files_named_like_built_ins_or_each_other_load_side_by_side(home
     other.mkdir()
     (home / "plugins" / "gru.py").write_text(MODEL.format(name="own_gru", **GOOD))  # the built-in's file name
     (other / "gru.py").write_text(MODEL.format(name="other_gru", **GOOD))
-    plugins = discover([*plugin_folders(), other], use_entry_points=False)
+    plugins = discover([BUILTIN_FOLDER, home / "plugins", other], use_entry_points=False)
     assert not plugins.failures, plugins.failures
     modules = {entry.name: entry.module for entry in plugins.entries if entry.kind == "model"}
     assert len({modules["gru"], modules["own_gru"], modules["other_gru"]}) == 3

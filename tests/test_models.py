@@ -12,7 +12,7 @@ from engine.features.dataset import FeatureSet
 from engine.features.technical import CalendarFeatures, TechnicalFeatures
 from engine.models import walkforward
 from engine.models.walkforward import plan_folds, train_walk_forward
-from engine.plugins.registry import registry
+from engine.plugins.registry import registry_of
 from engine.resolution import resolve_strategy
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, planted_frames, write_planted
@@ -33,7 +33,7 @@ def out_of_sample_auc(walk_forward, labels) -> float:
 
 
 def test_all_four_models_are_registered_as_plugins():
-    plugins = registry()
+    plugins = registry_of()
     assert set(BUILT_IN_MODELS) <= set(plugins.names("model"))
     assert {entry.origin for entry in plugins.entries if entry.name in BUILT_IN_MODELS} == {"built-in"}
 

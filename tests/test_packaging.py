@@ -52,5 +52,5 @@ def test_a_wheel_in_a_fresh_venv_backtests_and_reports_outside_the_checkout(samp
         payload = json.loads(result.stdout.strip().splitlines()[-1])
         report = home / "runs" / payload["run_id"] / "report"
         assert (report / "report.html").stat().st_size > 0 and len(list((report / "charts").glob("*.png"))) == 9
-    plugins = "from engine.plugins.registry import registry; r = registry(); print(len(r.failures), *r.names('model'))"
+    plugins = "from engine.plugins.registry import registry_of; r = registry_of(); print(len(r.failures), *r.names('model'))"
     assert run([python, "-c", plugins], cwd=elsewhere, env=env).stdout.split() == ["0", "cnn_lstm", "gru", "lstm", "mlp"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from engine.backtest import prepare
-from engine.plugins.registry import PluginError, discover, plugin_folders
+from engine.plugins.registry import BUILTIN_FOLDER, PluginError, discover
 from engine.plugins.scaffold import network_for, plugin_source
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
@@ -125,7 +125,7 @@ def backtest_with(plugin: str, workspace: Workspace, env: dict) -> dict:
 
 def test_a_drop_in_file_is_discovered_and_backtested_end_to_end(planted_workspace):
     write_plugin(planted_workspace.root / "plugins", "outside_logit")
-    plugins = discover(plugin_folders())
+    plugins = discover([BUILTIN_FOLDER, planted_workspace.plugins])
     entry = next(e for e in plugins.entries if e.name == "outside_logit")
     assert (entry.kind, entry.version) == ("model", "-") and entry.origin.startswith("drop-in ")
     backtest_with("outside_logit", planted_workspace, {**os.environ, "ENGINE_HOME": str(planted_workspace.root)})
@@ -171,10 +171,10 @@ def test_a_misbehaving_model_is_named(planted_workspace, mode, message):
     write_plugin(planted_workspace.root / "plugins", "bad_logit", mode)
     from engine.plugins import registry as registry_module
 
-    registry_module._cached.cache_clear()
+    registry_module.registry_of.cache_clear()
     with pytest.raises(PluginError, match=message):
         prepare(strategy_for("bad_logit"), planted_workspace)
-    registry_module._cached.cache_clear()
+    registry_module.registry_of.cache_clear()
 
 
 BROKEN_NETWORK = """

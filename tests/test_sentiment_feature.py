@@ -18,6 +18,7 @@ from engine.resolution import resolve_strategy
 from engine.signals.cache import PredictionCache
 from engine.strategy import StrategyError
 from engine.strategy_files import load_strategy
+from engine.workspace import Workspace
 
 REVISION = "0123456789abcdef"  # scores of a model that is not on this machine: the one stored revision is used
 COLUMNS = {name: position for position, name in enumerate(NewsSentiment.columns)}
@@ -57,10 +58,10 @@ def home(tmp_path, monkeypatch):
     return tmp_path
 
 
-def features(store, symbols: tuple[str, ...], timeframe: str, start: str, end: str, **settings) -> pd.DataFrame:
+def features(home, store, symbols: tuple[str, ...], timeframe: str, start: str, end: str, **settings) -> pd.DataFrame:
     """The feature rows of the bars from `start` to `end`, the first symbol's, by bar time."""
     bars = store.load(list(symbols), timeframe, pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC"))
-    provider = NewsSentiment(SentimentSettings(**settings), FeatureContext(symbols, timeframe))
+    provider = NewsSentiment(SentimentSettings(**settings), FeatureContext(symbols, timeframe, Workspace(home).news))
     values = provider.compute(bars)[:, 0, :]
     return pd.DataFrame(values, index=bars.index(), columns=NewsSentiment.columns)
 
@@ -75,17 +76,17 @@ def test_an_article_reaches_the_first_bar_closing_at_or_after_it_plus_the_latenc
             (4, "2021-03-02 17:29:30", "SYN00", -1.0),  # with a minute's latency: after it
         ],
     )
-    rows = features(store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30")
+    rows = features(home, store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30")
     assert rows["count"].tolist() == [1, 1, 2, 0]
     assert rows["mean"].tolist() == [0.5, -0.25, 0.0, 0.0]
-    late = features(store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30", latency_minutes=1)
+    late = features(home, store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30", latency_minutes=1)
     assert late["count"].tolist() == [0, 2, 1, 1]  # a minute later, each reaches the bar closing at or after
     assert late["mean"].tolist() == [0.0, 0.125, 1.0, -1.0]
 
 
 def test_friday_evening_news_reaches_monday_and_decays_over_the_weekend(home, store):
     publish(home, [(1, "2021-03-05 21:30:01", "SYN00", 0.8)])  # after Friday's last close (20:30 + 1h)
-    rows = features(store, ("SYN00",), "1h", "2021-03-05 19:30", "2021-03-08 16:30", half_life_bars=2)
+    rows = features(home, store, ("SYN00",), "1h", "2021-03-05 19:30", "2021-03-08 16:30", half_life_bars=2)
     friday, monday = rows.loc["2021-03-05"], rows.loc["2021-03-08"]
     assert friday["count"].sum() == 0 and (friday["decayed"] == 0).all()
     assert monday["count"].tolist() == [1, 0, 0]
@@ -103,7 +104,7 @@ def test_daily_bars_close_at_four_in_new_york_across_daylight_saving_and_holiday
             (4, "2018-07-04 12:00:00", "SP500", 0.4),  # Independence Day: no bar, so Thursday the 5th
         ],
     )
-    rows = features(store, ("SP500",), "1d", "2018-03-08", "2018-07-06")
+    rows = features(home, store, ("SP500",), "1d", "2018-03-08", "2018-07-06")
     with_news = rows[rows["count"] > 0]
     assert [f"{day:%Y-%m-%d}" for day in with_news.index] == ["2018-03-09", "2018-03-13", "2018-07-05"]
     assert with_news["mean"].tolist() == pytest.approx([0.1, 0.25, 0.4])
@@ -111,9 +112,9 @@ def test_daily_bars_close_at_four_in_new_york_across_daylight_saving_and_holiday
 
 def test_an_updated_article_counts_from_its_first_publication_with_its_first_text(home, store):
     publish(home, [(1, "2021-03-02 15:00:00", "SYN00", 0.6, "2021-03-02 17:00:00", -0.9)])
-    first = features(store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30")
+    first = features(home, store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30")
     assert first["mean"].tolist() == [0.6, 0, 0, 0]
-    counted = features(store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30", updates="count")
+    counted = features(home, store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30", updates="count")
     assert counted["mean"].tolist() == [0.6, 0, -0.9, 0]
 
 
@@ -121,9 +122,9 @@ def test_the_features_do_not_depend_on_where_the_bars_start(home, store):
     rng = np.random.default_rng(3)
     times = pd.Timestamp("2021-03-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 60 * 86400, 300), unit="s")
     publish(home, [(i + 1, f"{time:%Y-%m-%d %H:%M:%S}", "SYN00", float(rng.uniform(-1, 1))) for i, time in enumerate(times)])
-    full = features(store, ("SYN00",), "1h", "2021-01-04", "2021-06-30")
-    provider = NewsSentiment(SentimentSettings(), FeatureContext(("SYN00",), "1h"))
-    late = features(store, ("SYN00",), "1h", str(full.index[-provider.history - 40]), "2021-06-30")
+    full = features(home, store, ("SYN00",), "1h", "2021-01-04", "2021-06-30")
+    provider = NewsSentiment(SentimentSettings(), FeatureContext(("SYN00",), "1h", Workspace(home).news))
+    late = features(home, store, ("SYN00",), "1h", str(full.index[-provider.history - 40]), "2021-06-30")
     pd.testing.assert_frame_equal(late.iloc[-40:], full.iloc[-40:], rtol=1e-12, atol=1e-12)
 
 
@@ -152,10 +153,12 @@ def test_news_not_scored_or_a_model_not_here_is_one_line_saying_what_to_do(home)
         ),
         "test",
     )
-    unscored = NewsSentiment(SentimentSettings(), FeatureContext(("SYN00",), "1h"))
+    unscored = NewsSentiment(SentimentSettings(), FeatureContext(("SYN00",), "1h", Workspace(home).news))
     with pytest.raises(UserError, match=r"1 of 2 articles about SYN00 are not scored with ProsusAI/finbert \(both\): run "):
         unscored.inputs_fingerprint()
-    elsewhere = NewsSentiment(SentimentSettings(model=str(home / "no-model")), FeatureContext(("SYN00",), "1h"))
+    elsewhere = NewsSentiment(
+        SentimentSettings(model=str(home / "no-model")), FeatureContext(("SYN00",), "1h", Workspace(home).news)
+    )
     with pytest.raises(UserError, match=str(home / "no-model")):
         elsewhere.inputs_fingerprint()
 
@@ -166,7 +169,7 @@ def test_changed_news_or_scores_make_new_fold_and_prediction_keys(home, store):
     bars = load_bars(strategy, store)
 
     def keys() -> tuple[list[str], str]:
-        setup = resolve_strategy(strategy).model
+        setup = resolve_strategy(strategy, workspace=Workspace(home)).model
         return planned_fold_keys(setup, bars), PredictionCache(home / "predictions").key(setup, bars)
 
     before = keys()

@@ -68,7 +68,7 @@ def fetch_bars(
             groups[missing].append(symbol)
 
     client = connection.data_client()
-    policy = policy or RetryPolicy.from_env()
+    policy = policy or RetryPolicy.of(connection)
     fetched: dict[str, list[pd.DataFrame]] = defaultdict(list)
     requests = sum(len(group) for group in groups.values())
     progress.stage(f"fetching {timeframe} bars of {', '.join(symbols)} from {connection.data_server}", requests, "symbols")

@@ -37,6 +37,7 @@ from alpaca.trading.stream import TradingStream
 from engine.errors import UserError
 
 KEY_VARIABLE, SECRET_VARIABLE, URL_VARIABLE = "APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "ENGINE_ALPACA_URL"
+MAX_WAIT_VARIABLE = "ENGINE_ALPACA_MAX_WAIT"
 PLACEHOLDER_KEYS = ("engine-sandbox", "engine-sandbox")
 PAPER_HOST = urlsplit(BaseURL.TRADING_PAPER.value).hostname
 TIMEOUT = (10.0, 60.0)  # seconds to connect, and to wait for each part of a reply
@@ -64,20 +65,23 @@ class AlpacaConnection:
     server: str | None  # ENGINE_ALPACA_URL without a trailing slash; None: Alpaca's own servers
     key: str = field(repr=False)
     secret: str = field(repr=False)
+    max_wait: float | None = None  # ENGINE_ALPACA_MAX_WAIT: the longest wait between tries (engine.alpaca.retries)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> AlpacaConnection:
+        """The connection settings from the environment: for entry points only."""
         server = environ.get(URL_VARIABLE, "").strip().rstrip("/") or None
         if server is not None:
             _check_url(server)
+        max_wait = _max_wait(environ.get(MAX_WAIT_VARIABLE))
         key, secret = environ.get(KEY_VARIABLE, ""), environ.get(SECRET_VARIABLE, "")
         if key and secret:
-            return cls(server, key, secret)
+            return cls(server, key, secret, max_wait)
         if key or secret:
             missing = SECRET_VARIABLE if key else KEY_VARIABLE
             raise AlpacaSetupError(f"{missing} is not set: Alpaca needs both {KEY_VARIABLE} and {SECRET_VARIABLE}")
         if server is not None and _is_loopback(server):
-            return cls(server, *PLACEHOLDER_KEYS)
+            return cls(server, *PLACEHOLDER_KEYS, max_wait)
         raise AlpacaSetupError(
             f"no Alpaca keys: set {KEY_VARIABLE} and {SECRET_VARIABLE}, or point {URL_VARIABLE} at "
             "`engine sandbox` on this machine (http://127.0.0.1:8765), which needs none"
@@ -127,6 +131,18 @@ def _prepared(client: Client) -> Client:
     client._retry, client._retry_codes = 0, []
     client._session = _SessionWithTimeout()
     return client
+
+
+def _max_wait(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        max_wait = float(text)
+    except ValueError:
+        max_wait = float("nan")
+    if not 0 <= max_wait < float("inf"):
+        raise AlpacaSetupError(f"{MAX_WAIT_VARIABLE}={text!r}: give the longest wait in seconds, like 30")
+    return max_wait
 
 
 def _check_url(server: str) -> None:

@@ -40,7 +40,7 @@ def fetch_news(
     progress.stage(f"fetching news about {', '.join(symbols)} from {connection.data_server}", None, "pages")
     articles = []
     first = AlpacaRequest("/news", "v1beta1", tuple(symbols))
-    for page, reply in pages(client, first, request.to_request_fields(), policy or RetryPolicy.from_env()):
+    for page, reply in pages(client, first, request.to_request_fields(), policy or RetryPolicy.of(connection)):
         articles.append(_page_articles(page, reply))
         progress.advance()
     fetched = pd.concat(articles, ignore_index=True)

@@ -12,10 +12,8 @@ The SDK's own retries are off (engine.alpaca.connection), so these are the only 
 from __future__ import annotations
 
 import email.utils
-import os
 import time
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,10 +23,9 @@ from alpaca.common.rest import RESTClient
 from tenacity import RetryCallState, Retrying, stop_never
 
 from engine import progress
-from engine.alpaca.connection import AlpacaSetupError
+from engine.alpaca.connection import AlpacaConnection
 from engine.alpaca.request import AlpacaRequest
 
-MAX_WAIT_VARIABLE = "ENGINE_ALPACA_MAX_WAIT"
 RATE_LIMITED, PASSING = "rate limited", "passing"
 PASSING_STATUSES = (500, 502, 503, 504)
 
@@ -41,18 +38,11 @@ class RetryPolicy:
     max_wait: float = 60.0  # the longest wait between tries, Retry-After included
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> RetryPolicy:
-        """The default policy; `ENGINE_ALPACA_MAX_WAIT` (seconds) caps every wait."""
-        text = environ.get(MAX_WAIT_VARIABLE)
-        if text is None:
+    def of(cls, connection: AlpacaConnection) -> RetryPolicy:
+        """The default policy, its waits capped by the connection's `max_wait`."""
+        if connection.max_wait is None:
             return cls()
-        try:
-            max_wait = float(text)
-        except ValueError:
-            max_wait = float("nan")
-        if not 0 <= max_wait < float("inf"):
-            raise AlpacaSetupError(f"{MAX_WAIT_VARIABLE}={text!r}: give the longest wait in seconds, like 30")
-        return cls(first_wait=min(cls.first_wait, max_wait), max_wait=max_wait)
+        return cls(first_wait=min(cls.first_wait, connection.max_wait), max_wait=connection.max_wait)
 
 
 def send(client: RESTClient, request: AlpacaRequest, params: dict, policy: RetryPolicy, missing_ok: bool = False) -> object:

@@ -102,11 +102,11 @@ def backtest(
         from engine.execution.risk import parse_kill_switch
 
         limits = parse_kill_switch(kill_switch)
+        workspace = Workspace.from_env()
         resolved = strategy_with_overrides(
-            strategy, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at, limits
+            strategy, workspace, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at, limits
         )
         config = resolved.strategy
-        workspace = Workspace.from_env()
         broker = BROKER_OF_EXECUTION.get(execution, execution)
         stored = journaled_backtest(resolved, workspace, sys.argv, chunk, broker, on_fold=report_fold, ablation=ablation)
     result, run_id, report = stored.result, stored.run_id, stored.report
@@ -170,9 +170,10 @@ def check(
         from engine.backtest import prepare
         from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
 
-        resolved = strategy_with_overrides(strategy, symbols, timeframe, start, end)
+        workspace = Workspace.from_env()
+        resolved = strategy_with_overrides(strategy, workspace, symbols, timeframe, start, end)
         config = resolved.strategy
-        prepared = prepare(resolved, Workspace.from_env(), on_fold=report_fold)
+        prepared = prepare(resolved, workspace, on_fold=report_fold)
         bars = prepared.bars
         chunk_sizes = DEFAULT_CHUNK_SIZES if chunks is None else chunks
         display.stage(

@@ -144,7 +144,7 @@ def optimize(
         workers=workers,
         timeout=timeout,
         seed=seed,
-        space_file=str(find_space_file(space)) if space else None,
+        space_file=str(find_space_file(space, workspace)) if space else None,
         heartbeat=heartbeat,
         home=str(workspace.root),
     )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Annotated
@@ -55,6 +56,7 @@ def paper(
 
         from engine.alpaca.connection import AlpacaConnection
         from engine.data.timestamps import parse_utc
+        from engine.execution.alpaca import CRASH_VARIABLE
         from engine.execution.risk import parse_kill_switch
         from engine.feeds.alpaca import LiveSettings
         from engine.paper import PaperSession, check_broker
@@ -67,14 +69,16 @@ def paper(
         if until is not None and end is None:
             raise UserError(f"--until {until!r}: give a time like 2024-03-01T15:00 (UTC)")
         settings = LiveSettings(pd.Timedelta(seconds=settle), poll, max_bars, end, feed)
+        workspace = Workspace.from_env()
         session = PaperSession(
-            strategy_with_overrides(strategy, symbols, risk=parse_kill_switch(kill_switch)),
-            Workspace.from_env(),
+            strategy_with_overrides(strategy, workspace, symbols, risk=parse_kill_switch(kill_switch)),
+            workspace,
             AlpacaConnection.from_env(),
             settings,
             sys.argv,
             broker,
             session,
+            os.environ.get(CRASH_VARIABLE),
         )
         display.stage(f"trading {session.resolved.name} on live bars (Ctrl-C ends the session)", max_bars, "bars")
         previous = signal.signal(signal.SIGINT, lambda *_: session.stop())

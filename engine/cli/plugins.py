@@ -7,7 +7,7 @@ import typer
 from rich.markup import escape
 
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_labelled, print_line, print_table, stdout
-from engine.plugins.registry import PluginError, PluginRegistry, registry
+from engine.plugins.registry import PluginError, PluginRegistry
 from engine.plugins.scaffold import NETWORKS, network_for, scaffold_model_plugin
 from engine.workspace import Workspace
 
@@ -26,7 +26,7 @@ PLUGIN_COLUMNS = [
 @app.command("list")
 def list_(json: ListJson = False) -> None:
     """Every plugin-provided model, feature provider, overlay, feed, broker and strategy; and any that failed."""
-    plugins = registry()
+    plugins = Workspace.from_env().registry
     if json:
         entries = [dataclasses.asdict(entry) for entry in plugins.entries]
         print_json_line([*entries, *({"failed": True} | dataclasses.asdict(failure) for failure in plugins.failures)])
@@ -42,7 +42,7 @@ def list_(json: ListJson = False) -> None:
 @app.command("show")
 def show(name: Annotated[str, typer.Argument(help="A plugin-provided name, as `engine plugins list` shows it")]) -> None:
     """Everything provided under NAME (a model, an overlay, …): kind, origin in full, version, module."""
-    plugins = registry()
+    plugins = Workspace.from_env().registry
     found = [entry for entry in plugins.entries if entry.name == name]
     if not found:
         raise PluginError(f"no plugin provides {name!r} (see `engine plugins list`)")
@@ -72,7 +72,8 @@ def new(
 ) -> None:
     """Scaffold a model plugin in $ENGINE_HOME/plugins/, with a test that trains and checks it."""
     chosen = network_for(name, network)
-    plugin, test = scaffold_model_plugin(Workspace.from_env().plugins, name, chosen, registry().entries)
+    workspace = Workspace.from_env()
+    plugin, test = scaffold_model_plugin(workspace.plugins, name, chosen, workspace.registry.entries)
     print_line(f"created {plugin}: {NETWORKS[chosen].description}")
     for line in (f"created {test}", f"run its test: python -m pytest {test}"):
         print_line(line)

@@ -5,7 +5,8 @@ from rich.markup import escape
 
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_labelled, print_table
 from engine.strategy import ModelSignal, StrategyError
-from engine.strategy_files import load_strategy, strategy_entries
+from engine.strategy_files import read_strategy, strategy_entries
+from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -23,11 +24,11 @@ STRATEGY_COLUMNS = [
 def list_(json: ListJson = False) -> None:
     """Every strategy a name reaches: the workspace's, the built-ins and those plugins ship."""
     rows = []
-    for entry in strategy_entries():
+    for entry in strategy_entries(Workspace.from_env()):
         row = {"name": entry.name, "origin": entry.origin, "path": str(entry.path)}
         row |= {"signal": None, "symbols": [], "timeframe": None}
         try:
-            strategy = load_strategy(str(entry.path))
+            strategy = read_strategy(entry.path)
         except StrategyError as error:
             row["error"] = str(error)
         else:

@@ -24,10 +24,11 @@ def train(
         from engine.backtest import prepare
         from engine.models.walkforward import classification_metrics
 
-        config = load_strategy(strategy)
+        workspace = Workspace.from_env()
+        config = load_strategy(strategy, workspace)
         if not isinstance(config.signal, ModelSignal):
             raise StrategyError(f"strategy {config.name} has no model to train (signal.kind is {config.signal.kind!r})")
-        walk_forward = prepare(config, Workspace.from_env(), on_fold=report_fold).walk_forward
+        walk_forward = prepare(config, workspace, on_fold=report_fold).walk_forward
     folds = walk_forward.fold_metrics()
     predicted = np.isfinite(walk_forward.predictions) & np.isfinite(walk_forward.labels)
     overall = classification_metrics(walk_forward.labels[predicted], walk_forward.predictions[predicted])

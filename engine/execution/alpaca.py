@@ -60,14 +60,16 @@ class AlpacaBroker:
         journal: OrderJournal,
         strategy: str,
         reconcile_every: int = 1,
+        crash_at: str | None = None,
     ) -> None:
+        """`crash_at`: ENGINE_PAPER_CRASH_AT's test hook (see _CrashPoint), read by the entry point."""
         connection.check_orders_go_to_paper()
         self.connection, self.rules, self.journal, self.strategy = connection, rules, journal, strategy
         self.reconcile_every = reconcile_every
-        self._client, self._policy = connection.trading_client(), RetryPolicy.from_env()
+        self._client, self._policy = connection.trading_client(), RetryPolicy.of(connection)
         self._updates: queue.SimpleQueue = queue.SimpleQueue()
         self._bars_seen = 0
-        self._crash = _CrashPoint.from_env()
+        self._crash = _CrashPoint.parse(crash_at or "")
         self._bus: EventBus | None = None
         self._gate: RiskGate | None = None
         self._orders_seen = False
@@ -352,8 +354,8 @@ class _CrashPoint:
         self.point, self.left = point, nth
 
     @classmethod
-    def from_env(cls) -> _CrashPoint:
-        point, _, nth = os.environ.get(CRASH_VARIABLE, "").partition(":")
+    def parse(cls, text: str) -> _CrashPoint:
+        point, _, nth = text.partition(":")
         return cls(point or None, int(nth or 1))
 
     def at(self, point: str) -> None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from engine.bars import Bars
 from engine.errors import UserError
+from engine.news.store import NewsStore
 
 
 class FeatureProvider(Protocol):
@@ -41,6 +42,7 @@ class FeatureContext:
 
     symbols: tuple[str, ...]
     timeframe: str
+    news: NewsStore | None = None  # the workspace's news and its scores; None outside a workspace
 
 
 class ConfigurableFeatures(Protocol):

@@ -24,36 +24,21 @@ from __future__ import annotations
 
 import hashlib
 import math
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numba import njit
-from pydantic import BaseModel, ConfigDict, Field
 
 from engine.bars import Bars
 from engine.data.store import bar_length
-from engine.features.base import FeatureContext
-from engine.news.model_files import DEFAULT_MODEL
+from engine.features.base import FeatureContext, FeatureInputsMissing
+from engine.features.sentiment_settings import SentimentSettings
 from engine.news.timeline import available_scores
-from engine.workspace import Workspace
 
 EXCHANGE_ZONE = "America/New_York"
 EXCHANGE_CLOSE = pd.Timedelta(hours=16)
 HALF_LIVES_OF_HISTORY = 64
 HALF_LIVES_OF_AGE = 10
-
-
-class SentimentSettings(BaseModel):
-    """`[signal.feature_settings.sentiment]` in a strategy file."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    model: str = Field(default=DEFAULT_MODEL, min_length=1)  # whose scores: a Hugging Face id or a folder
-    text: Literal["both", "headline", "summary"] = "both"  # which scores (engine news score --text)
-    half_life_bars: float = Field(default=7.0, gt=0.0, le=1000.0)
-    latency_minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60)  # from publication to the feature
-    updates: Literal["ignore", "count"] = "ignore"  # count: a later version counts again, from its own time
 
 
 class SentimentFeatures:
@@ -81,9 +66,11 @@ class NewsSentiment:
 
     def events(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Per symbol: when each article became available (ns, ascending) and its score. Read from
-        the workspace's news and score stores on first use (engine.news.timeline)."""
+        the workspace's news and score stores (the feature context's) on first use (engine.news.timeline)."""
         if self._events is None:
-            self._events = available_scores(Workspace.from_env(), self.context.symbols, self.settings)
+            if self.context.news is None:
+                raise FeatureInputsMissing("sentiment: the news it reads is a workspace's: resolve the strategy in one")
+            self._events = available_scores(self.context.news, self.context.symbols, self.settings)
         return self._events
 
     def inputs_fingerprint(self) -> str:

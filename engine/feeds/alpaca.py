@@ -63,7 +63,7 @@ class AlpacaFeed:
         self.pushed_live = 0
         self._last = pd.Timestamp(history.timestamps[-1], tz="UTC")
         self._wake, self._stopped = threading.Event(), threading.Event()
-        self._trading, self._policy = connection.trading_client(), RetryPolicy.from_env()
+        self._trading, self._policy = connection.trading_client(), RetryPolicy.of(connection)
 
     def run(self, push: Callable[[Bars], None]) -> None:
         push(self.history)

@@ -17,7 +17,7 @@ from engine.features.base import FeatureInputsMissing
 from engine.models.walkforward import planned_fold_keys
 from engine.resolution import resolve_strategy
 from engine.strategy import StrategyError
-from engine.strategy_files import load_strategy, strategy_entries
+from engine.strategy_files import read_strategy, strategy_entries
 from engine.workspace import Workspace
 
 
@@ -34,9 +34,9 @@ class UnreferencedFold:
 
 def referenced_keys(workspace: Workspace) -> set[str]:
     keys: set[str] = set()
-    for entry in strategy_entries():
+    for entry in strategy_entries(workspace):
         try:
-            resolved = resolve_strategy(load_strategy(str(entry.path)))
+            resolved = resolve_strategy(read_strategy(entry.path), str(entry.path), workspace)
             if resolved.model is not None:
                 keys |= set(planned_fold_keys(resolved.model, load_bars(resolved.strategy, workspace.data)))
         except FeatureInputsMissing:

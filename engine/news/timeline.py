@@ -8,18 +8,14 @@ text. Either way, `latency_minutes` is added: the time from publication to the s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from engine.features.base import FeatureInputsMissing
+from engine.features.sentiment_settings import SentimentSettings
 from engine.news.model_files import FinbertMissing, locate
 from engine.news.scores import ScoreStore
-from engine.workspace import Workspace
-
-if TYPE_CHECKING:  # the feature reads this module
-    from engine.features.sentiment import SentimentSettings
+from engine.news.store import NewsStore
 
 
 class SentimentInputError(FeatureInputsMissing):
@@ -27,11 +23,11 @@ class SentimentInputError(FeatureInputsMissing):
 
 
 def available_scores(
-    workspace: Workspace, symbols: tuple[str, ...], settings: SentimentSettings
+    news: NewsStore, symbols: tuple[str, ...], settings: SentimentSettings
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per symbol: the times (ns since the epoch, UTC, ascending) articles about it became available,
     and their scores."""
-    joined = scored_articles(workspace, symbols, settings)
+    joined = scored_articles(news, symbols, settings)
     events = {}
     for symbol in symbols:
         about = joined[joined["symbols"] == symbol]
@@ -39,11 +35,11 @@ def available_scores(
     return events
 
 
-def scored_articles(workspace: Workspace, symbols: tuple[str, ...], settings: SentimentSettings) -> pd.DataFrame:
+def scored_articles(news: NewsStore, symbols: tuple[str, ...], settings: SentimentSettings) -> pd.DataFrame:
     """Each article (version) about `symbols` as the feature counts it: one row per symbol it is about
     (`symbols`), with when it became available (`available`, latency included) and its `score`, in
     the order it became available."""
-    news, scores = workspace.news, ScoreStore(workspace.news.root)
+    scores = ScoreStore(news.root)
     versions = news.versions(list(symbols))
     if versions.empty:
         raise SentimentInputError(

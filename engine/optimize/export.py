@@ -28,7 +28,8 @@ def export_trial(opened: OpenStudy, number: int, name: str, folder: Path, overwr
     parameters = trial.user_attrs["parameters"]
     tuned = ", ".join(f"{path} = {value}" for path, value in parameters.items())
     description = f"{opened.strategy.name} tuned by study {opened.study.study_name!r}, trial {number}: {tuned}."
-    strategy = apply_parameters(opened.strategy, parameters).model_copy(update={"name": name, "description": description})
+    tuned_strategy = apply_parameters(opened.strategy, parameters, opened.workspace)
+    strategy = tuned_strategy.model_copy(update={"name": name, "description": description})
     split = opened.split
     header = (
         f"# Exported from study {opened.study.study_name!r}, trial {number}.\n"

@@ -50,7 +50,7 @@ def evaluate_holdout(opened: OpenStudy, workspace: Workspace, front: ParetoFront
     for trial in front.trials:
         if str(trial.number) in results:
             continue
-        candidate = opened.split.holdout(apply_parameters(opened.strategy, trial.user_attrs["parameters"]))
+        candidate = opened.split.holdout(apply_parameters(opened.strategy, trial.user_attrs["parameters"], workspace))
         try:
             metrics = evaluate(candidate, workspace, predictions).metrics
         except CalibrationError as error:

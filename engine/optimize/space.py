@@ -23,22 +23,23 @@ from pydantic.fields import FieldInfo
 from engine import resources
 from engine.lookup import find_file, names_in
 from engine.optimize.errors import SearchSpaceError
-from engine.plugins.registry import registry
+from engine.plugins.registry import PluginRegistry, registry_of
 from engine.resolution import resolve_strategy
 from engine.strategy import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
 from engine.toml_files import read_toml
+from engine.workspace import Workspace
 
 HYPERPARAMETERS = "signal.hyperparameters."
 # A tuned threshold replaces the overlay's own calibration: the study searches entry and exit itself.
 CALIBRATED_BY_STUDY = {"overlays.threshold.entry", "overlays.threshold.exit"}
 
 
-def find_space_file(name_or_path: str) -> Path:
+def find_space_file(name_or_path: str, workspace: Workspace) -> Path:
     """A search-space file by engine.lookup's rule: `configs/search/NAME.toml` in the workspace,
     then among the built-ins, or a path."""
-    path = find_file(name_or_path, resources.SEARCH_SPACES)
+    path = find_file(name_or_path, resources.SEARCH_SPACES, workspace)
     if path is None:
-        known = ", ".join(names_in(resources.SEARCH_SPACES)) or "none"
+        known = ", ".join(names_in(resources.SEARCH_SPACES, workspace)) or "none"
         raise SearchSpaceError(f"--space {name_or_path}: no such search-space file or name (known names: {known})")
     return path.resolve()
 
@@ -61,18 +62,18 @@ def _overlay(raw: dict, path: str, kind: str, source: str = "search space") -> d
     return matches[0]
 
 
-def check_setting(strategy: Strategy, path: str, source: str) -> TypeAdapter | None:
+def check_setting(strategy: Strategy, path: str, source: str, plugins: PluginRegistry) -> TypeAdapter | None:
     """That `path` names a setting this strategy has; returns what validates a value of it (from its
     field's type, or a hyperparameter's default's), None where nothing is declared."""
     section, *rest = path.split(".")
     if section == "overlays" and len(rest) == 2:
         kind, field = rest
         _overlay(strategy.model_dump(), path, kind, source)
-        known = registry().get("overlay", kind).config.model_fields
+        known = plugins.get("overlay", kind).config.model_fields
     elif section == "signal" and rest[:1] == ["hyperparameters"] and len(rest) == 2:
         if not isinstance(strategy.signal, ModelSignal):
             raise SearchSpaceError(f"{source}: {path}: strategy {strategy.name} has no model")
-        field, known = rest[1], registry().get("model", strategy.signal.plugin).default_hyperparameters
+        field, known = rest[1], plugins.get("model", strategy.signal.plugin).default_hyperparameters
     elif section == "signal" and len(rest) in (1, 2):
         model = type(strategy.signal)
         if len(rest) == 2:
@@ -122,8 +123,9 @@ def _invalid(setting: TypeAdapter, value: Any, strict: bool = True) -> str | Non
     return None
 
 
-def apply_parameters(strategy: Strategy, parameters: dict[str, Any]) -> Strategy:
-    """The strategy with each parameter set at its path, validated like a strategy file."""
+def apply_parameters(strategy: Strategy, parameters: dict[str, Any], workspace: Workspace | None = None) -> Strategy:
+    """The strategy with each parameter set at its path, validated like a strategy file and against
+    the plugins of `workspace`."""
     raw = strategy.model_dump()
     for path, value in parameters.items():
         section, *rest = path.split(".")
@@ -139,7 +141,7 @@ def apply_parameters(strategy: Strategy, parameters: dict[str, Any]) -> Strategy
             target[rest[-1]] = deepcopy(value)
     try:
         tuned = parse_strategy(raw, f"strategy {strategy.name}")
-        resolve_strategy(tuned)  # an overlay's settings are checked against its plugin
+        resolve_strategy(tuned, workspace=workspace)  # an overlay's settings are checked against its plugin
         return tuned
     except StrategyError as error:
         raise SearchSpaceError(f"these parameters make an invalid strategy: {error}") from None
@@ -170,23 +172,31 @@ class SearchSpace:
     model_space: bool
 
     @classmethod
-    def of(cls, strategy: Strategy, spec: OptimizeSpec | None = None, space_file: str | None = None) -> SearchSpace:
+    def of(
+        cls,
+        strategy: Strategy,
+        spec: OptimizeSpec | None = None,
+        space_file: str | None = None,
+        plugins: PluginRegistry | None = None,
+    ) -> SearchSpace:
         """The space of `spec` read from `space_file` (default: the strategy's [optimize] table),
-        checked against the strategy; an error names where the space was read and the parameter."""
+        checked against the strategy and `plugins` (default: the built-in and installed ones); an
+        error names where the space was read and the parameter."""
+        plugins = plugins or registry_of()
         spec = spec or strategy.optimize
         source, table = (space_file, "[space]") if space_file else (f"strategy {strategy.name}", "[optimize.space]")
         space = cls(dict(spec.space), spec.model_space and isinstance(strategy.signal, ModelSignal))
         if not space.ranges and not space.model_space:
             raise SearchSpaceError(f"{source}: the search space is empty; give parameter ranges in a {table} table")
         for path, bounds in space.ranges.items():
-            check_range(f"{source}: {path}", bounds, check_setting(strategy, path, source))
+            check_range(f"{source}: {path}", bounds, check_setting(strategy, path, source, plugins))
         return space
 
-    def suggest(self, trial, strategy: Strategy) -> dict[str, Any]:
+    def suggest(self, trial, strategy: Strategy, plugins: PluginRegistry) -> dict[str, Any]:
         """A trial's parameters: the explicit ranges, then the model plugin's declared space."""
         chosen = {path: _suggest(trial, path, bounds) for path, bounds in self.ranges.items()}
         if self.model_space:
-            model = registry().get("model", strategy.signal.plugin)
+            model = plugins.get("model", strategy.signal.plugin)
             declared = model.search_space(_Prefixed(trial, chosen))
             chosen |= {HYPERPARAMETERS + name: value for name, value in declared.items()}
         return chosen

@@ -121,6 +121,7 @@ class StudySettings:
 
     strategy: str  # a name or a .toml path
     trials: int  # the study's target of finished trials (a resumed study continues toward it)
+    home: str  # the workspace (worker processes receive it too)
     objectives: str = "sharpe,max_drawdown"
     sampler: str | None = None  # default: nsga2 for several objectives, tpe for one
     storage: str | None = None
@@ -130,7 +131,6 @@ class StudySettings:
     seed: int | None = None
     space_file: str | None = None
     heartbeat: int = 10  # seconds; a trial silent for 3 heartbeats is failed
-    home: str | None = None  # the workspace, for worker processes
 
 
 def make_sampler(name: str, seed: int | None) -> BaseSampler:
@@ -151,25 +151,22 @@ class OpenStudy:
     objectives: list[Objective]
     split: Split
     storage_url: str
-
-
-def _workspace(settings: StudySettings) -> Workspace:
-    return Workspace(Path(settings.home)) if settings.home else Workspace.from_env()
+    workspace: Workspace  # whose data, models, plugins and strategies the trials use
 
 
 def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
     """Create the study, or load it and check that it is the same search: same strategy, objectives and space.
     Nothing is written to an existing study here."""
-    workspace = _workspace(settings)
-    strategy = load_strategy(settings.strategy)
-    resolve_strategy(strategy)  # a strategy its plugins reject fails here, not in every trial
+    workspace = Workspace(Path(settings.home))
+    strategy = load_strategy(settings.strategy, workspace)
+    resolve_strategy(strategy, workspace=workspace)  # a strategy its plugins reject fails here, not in every trial
     objectives = parse_objectives(settings.objectives)
     sampler_name = settings.sampler or ("nsga2" if len(objectives) > 1 else "tpe")
     sampler = make_sampler(sampler_name, None if settings.seed is None else settings.seed + worker)
     # Optuna prunes single-objective studies only; steps are walk-forward folds (TrialObjective).
     pruner = MedianPruner(n_startup_trials=5) if len(objectives) == 1 else NopPruner()
     spec = read_space_file(Path(settings.space_file)) if settings.space_file else None
-    space = SearchSpace.of(strategy, spec, settings.space_file)
+    space = SearchSpace.of(strategy, spec, settings.space_file, workspace.registry)
     storage = open_storage(settings.storage or default_storage(workspace), settings.heartbeat)
     name = settings.study or strategy.name
     try:
@@ -178,7 +175,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
         study = None
     space_source = f"--space {settings.space_file}" if settings.space_file else f"strategy {strategy.name}'s [optimize] table"
     if study is not None:
-        return _check_existing(study, strategy, space, space_source, objectives, storage)
+        return _check_existing(study, strategy, space, space_source, objectives, storage, workspace)
     split = Split.of(strategy, workspace)
     study = optuna.create_study(
         storage=storage,
@@ -189,7 +186,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
         load_if_exists=True,
     )
     if "strategy" in study.user_attrs:  # another worker created it first
-        return _check_existing(study, strategy, space, space_source, objectives, storage)
+        return _check_existing(study, strategy, space, space_source, objectives, storage, workspace)
     attributes = {
         "strategy": strategy.name,
         "strategy_config": strategy.model_dump(mode="json"),
@@ -200,7 +197,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
     }
     for key, value in attributes.items():
         study.set_user_attr(key, value)
-    return OpenStudy(study, strategy, space, objectives, split, storage.url)
+    return OpenStudy(study, strategy, space, objectives, split, storage.url, workspace)
 
 
 def _created_attributes(study: optuna.Study, wait: float = 10.0) -> dict:
@@ -211,7 +208,7 @@ def _created_attributes(study: optuna.Study, wait: float = 10.0) -> dict:
     return study.user_attrs
 
 
-def _check_existing(study, strategy, space, space_source, objectives, storage) -> OpenStudy:
+def _check_existing(study, strategy, space, space_source, objectives, storage, workspace) -> OpenStudy:
     where = f"study {study.study_name!r} in {safe_url(storage.url)}"
     attributes = _created_attributes(study)
     if "strategy" not in attributes:
@@ -227,7 +224,7 @@ def _check_existing(study, strategy, space, space_source, objectives, storage) -
             "resume it with the same space, or start another --study"
         )
     created = parse_strategy(attributes["strategy_config"], f"{where}: its strategy")
-    return OpenStudy(study, created, space, objectives, Split(**attributes["split"]), storage.url)
+    return OpenStudy(study, created, space, objectives, Split(**attributes["split"]), storage.url, workspace)
 
 
 def list_studies(storage_url: str | None, workspace: Workspace) -> list[dict]:
@@ -269,6 +266,7 @@ def load_study(name: str, storage_url: str | None, workspace: Workspace, heartbe
         parse_objectives(",".join(attributes["objectives"])),
         Split(**attributes["split"]),
         storage.url,
+        workspace,
     )
 
 
@@ -304,10 +302,10 @@ class TrialObjective:
     def _evaluate(self, trial: optuna.Trial) -> tuple[float, ...]:
         trial.set_user_attr("worker", worker_name())  # first: if this process dies, a rerun fails the trial at once
         opened = self.opened
-        parameters = opened.space.suggest(trial, opened.strategy)
+        parameters = opened.space.suggest(trial, opened.strategy, opened.workspace.registry)
         trial.set_user_attr("parameters", parameters)
         try:
-            candidate = opened.split.validation(apply_parameters(opened.strategy, parameters))
+            candidate = opened.split.validation(apply_parameters(opened.strategy, parameters, opened.workspace))
         except SearchSpaceError as error:
             trial.set_user_attr("error", str(error))  # the trial fails; the study goes on
             raise
@@ -431,7 +429,7 @@ def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> St
     if stop.reached(opened.study):  # a worker that started late finds the work done
         return stop
     interruption = Interruption(opened.study)
-    objective = TrialObjective(opened, _workspace(settings), interruption)
+    objective = TrialObjective(opened, opened.workspace, interruption)
     previous = signal.signal(signal.SIGINT, interruption.on_sigint), signal.signal(signal.SIGTERM, interruption.request_stop)
     try:
         opened.study.optimize(

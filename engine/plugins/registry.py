@@ -2,7 +2,7 @@
 
 Sources, in order: the built-in drop-in folder (`plugins/`, see engine.resources), installed
 packages that declare an entry point in the `engine.plugins` group, and the user's drop-in folder
-(`$ENGINE_HOME/plugins`). A plugin that fails to import (even by `sys.exit`), register or answer a
+(a workspace's `plugins/`). A plugin that fails to import (even by `sys.exit`), register or answer a
 hook is recorded with its error on one line; the others keep working. A plugin's version is its
 module's `__version__`, else its distribution's (entry points), the engine's (built-ins) or "-".
 
@@ -28,7 +28,6 @@ import pluggy
 from engine import resources
 from engine.plugins.faults import PluginError, PluginFault, guarded
 from engine.plugins.hookspecs import PROJECT, EngineHooks
-from engine.workspace import Workspace
 
 ENTRY_POINT_GROUP = "engine.plugins"
 KINDS = {
@@ -185,15 +184,12 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
     return registry
 
 
-def plugin_folders() -> list[Path]:
-    return [resources.ROOT / resources.PLUGINS, Workspace.from_env().plugins]
+BUILTIN_FOLDER = resources.ROOT / resources.PLUGINS
 
 
 @cache
-def _cached(folders: tuple[Path, ...]) -> PluginRegistry:
-    return discover(list(folders))
-
-
-def registry() -> PluginRegistry:
-    """The plugins of this workspace, discovered once per process and folder set."""
-    return _cached(tuple(plugin_folders()))
+def registry_of(folder: Path | None = None) -> PluginRegistry:
+    """The built-in plugins, the installed ones and those in a workspace's drop-in `folder` (None: no
+    workspace), discovered once per process and folder (a plugin is a module: importing it again would
+    not make it new). `Workspace.registry` is the usual way in."""
+    return discover([BUILTIN_FOLDER] if folder is None else [BUILTIN_FOLDER, folder])

@@ -79,7 +79,7 @@ class DataScreen(Screen):
             note.update(f"no news about {symbol} (`engine news fetch` or `engine news import` stores some)")
             return
         try:
-            articles = scored_articles(self.workspace, (symbol,), SentimentSettings())
+            articles = scored_articles(self.workspace.news, (symbol,), SentimentSettings())
             note.update(f"news about {symbol}: {len(articles)} articles, scored by {SentimentSettings().model}")
         except SentimentInputError as missing:  # no news, or not scored: the headlines alone
             articles = self.workspace.news.read([symbol]).assign(available=lambda frame: frame["created_at"], score=np.nan)

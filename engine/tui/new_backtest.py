@@ -51,7 +51,8 @@ class NewBacktestScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("strategy")
-        yield Select([(entry.name, entry.name) for entry in strategy_entries()], id="strategy", prompt="pick a strategy")
+        strategies = [(entry.name, entry.name) for entry in strategy_entries(self.workspace)]
+        yield Select(strategies, id="strategy", prompt="pick a strategy")
         yield Label("symbols (comma-separated; empty: the strategy's)")
         yield Input(id="symbols")
         with Horizontal(classes="period"):
@@ -79,7 +80,7 @@ class NewBacktestScreen(Screen):
         symbols = None if text["symbols"] is None else [symbol.strip() for symbol in text["symbols"].split(",")]
         try:
             resolved = strategy_with_overrides(
-                str(strategy), symbols, None, text["start"], text["end"],
+                str(strategy), self.workspace, symbols, None, text["start"], text["end"],
                 None if text["commission"] is None else float(text["commission"]),
                 None if text["slippage"] is None else float(text["slippage"]),
             )  # fmt: skip

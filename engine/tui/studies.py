@@ -203,7 +203,7 @@ class StudiesScreen(LiveScreen):
         self.app.push_screen(Confirm(f"Stop the workers of study {chosen['study']} (pid {running['pid']})?"), answered)
 
     def action_start(self) -> None:
-        strategies = [entry.name for entry in strategy_entries()]
+        strategies = [entry.name for entry in strategy_entries(self.workspace)]
         self.app.push_screen(StudyRequest(strategies, None, 20), self._optimize)
 
     def action_resume(self) -> None:
