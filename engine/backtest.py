@@ -116,6 +116,12 @@ def prepare(
 ) -> PreparedStrategy:
     """Load the bars, train (or reuse) a model's folds, calibrate thresholds. With `predictions`, a
     model whose predictions are cached for these bars is not run again (engine optimize)."""
+    return trained(loaded(strategy, workspace), workspace, on_fold, predictions)
+
+
+def loaded(strategy: Strategy | ResolvedStrategy, workspace: Workspace) -> PreparedStrategy:
+    """The first step of `prepare`, where bad input shows: the strategy resolved, its bars loaded and
+    checked, its traded period found."""
     resolved = _resolved(strategy, workspace)
     data = resolved.strategy.data
     progress.stage(f"loading {data.timeframe} bars of {', '.join(data.symbols)}")
@@ -129,8 +135,17 @@ def prepare(
         )
     periods = annualization(resolved.strategy, bars.timestamps)
     rules = ExecutionRules.from_strategy(resolved.strategy)
-    prepared = PreparedStrategy(resolved, bars, trade_from, periods, rules, overlay_cache=workspace.models.root / "overlays")
-    if resolved.model is not None:
+    return PreparedStrategy(resolved, bars, trade_from, periods, rules, overlay_cache=workspace.models.root / "overlays")
+
+
+def trained(
+    prepared: PreparedStrategy,
+    workspace: Workspace,
+    on_fold: Callable[[TrainedFold], None] | None = None,
+    predictions: PredictionCache | None = None,
+) -> PreparedStrategy:
+    """The rest of `prepare`: a model's folds trained or reused, its thresholds calibrated."""
+    if prepared.resolved.model is not None:
         prepared = _with_model(prepared, workspace, on_fold, predictions)
     prepared, calibration = calibrate_thresholds(prepared)
     return replace(prepared, calibration=calibration)
@@ -227,20 +242,21 @@ def run_backtest(
 
 
 def prepare_backtest(
-    strategy: Strategy | ResolvedStrategy,
+    strategy: Strategy | ResolvedStrategy | PreparedStrategy,
     workspace: Workspace,
     chunk_size: int | None = None,
     on_fold: Callable[[TrainedFold], None] | None = None,
 ) -> PreparedStrategy:
-    """`prepare` for a backtest in chunks of `chunk_size`. In one chunk a model's predictions are
-    replayed, so they come from the prediction cache when an earlier run stored them for these
-    bars; in chunks its stage runs, which needs its folds."""
-    resolved, predictions = _resolved(strategy, workspace), None
-    if resolved.model is not None and chunk_size is None:
+    """`prepare` for a backtest in chunks of `chunk_size` (from its first step, `loaded`, if done). In
+    one chunk a model's predictions are replayed, so they come from the prediction cache when an
+    earlier run stored them for these bars; in chunks its stage runs, which needs its folds."""
+    first = strategy if isinstance(strategy, PreparedStrategy) else loaded(strategy, workspace)
+    predictions = None
+    if first.resolved.model is not None and chunk_size is None:
         from engine.signals.cache import PredictionCache
 
         predictions = PredictionCache.in_store(workspace.models)
-    return prepare(resolved, workspace, on_fold, predictions)
+    return trained(first, workspace, on_fold, predictions)
 
 
 def backtest_prepared(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from engine import progress
-from engine.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, backtest_prepared, prepare_backtest
+from engine.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, backtest_prepared, loaded, prepare_backtest
 from engine.data.store import DataStore
 from engine.resolution import ResolvedStrategy
 from engine.runstore import RunRecords, library_versions, now
@@ -37,12 +37,14 @@ def journaled_backtest(
     ablation: bool = False,
 ) -> StoredBacktest:
     """A backtest as a run of the run store, what `engine backtest` and the TUI's New backtest run:
-    visible as running (with its progress in bars) from its start, then finished with its results
-    and its report, or failed or interrupted."""
+    its bars loaded and checked first (bad input leaves no run), then visible as running (with its
+    progress in bars) while a model trains and it runs, then finished with its results and its
+    report, or failed or interrupted."""
     from engine.report import write_tearsheet
 
+    first = loaded(resolved, workspace)
     with workspace.runs.open("backtest", resolved.name, command) as journal:
-        prepared = prepare_backtest(resolved, workspace, chunk_size, on_fold)
+        prepared = prepare_backtest(first, workspace, chunk_size, on_fold)
         done, total = 0, len(prepared.bars)
 
         def advance(bars: int) -> None:

@@ -4,6 +4,7 @@ from its files to a backtest and a chunk check."""
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,19 @@ def blocks(path: Path, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", path.read_text(), flags=re.S)
 
 
+@pytest.fixture
+def readme_home(sample_home, tmp_path, monkeypatch):
+    """A workspace of its own (the examples store runs) with the sample's bars and any folds trained on them."""
+    for folder in ("data", "models"):
+        if (sample_home / folder).exists():
+            shutil.copytree(sample_home / folder, tmp_path / folder)
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 @pytest.mark.parametrize("index", range(len(blocks(ROOT / "README.md", "python"))))
-def test_readme_python_examples_run(workspace, index, capsys):
+def test_readme_python_examples_run(readme_home, index, capsys):
     exec(compile(blocks(ROOT / "README.md", "python")[index], f"README.md python block {index}", "exec"), {})
 
 
@@ -37,9 +49,9 @@ def test_plugin_guide_worked_example(tmp_path, monkeypatch):
     (tmp_path / "strategies" / "my_logit.toml").write_text(strategy)
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    result = run_backtest(load_strategy("my_logit"), Workspace(tmp_path))
+    result = run_backtest(load_strategy("my_logit", Workspace(tmp_path)), Workspace(tmp_path))
     assert len(result.fold_metrics()) > 0 and result.metrics["bars"] > 0
-    prepared = prepare(load_strategy("my_logit"), Workspace(tmp_path))
+    prepared = prepare(load_strategy("my_logit", Workspace(tmp_path)), Workspace(tmp_path))
     report = check_chunk_invariance(prepared, (7,))
     assert report.passed
 

@@ -169,12 +169,8 @@ def test_an_installed_entry_point_is_discovered_and_backtested(planted_workspace
 )
 def test_a_misbehaving_model_is_named(planted_workspace, mode, message):
     write_plugin(planted_workspace.root / "plugins", "bad_logit", mode)
-    from engine.plugins import registry as registry_module
-
-    registry_module.registry_of.cache_clear()
     with pytest.raises(PluginError, match=message):
         prepare(strategy_for("bad_logit"), planted_workspace)
-    registry_module.registry_of.cache_clear()
 
 
 BROKEN_NETWORK = """

@@ -66,22 +66,14 @@ def _print_study_table(title: str, table, more: str | None = None) -> None:
     print_table(columns, table.rows, title=title, more=more)
 
 
-def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
+def _finish(opened: OpenStudy, evaluate: bool) -> None:
     """Holdout evaluation of the Pareto members (unless interrupted), the tables, warnings, the HTML report."""
-    from engine.optimize.holdout import deflated_sharpes, evaluate_holdout
-    from engine.optimize.pareto import front_warnings, pareto_front
-    from engine.optimize.report import importance_table, pareto_table, write_study_report
+    from engine.optimize.outcome import conclude
+    from engine.optimize.report import importance_table
     from engine.optimize.summary import counts, failed
 
-    front = pareto_front(opened.study)
-    with StageDisplay() as display:  # one stage for the holdout, not each member's
-        if evaluate:
-            display.stage("evaluating the Pareto front on the holdout")
-        holdout = evaluate_holdout(opened, workspace, front) if evaluate else dict(opened.study.user_attrs.get("holdout", {}))
-        deflated = deflated_sharpes(opened.study, front.trials)
-        warnings = front_warnings(front, holdout)
-        display.stage("writing the study report")
-        report = write_study_report(opened, workspace.runs.root, front, holdout, deflated, warnings)
+    with StageDisplay() as display, listening(display):  # one stage for the holdout, not each member's
+        outcome = conclude(opened, evaluate)
     tally = counts(opened.study)
     print_line(
         f"study {opened.study.study_name}: {tally['complete']} complete, {tally['pruned']} pruned, "
@@ -90,14 +82,13 @@ def _finish(opened: OpenStudy, workspace: Workspace, evaluate: bool) -> None:
     for trial in failed(opened.study)[-FAILURES_SHOWN:]:
         reason = trial.user_attrs.get("error", "interrupted, or its worker stopped")
         print_line(f"trial {trial.number} failed: {reason}")
-    pareto = pareto_table(opened, front, holdout, deflated)
-    _print_study_table("Pareto front (validation; holdout once each)", pareto, more="the report (below) has them all")
+    _print_study_table("Pareto front (validation; holdout once each)", outcome.pareto(), more="the report (below) has them all")
     importance = importance_table(opened.study)
     if importance is not None:
         _print_study_table("parameter importances", importance)
-    for warning in warnings:
+    for warning in outcome.warnings:
         print_labelled(WARNING, warning)
-    print_line(f"report: {report}")
+    print_line(f"report: {outcome.report}")
 
 
 @app.callback(invoke_without_command=True)
@@ -169,11 +160,11 @@ def optimize(
             display.bar.stop()
             journal.interrupt()
             stderr.print("[yellow]interrupted:[/] the running trial failed or finished; the study is saved and resumes next time")
-            _finish(opened, workspace, evaluate=False)
+            _finish(opened, evaluate=False)
             raise typer.Exit(130) from None
         on_progress(opened.study)
         display.bar.stop()
-        _finish(opened, workspace, evaluate=True)
+        _finish(opened, evaluate=True)
         journal.finish(RunRecords({"study.json": study_record(opened)}))
 
 
@@ -221,7 +212,7 @@ def show(study: Annotated[str, typer.Argument(help="Study name")], storage: Stor
     workspace = Workspace.from_env()
     opened = load_study(study, storage, workspace)
     fail_stale_trials(opened.study)
-    _finish(opened, workspace, evaluate=True)
+    _finish(opened, evaluate=True)
 
 
 @app.command("export")

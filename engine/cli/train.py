@@ -2,15 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import numpy as np
 import typer
 
 from engine.cli.backtest import StrategyOption, report_fold
 from engine.cli.output import ALWAYS, Column, print_json_line, print_table
 from engine.cli.progress_display import StageDisplay
 from engine.progress import listening
-from engine.strategy import ModelSignal, StrategyError
-from engine.strategy_files import load_strategy
 from engine.workspace import Workspace
 
 
@@ -21,24 +18,16 @@ def train(
     """Train a model strategy walk-forward (reusing stored folds) and report out-of-sample metrics per fold."""
     with StageDisplay() as display, listening(display):
         display.stage("loading the training libraries")
-        from engine.backtest import prepare
-        from engine.models.walkforward import classification_metrics
+        from engine.api import Research
 
-        workspace = Workspace.from_env()
-        config = load_strategy(strategy, workspace)
-        if not isinstance(config.signal, ModelSignal):
-            raise StrategyError(f"strategy {config.name} has no model to train (signal.kind is {config.signal.kind!r})")
-        walk_forward = prepare(config, workspace, on_fold=report_fold).walk_forward
-    folds = walk_forward.fold_metrics()
-    predicted = np.isfinite(walk_forward.predictions) & np.isfinite(walk_forward.labels)
-    overall = classification_metrics(walk_forward.labels[predicted], walk_forward.predictions[predicted])
+        training = Research(Workspace.from_env()).train(strategy, on_fold=report_fold)
     if json:
-        print_json_line({"strategy": config.name, "folds": folds, "overall": overall})
+        print_json_line({"strategy": training.strategy, "folds": training.folds, "overall": training.overall})
         return
     print_table(
         FOLD_COLUMNS,
-        [*(fold_row(fold) for fold in folds), ["all", "", "", *metric_cells(overall), ""]],
-        title=f"{config.name}: walk-forward, out of sample",
+        [*(fold_row(fold) for fold in training.folds), ["all", "", "", *metric_cells(training.overall), ""]],
+        title=f"{training.strategy}: walk-forward, out of sample",
     )
 
 

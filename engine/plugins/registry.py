@@ -187,9 +187,20 @@ def discover(folders: list[Path], use_entry_points: bool = True) -> PluginRegist
 BUILTIN_FOLDER = resources.ROOT / resources.PLUGINS
 
 
-@cache
 def registry_of(folder: Path | None = None) -> PluginRegistry:
     """The built-in plugins, the installed ones and those in a workspace's drop-in `folder` (None: no
-    workspace), discovered once per process and folder (a plugin is a module: importing it again would
-    not make it new). `Workspace.registry` is the usual way in."""
+    workspace): discovered once per process and state of the folder, so a plugin file added, edited
+    or removed (from a notebook, say) is seen at the next call. `Workspace.registry` is the usual way in."""
+    return _discovered(folder, _files_state(folder))
+
+
+@cache
+def _discovered(folder: Path | None, state: tuple) -> PluginRegistry:
     return discover([BUILTIN_FOLDER] if folder is None else [BUILTIN_FOLDER, folder])
+
+
+def _files_state(folder: Path | None) -> tuple:
+    """The drop-in files of `folder` with their sizes and modification times."""
+    if folder is None or not folder.is_dir():
+        return ()
+    return tuple((path.name, path.stat().st_mtime_ns, path.stat().st_size) for path in sorted(folder.glob("*.py")))
