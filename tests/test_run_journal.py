@@ -34,6 +34,14 @@ def wait_for(condition, timeout: float = 120.0):
     raise AssertionError("timed out")
 
 
+def status(path: Path) -> str | None:
+    """A run's status from its status file; None while it is being written."""
+    try:
+        return json.loads(path.read_text())["status"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @pytest.fixture
 def home(tmp_path, sample_home):
     """A workspace sharing the sample data but with a run store of its own."""
@@ -42,12 +50,15 @@ def home(tmp_path, sample_home):
 
 
 def test_a_backtest_is_visible_while_it_runs_and_killed_it_is_failed(home):
-    # Bar by bar through the sim broker over 20 years of daily bars: long enough to watch.
+    # Bar by bar through the sim broker over 20 years of daily bars, stopped (SIGSTOP) as soon as its
+    # status says it runs: however fast the machine, `runs list` then sees it running.
     env = {**os.environ, "ENGINE_HOME": str(home)}
     command = [*ENGINE, "backtest", "--strategy", "sma_cross", "--execution", "replay", "--chunk", "1"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        running = wait_for(lambda: [run for run in runs_json(home) if run["status"] == "running"])
+        wait_for(lambda: any(status(path) == "running" for path in (home / "runs").glob("*/status.json")))
+        process.send_signal(signal.SIGSTOP)
+        running = [run for run in runs_json(home) if run["status"] == "running"]
         assert running[0]["kind"] == "backtest" and running[0]["strategy"] == "sma_cross"
         assert running[0]["total_return"] is None  # no results are read from a run that has not finished
         process.send_signal(signal.SIGKILL)
