@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from engine.data.sample import SYNTHETIC_SYMBOLS, SYNTHETIC_TIMEFRAME, sample_present, write_sample
-from engine.strategy import Strategy
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.strategies.schema import Strategy
 from engine.workspace import Workspace
 
 RESULTS = Path(__file__).resolve().parent / "results"

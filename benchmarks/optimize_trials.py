@@ -22,7 +22,7 @@ from engine.optimize.evaluation import Split, evaluate
 from engine.optimize.space import apply_parameters, read_space_file
 from engine.optimize.study import StudySettings, open_storage, run_study, sharing_cores
 from engine.signals.cache import PredictionCache
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
 from engine.workspace import Workspace
 
 SPACE = Path(__file__).resolve().parent.parent / "configs" / "search" / "gru93-overlays.toml"

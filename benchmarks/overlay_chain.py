@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 
 from benchmarks.common import best_time, synthetic_sma_cross, workspace
-from engine.backtest import PreparedStrategy, load_bars
 from engine.overlays.regime import fit_garch
-from engine.strategy import parse_strategy
+from engine.strategies.schema import parse_strategy
+from engine.usecases.backtest import PreparedStrategy, load_bars
 
 CHAIN = [
     {"kind": "trend", "window": 100, "scale": 0.5},

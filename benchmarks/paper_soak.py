@@ -24,10 +24,10 @@ from engine.alpaca.connection import AlpacaConnection
 from engine.alpaca.span import Span
 from engine.data.sample import SYNTHETIC_SYMBOLS, SYNTHETIC_TIMEFRAME
 from engine.feeds.alpaca import LiveSettings
-from engine.order_journal import OrderJournal
-from engine.paper import JOURNAL, PaperSession
-from engine.resolution import resolve_strategy
-from engine.strategy_files import load_strategy
+from engine.stores.order_journal import OrderJournal
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy
+from engine.usecases.paper import JOURNAL, PaperSession
 from engine.workspace import Workspace
 
 LIVE_FROM = "2022-12-01"

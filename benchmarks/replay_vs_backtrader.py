@@ -8,7 +8,7 @@ import time
 import backtrader as bt
 
 from benchmarks.common import best_time, synthetic_sma_cross, workspace
-from engine.backtest import load_bars, simulate_strategy
+from engine.usecases.backtest import load_bars, simulate_strategy
 
 GOAL_SPEEDUP = 10.0
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import vectorbt as vbt
 
 from benchmarks.common import best_time, synthetic_sma_cross, workspace
-from engine.backtest import load_bars, simulate_strategy
 from engine.execution.conventions import ExecutionRules, fill_bar_orders, orders_from_targets
+from engine.usecases.backtest import load_bars, simulate_strategy
 
 GOAL_RATIO = 1.3
 

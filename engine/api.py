@@ -27,15 +27,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from engine.formatting import format_metric
-from engine.resolution import strategy_with_overrides
-from engine.strategy import ModelSignal, StrategyError
+from engine.analytics.formatting import format_metric
+from engine.strategies.resolution import strategy_with_overrides
+from engine.strategies.schema import ModelSignal, StrategyError
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
-    from engine.check import CheckReport
     from engine.models.walkforward import TrainedFold
-    from engine.runstore import StoredRun
+    from engine.stores.runs import StoredRun
+    from engine.usecases.check import CheckReport
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Run:
 
     @property
     def risk(self) -> dict | None:
-        """What the risk gate did (engine.execution.risk.risk_record), where it had limits to watch."""
+        """What the risk gate did (engine.kernel.risk.risk_record), where it had limits to watch."""
         return self.stored.risk
 
     @property
@@ -198,8 +198,8 @@ class Research:
     ) -> Run:
         """`engine backtest` with the same options: the strategy (a name or a .toml path) backtested,
         stored as a run with its report, and read back from the run store."""
-        from engine.backtest_records import journaled_backtest
-        from engine.execution.risk import parse_kill_switch
+        from engine.kernel.risk import parse_kill_switch
+        from engine.usecases.backtest_run import journaled_backtest
 
         limits = parse_kill_switch(kill_switch)
         resolved = strategy_with_overrides(
@@ -212,8 +212,8 @@ class Research:
 
     def train(self, strategy: str, on_fold: Callable[[TrainedFold], None] | None = None) -> Training:
         """`engine train`: a model strategy's walk-forward folds, trained or reused from the model store."""
-        from engine.backtest import prepare
         from engine.models.walkforward import classification_metrics
+        from engine.usecases.backtest import prepare
 
         resolved = strategy_with_overrides(strategy, self.workspace)
         signal = resolved.strategy.signal
@@ -226,8 +226,8 @@ class Research:
 
     def check(self, strategy: str, chunks: tuple[int, ...] = (1, 7), on_chunk: Callable[[int], None] | None = None) -> Check:
         """`engine check`: the strategy's node at each chunk size against the whole history."""
-        from engine.backtest import prepare
-        from engine.check import check_chunk_invariance
+        from engine.usecases.backtest import prepare
+        from engine.usecases.check import check_chunk_invariance
 
         resolved = strategy_with_overrides(strategy, self.workspace)
         return Check(resolved.name, check_chunk_invariance(prepare(resolved, self.workspace), chunks, on_chunk))
@@ -250,7 +250,7 @@ class Research:
         from engine.optimize.outcome import conclude
         from engine.optimize.space import find_space_file
         from engine.optimize.study import StudySettings, finished, open_study, run_study, study_record
-        from engine.runstore import RunRecords
+        from engine.stores.runs import RunRecords
 
         settings = StudySettings(
             strategy=strategy,

@@ -17,7 +17,7 @@ from engine import resources
 from engine.data.store import DataStore
 from engine.models.store import ModelStore
 from engine.news.store import NewsStore
-from engine.runstore import RunStore
+from engine.stores.runs import RunStore
 
 if TYPE_CHECKING:
     from engine.plugins.registry import PluginRegistry

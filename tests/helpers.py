@@ -6,12 +6,12 @@ import socket
 
 import numpy as np
 
-from engine.bars import Bars
 from engine.execution.broker import SimBroker
 from engine.execution.conventions import ExecutionRules
 from engine.execution.vectorized import VectorizedBroker
 from engine.feeds.historical import HistoricalFeed
-from engine.pipeline import Pipeline, PipelineRun, run_feed
+from engine.kernel.bars import Bars
+from engine.kernel.pipeline import Pipeline, PipelineRun, run_feed
 
 BROKERS = {"replay": SimBroker, "vectorized": VectorizedBroker}
 

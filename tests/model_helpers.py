@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from engine.data.store import DataStore
-from engine.strategy import parse_strategy
+from engine.strategies.schema import parse_strategy
 
 
 def planted_frames(n_bars: int = 1600, symbols=("AAA", "BBB"), persistence: float = 0.45, seed: int = 7) -> dict:

@@ -6,11 +6,11 @@ import threading
 from pathlib import Path
 
 from engine.alpaca.connection import AlpacaConnection
-from engine.execution.risk import parse_kill_switch
 from engine.feeds.alpaca import LiveSettings
-from engine.paper import PaperSession
-from engine.resolution import resolve_strategy
-from engine.strategy_files import load_strategy
+from engine.kernel.risk import parse_kill_switch
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy
+from engine.usecases.paper import PaperSession
 from engine.workspace import Workspace
 from tests.sandbox import advance
 

@@ -18,14 +18,14 @@ import pytest
 import requests
 
 from engine.alpaca.connection import AlpacaConnection
-from engine.backtest import prepare, simulate
 from engine.data.store import DataStore
 from engine.execution.broker import SimBroker
 from engine.execution.conventions import ExecutionRules
 from engine.feeds.alpaca import AlpacaFeed, LiveSettings
-from engine.pipeline import Pipeline, run_feed
+from engine.kernel.pipeline import Pipeline, run_feed
 from engine.sandbox.faults import Faults
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import prepare, simulate
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.sandbox import HISTORY_END, KEY, LIVE_FROM, SECRET, SMA_LIVE, SYMBOLS, sandbox_server

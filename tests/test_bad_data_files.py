@@ -15,9 +15,9 @@ import pytest
 
 from engine.data.importer import import_bars
 from engine.data.store import DamagedSeriesError, DataStore
-from engine.files import atomic_write
 from engine.models.store import ModelStore
 from engine.report.render import write_report_folder
+from engine.stores.files import atomic_write
 from tests.test_data_import import stored_files
 from tests.test_user_errors import assert_one_line_error
 
@@ -180,9 +180,9 @@ def test_a_damaged_cache_is_rebuilt_from_the_parquet_file(home):
 # Each starts a write of `target`, says so once its temporary exists, and hangs until killed. The
 # report writer stages as write_report_folder does, without importing the report package (seconds).
 WRITERS = {
-    "file": "from engine.files import atomic_write\natomic_write(target, lambda tmp: hang(Path(tmp)))",
+    "file": "from engine.stores.files import atomic_write\natomic_write(target, lambda tmp: hang(Path(tmp)))",
     "model folder": "from engine.models.store import ModelStore\nModelStore(target.parent).save(target.name, hang_in)",
-    "report folder": "from engine.files import temporary_sibling\nstaging = temporary_sibling(target, '.partial')\n"
+    "report folder": "from engine.stores.files import temporary_sibling\nstaging = temporary_sibling(target, '.partial')\n"
     "staging.mkdir(parents=True)\nhang_in(staging)",
 }
 HANG = """

@@ -14,8 +14,8 @@ import pytest
 
 from engine.data.store import DataStore
 from engine.plugins.registry import BUILTIN_FOLDER, discover
-from engine.resolution import resolve_strategy
-from engine.strategy import StrategyError, parse_strategy
+from engine.strategies.resolution import resolve_strategy
+from engine.strategies.schema import StrategyError, parse_strategy
 from tests.model_helpers import model_strategy, write_planted
 from tests.test_user_errors import assert_one_line_error
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.runstore import RunRecords, RunStore
+from engine.stores.runs import RunRecords, RunStore
 from tests.test_cli import engine
 from tests.test_user_errors import assert_one_line_error
 

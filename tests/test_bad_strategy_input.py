@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from engine.backtest import simulate_strategy
 from engine.errors import UserError
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import simulate_strategy
 from tests.helpers import make_bars
 from tests.test_strategy_files import VALID as SMA
 from tests.test_user_errors import assert_one_line_error

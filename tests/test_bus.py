@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from engine.bus import EventBus
-from engine.events import BarChunk, TargetChunk
+from engine.kernel.bus import EventBus
+from engine.kernel.events import BarChunk, TargetChunk
 from tests.helpers import make_bars, run_stages
 
 
@@ -47,7 +47,7 @@ def test_chunks_cover_every_bar_once():
 
 def test_a_stage_returning_nan_is_named():
     from engine.execution.conventions import ExecutionRules
-    from engine.stage import StageError
+    from engine.kernel.stage import StageError
 
     class Broken:
         name = "broken"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.backtest import PreparedStrategy, load_bars
-from engine.check import check_chunk_invariance
 from engine.execution.conventions import ExecutionRules
 from engine.signals import SmaCross
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import PreparedStrategy, load_bars
+from engine.usecases.check import check_chunk_invariance
 from tests.helpers import PeekAhead
 
 

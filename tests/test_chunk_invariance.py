@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest import load_bars, simulate_strategy
 from engine.data.sample import SYNTHETIC_SYMBOLS
-from engine.strategy import parse_strategy
-from engine.strategy_files import list_strategies, load_strategy
+from engine.strategies.files import list_strategies, load_strategy
+from engine.strategies.schema import parse_strategy
+from engine.usecases.backtest import load_bars, simulate_strategy
 
 BUILT_IN = ["buy_and_hold", "sma_cross"]
 CASES = [(name, None) for name in BUILT_IN] + [("sma_cross", "synthetic"), ("sma_cross", "overlays")]

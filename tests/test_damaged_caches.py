@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 
-from engine.backtest import run_backtest
 from engine.data.store import DataStore
+from engine.usecases.backtest import run_backtest
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
 

@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest import prepare, simulate_strategy
 from engine.data.importer import import_bars
 from engine.data.store import DataStore
 from engine.data.validation import BarValidationError
 from engine.features.dataset import MissingVolumeError
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import prepare, simulate_strategy
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, planted_frames
 from tests.test_cli import engine

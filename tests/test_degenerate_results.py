@@ -15,7 +15,7 @@ from pathlib import Path
 
 import optuna
 
-from engine.plausibility import MIN_TRADES
+from engine.analytics.plausibility import MIN_TRADES
 from tests.test_cli import engine
 from tests.test_user_errors import assert_one_line_error
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.backtest import load_bars, prepare
 from engine.signals.model import ModelProbability
+from engine.usecases.backtest import load_bars, prepare
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
 

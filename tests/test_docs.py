@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.backtest import prepare, run_backtest
-from engine.check import check_chunk_invariance
 from engine.data.sample import write_sample
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import prepare, run_backtest
+from engine.usecases.check import check_chunk_invariance
 from engine.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent

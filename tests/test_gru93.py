@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from engine.backtest import prepare, simulate
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import prepare, simulate
 from tests.helpers import imported_modules
 
 
@@ -43,7 +43,7 @@ def test_predictions_and_targets_do_not_depend_on_chunk_size(gru93):
 
 
 def test_engine_check_passes_for_gru93(gru93):
-    from engine.check import check_chunk_invariance
+    from engine.usecases.check import check_chunk_invariance
 
     report = check_chunk_invariance(gru93, (7,))
     assert report.passed, [d for d in report.differences if d.moved]

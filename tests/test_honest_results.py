@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from engine.annualization import annualization
-from engine.backtest import run_backtest
-from engine.plausibility import implausibilities
-from engine.strategy_files import load_strategy
+from engine.analytics.annualization import annualization
+from engine.analytics.plausibility import implausibilities
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import run_backtest
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
 from tests.test_cli import engine

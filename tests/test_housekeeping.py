@@ -11,7 +11,7 @@ from test_cli import engine
 
 from engine.data.sample import write_sample
 from engine.data.store import DataStore
-from engine.runstore import RunStore
+from engine.stores.runs import RunStore
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +71,10 @@ def test_optimize_list_shows_the_studies_in_the_storage(home):
 
 
 def test_models_prune_deletes_only_folds_no_strategy_uses(home, monkeypatch):
-    from engine.backtest import load_bars
     from engine.models.walkforward import planned_fold_keys
-    from engine.resolution import resolve_strategy
-    from engine.strategy_files import load_strategy
+    from engine.strategies.files import load_strategy
+    from engine.strategies.resolution import resolve_strategy
+    from engine.usecases.backtest import load_bars
     from engine.workspace import Workspace
 
     monkeypatch.setenv("ENGINE_HOME", str(home))

@@ -8,11 +8,11 @@ import statistics
 import numpy as np
 import pytest
 
-from engine.backtest import load_bars, simulate_strategy
-from engine.metrics import compute_metrics, drawdown_duration, return_metrics
-from engine.relative_metrics import relative_metrics
-from engine.return_distribution import distribution_metrics
-from engine.strategy_files import load_strategy
+from engine.analytics.metrics import compute_metrics, drawdown_duration, return_metrics
+from engine.analytics.relative_metrics import relative_metrics
+from engine.analytics.return_distribution import distribution_metrics
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import load_bars, simulate_strategy
 
 
 def reference_ratios(equity: list[float], initial: float, periods_per_year: float) -> dict[str, float]:

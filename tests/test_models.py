@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from engine.backtest import prepare, run_backtest
 from engine.data.store import DataStore
 from engine.features.dataset import FeatureSet
 from engine.features.technical import CalendarFeatures, TechnicalFeatures
 from engine.models import walkforward
 from engine.models.walkforward import plan_folds, train_walk_forward
 from engine.plugins.registry import registry_of
-from engine.resolution import resolve_strategy
+from engine.strategies.resolution import resolve_strategy
+from engine.usecases.backtest import prepare, run_backtest
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, planted_frames, write_planted
 
@@ -74,7 +74,7 @@ def test_no_bar_is_predicted_by_a_model_that_saw_it(planted_home):
 
 
 def test_features_are_causal():
-    from engine.bars import Bars
+    from engine.kernel.bars import Bars
 
     frames = planted_frames(n_bars=700)
     features = FeatureSet([TechnicalFeatures(), CalendarFeatures()])

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest import run_backtest
-from engine.strategy_files import find_strategy
+from engine.strategies.files import find_strategy
+from engine.usecases.backtest import run_backtest
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.paper_session import stepped_session

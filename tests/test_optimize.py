@@ -22,8 +22,8 @@ from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
 from engine.optimize.errors import SearchSpaceError
 from engine.optimize.pareto import pareto_front
 from engine.optimize.space import SearchSpace, read_space_file
-from engine.strategy import OptimizeSpec, StrategyError, parse_strategy
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.strategies.schema import OptimizeSpec, StrategyError, parse_strategy
 
 REPO = Path(__file__).resolve().parent.parent
 

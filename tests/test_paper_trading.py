@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import requests
 
-from engine.backtest import prepare, simulate
-from engine.order_journal import OrderJournal
-from engine.paper import JOURNAL, LIVE, MANUAL_HALT, STOP_CHECK_SECONDS, request_halt, request_stop
-from engine.strategy_files import load_strategy
+from engine.stores.order_journal import OrderJournal
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import prepare, simulate
+from engine.usecases.paper import JOURNAL, LIVE, MANUAL_HALT, STOP_CHECK_SECONDS, request_halt, request_stop
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.paper_session import stepped_session

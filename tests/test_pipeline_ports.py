@@ -6,17 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.backtest import load_bars
-from engine.bus import EventBus
-from engine.events import AccountSnapshot, BarChunk, Fills, order_id
 from engine.execution.broker import SimBroker
 from engine.execution.conventions import ExecutionRules
 from engine.feeds.historical import HistoricalFeed
-from engine.ledger import Ledger
-from engine.pipeline import Pipeline, run_feed
+from engine.kernel.bus import EventBus
+from engine.kernel.events import AccountSnapshot, BarChunk, Fills, order_id
+from engine.kernel.ledger import Ledger
+from engine.kernel.pipeline import Pipeline, run_feed
+from engine.kernel.topics import ACCOUNT, BARS, CLOSES, FILLS, ORDER_UPDATES, RECONCILIATION, RISK
 from engine.signals import SmaCross
-from engine.strategy_files import load_strategy
-from engine.topics import ACCOUNT, BARS, CLOSES, FILLS, ORDER_UPDATES, RECONCILIATION, RISK
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import load_bars
 from tests.helpers import make_bars, run_stages
 
 RULES = ExecutionRules(commission=0.001, slippage=0.0005, initial_cash=100_000.0)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.backtest import prepare
 from engine.plugins.registry import BUILTIN_FOLDER, PluginError, discover
 from engine.plugins.scaffold import network_for, plugin_source
+from engine.usecases.backtest import prepare
 from engine.workspace import Workspace
 from tests.model_helpers import model_strategy, write_planted
 
@@ -220,8 +220,8 @@ def test_a_plugin_that_fails_to_import_is_reported_and_the_others_still_work(tmp
 
 
 def test_unknown_plugin_names_and_hyperparameters_are_rejected_at_load(tmp_path):
-    from engine.resolution import resolve_strategy
-    from engine.strategy import StrategyError, parse_strategy
+    from engine.strategies.resolution import resolve_strategy
+    from engine.strategies.schema import StrategyError, parse_strategy
 
     raw = model_strategy("gru").model_dump()
     raw["signal"]["plugin"] = "nope"

@@ -14,12 +14,12 @@ from PIL import Image
 from test_cli import engine
 from test_metrics import reference_distribution, reference_relative
 
-from engine.formatting import metric_label
-from engine.metrics import bar_returns, return_metrics
+from engine.analytics.formatting import metric_label
+from engine.analytics.metrics import bar_returns, return_metrics
 from engine.report import charts, write_comparison, write_tearsheet
 from engine.report.breakdowns import ABLATION_COLUMNS, FOLD_COLUMNS
-from engine.runstore import RunRecords, RunStore
-from engine.strategy_files import load_strategy
+from engine.stores.runs import RunRecords, RunStore
+from engine.strategies.files import load_strategy
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"  # screenshots kept for people to look at
 CHARTS = {

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest import run_backtest
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.usecases.backtest import run_backtest
 
 DAILY_LOSS = 0.01
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.runstore import RunRecords, RunStore
+from engine.stores.runs import RunRecords, RunStore
 from tests.test_cli import engine
 
 ENGINE = [sys.executable, "-m", "engine"]

@@ -7,17 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.backtest import load_bars
 from engine.errors import UserError
 from engine.features.base import FeatureContext
 from engine.features.sentiment import NewsSentiment, SentimentSettings
 from engine.models.walkforward import planned_fold_keys
 from engine.news.scores import ScoreStore
 from engine.news.store import NewsStore
-from engine.resolution import resolve_strategy
 from engine.signals.cache import PredictionCache
-from engine.strategy import StrategyError
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy
+from engine.strategies.schema import StrategyError
+from engine.usecases.backtest import load_bars
 from engine.workspace import Workspace
 
 REVISION = "0123456789abcdef"  # scores of a model that is not on this machine: the one stored revision is used

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.annualization import annualization
-from engine.backtest import run_backtest
-from engine.strategy import StrategyError
-from engine.strategy_files import load_strategy
+from engine.analytics.annualization import annualization
+from engine.strategies.files import load_strategy
+from engine.strategies.schema import StrategyError
+from engine.usecases.backtest import run_backtest
 
 VALID = """
 name = "mine"

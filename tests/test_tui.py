@@ -17,14 +17,13 @@ import pexpect
 import pytest
 from textual.widgets import TabbedContent
 
-from engine.backtest_records import journaled_backtest
 from engine.news.model_files import DEFAULT_MODEL
 from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
 from engine.optimize.study import STORAGE_FILE, list_studies
 from engine.report.breakdowns import ablation_table, fold_table, trade_table
-from engine.resolution import resolve_strategy
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy
 from engine.tui.app import EngineApp
 from engine.tui.compare import CompareScreen
 from engine.tui.confirm import Confirm
@@ -33,6 +32,7 @@ from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.run_detail import RunDetailScreen
 from engine.tui.runs import RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest
+from engine.usecases.backtest_run import journaled_backtest
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.model_helpers import model_strategy, write_planted

@@ -11,13 +11,13 @@ import pytest
 
 from engine.alpaca.connection import AlpacaConnection
 from engine.feeds.alpaca import LiveSettings
-from engine.order_journal import OrderJournal
-from engine.paper import JOURNAL, MANUAL_HALT, PaperSession
-from engine.resolution import resolve_strategy
-from engine.strategy_files import load_strategy
+from engine.stores.order_journal import OrderJournal
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy
 from engine.tui.app import EngineApp
 from engine.tui.confirm import Confirm
 from engine.tui.paper import PaperScreen
+from engine.usecases.paper import JOURNAL, MANUAL_HALT, PaperSession
 from tests.paper_session import stepped_session
 from tests.sandbox import advance
 from tests.test_tui import SIZE, freeze, rows, until

@@ -9,14 +9,14 @@ import shutil
 import numpy as np
 import pytest
 
-from engine.backtest import run_backtest
-from engine.backtest_records import journaled_backtest
 from engine.features.base import FeatureContext
 from engine.features.sentiment import NewsSentiment, SentimentSettings
 from engine.news.timeline import SentimentInputError
-from engine.resolution import resolve_strategy, strategy_with_overrides
-from engine.strategy import StrategyError
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy, strategy_with_overrides
+from engine.strategies.schema import StrategyError
+from engine.usecases.backtest import run_backtest
+from engine.usecases.backtest_run import journaled_backtest
 from engine.workspace import Workspace
 from tests.test_plugins import strategy_for, write_plugin
 from tests.test_sentiment_feature import publish

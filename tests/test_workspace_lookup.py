@@ -7,10 +7,10 @@ import pytest
 from test_cli import engine
 
 from engine import resources
-from engine.lookup import find_file
 from engine.optimize.errors import SearchSpaceError
 from engine.optimize.space import find_space_file
-from engine.strategy_files import find_strategy, list_strategies, load_strategy
+from engine.strategies.files import find_strategy, list_strategies, load_strategy
+from engine.strategies.lookup import find_file
 from engine.workspace import Workspace
 
 

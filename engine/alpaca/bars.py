@@ -29,10 +29,10 @@ from engine.alpaca.request import AlpacaRequest
 from engine.alpaca.retries import RetryPolicy
 from engine.alpaca.span import Span
 from engine.alpaca.timeframes import to_alpaca
-from engine.bars import FIELDS
 from engine.data.spacing import check_spacing
 from engine.data.store import DataStore, DataStoreError, StoredSeries, normalize_symbol
 from engine.data.validation import validate_bars
+from engine.kernel.bars import FIELDS
 
 PAGE_LIMIT = 10_000  # Alpaca's most bars a page
 WIRE_FIELDS = {"t": "timestamp", "o": "open", "h": "high", "l": "low", "c": "close", "v": "volume"}

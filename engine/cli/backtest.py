@@ -20,7 +20,7 @@ from engine.cli.output import (
 from engine.cli.progress_display import StageDisplay
 from engine.errors import UserError
 from engine.progress import listening
-from engine.resolution import strategy_with_overrides
+from engine.strategies.resolution import strategy_with_overrides
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -98,8 +98,8 @@ def backtest(
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
     with StageDisplay() as display, listening(display):
         display.stage("loading the backtesting libraries")
-        from engine.backtest_records import journaled_backtest
-        from engine.execution.risk import parse_kill_switch
+        from engine.kernel.risk import parse_kill_switch
+        from engine.usecases.backtest_run import journaled_backtest
 
         limits = parse_kill_switch(kill_switch)
         workspace = Workspace.from_env()
@@ -167,8 +167,8 @@ def check(
     """Chunk-invariance (lookahead) check: every stage must give the same output at every chunk size."""
     with StageDisplay() as display, listening(display):
         display.stage("loading the backtesting libraries")
-        from engine.backtest import prepare
-        from engine.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
+        from engine.usecases.backtest import prepare
+        from engine.usecases.check import DEFAULT_CHUNK_SIZES, check_chunk_invariance
 
         workspace = Workspace.from_env()
         resolved = strategy_with_overrides(strategy, workspace, symbols, timeframe, start, end)

@@ -122,7 +122,7 @@ def optimize(
         raise typer.BadParameter("engine optimize needs --strategy and --trials", param_hint="--strategy/--trials")
     from engine.optimize.space import find_space_file
     from engine.optimize.study import StudySettings, finished, open_study, run_study, study_record
-    from engine.runstore import RunRecords
+    from engine.stores.runs import RunRecords
 
     workspace = Workspace.from_env()
     settings = StudySettings(

@@ -28,7 +28,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from engine.formatting import format_metric
+from engine.analytics.formatting import format_metric
 
 
 def _console(**options) -> Console:

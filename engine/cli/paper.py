@@ -1,4 +1,4 @@
-"""`engine paper`: a paper session, the backtested pipeline trading live bars (engine.paper); and
+"""`engine paper`: a paper session, the backtested pipeline trading live bars (engine.usecases.paper); and
 `engine paper list`, `status` and `stop` from another terminal."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import Annotated
 
 import typer
 
+from engine.analytics.formatting import format_metric
 from engine.cli.backtest import STRATEGY_HELP, KillSwitchOption, SymbolsOption
 from engine.cli.output import WARNING, ListJson, print_json_line, print_labelled, print_line, print_metrics
 from engine.cli.progress_display import StageDisplay
 from engine.cli.runs import print_runs
 from engine.errors import UserError
-from engine.formatting import format_metric
 from engine.progress import listening
 from engine.workspace import Workspace
 
@@ -57,10 +57,10 @@ def paper(
         from engine.alpaca.connection import AlpacaConnection
         from engine.data.timestamps import parse_utc
         from engine.execution.alpaca import CRASH_VARIABLE
-        from engine.execution.risk import parse_kill_switch
         from engine.feeds.alpaca import LiveSettings
-        from engine.paper import PaperSession, check_broker
-        from engine.resolution import strategy_with_overrides
+        from engine.kernel.risk import parse_kill_switch
+        from engine.strategies.resolution import strategy_with_overrides
+        from engine.usecases.paper import PaperSession, check_broker
 
         check_broker(broker)
         if feed not in ("iex", "sip"):
@@ -117,7 +117,7 @@ def list_(json: ListJson = False) -> None:
 @app.command("status")
 def status(session: SessionArgument = "latest", json: ListJson = False) -> None:
     """A session's status and, after its last live bar, its equity, cash, positions and fills."""
-    from engine.paper import live_state, paper_run
+    from engine.usecases.paper import live_state, paper_run
 
     runs = Workspace.from_env().runs
     run_id, journal = paper_run(runs, session)
@@ -143,7 +143,7 @@ def stop(
     flatten: Annotated[bool, typer.Option("--flatten", help="Also cancel its open orders and sell what it holds")] = False,
 ) -> None:
     """Ask a running session to end after the bar it is on; it then stores its results."""
-    from engine.paper import request_stop
+    from engine.usecases.paper import request_stop
 
     run_id = request_stop(Workspace.from_env().runs, session, flatten)
     also = ", cancel its open orders and sell its positions" if flatten else ""
@@ -153,7 +153,7 @@ def stop(
 @app.command("halt")
 def halt(session: SessionArgument) -> None:
     """Trip a running session's kill switch: it cancels its open orders and sends no more, but keeps marking its books."""
-    from engine.paper import request_halt
+    from engine.usecases.paper import request_halt
 
     run_id = request_halt(Workspace.from_env().runs, session)
     print_line(f"asked session {run_id} to halt trading")

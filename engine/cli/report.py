@@ -10,7 +10,7 @@ from engine.errors import UserError
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
-    from engine.runstore import StoredRun
+    from engine.stores.runs import StoredRun
 
 
 def backtest_run(run: StoredRun) -> StoredRun:

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from engine.analytics.formatting import format_metric
 from engine.cli.output import (
     WARNING,
     Column,
@@ -16,11 +17,10 @@ from engine.cli.output import (
     risk_line,
     stdout,
 )
-from engine.formatting import format_metric
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
-    from engine.runstore import RunSummary, StoredRun
+    from engine.stores.runs import RunSummary, StoredRun
 
 app = typer.Typer(no_args_is_help=True)
 

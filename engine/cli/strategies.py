@@ -4,8 +4,8 @@ import typer
 from rich.markup import escape
 
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_labelled, print_table
-from engine.strategy import ModelSignal, StrategyError
-from engine.strategy_files import read_strategy, strategy_entries
+from engine.strategies.files import read_strategy, strategy_entries
+from engine.strategies.schema import ModelSignal, StrategyError
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)

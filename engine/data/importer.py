@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from engine.bars import FIELDS, PRICE_FIELDS
 from engine.data.spacing import check_spacing
 from engine.data.store import DataStore, DataStoreError, StoredSeries, check_timeframe, normalize_symbol
 from engine.data.timestamps import parse_timestamps
 from engine.data.validation import BarValidationError, one_line, validate_bars
+from engine.kernel.bars import FIELDS, PRICE_FIELDS
 
 TIMESTAMP_NAMES = ("timestamp", "date", "time", "datetime")
 SYMBOL_NAMES = ("symbol", "ticker")

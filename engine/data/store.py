@@ -23,11 +23,11 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from engine.bars import FIELDS, Bars
 from engine.data.timestamps import EARLIEST, LATEST
 from engine.data.validation import BarValidationError, has_no_volume, one_line, validate_bars
 from engine.errors import UserError
-from engine.files import atomic_write
+from engine.kernel.bars import FIELDS, Bars
+from engine.stores.files import atomic_write
 
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]*$")
 TIMEFRAME_PATTERN = re.compile(r"^[1-9][0-9]*(m|h|d|w)$")

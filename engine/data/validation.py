@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.bars import FIELDS, PRICE_FIELDS
 from engine.errors import UserError
+from engine.kernel.bars import FIELDS, PRICE_FIELDS
 
 # Prices lie within these bounds, and volume below the upper one, so that every product of a few
 # of them (a position's value, price times volume, a price squared in a variance, equity over many

@@ -5,7 +5,7 @@ At a bar's close the target weights become market orders for the next open, size
 sizes them at that close (`size_at_close_nb`, `execution.size_at = "close"`), from the account's
 real cash and positions plus what the session's open orders still have to fill: so a restart never
 buys twice. (Orders placed outside the session are not counted: reconciliation finds what they
-do.) Each order is journaled (engine.order_journal) before it is sent, under its deterministic
+do.) Each order is journaled (engine.stores.order_journal) before it is sent, under its deterministic
 client order id; a send that fails in any way (a lost reply, a timeout, a 5xx after every try) is
 settled by looking the order up by that id, never by sending blindly again.
 
@@ -16,7 +16,7 @@ holds, booked once (keyed by the order and its cumulative quantity), with the co
 strategy's costs charge. They reach the ledger on the bus before the bar's close is marked.
 
 Every `reconcile_every` bars the account (cash and positions) goes to the ledger, which records
-every difference (journaled here). The risk gate (engine.execution.risk) decides at each live
+every difference (journaled here). The risk gate (engine.kernel.risk) decides at each live
 close, from the account, which orders may go; when it halts trading (a limit, a difference beyond
 its `difference`, `engine paper halt`), the halt is journaled, so that a resumed session stays
 halted, and the open orders are cancelled.
@@ -37,12 +37,12 @@ from engine import progress
 from engine.alpaca.connection import AlpacaConnection, stop_stream
 from engine.alpaca.request import AlpacaRequest, AlpacaRequestError
 from engine.alpaca.retries import RetryPolicy, send
-from engine.bus import EventBus
-from engine.events import AccountDifference, AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
 from engine.execution.conventions import ExecutionRules, share_commission_terms_nb, size_at_close_nb
-from engine.execution.risk import RiskEvent, RiskGate
-from engine.order_journal import FINAL_STATUSES, JournaledOrder, OrderJournal
-from engine.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDERS, RECONCILIATION, RISK
+from engine.kernel.bus import EventBus
+from engine.kernel.events import AccountDifference, AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
+from engine.kernel.risk import RiskEvent, RiskGate
+from engine.kernel.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDERS, RECONCILIATION, RISK
+from engine.stores.order_journal import FINAL_STATUSES, JournaledOrder, OrderJournal
 
 QTY_DECIMALS = 9  # Alpaca takes fractional quantities to 9 decimals
 CRASH_VARIABLE = "ENGINE_PAPER_CRASH_AT"  # tests: "intent", "sent" or "fill", optionally ":N" (the Nth time)

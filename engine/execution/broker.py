@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 from vectorbt.portfolio.enums import OrderSide, order_dt
 
-from engine.bars import Bars
-from engine.bus import EventBus
-from engine.events import AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
 from engine.execution.conventions import ExecutionRules, execute_bar_nb, execute_shares_bar_nb, size_at_close_nb
-from engine.execution.risk import RiskGate
-from engine.topics import ACCOUNT, BARS, FILLS, ORDER_UPDATES, ORDERS
+from engine.kernel.bars import Bars
+from engine.kernel.bus import EventBus
+from engine.kernel.events import AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
+from engine.kernel.risk import RiskGate
+from engine.kernel.topics import ACCOUNT, BARS, FILLS, ORDER_UPDATES, ORDERS
 
 
 class SimBroker:

@@ -40,7 +40,7 @@ from vectorbt.portfolio.enums import Direction, Order, OrderStatus, ProcessOrder
 from vectorbt.utils.array_ import insert_argsort_nb
 from vectorbt.utils.math_ import is_close_or_less_nb
 
-from engine.strategy import Strategy
+from engine.strategies.schema import Strategy
 
 
 class OrderTerms(NamedTuple):

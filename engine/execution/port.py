@@ -3,7 +3,7 @@
 A broker attaches to the bus before the stages, so it sees each chunk of bars first (the open it
 fills at). It listens to ORDERS (target weights decided at a bar's close, to fill at the next
 open), asks the risk gate at each close which of them may go (`gate.at_close` with the account as
-it stands there: engine.execution.risk), and answers on the bus: ORDER_UPDATES (accepted, partially filled, filled, rejected,
+it stands there: engine.kernel.risk), and answers on the bus: ORDER_UPDATES (accepted, partially filled, filled, rejected,
 cancelled), FILLS (whenever they happen, late ones included) and, if it has an account to show,
 ACCOUNT snapshots that the ledger compares with its books.
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from engine.bus import EventBus
-from engine.execution.risk import RiskGate
+from engine.kernel.bus import EventBus
+from engine.kernel.risk import RiskGate
 
 
 class Broker(Protocol):

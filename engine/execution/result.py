@@ -11,8 +11,8 @@ from vectorbt.portfolio import dispatch
 from vectorbt.portfolio.enums import OrderSide, order_dt
 from vectorbt.records.dispatch import col_map
 
-from engine.bars import Bars
-from engine.events import Fills
+from engine.kernel.bars import Bars
+from engine.kernel.events import Fills
 
 FILL_COLUMNS = ["timestamp", "decided_at", "symbol", "side", "size", "price", "fees", "slippage_cost", "target_weight"]
 

@@ -16,9 +16,6 @@ import numpy as np
 from numba import njit
 from vectorbt.portfolio.enums import OrderSide, order_dt
 
-from engine.bars import Bars
-from engine.bus import EventBus
-from engine.events import EndOfData, Fills, OrderBatch, order_id
 from engine.execution.conventions import (
     ExecutionRules,
     OrderTerms,
@@ -27,8 +24,11 @@ from engine.execution.conventions import (
     fill_bar_orders,
     size_at_close_nb,
 )
-from engine.execution.risk import RiskGate
-from engine.topics import END, FILLS, ORDERS
+from engine.kernel.bars import Bars
+from engine.kernel.bus import EventBus
+from engine.kernel.events import EndOfData, Fills, OrderBatch, order_id
+from engine.kernel.risk import RiskGate
+from engine.kernel.topics import END, FILLS, ORDERS
 
 
 def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> np.ndarray:

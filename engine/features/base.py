@@ -8,8 +8,8 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel
 
-from engine.bars import Bars
 from engine.errors import UserError
+from engine.kernel.bars import Bars
 from engine.news.store import NewsStore
 
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.bars import Bars
 from engine.errors import UserError
 from engine.features.base import FeatureProvider
+from engine.kernel.bars import Bars
 from engine.plugins.faults import PluginError, guarded
 
 

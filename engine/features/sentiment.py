@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from engine.bars import Bars
 from engine.data.store import bar_length
 from engine.features.base import FeatureContext, FeatureInputsMissing
 from engine.features.sentiment_settings import SentimentSettings
+from engine.kernel.bars import Bars
 from engine.news.timeline import available_scores
 
 EXCHANGE_ZONE = "America/New_York"

@@ -9,7 +9,7 @@ import numpy as np
 from vectorbt.generic import nb as generic_nb
 from vectorbt.indicators import nb as indicator_nb
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
 
 RETURN_HORIZONS = (1, 5, 10, 20)
 

@@ -28,9 +28,9 @@ from engine.alpaca.connection import AlpacaConnection, stop_stream
 from engine.alpaca.request import AlpacaRequest
 from engine.alpaca.retries import RetryPolicy, send
 from engine.alpaca.span import Span
-from engine.bars import Bars
 from engine.data.store import DataStore, bar_length
 from engine.data.timestamps import parse_utc
+from engine.kernel.bars import Bars
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from engine.bars import Bars
 from engine.data.store import DataStore
+from engine.kernel.bars import Bars
 
 
 class HistoricalFeed:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
 
 
 class Feed(Protocol):

@@ -11,13 +11,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.backtest import load_bars
 from engine.errors import UserError
 from engine.features.base import FeatureInputsMissing
 from engine.models.walkforward import planned_fold_keys
-from engine.resolution import resolve_strategy
-from engine.strategy import StrategyError
-from engine.strategy_files import read_strategy, strategy_entries
+from engine.strategies.files import read_strategy, strategy_entries
+from engine.strategies.resolution import resolve_strategy
+from engine.strategies.schema import StrategyError
+from engine.usecases.backtest import load_bars
 from engine.workspace import Workspace
 
 

@@ -9,7 +9,7 @@ from engine.features.dataset import FeatureSet
 from engine.models.base import Model
 from engine.plugins.faults import guarded
 from engine.plugins.registry import PluginRegistry
-from engine.strategy import ModelSignal
+from engine.strategies.schema import ModelSignal
 
 
 class ModelSetup:

@@ -17,7 +17,7 @@ import json
 import shutil
 from pathlib import Path
 
-from engine.files import remove_stale_temporaries, temporary_sibling
+from engine.stores.files import remove_stale_temporaries, temporary_sibling
 
 
 def fold_key(description: dict) -> str:

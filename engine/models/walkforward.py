@@ -16,13 +16,13 @@ import numpy as np
 from sklearn import metrics as sk
 
 from engine import progress
-from engine.bars import Bars
 from engine.features.dataset import FeatureSet, Scaler, forward_return_labels, sequences
+from engine.kernel.bars import Bars
 from engine.models import calls
 from engine.models.base import Dataset, Model
 from engine.models.setup import ModelSetup
 from engine.models.store import ModelStore, fold_key
-from engine.strategy import ModelSignal, StrategyError
+from engine.strategies.schema import ModelSignal, StrategyError
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ score = positive - negative.
 Every stored version of an article is scored, so a feature can read the text as first published
 or as last updated. A row is kept by (id, version, revision, text): scoring again with the same
 model and text does nothing, another model (or the same one fine-tuned again) scores beside it.
-Scores are saved every few hundred articles, each save written whole (engine.files.atomic_write),
+Scores are saved every few hundred articles, each save written whole (engine.stores.files.atomic_write),
 so an interrupted run keeps what it scored and the next one scores only the rest.
 
 Which text: FinBERT was fine-tuned on single sentences from financial news (the Financial
@@ -30,9 +30,9 @@ import pyarrow.parquet as pq
 
 from engine import progress
 from engine.errors import UserError
-from engine.files import atomic_write
 from engine.news.model_files import LABELS, FinbertModel
 from engine.news.store import NewsStore
+from engine.stores.files import atomic_write
 
 if TYPE_CHECKING:  # loading the model needs torch and transformers; reading scores does not
     from engine.news.finbert import Scorer

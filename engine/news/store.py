@@ -5,7 +5,7 @@ is about, headline, summary, source and URL. Adding articles merges them with th
 and updated time: a fetch run twice, or an import of the same file, stores nothing twice, and an
 article updated since it was stored is kept in both versions. Listing and serving show each
 article's latest version; the sentiment feature reads the first (its text as first published)
-unless asked for the latest. The file is written whole (engine.files.atomic_write): a failed or
+unless asked for the latest. The file is written whole (engine.stores.files.atomic_write): a failed or
 interrupted write leaves the store as it was.
 """
 
@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from engine.data.store import DataStoreError, normalize_symbol
 from engine.errors import UserError
-from engine.files import atomic_write
+from engine.stores.files import atomic_write
 
 COLUMNS = ("id", "created_at", "updated_at", "symbols", "headline", "summary", "source", "url")
 TEXT_COLUMNS = ("headline", "summary", "source", "url")

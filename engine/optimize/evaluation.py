@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kurtosis, skew
 
-from engine.backtest import load_bars, prepare, simulate
-from engine.metrics import bar_returns, compute_metrics
+from engine.analytics.metrics import bar_returns, compute_metrics
 from engine.models.walkforward import TrainedFold
 from engine.optimize.errors import OptimizeError
 from engine.signals.cache import PredictionCache
-from engine.strategy import Strategy
+from engine.strategies.schema import Strategy
+from engine.usecases.backtest import load_bars, prepare, simulate
 from engine.workspace import Workspace
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import tomli_w
 
-from engine.files import atomic_write
 from engine.optimize.errors import OptimizeError
 from engine.optimize.space import apply_parameters
 from engine.optimize.study import OpenStudy
-from engine.strategy import check_name
+from engine.stores.files import atomic_write
+from engine.strategies.schema import check_name
 
 
 def export_trial(opened: OpenStudy, number: int, name: str, folder: Path, overwrite: bool = False) -> Path:

@@ -4,7 +4,7 @@ Optuna's own front (`study.best_trials`) counts a trial that never traded: its d
 cannot be beaten, so a strategy that can stay flat would have "no trades" named a best result.
 Such trials are left out of the front here, and counted. A sampler may propose a parameter set
 again (NSGA-II on stepped ranges often does); the repeats are one member, listed under its first
-trial. What remains is flagged where it rests on too few trades (engine.plausibility).
+trial. What remains is flagged where it rests on too few trades (engine.analytics.plausibility).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial
 
+from engine.analytics.plausibility import MIN_TRADES
 from engine.optimize.summary import completed
-from engine.plausibility import MIN_TRADES
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ matplotlib.use("Agg")  # Optuna draws through pyplot: files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import optuna.visualization.matplotlib as optuna_plots  # noqa: E402
 
-from engine.formatting import format_metric
+from engine.analytics.formatting import format_metric
 from engine.optimize.pareto import ParetoFront, ParetoMember, traded_study
 from engine.optimize.study import OpenStudy, safe_url
 from engine.optimize.summary import completed, counts, feasible, importances, loss

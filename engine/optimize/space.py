@@ -21,12 +21,12 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from engine import resources
-from engine.lookup import find_file, names_in
 from engine.optimize.errors import SearchSpaceError
 from engine.plugins.registry import PluginRegistry, registry_of
-from engine.resolution import resolve_strategy
-from engine.strategy import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
-from engine.toml_files import read_toml
+from engine.strategies.lookup import find_file, names_in
+from engine.strategies.resolution import resolve_strategy
+from engine.strategies.schema import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
+from engine.strategies.toml_files import read_toml
 from engine.workspace import Workspace
 
 HYPERPARAMETERS = "signal.hyperparameters."
@@ -35,7 +35,7 @@ CALIBRATED_BY_STUDY = {"overlays.threshold.entry", "overlays.threshold.exit"}
 
 
 def find_space_file(name_or_path: str, workspace: Workspace) -> Path:
-    """A search-space file by engine.lookup's rule: `configs/search/NAME.toml` in the workspace,
+    """A search-space file by engine.strategies.lookup's rule: `configs/search/NAME.toml` in the workspace,
     then among the built-ins, or a path."""
     path = find_file(name_or_path, resources.SEARCH_SPACES, workspace)
     if path is None:

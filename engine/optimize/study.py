@@ -34,11 +34,11 @@ from engine.optimize.evaluation import Objective, Split, evaluate, parse_objecti
 from engine.optimize.space import SearchSpace, apply_parameters, read_space_file
 from engine.optimize.summary import failed
 from engine.overlays.calibration import CalibrationError
-from engine.processes import gone
-from engine.resolution import resolve_strategy
 from engine.signals.cache import PredictionCache
-from engine.strategy import Strategy, parse_strategy
-from engine.strategy_files import load_strategy
+from engine.stores.processes import gone
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy
+from engine.strategies.schema import Strategy, parse_strategy
 from engine.workspace import Workspace
 
 STORAGE_FILE = "studies.sqlite3"  # in the run store

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from engine.stage import Stage
+from engine.kernel.stage import Stage
 
 Category = Literal["threshold", "regime", "risk", "cost"]
 CATEGORIES: tuple[Category, ...] = ("threshold", "regime", "risk", "cost")

@@ -8,7 +8,7 @@ not recomputed, for every pair.
 
 When no pair trades in the window there is nothing to choose by (every Sharpe is undefined), and
 the calibration fails rather than keep an arbitrary pair. A choice made on a few trades is kept and
-flagged (engine.plausibility).
+flagged (engine.analytics.plausibility).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from engine import progress
-from engine.metrics import compute_metrics
-from engine.node import simulate
-from engine.strategy import StrategyError
+from engine.analytics.metrics import compute_metrics
+from engine.kernel.node import simulate
+from engine.strategies.schema import StrategyError
 
 
 class CalibrationError(StrategyError):

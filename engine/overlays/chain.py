@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.kernel.stage import Stage
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, validate_overlay
 from engine.plugins.registry import PluginRegistry
-from engine.stage import Stage
-from engine.strategy import ModelSignal, Strategy
+from engine.strategies.schema import ModelSignal, Strategy
 
 
 @dataclass(frozen=True)

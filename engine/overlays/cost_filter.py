@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
+from engine.kernel.windows import TrailingRows, trailing_mean
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.overlays.kernels import cost_filter_nb
-from engine.windows import TrailingRows, trailing_mean
 
 
 class CostFilterConfig(OverlayConfig):

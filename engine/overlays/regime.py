@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
+from engine.kernel.windows import TrailingRows, trailing_mean, trailing_rank, trailing_std
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.overlays.kernels import garch_variance_nb
-from engine.windows import TrailingRows, trailing_mean, trailing_rank, trailing_std
 
 Scale = Field(default=0.0, ge=0.0, le=1.0)
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
+from engine.kernel.windows import TrailingRows, trailing_std
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.overlays.kernels import drawdown_breaker_nb, holding_nb, stops_nb
-from engine.windows import TrailingRows, trailing_std
 
 
 class VolatilityTargetConfig(OverlayConfig):

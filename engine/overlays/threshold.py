@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, per_symbol
 from engine.overlays.kernels import threshold_nb
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.formatting import format_metric, metric_label
+from engine.analytics.formatting import format_metric, metric_label
 from engine.report.render import Table
 
 FOLD_COLUMNS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "positive_rate", "samples")

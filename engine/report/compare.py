@@ -14,7 +14,7 @@ from engine.report.drawdowns import drawdown_periods, longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
 from engine.report.series import drawdown
 from engine.report.tearsheet import metrics_table, period
-from engine.runstore import StoredRun
+from engine.stores.runs import StoredRun
 
 
 def comparison_key(runs: list[StoredRun]) -> str:

@@ -7,7 +7,7 @@ than two names (an entry of the search space) is written inline in one cell.
 
 from __future__ import annotations
 
-from engine.formatting import MISSING
+from engine.analytics.formatting import MISSING
 from engine.report.render import Table
 
 INLINE_DEPTH = 3  # names at this depth and below hold their whole value in one cell

@@ -1,6 +1,6 @@
 """Drawdown periods: each spell of equity below a previous peak, from the peak to the recovery.
 
-A spell's length is counted as engine.metrics counts `max_drawdown_duration_bars` (the bars under
+A spell's length is counted as engine.analytics.metrics counts `max_drawdown_duration_bars` (the bars under
 water) and, in calendar days, from the peak's close to the recovering close (or to the last bar, if
 the equity has not recovered). The initial cash is the first peak, at the first bar's time.
 """

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-from engine.files import remove_stale_temporaries, temporary_sibling
 from engine.resources import REPORT_TEMPLATES
+from engine.stores.files import remove_stale_temporaries, temporary_sibling
 
 
 @dataclass(frozen=True)

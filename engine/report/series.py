@@ -1,7 +1,7 @@
 """Time series a report draws, derived from a stored run's equity marks.
 
 Bars are counted, not calendar days: a year is the strategy's `periods_per_year` bars, as in
-engine.metrics, so rolling figures and the metrics table annualize the same way.
+engine.analytics.metrics, so rolling figures and the metrics table annualize the same way.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.metrics import bar_returns
+from engine.analytics.metrics import bar_returns
 
 
 def drawdown(equity: pd.Series, initial_cash: float) -> pd.Series:

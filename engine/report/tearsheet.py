@@ -1,6 +1,6 @@
 """One run's tearsheet: an HTML page that opens offline, a markdown summary and PNG charts.
 
-Everything is read back from the run store (engine.runstore.StoredRun), so `engine report RUN_ID`
+Everything is read back from the run store (engine.stores.runs.StoredRun), so `engine report RUN_ID`
 renders the same report a backtest wrote. The report goes to `runs/<id>/report/`:
 
     report.html   self-contained: the charts are embedded as data URIs, the stylesheet inline
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.formatting import format_metric, metric_label
+from engine.analytics.formatting import format_metric, metric_label
+from engine.analytics.return_distribution import distribution_metrics
 from engine.report import charts
 from engine.report.breakdowns import ablation_table, fold_table, trade_table
 from engine.report.config_table import config_table
@@ -21,8 +22,7 @@ from engine.report.drawdowns import longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
 from engine.report.risk import BENCHMARK, Curve, distribution_table, drawdown_table, duration, relative_table, yearly_table
 from engine.report.series import drawdown, monthly_returns, rolling_sharpe_and_volatility, rolling_window
-from engine.return_distribution import distribution_metrics
-from engine.runstore import StoredRun
+from engine.stores.runs import StoredRun
 
 MARKDOWN_TRADES = 50  # the markdown summary lists the first trades; the HTML lists them all
 PRICE_PANELS = 4  # the trades chart shows the most traded symbols, at most this many

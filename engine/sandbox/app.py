@@ -29,7 +29,7 @@ from engine.sandbox.market_data import MAX_BARS_PAGE, MarketData
 from engine.sandbox.streams import ConsumerPace, MarketDataStream, TradeUpdateStream
 from engine.sandbox.trading import PaperAccount
 from engine.sandbox.wire import NOT_FOUND, UNAUTHORIZED, AlpacaError
-from engine.strategy import CostSpec, ExecutionSpec
+from engine.strategies.schema import CostSpec, ExecutionSpec
 from engine.workspace import Workspace
 
 KEY_HEADERS = (b"apca-api-key-id", b"apca-api-secret-key")

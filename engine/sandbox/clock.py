@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from engine.bars import FIELDS, Bars
 from engine.data.store import DataStore, DataStoreError
+from engine.kernel.bars import FIELDS, Bars
 
 
 def replayed_bars(store: DataStore, symbols: list[str], timeframe: str) -> Bars:

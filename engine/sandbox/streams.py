@@ -25,7 +25,7 @@ import msgpack
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
 from engine.sandbox.faults import FaultState
 from engine.sandbox.trading import PaperAccount
 from engine.sandbox.wire import timestamp

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from engine.kernel.stage import Stage
 from engine.signals.buy_and_hold import BuyAndHold
 from engine.signals.sma_cross import SmaCross
-from engine.stage import Stage
-from engine.strategy import BuyAndHoldSignal, SmaCrossSignal
+from engine.strategies.schema import BuyAndHoldSignal, SmaCrossSignal
 
 
 def build_signal(spec) -> Stage:

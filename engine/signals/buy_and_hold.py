@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.bars import Bars
+from engine.kernel.bars import Bars
 
 
 class BuyAndHold:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.bars import Bars
-from engine.files import atomic_write
+from engine.kernel.bars import Bars
 from engine.models.store import ModelStore, fold_key
 from engine.models.walkforward import ModelSetup, WalkForward
 from engine.signals.model import ModelProbability
+from engine.stores.files import atomic_write
 
 
 @dataclass(frozen=True)

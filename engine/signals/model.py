@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.bars import Bars
 from engine.features.dataset import FeatureWindow, sequences
+from engine.kernel.bars import Bars
+from engine.kernel.windows import TrailingRows
 from engine.models.walkforward import TrainedFold, WalkForward, predict_rows
-from engine.windows import TrailingRows
 
 
 class ModelProbability:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.bars import Bars
-from engine.windows import TrailingRows, trailing_mean
+from engine.kernel.bars import Bars
+from engine.kernel.windows import TrailingRows, trailing_mean
 
 
 class SmaCross:

@@ -8,7 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual_plotext import PlotextPlot
 
-from engine.runstore import StoredRun
+from engine.stores.runs import StoredRun
 from engine.tui.charts import plot_lines
 
 

@@ -12,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 from textual_plotext import PlotextPlot
 
-from engine.bars import Bars
 from engine.features.sentiment import SentimentSettings, bar_closes
+from engine.kernel.bars import Bars
 from engine.news.timeline import SentimentInputError, scored_articles
 from engine.tui.charts import clear, plot_lines
 from engine.workspace import Workspace

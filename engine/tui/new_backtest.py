@@ -12,8 +12,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, S
 
 from engine.errors import UserError
 from engine.progress import listening
-from engine.resolution import strategy_with_overrides
-from engine.strategy_files import strategy_entries
+from engine.strategies.files import strategy_entries
+from engine.strategies.resolution import strategy_with_overrides
 from engine.workspace import Workspace
 
 
@@ -93,7 +93,7 @@ class NewBacktestScreen(Screen):
 
     @work(thread=True, exclusive=True)
     def backtest(self, resolved) -> None:
-        from engine.backtest_records import journaled_backtest
+        from engine.usecases.backtest_run import journaled_backtest
 
         try:
             with listening(_ProgressToScreen(self)):

@@ -11,12 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.formatting import format_metric
-from engine.order_journal import OrderJournal
-from engine.paper import JOURNAL, live_state, paper_run, request_halt, request_stop
-from engine.runstore import RunStore
+from engine.analytics.formatting import format_metric
+from engine.stores.order_journal import OrderJournal
+from engine.stores.runs import RunStore
 from engine.tui.confirm import Confirm
 from engine.tui.live import LiveScreen
+from engine.usecases.paper import JOURNAL, live_state, paper_run, request_halt, request_stop
 
 ORDER_COLUMNS = ("client order id", "symbol", "qty", "target", "status", "filled", "avg price", "reason")
 LOG_COLUMNS = ("at", "event", "detail")

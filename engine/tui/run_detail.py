@@ -13,10 +13,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
-from engine.formatting import format_metric
+from engine.analytics.formatting import format_metric
 from engine.report.breakdowns import ablation_table, fold_table, trade_table
 from engine.report.render import Table
-from engine.runstore import StoredRun
+from engine.stores.runs import StoredRun
 from engine.tui.charts import plot_lines
 
 

@@ -9,9 +9,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input
 from textual_plotext import PlotextPlot
 
-from engine.formatting import format_metric
-from engine.run_files import DamagedRun
-from engine.runstore import RunStore, RunSummary
+from engine.analytics.formatting import format_metric
+from engine.stores.run_files import DamagedRun
+from engine.stores.runs import RunStore, RunSummary
 from engine.tui.charts import clear, plot_lines
 from engine.tui.live import LiveScreen
 

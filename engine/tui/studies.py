@@ -25,12 +25,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
-from engine.formatting import format_metric
+from engine.analytics.formatting import format_metric
 from engine.optimize.evaluation import OBJECTIVES, Objective
 from engine.optimize.holdout import deflated_sharpes
 from engine.optimize.pareto import pareto_front
 from engine.optimize.study import STORAGE_FILE, default_storage, open_storage, safe_url, summarize_studies
-from engine.strategy_files import strategy_entries
+from engine.strategies.files import strategy_entries
 from engine.tui.confirm import Confirm
 from engine.tui.live import LiveScreen
 from engine.workspace import Workspace

@@ -13,7 +13,7 @@ A run's folder exists from its start, so another process (`engine runs list`, th
 it. Its results are written (each file whole, through a temporary file) before its status turns
 finished, so a run that is not finished is never read as if it were. A run whose process died
 without saying so (SIGKILL, power loss) is found by its process id and marked failed. A run whose
-files were damaged since (engine.run_files) is listed as damaged and refused by name, never a
+files were damaged since (engine.stores.run_files) is listed as damaged and refused by name, never a
 traceback, and never hides the other runs.
 
 The store takes plain records (dicts and frames): it knows nothing of backtests.
@@ -37,9 +37,9 @@ from pathlib import Path
 import pandas as pd
 
 from engine.errors import UserError
-from engine.files import atomic_write
-from engine.processes import gone
-from engine.run_files import DamagedRun, check_results, read_document, read_table
+from engine.stores.files import atomic_write
+from engine.stores.processes import gone
+from engine.stores.run_files import DamagedRun, check_results, read_document, read_table
 
 LIBRARIES = (
     "engine",
@@ -128,7 +128,7 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class StoredRun:
-    """A finished run's files, read on first use (engine.run_files: a damaged file raises DamagedRun);
+    """A finished run's files, read on first use (engine.stores.run_files: a damaged file raises DamagedRun);
     optional files (folds, ablation, …) read as None."""
 
     run_id: str
@@ -170,7 +170,7 @@ class StoredRun:
 
     @cached_property
     def risk(self) -> dict | None:
-        """What the risk gate did (engine.execution.risk.risk_record); None where it had no limit to
+        """What the risk gate did (engine.kernel.risk.risk_record); None where it had no limit to
         watch and did nothing, and for runs stored before it."""
         return read_document(self.path, "risk.json", required=False)
 
@@ -364,7 +364,7 @@ class RunStore:
         return run_id
 
     def load(self, reference: str) -> StoredRun:
-        """A finished run, its results checked whole (engine.run_files.RESULTS); a run that is
+        """A finished run, its results checked whole (engine.stores.run_files.RESULTS); a run that is
         running, failed or interrupted has no results to read."""
         path = self.path(reference)
         status = self.status(path.name)

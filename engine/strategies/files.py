@@ -1,8 +1,8 @@
 """Finding and reading strategy files.
 
-A name or path is found by engine.lookup's rule (as given, then in the workspace's `strategies/`,
+A name or path is found by engine.strategies.lookup's rule (as given, then in the workspace's `strategies/`,
 then among the built-ins), then among the strategy files the workspace's plugins ship. Without a
-workspace: a path as given, or a built-in. Reading validates the schema only; `engine.resolution`
+workspace: a path as given, or a built-in. Reading validates the schema only; `engine.strategies.resolution`
 checks the plugins a strategy names.
 """
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import resources
-from engine.lookup import find_file, names_in
-from engine.strategy import Strategy, StrategyError, parse_strategy
-from engine.toml_files import read_toml
+from engine.strategies.lookup import find_file, names_in
+from engine.strategies.schema import Strategy, StrategyError, parse_strategy
+from engine.strategies.toml_files import read_toml
 from engine.workspace import Workspace
 
 
@@ -28,7 +28,7 @@ def _plugin_strategies(workspace: Workspace | None) -> dict[str, tuple[Path, str
 
 
 def find_strategy(name_or_path: str, workspace: Workspace | None = None) -> Path:
-    """The file by engine.lookup's rule, else a plugin's strategy of that name."""
+    """The file by engine.strategies.lookup's rule, else a plugin's strategy of that name."""
     path = find_file(name_or_path, resources.STRATEGIES, workspace)
     if path is not None:
         return path

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 
-from engine.processes import is_alive
+from engine.stores.processes import is_alive
 
 HOST = socket.gethostname()
 _TEMPORARY = re.compile(rf"^\..+\.(?P<pid>\d+)@{re.escape(HOST)}\.[0-9a-f]{{8}}(\.\w+)+$")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.strategy import Strategy
+from engine.strategies.schema import Strategy
 
 TRADING_DAYS = 252
 BARS_PER_YEAR_BY_UNIT = {"d": TRADING_DAYS, "w": 52}

@@ -9,8 +9,8 @@ model's predictions are replayed, not recomputed, at every step.
 
 from __future__ import annotations
 
-from engine.metrics import compute_metrics
-from engine.node import simulate
+from engine.analytics.metrics import compute_metrics
+from engine.kernel.node import simulate
 from engine.overlays.base import CATEGORIES
 from engine.overlays.chain import build_chain
 from engine.overlays.threshold import ThresholdConfig, ThresholdStage

@@ -17,24 +17,24 @@ import numpy as np
 import pandas as pd
 
 from engine import progress
-from engine.ablation import run_ablation
-from engine.annualization import Annualization, annualization
-from engine.bars import Bars
+from engine.analytics.annualization import Annualization, annualization
+from engine.analytics.metrics import compute_metrics, trade_table
+from engine.analytics.plausibility import implausibilities
 from engine.data.store import DataStore, in_store_span
 from engine.execution.conventions import ExecutionRules
-from engine.execution.risk import risk_record
-from engine.metrics import compute_metrics, trade_table
-from engine.node import DEFAULT_BROKER, execution_of, simulate
+from engine.kernel.bars import Bars
+from engine.kernel.node import DEFAULT_BROKER, execution_of, simulate
+from engine.kernel.pipeline import PipelineRun
+from engine.kernel.risk import risk_record
+from engine.kernel.stage import Stage
 from engine.overlays.base import OverlayContext
 from engine.overlays.calibration import calibrate_thresholds
 from engine.overlays.chain import build_chain, overlay_context
-from engine.pipeline import PipelineRun
-from engine.plausibility import implausibilities
-from engine.resolution import ResolvedStrategy, resolve_strategy
 from engine.signals import build_signal
-from engine.stage import Stage
-from engine.strategy import BuyAndHoldSignal, RiskSpec, Strategy, StrategyError
-from engine.strategy_files import load_strategy
+from engine.strategies.files import load_strategy
+from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
+from engine.strategies.schema import BuyAndHoldSignal, RiskSpec, Strategy, StrategyError
+from engine.usecases.ablation import run_ablation
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:  # imported where a model strategy runs, so that a rule strategy never imports torch
@@ -224,7 +224,7 @@ class BacktestResult:
         return trade_table(self.run.execution)
 
     def risk(self) -> dict:
-        """What the risk gate did (engine.execution.risk.risk_record)."""
+        """What the risk gate did (engine.kernel.risk.risk_record)."""
         return risk_record(self.strategy.risk, self.run.risk)
 
 

@@ -4,7 +4,7 @@ one bar at a time (DESIGN §11).
 The strategy is prepared on its stored history exactly as a backtest prepares it (a model's folds
 trained or reused, thresholds calibrated), sized at the decision close (`execution.size_at =
 "close"`: a live broker cannot see the next open), warms up on that history, then trades each bar
-the Alpaca live feed (engine.feeds.alpaca) pushes as it closes. Its node (engine.node) is the
+the Alpaca live feed (engine.feeds.alpaca) pushes as it closes. Its node (engine.kernel.node) is the
 backtest's, with the strategy's risk gate; its orders go to Alpaca's paper account (or `engine
 sandbox`) through the Alpaca broker (engine.execution.alpaca), journaled in `orders.sqlite` in the
 session's run folder; or, with `--broker sim`, to the sim broker (a dry run: the same session,
@@ -37,19 +37,19 @@ import pandas as pd
 
 from engine import progress
 from engine.alpaca.connection import AlpacaConnection
-from engine.backtest import BacktestResult, judged, prepare
-from engine.backtest_records import backtest_records
-from engine.bars import Bars
 from engine.errors import UserError
 from engine.execution.alpaca import AlpacaBroker
 from engine.feeds.alpaca import AlpacaFeed, LiveSettings
-from engine.files import atomic_write
-from engine.node import Mode, build_node, traded_part
-from engine.order_journal import OrderJournal
-from engine.pipeline import PipelineState
-from engine.resolution import ResolvedStrategy
-from engine.run_files import read_document
-from engine.runstore import RunJournal, RunRecords, RunStore, now
+from engine.kernel.bars import Bars
+from engine.kernel.node import Mode, build_node, traded_part
+from engine.kernel.pipeline import PipelineState
+from engine.stores.files import atomic_write
+from engine.stores.order_journal import OrderJournal
+from engine.stores.run_files import read_document
+from engine.stores.runs import RunJournal, RunRecords, RunStore, now
+from engine.strategies.resolution import ResolvedStrategy
+from engine.usecases.backtest import BacktestResult, judged, prepare
+from engine.usecases.backtest_run import backtest_records
 from engine.workspace import Workspace
 
 BROKERS = ("alpaca", "sim")

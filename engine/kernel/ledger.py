@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.bars import Bars
-from engine.bus import EventBus
-from engine.events import FILL_DTYPES, NO_FILLS, AccountDifference, AccountSnapshot, BarChunk, Fills
 from engine.execution.result import ExecutionResult, fills_frame
-from engine.topics import ACCOUNT, CLOSES, FILLS, RECONCILIATION
+from engine.kernel.bars import Bars
+from engine.kernel.bus import EventBus
+from engine.kernel.events import FILL_DTYPES, NO_FILLS, AccountDifference, AccountSnapshot, BarChunk, Fills
+from engine.kernel.topics import ACCOUNT, CLOSES, FILLS, RECONCILIATION
 
 # A broker's account may differ from the ledger by rounding, never by more.
 CASH_TOLERANCE = 1e-6  # relative to the account's equity

@@ -12,8 +12,8 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.bars import Bars
 from engine.errors import UserError
+from engine.kernel.bars import Bars
 
 
 class Stage(Protocol):

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.bars import Bars
 from engine.feeds.historical import HistoricalFeed
-from engine.node import Mode, build_node
-from engine.pipeline import PipelineRun, run_feed
-from engine.stage import Stage
+from engine.kernel.bars import Bars
+from engine.kernel.node import Mode, build_node
+from engine.kernel.pipeline import PipelineRun, run_feed
+from engine.kernel.stage import Stage
 
 if TYPE_CHECKING:
-    from engine.backtest import PreparedStrategy
+    from engine.usecases.backtest import PreparedStrategy
 
 # Fills and equity may differ by the order of a floating-point reduction, never by more.
 RELATIVE_TOLERANCE = 1e-9

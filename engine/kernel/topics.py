@@ -13,7 +13,7 @@ ORDER_UPDATES = "orders/updates"
 FILLS = "fills"
 ACCOUNT = "account"
 RECONCILIATION = "account/differences"
-RISK = "risk"  # what the risk gate did: trips, refusals, cuts (engine.execution.risk)
+RISK = "risk"  # what the risk gate did: trips, refusals, cuts (engine.kernel.risk)
 CLOSES = "closes"
 END = "end"
 

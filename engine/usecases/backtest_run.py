@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from engine import progress
-from engine.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, backtest_prepared, loaded, prepare_backtest
 from engine.data.store import DataStore
-from engine.resolution import ResolvedStrategy
-from engine.runstore import RunRecords, library_versions, now
+from engine.stores.runs import RunRecords, library_versions, now
+from engine.strategies.resolution import ResolvedStrategy
+from engine.usecases.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, backtest_prepared, loaded, prepare_backtest
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """The node: one assembly of the pipeline for every mode (DESIGN §12).
 
-A prepared strategy (found, validated, resolved and its data loaded once: engine.backtest.prepare)
+A prepared strategy (found, validated, resolved and its data loaded once: engine.usecases.backtest.prepare)
 and a `Mode` give the running pipeline: the strategy's stages, its execution rules, its risk gate
 (the strategy's `[risk]` limits) in front of the mode's broker, and the ledger. A vectorized or
 replayed backtest, `engine check`, an optimize trial, each ablation and calibration step, the dry
@@ -13,19 +13,38 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from engine.errors import UserError
+from engine.execution.conventions import ExecutionRules
 from engine.execution.port import Broker
-from engine.execution.risk import RiskGate
 from engine.feeds.historical import HistoricalFeed
-from engine.pipeline import Listener, Pipeline, PipelineRun, run_feed
-from engine.stage import Stage
+from engine.kernel.bars import Bars
+from engine.kernel.pipeline import Listener, Pipeline, PipelineRun, run_feed
+from engine.kernel.risk import RiskGate
+from engine.kernel.stage import Stage
+from engine.plugins.registry import PluginRegistry
+from engine.strategies.schema import Strategy
 
-if TYPE_CHECKING:
-    from engine.backtest import PreparedStrategy
+
+class Resolved(Protocol):
+    plugins: PluginRegistry
+
+
+class PreparedStrategy(Protocol):
+    """What the node needs of a prepared strategy (engine.usecases.backtest.PreparedStrategy)."""
+
+    resolved: Resolved
+    bars: Bars  # the warm-up history and the traded bars
+    trade_from: int  # the first bar that may decide an order
+    rules: ExecutionRules
+
+    @property
+    def strategy(self) -> Strategy: ...
+
+    def stages(self, replay: bool = False) -> list[Stage]: ...
 
 DEFAULT_BROKER = "vectorized"
 GATED_BROKER = "sim"  # runs a broker that cannot ask the gate at each close (`gated = False`) fills alike

@@ -14,8 +14,8 @@ from engine.features.base import FeatureContext
 from engine.models.setup import ModelSetup
 from engine.overlays.chain import ChainLink, overlay_context, resolve_chain, resolve_link
 from engine.plugins.registry import PluginRegistry, registry_of
-from engine.strategy import ModelSignal, Strategy, StrategyError
-from engine.strategy_files import find_strategy, read_strategy
+from engine.strategies.files import find_strategy, read_strategy
+from engine.strategies.schema import ModelSignal, Strategy, StrategyError
 from engine.workspace import Workspace
 
 

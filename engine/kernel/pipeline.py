@@ -10,7 +10,7 @@
 The pipeline is fed: a feed (engine.feeds.port) calls `push` with each chunk as it arrives, and
 `close` ends the run. Which broker executes the orders (engine.execution.port) is the caller's
 choice; the pipeline does not know or care. Every broker asks the same risk gate
-(engine.execution.risk) which of a close's orders may go. `engine.node` assembles a pipeline for
+(engine.kernel.risk) which of a close's orders may go. `engine.kernel.node` assembles a pipeline for
 each mode; nothing else reaches into its parts: what a caller wants to hear, it names as
 `listeners`, and `state` tells where the books stand.
 """
@@ -22,18 +22,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.bars import Bars
-from engine.bus import EventBus
-from engine.events import AccountDifference, BarChunk, EndOfData, Fills, OrderBatch, TargetChunk
 from engine.execution.conventions import orders_from_targets
 from engine.execution.port import Broker
 from engine.execution.result import ExecutionResult
-from engine.execution.risk import RiskEvent, RiskGate
 from engine.feeds.port import Feed
-from engine.ledger import Ledger
-from engine.stage import Stage, StageError
-from engine.strategy import RiskSpec
-from engine.topics import BARS, CLOSES, END, FILLS, FINAL_TARGETS, ORDERS, RISK, stage_topic
+from engine.kernel.bars import Bars
+from engine.kernel.bus import EventBus
+from engine.kernel.events import AccountDifference, BarChunk, EndOfData, Fills, OrderBatch, TargetChunk
+from engine.kernel.ledger import Ledger
+from engine.kernel.risk import RiskEvent, RiskGate
+from engine.kernel.stage import Stage, StageError
+from engine.kernel.topics import BARS, CLOSES, END, FILLS, FINAL_TARGETS, ORDERS, RISK, stage_topic
+from engine.strategies.schema import RiskSpec
 
 Listener = tuple[str, Callable]  # (topic, handler): what a caller hears of a run
 

@@ -3,7 +3,7 @@
 Market data, targets and orders carry a chunk: one or more consecutive timestamps across one or
 more symbols. What a broker answers (order updates, fills, account snapshots) is stamped with
 the time it happened and may arrive at any time. Arrays inside events are read-only (see
-`engine.bars`).
+`engine.kernel.bars`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.bars import Bars, _frozen
+from engine.kernel.bars import Bars, _frozen
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -2,8 +2,8 @@
 
 A strategy names its data, its signal (a rule or a model plugin), its overlay chain, its costs
 and its execution options. Unknown keys, wrong types and impossible values are rejected with
-the source and the field named. Finding strategy files is `engine.strategy_files`; checking a
-strategy against the plugins it names is `engine.resolution`.
+the source and the field named. Finding strategy files is `engine.strategies.files`; checking a
+strategy against the plugins it names is `engine.strategies.resolution`.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class ExecutionSpec(_Strict):
 
 
 class RiskSpec(_Strict):
-    """The risk gate's limits, in every mode (engine.execution.risk says what each does)."""
+    """The risk gate's limits, in every mode (engine.kernel.risk says what each does)."""
 
     daily_loss: float | None = Field(default=None, gt=0, lt=1)  # a fraction of the day's opening equity
     order_notional: float | None = Field(default=None, gt=0)  # in account currency

@@ -1,7 +1,7 @@
 """The risk gate: the limits every order passes before any broker executes it, in every mode.
 
 A backtest (vectorized or replay), the dry run and an Alpaca session put the same gate between the
-order router and the broker (engine.node): the broker asks it at each bar's close, with the
+order router and the broker (engine.kernel.node): the broker asks it at each bar's close, with the
 account as it stands there, which of the bar's target weights may become orders. So a limit acts
 on the same bar, the same way, whoever fills the orders, and a backtest shows when it would have
 tripped. The limits (a strategy's `[risk]` table, or `--kill-switch SPEC`, comma-separated
@@ -36,11 +36,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-from engine.bus import EventBus
 from engine.errors import UserError
-from engine.events import AccountDifference
-from engine.strategy import RiskSpec
-from engine.topics import RECONCILIATION, RISK
+from engine.kernel.bus import EventBus
+from engine.kernel.events import AccountDifference
+from engine.kernel.topics import RECONCILIATION, RISK
+from engine.strategies.schema import RiskSpec
 
 MANUAL = "manual"
 WHOLE_NUMBERS = ("orders_per_minute",)
