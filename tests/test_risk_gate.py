@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine.kernel.bus import EventBus
+from engine.kernel.risk import RiskGate
 from engine.strategies.files import load_strategy
+from engine.strategies.schema import RiskSpec
 from engine.usecases.backtest import run_backtest
 
 DAILY_LOSS = 0.01
@@ -114,3 +117,13 @@ def test_a_bad_kill_switch_is_one_line(cli, spec, problem):
     result = cli("backtest", "--strategy", "sma_cross", "--kill-switch", spec)
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(errors) == 1 and problem in errors[0], result.stderr
+
+
+def test_the_gross_cap_counts_what_is_held_and_never_cuts_an_exit():
+    gate = RiskGate(RiskSpec(gross_exposure=0.6), 1000.0)
+    gate.attach(EventBus(), ("A", "B"))
+    closes, stamp = np.array([10.0, 10.0]), np.datetime64("2024-01-02T15:00", "ns")
+    held = np.array([50.0, 0.0])  # A is half the equity
+    np.testing.assert_allclose(gate.at_close(stamp, np.array([np.nan, 0.5]), closes, 500.0, held), [np.nan, 0.1])
+    exit_only = gate.at_close(stamp, np.array([0.0, np.nan]), closes, 200.0, np.array([80.0, 0.0]))  # A is 80%
+    np.testing.assert_array_equal(exit_only, [0.0, np.nan])

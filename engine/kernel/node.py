@@ -30,7 +30,7 @@ from engine.strategies.schema import Strategy
 
 
 class Resolved(Protocol):
-    plugins: PluginRegistry
+    plugins: PluginRegistry  # what the strategy was resolved against: its brokers among them
 
 
 class PreparedStrategy(Protocol):
@@ -45,6 +45,7 @@ class PreparedStrategy(Protocol):
     def strategy(self) -> Strategy: ...
 
     def stages(self, replay: bool = False) -> list[Stage]: ...
+
 
 DEFAULT_BROKER = "vectorized"
 GATED_BROKER = "sim"  # runs a broker that cannot ask the gate at each close (`gated = False`) fills alike

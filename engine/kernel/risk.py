@@ -191,7 +191,7 @@ class RiskGate:
                 capped = np.where(over, np.sign(capped) * cap, capped)
         if limits.gross_exposure is not None:
             ordered = float(np.nansum(np.abs(capped)))
-            if held + ordered > limits.gross_exposure + _CAP_TOLERANCE:
+            if ordered > 0 and held + ordered > limits.gross_exposure + _CAP_TOLERANCE:  # exits are never cut
                 self._emit(RiskEvent(stamp, "gross_exposure", "capped",
                                      f"{held + ordered:.2%} of equity gross, scaled down to the gross_exposure limit of "
                                      f"{limits.gross_exposure:.2%}", self._targets(capped)))  # fmt: skip
