@@ -102,6 +102,8 @@ def test_engine_backtest_kill_switch_is_stored_printed_and_replaces_the_strategy
     assert "orders refused" in line and "targets cut to the caps" in line
     shown = cli("runs", "show", reply["run_id"]).stdout.splitlines()
     assert line in shown  # `runs show` tells it as the backtest did
+    report = (sample_home / "runs" / reply["run_id"] / "report" / "report.md").read_text()
+    assert line in report and "| daily_loss | halted |" in report and "| position_cap | capped |" in report
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ from engine.cli.output import (
     print_labelled,
     print_line,
     print_metrics,
-    risk_line,
     stderr,
     stdout,
 )
@@ -98,7 +97,7 @@ def backtest(
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
     with StageDisplay() as display, listening(display):
         display.stage("loading the backtesting libraries")
-        from engine.kernel.risk import parse_kill_switch
+        from engine.kernel.risk import parse_kill_switch, risk_summary
         from engine.usecases.backtest_run import journaled_backtest
 
         limits = parse_kill_switch(kill_switch)
@@ -135,8 +134,8 @@ def backtest(
     )
     if result.ablation is not None:
         print_ablation(result.ablation)
-    if (line := risk_line(risk)) is not None:
-        print_line(line)
+    if risk["halted"] is not None or risk["capped_orders"]:
+        print_line(risk_summary(risk))
     print_line(f"run {run_id} stored in {run_dir}")
     print_line(f"report: {report}")
 

@@ -178,13 +178,3 @@ def print_json_line(payload: dict | list) -> None:
     """The last line of standard output: one JSON value."""
     sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
     sys.stdout.flush()
-
-
-def risk_line(risk: dict) -> str | None:
-    """One line on what the risk gate did in a run; None when it did nothing."""
-    halted, refused, capped = risk["halted"], risk["refused_orders"], risk["capped_orders"]
-    if halted is None and not capped:
-        return None
-    parts = [f"halted at {halted['timestamp']} ({halted['reason']}), {refused} orders refused"] if halted else []
-    parts += [f"{capped} targets cut to the caps"] if capped else []
-    return "risk gate: " + "; ".join(parts)

@@ -14,7 +14,6 @@ from engine.cli.output import (
     print_line,
     print_metrics,
     print_table,
-    risk_line,
     stdout,
 )
 from engine.workspace import Workspace
@@ -110,11 +109,9 @@ def _show_backtest(run: StoredRun) -> None:
     for warning in metrics.get("warnings", []):
         print_labelled(WARNING, warning, stdout)
     if run.risk is not None:
-        print_line(risk_line(run.risk) or f"risk gate: {_limits(run.risk['limits'])}, never tripped")
+        from engine.kernel.risk import risk_summary
 
-
-def _limits(limits: dict) -> str:
-    return ", ".join(f"{name}={value:g}" for name, value in limits.items())
+        print_line(risk_summary(run.risk))
 
 
 @app.command("rm")

@@ -103,6 +103,17 @@ def risk_record(limits: RiskSpec, events: list[RiskEvent]) -> dict:
     }
 
 
+def risk_summary(record: dict) -> str:
+    """One line on what the gate did in a run (its `risk_record`)."""
+    halted, refused, capped = record["halted"], record["refused_orders"], record["capped_orders"]
+    if halted is None and not capped:
+        limits = ", ".join(f"{name}={value:g}" for name, value in record["limits"].items())
+        return f"risk gate: {limits}, never tripped"
+    parts = [f"halted at {halted['timestamp']} ({halted['reason']}), {refused} orders refused"] if halted else []
+    parts += [f"{capped} targets cut to the caps"] if capped else []
+    return "risk gate: " + "; ".join(parts)
+
+
 class RiskGate:
     """The limits, applied at each close to the weights the router ordered there."""
 

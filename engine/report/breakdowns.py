@@ -1,5 +1,6 @@
 """A run's results broken down: by trade, by walk-forward fold (the model's out-of-sample
-classification figures) and by overlay step (the ablation), as the report and the TUI show them."""
+classification figures), by overlay step (the ablation) and by what the risk gate did, as the
+report and the TUI show them."""
 
 from __future__ import annotations
 
@@ -70,3 +71,19 @@ def ablation_table(steps: list[dict]) -> Table:
             for step in steps
         ],
     )
+
+
+def risk_gate_table(risk: dict) -> Table:
+    """Each trip, refusal and cut of the risk gate (a run's risk.json): when, which limit, what it did
+    and to which targets."""
+    rows = [
+        [
+            event["timestamp"][:16],
+            event["limit"],
+            event["action"],
+            event["reason"],
+            ", ".join(f"{symbol} {weight:.2%}" for symbol, weight in event["targets"].items()),
+        ]
+        for event in risk["events"]
+    ]
+    return Table(["bar", "limit", "action", "why", "targets as decided"], rows)

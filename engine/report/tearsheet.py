@@ -15,8 +15,9 @@ from pathlib import Path
 
 from engine.analytics.formatting import format_metric, metric_label
 from engine.analytics.return_distribution import distribution_metrics
+from engine.kernel.risk import risk_summary
 from engine.report import charts
-from engine.report.breakdowns import ablation_table, fold_table, trade_table
+from engine.report.breakdowns import ablation_table, fold_table, risk_gate_table, trade_table
 from engine.report.config_table import config_table
 from engine.report.drawdowns import longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
@@ -195,6 +196,7 @@ def write_tearsheet(run: StoredRun) -> Path:
             "ablation": None if run.ablation is None else ablation_table(run.ablation),
             "calibration": calibration_tables(run.calibration or []),
             "warnings": run.metrics.get("warnings", []),  # runs stored before warnings existed have none
+            "risk": None if run.risk is None else {"summary": risk_summary(run.risk), "events": risk_gate_table(run.risk)},
             "config": config_table(run.config),
             "manifest": run.manifest,
         }
