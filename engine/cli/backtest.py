@@ -53,7 +53,7 @@ KillSwitchOption = Annotated[
     str,
     typer.Option(
         "--kill-switch",
-        help="Risk limits replacing the strategy's [risk] ones: daily_loss=0.02,order_notional=50000,"
+        help="Risk limits in place of the strategy's risk table: daily_loss=0.02,order_notional=50000,"
         "orders_per_minute=60,difference=0.01,position_cap=0.5,gross_exposure=1",
     ),
 ]
