@@ -163,6 +163,7 @@ def test_a_slow_reply_times_out_after_the_order_was_placed(trading):
         ("drop_every=0", "drop_every=0: give a whole number of messages, at least 1"),
         ("drop_at=soon", "drop_at=soon: give a time, like 2021-03-02T15:30Z"),
         ("lag=1", "'lag=1': a fault is name=value, the names drop_every, drop_at, rate_limit,"),
+        ("rate_limit=0.1,rate_limit=0.2", "'rate_limit=0.2': rate_limit is given twice"),
     ],
 )
 def test_a_bad_fault_spec_names_the_part_that_is_wrong(trading, cli, spec, problem):

@@ -59,6 +59,8 @@ class Faults:
             name, text = name.strip(), text.strip()
             if not equals or name not in names:
                 raise FaultSpecError(f"{part!r}: a fault is name=value, the names {', '.join(names)}")
+            if name in values:
+                raise FaultSpecError(f"{part!r}: {name} is given twice")
             values[name] = _value(name, text)
         return cls(**values)
 
