@@ -167,20 +167,25 @@ def _is_loopback(server: str) -> bool:
 
 def stop_stream(stream, listener: threading.Thread, wait: float = 10.0) -> None:
     """Stop the SDK's stream thread. It notices a stop only between reads, which wait up to 5 s:
-    closing its socket wakes it."""
+    closing its socket wakes it. Both run in the stream's own loop, the close awaited there (the
+    SDK's `stop` ends the loop, and a close sent after it was never run)."""
     deadline = time.monotonic() + wait
     while stream._loop is None and listener.is_alive() and time.monotonic() < deadline:  # private in alpaca-py 0.44
         time.sleep(0.01)  # `run` has not started its loop yet
     if stream._loop is not None and stream._loop.is_running():
-        stream.stop()
-        closing = stream.close()
+        shutting = _stopped_and_closed(stream)
         try:
-            closed = asyncio.run_coroutine_threadsafe(closing, stream._loop)
+            done = asyncio.run_coroutine_threadsafe(shutting, stream._loop)
         except RuntimeError:  # the loop ended meanwhile
-            closing.close()
+            shutting.close()
         else:
             try:
-                closed.result(wait)
+                done.result(wait)
             except TimeoutError:
-                closed.cancel()
+                done.cancel()
     listener.join(wait)
+
+
+async def _stopped_and_closed(stream) -> None:
+    await stream.stop_ws()
+    await stream.close()
