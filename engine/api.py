@@ -198,6 +198,7 @@ class Research:
     ) -> Run:
         """`engine backtest` with the same options: the strategy (a name or a .toml path) backtested,
         stored as a run with its report, and read back from the run store."""
+        from engine.kernel.node import broker_of
         from engine.kernel.risk import parse_kill_switch
         from engine.usecases.backtest_run import journaled_backtest
 
@@ -205,9 +206,10 @@ class Research:
         resolved = strategy_with_overrides(
             strategy, self.workspace, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at, limits
         )
-        broker = "sim" if execution == "replay" else execution
         command = ["engine.api", "backtest", strategy]
-        stored = journaled_backtest(resolved, self.workspace, command, chunk, broker, on_fold=on_fold, ablation=ablation)
+        stored = journaled_backtest(
+            resolved, self.workspace, command, chunk, broker_of(execution), on_fold=on_fold, ablation=ablation
+        )
         return self.run(stored.run_id)
 
     def train(self, strategy: str, on_fold: Callable[[TrainedFold], None] | None = None) -> Training:

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 # Commands import the backtesting stack (vectorbt, torch) when they run, so that light commands
 # such as `engine data list` start quickly.
 
-BROKER_OF_EXECUTION = {"replay": "sim"}  # --execution replay: the event-driven sim broker
-
 STRATEGY_HELP = "Strategy name (in strategies/) or path to a .toml"
 StrategyOption = Annotated[str, typer.Option("--strategy", "-s", help=STRATEGY_HELP)]
 
@@ -97,6 +95,7 @@ def backtest(
     """Backtest a strategy on stored data and store the run; metrics are shown beside buy-and-hold."""
     with StageDisplay() as display, listening(display):
         display.stage("loading the backtesting libraries")
+        from engine.kernel.node import broker_of
         from engine.kernel.risk import parse_kill_switch, risk_summary
         from engine.usecases.backtest_run import journaled_backtest
 
@@ -106,7 +105,7 @@ def backtest(
             strategy, workspace, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at, limits
         )
         config = resolved.strategy
-        broker = BROKER_OF_EXECUTION.get(execution, execution)
+        broker = broker_of(execution)
         stored = journaled_backtest(resolved, workspace, sys.argv, chunk, broker, on_fold=report_fold, ablation=ablation)
     result, run_id, report = stored.result, stored.run_id, stored.report
     run_dir = workspace.runs.path(run_id)

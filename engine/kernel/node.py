@@ -49,6 +49,12 @@ class PreparedStrategy(Protocol):
 
 DEFAULT_BROKER = "vectorized"
 GATED_BROKER = "sim"  # runs a broker that cannot ask the gate at each close (`gated = False`) fills alike
+REPLAY = "replay"  # `--execution replay`: the event-driven sim broker
+
+
+def broker_of(execution: str) -> str:
+    """The broker an execution names: `replay` is the event-driven `sim`; any other is a broker's name."""
+    return GATED_BROKER if execution == REPLAY else execution
 
 
 @dataclass(frozen=True)
