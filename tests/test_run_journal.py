@@ -66,7 +66,7 @@ def test_a_backtest_is_visible_while_it_runs_and_killed_it_is_failed(home):
     finally:
         process.kill()
     (run,) = runs_json(home)
-    assert run["status"] == "failed"
+    assert run["status"] == "failed" and run["problem"].endswith("ended without finishing the run")  # the listing says why
     shown = engine(home, "runs", "show", run["id"]).stdout
     assert "failed" in shown and "ended without finishing" in shown
     refused = engine(home, "report", run["id"], check=False)
@@ -97,6 +97,7 @@ def test_a_finished_run_lists_its_metrics_and_an_interrupted_one_says_so(home):
     assert sorted(run["status"] for run in listed.values()) == ["failed", "finished", "interrupted"]
     failed = next(run for run in listed.values() if run["status"] == "failed")
     assert "storage went away" in engine(home, "runs", "show", failed["id"]).stdout
+    assert "storage went away" in failed["problem"]  # `runs list --json` says why, as `runs show` does
 
 
 def test_results_are_written_before_the_run_is_finished(tmp_path):

@@ -110,7 +110,7 @@ class RunSummary:
     trades: int | None = None
     symbols: tuple[str, ...] = ()
     period: tuple[str, str] | None = None  # first and last bar traded
-    problem: str | None = None  # what is wrong with a damaged run
+    problem: str | None = None  # what is wrong with a damaged run, or why a failed one failed
 
     def to_json(self) -> dict:
         return {
@@ -401,6 +401,7 @@ class RunStore:
             trades=metrics.get("trades"),
             symbols=tuple(data.get("symbols") or ()),
             period=(metrics["start"], metrics["end"]) if "start" in metrics and "end" in metrics else None,
+            problem=status.get("error") if status["status"] == "failed" else None,
         )
 
 
