@@ -303,3 +303,14 @@ def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader):
     assert OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == MANUAL_HALT
     assert [order["status"] for order in orders] == ["filled", "canceled"]  # nothing sent after the halt
     assert len(result.run.execution.equity) == LIVE_BARS  # the session went on to its last bar
+
+
+@pytest.mark.parametrize("broker", ["alpaca", "sim"])
+def test_a_session_whose_server_does_not_answer_is_one_line_and_leaves_no_run(trader, monkeypatch, capsys, broker):
+    workspace, path, sandbox = trader
+    with sandbox():
+        pass  # the history is fetched; then the server goes away
+    result = engine_here(monkeypatch, capsys, "paper", "--strategy", "sma_live", "--broker", broker, "--max-bars", "1")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and "GET /v2/clock" in errors[0], result.stderr
+    assert not workspace.runs.root.exists() or workspace.runs.list() == []

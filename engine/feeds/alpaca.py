@@ -102,7 +102,7 @@ class AlpacaFeed:
             or (until is not None and self.pushed_live > 0 and self._last >= until)
         )
 
-    def _now(self) -> pd.Timestamp:
+    def now(self) -> pd.Timestamp:
         """The trading API's clock, asked as every request to Alpaca is (engine.alpaca.retries)."""
         request = AlpacaRequest("/clock", "v2", ())
         reply = send(self._trading, request, {}, self._policy)
@@ -113,7 +113,7 @@ class AlpacaFeed:
 
     def _closed_bars(self) -> list[Bars]:
         """The bars closed since the last one pushed, fetched into the store, one chunk each."""
-        now = self._now()
+        now = self.now()
         last_start = now - self.settings.settle - bar_length(self.timeframe)  # the latest bar that has closed
         if last_start <= self._last:
             return []

@@ -99,6 +99,7 @@ class PaperSession:
             history = history.slice(0, int(np.searchsorted(history.timestamps, _naive(done), side="right")))
         data = resolved.strategy.data
         self.feed = AlpacaFeed(workspace.data, connection, tuple(data.symbols), data.timeframe, history, settings)
+        self.feed.now()  # the server answers (its address, the keys) before any run exists
         self.flatten = False
 
     def stop(self, flatten: bool = False) -> None:
