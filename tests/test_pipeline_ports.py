@@ -136,9 +136,9 @@ class Misreporting(SimBroker):
     def on_orders(self, event) -> None:
         super().on_orders(event)
         if event.bars.timestamps[-1] == self.at:
-            held = dict(zip(self._symbols, self.position.tolist(), strict=True))
+            held = self.account.holdings()
             wrong = {**held, "SP500": held["SP500"] + 3, "GOLD": 7.0}
-            self._bus.publish(ACCOUNT, AccountSnapshot(self.at, self.cash - 250.0, wrong))
+            self._bus.publish(ACCOUNT, AccountSnapshot(self.at, self.account.cash - 250.0, wrong))
 
 
 def test_the_ledger_reports_where_the_brokers_account_differs_and_the_gate_halts(sma_bars):

@@ -3,9 +3,9 @@
 It sees market data before the strategy does (it attaches to the bus before the stages), passes
 the orders decided at one bar's close through the risk gate with its account at that close, holds
 them until the next bar's open, and executes them there under the rules of
-`engine.execution.conventions`. Its account state (cash, free cash, positions, short
-debt) is vectorbt's, and each bar runs through `execute_bar_nb`, the kernel the vectorized
-backtest runs, so both fill alike. After each chunk it publishes its account, which the ledger checks.
+`engine.execution.conventions`. Its books are a `SimAccount` (engine.execution.account), the account
+`engine sandbox` keeps too, and each bar runs through `execute_bar_nb`, the kernel the vectorized
+backtest runs, so all fill alike. After each chunk it publishes its account, which the ledger checks.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from vectorbt.portfolio.enums import OrderSide, order_dt
 
-from engine.execution.conventions import ExecutionRules, execute_bar_nb, execute_shares_bar_nb, size_at_close_nb
+from engine.execution.account import SimAccount
+from engine.execution.conventions import ExecutionRules
 from engine.kernel.bars import Bars
 from engine.kernel.bus import EventBus
 from engine.kernel.events import AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
@@ -26,8 +27,7 @@ class SimBroker:
 
     def __init__(self, rules: ExecutionRules) -> None:
         self.rules = rules
-        self.cash = rules.initial_cash
-        self.free_cash = rules.initial_cash
+        self.account: SimAccount | None = None  # once attached to its symbols
         self._bus: EventBus | None = None
         self._symbols: tuple[str, ...] = ()
         self._chunk: Bars | None = None
@@ -37,8 +37,7 @@ class SimBroker:
 
     def attach(self, bus: EventBus, symbols: tuple[str, ...], gate: RiskGate) -> None:
         self._bus, self._symbols, self._gate = bus, symbols, gate
-        self.position = np.zeros(len(symbols))
-        self.debt = np.zeros(len(symbols))
+        self.account = SimAccount(self.rules, symbols)
         bus.subscribe(BARS, self.on_bars)
         bus.subscribe(ORDERS, self.on_orders)
 
@@ -50,12 +49,13 @@ class SimBroker:
         if bars is None or bars.timestamps[0] != event.bars.timestamps[0]:
             raise RuntimeError("orders arrived for bars the broker has not seen")
         fills: list[tuple] = []
+        account = self.account
         for row in range(len(bars)):
             if self._pending is not None:
                 fills.extend(self._execute(bars, row))
             weights = event.target_weights[row]
             if self._gate.watches_bars or self._gate.halted:
-                weights = self._gate.at_close(bars.timestamps[row], weights, bars.close[row], self.cash, self.position)
+                weights = self._gate.at_close(bars.timestamps[row], weights, bars.close[row], account.cash, account.position)
             placed = not np.isnan(weights).all()
             self._pending = (
                 (weights, self._sized(weights, bars.close[row]), bars.timestamps[row], event.strategy) if placed else None
@@ -64,14 +64,11 @@ class SimBroker:
                 for order in event.orders(row):
                     self._bus.publish(ORDER_UPDATES, OrderUpdate(order.order_id, order.symbol, "accepted", order.decided_at))
         self._bus.publish(FILLS, Fills.from_records(fills))
-        positions = {symbol: float(shares) for symbol, shares in zip(self._symbols, self.position, strict=True)}
-        self._bus.publish(ACCOUNT, AccountSnapshot(bars.timestamps[-1], float(self.cash), positions))
+        self._bus.publish(ACCOUNT, AccountSnapshot(bars.timestamps[-1], float(account.cash), account.holdings()))
 
     def _sized(self, weights: np.ndarray, closes: np.ndarray) -> np.ndarray | None:
         """The shares the orders trade when the rules size them at the close they were decided on."""
-        if not self.rules.sizes_at_close:
-            return None
-        return size_at_close_nb(weights, closes, self.cash, self.free_cash, self.position, self.debt, self.rules.terms)
+        return self.account.sized_at_close(weights, closes) if self.rules.sizes_at_close else None
 
     def _execute(self, bars: Bars, row: int) -> list[tuple]:
         """Execute the pending orders at bar `row`'s open: one (order id, timestamp, decided at,
@@ -80,10 +77,10 @@ class SimBroker:
         self._pending = None
         open_prices = bars.open[row]
         records = np.empty(len(weights), dtype=order_dt)
-        execute, orders = (execute_bar_nb, weights) if shares is None else (execute_shares_bar_nb, shares)
-        self.cash, self.free_cash, n_filled = execute(
-            row, orders, open_prices, self.cash, self.free_cash, self.position, self.debt, self.rules.terms, records, 0
-        )
+        if shares is None:
+            n_filled = self.account.fill_targets(row, weights, open_prices, records)
+        else:
+            n_filled = self.account.fill_shares(row, shares, open_prices, records)
         stamp, fills = bars.timestamps[row], []
         for record in records[:n_filled]:  # in execution order: sells before buys
             column = int(record["col"])
