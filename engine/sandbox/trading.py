@@ -1,8 +1,10 @@
 """Trading REST as alpaca-py's TradingClient uses it: one paper account in memory, its orders and
 positions, filled on the replayed clock.
 
-Market orders fill at the open of the symbol's next bar after they were placed, through the
-engine's own bar kernel for orders of shares (`execute_shares_bar_nb`, DESIGN §3): slippage on the
+The account's cash and positions are the sim broker's kind of books (engine.execution.account's
+`SimAccount`), and every fill goes through them. Market orders fill at the open of the symbol's
+next bar after they were placed, through the engine's own bar kernel for orders of shares
+(`execute_shares_bar_nb`, DESIGN §3): slippage on the
 open, commission per side with its minimum, long/flat, sells before buys, and buys that the cash
 cannot cover all shrunk by one factor (what a shrunk order could not buy is canceled). So a paper
 session sized at the close (`execution.size_at = "close"`) fills here as its backtest fills. Limit
@@ -29,7 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from vectorbt.portfolio.enums import order_dt
 
-from engine.execution.conventions import ExecutionRules, execute_shares_bar_nb, execute_shares_nb
+from engine.execution.account import SimAccount
+from engine.execution.conventions import ExecutionRules
 from engine.sandbox.clock import ReplayClock
 from engine.sandbox.faults import FaultState
 from engine.sandbox.pulse import Pulse
@@ -123,24 +126,18 @@ class Order:
 
 
 @dataclass
-class Position:
-    qty: float = 0.0
-    cost_basis: float = 0.0  # what the shares held cost at their fill prices, commission apart
-
-
-@dataclass
 class PaperAccount:
     clock: ReplayClock
     rules: ExecutionRules
     faults: FaultState
-    cash: float = field(init=False)
+    books: SimAccount = field(init=False)  # cash and positions, filled through the engine's kernel
     orders: list[Order] = field(default_factory=list)
-    positions: dict[str, Position] = field(default_factory=dict)
+    cost_basis: dict[str, float] = field(default_factory=dict)  # of the shares held, at their fill prices, commission apart
     trade_updates: list[dict] = field(default_factory=list)  # the `data` of each, oldest first
     changed: Pulse = field(default_factory=Pulse)
 
     def __post_init__(self) -> None:
-        self.cash = self.rules.initial_cash
+        self.books = SimAccount(self.rules, self.clock.bars.symbols)
         self._ids = random.Random(self.faults.seed)  # the session's seed: the same calls get the same ids
         self._account_id = self._new_id()
         self._processed = self.clock.released
@@ -161,9 +158,9 @@ class PaperAccount:
 
     def reset(self) -> None:
         """What a paper account reset does at Alpaca: the starting cash back, every position and order gone."""
-        self.cash = self.rules.initial_cash
+        self.books.reset()
         self.orders.clear()
-        self.positions.clear()
+        self.cost_basis.clear()
         self.changed.beat()
 
     def advance(self, bars: int) -> None:
@@ -200,23 +197,22 @@ class PaperAccount:
         """Market orders (one per symbol) at bar `index`'s open, as the engine's bar kernel fills a bar's
         orders: sells first, then buys, shrunk alike when the cash cannot cover them all; what a shrunk
         order could not buy is canceled."""
-        bars, terms = self.clock.bars, self.rules.terms
-        opens = np.array([bars.open[index, bars.symbols.index(order.symbol)] for order in batch])
-        shares = np.array([self._shares_to_fill(order, price) for order, price in zip(batch, opens, strict=True)])
-        held = np.array([self.positions.get(order.symbol, Position()).qty for order in batch])
+        bars = self.clock.bars
+        columns = [bars.symbols.index(order.symbol) for order in batch]
+        opens = np.where(np.isnan(bars.open[index]), self._last_close[index - 1], bars.open[index])  # held, not traded
+        shares = np.full(len(bars.symbols), np.nan)
+        for order, column in zip(batch, columns, strict=True):
+            shares[column] = self._shares_to_fill(order, opens[column])
         records = np.empty(len(batch), dtype=order_dt)
-        self.cash, _, n_filled = execute_shares_bar_nb(
-            index, shares, opens, self.cash, self.cash, held, np.zeros(len(batch)), terms, records, 0
-        )
-        filled = {int(record["col"]): record for record in records[:n_filled]}
-        for k, order in enumerate(batch):
+        filled = {int(record["col"]): record for record in records[: self.books.fill_shares(index, shares, opens, records)]}
+        for order, column in zip(batch, columns, strict=True):
             order.updated_at = at
-            if k not in filled:
+            if column not in filled:
                 order.status, order.failed_at = "rejected", at
                 self._record("rejected", order, at)
                 continue
-            record = filled[k]
-            self._book(order, float(record["size"]), float(record["price"]), float(held[k]), at)
+            record = filled[column]
+            self._book(order, float(record["size"]), float(record["price"]), float(self.books.position[column]), at)
             if order.is_open and not order.in_two_parts:  # shrunk for want of cash: the rest will not fill
                 order.status, order.canceled_at = "canceled", at
                 self._record("canceled", order, at)
@@ -239,29 +235,26 @@ class PaperAccount:
 
     def _fill_limit(self, order: Order, price: float, at: pd.Timestamp) -> None:
         """A limit order, all or nothing; a limit caps the price, so no slippage."""
-        terms = self.rules.terms._replace(slippage=0.0)
-        held = self.positions.get(order.symbol, Position()).qty
-        cash, after, filled, fill_price, _ = execute_shares_nb(self._shares_to_fill(order, price), price, self.cash, held, terms)
+        column = self.clock.bars.symbols.index(order.symbol)
+        filled, fill_price = self.books.fill_at(column, self._shares_to_fill(order, price), price, slippage=False)
         order.updated_at = at
         if filled == 0.0:
             order.status, order.failed_at = "rejected", at
             self._record("rejected", order, at)
             return
-        self.cash = cash
-        self._book(order, filled, fill_price, after, at)
+        self._book(order, filled, fill_price, float(self.books.position[column]), at)
 
     def _book(self, order: Order, filled: float, fill_price: float, held: float, at: pd.Timestamp) -> None:
-        """A fill of `filled` shares at `fill_price` leaving `held` shares of the symbol (cash is already paid)."""
-        position = self.positions.get(order.symbol, Position())
+        """A fill of `filled` shares at `fill_price` leaving `held` shares of the symbol (the books have it)."""
+        basis = self.cost_basis.get(order.symbol, 0.0)
         if order.side == "buy":
-            position.cost_basis += filled * fill_price
+            basis += filled * fill_price
         else:
-            position.cost_basis *= held / position.qty
-        position.qty = held
+            basis *= held / (held + filled)  # what is left of the shares held before the sale
         if held == 0.0:
-            self.positions.pop(order.symbol, None)
+            self.cost_basis.pop(order.symbol, None)
         else:
-            self.positions[order.symbol] = position
+            self.cost_basis[order.symbol] = basis
         paid = order.filled_qty * (order.filled_avg_price or 0.0) + filled * fill_price
         order.filled_qty += filled
         order.filled_avg_price = paid / order.filled_qty
@@ -289,7 +282,7 @@ class PaperAccount:
 
     async def get_account(self, request: Request) -> JSONResponse:
         self.catch_up()
-        market_value = sum(self._market_value(symbol) for symbol in self.positions)
+        market_value = sum(self._market_value(symbol) for symbol in self._held())
         equity = self.cash + market_value
         return JSONResponse(
             {
@@ -329,12 +322,12 @@ class PaperAccount:
 
     async def get_positions(self, request: Request) -> JSONResponse:
         self.catch_up()
-        return JSONResponse([self._position_json(symbol) for symbol in sorted(self.positions)])
+        return JSONResponse([self._position_json(symbol) for symbol in sorted(self._held())])
 
     async def get_position(self, request: Request) -> JSONResponse:
         self.catch_up()
         symbol = request.path_params["symbol"].upper()
-        if symbol not in self.positions:
+        if symbol not in self._held():
             raise AlpacaError(404, NOT_FOUND, "position does not exist")
         return JSONResponse(self._position_json(symbol))
 
@@ -483,7 +476,7 @@ class PaperAccount:
         return notional - max(notional * self.rules.commission, self.rules.min_commission)
 
     def _qty_available(self, symbol: str) -> float:
-        held = self.positions.get(symbol, Position()).qty
+        held = self._qty(symbol)
         selling = sum(
             order.remaining_qty if order.qty is not None else order.notional / self._last_price(symbol)
             for order in self.orders
@@ -494,26 +487,37 @@ class PaperAccount:
     def _last_price(self, symbol: str) -> float:
         return float(self._last_close[self.clock.released, self.clock.bars.symbols.index(symbol)])
 
+    @property
+    def cash(self) -> float:
+        return self.books.cash
+
+    def _qty(self, symbol: str) -> float:
+        return float(self.books.position[self.clock.bars.symbols.index(symbol)])
+
+    def _held(self) -> list[str]:
+        """The symbols the account holds shares of."""
+        return [symbol for symbol, shares in self.books.holdings().items() if shares != 0.0]
+
     def _market_value(self, symbol: str) -> float:
-        return self.positions[symbol].qty * self._last_price(symbol)
+        return self._qty(symbol) * self._last_price(symbol)
 
     def _position_json(self, symbol: str) -> dict:
-        position, price = self.positions[symbol], self._last_price(symbol)
-        market_value = position.qty * price
+        qty, cost_basis, price = self._qty(symbol), self.cost_basis[symbol], self._last_price(symbol)
+        market_value = qty * price
         return {
             "asset_id": _asset_id(symbol),
             "symbol": symbol,
             "exchange": EXCHANGE,
             "asset_class": "us_equity",
             "asset_marginable": False,
-            "avg_entry_price": money(position.cost_basis / position.qty),
-            "qty": money(position.qty),
+            "avg_entry_price": money(cost_basis / qty),
+            "qty": money(qty),
             "qty_available": money(self._qty_available(symbol)),
             "side": "long",
             "market_value": money(market_value),
-            "cost_basis": money(position.cost_basis),
-            "unrealized_pl": money(market_value - position.cost_basis),
-            "unrealized_plpc": money(market_value / position.cost_basis - 1.0),
+            "cost_basis": money(cost_basis),
+            "unrealized_pl": money(market_value - cost_basis),
+            "unrealized_plpc": money(market_value / cost_basis - 1.0),
             "current_price": money(price),
         }
 
