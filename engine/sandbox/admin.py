@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from engine.sandbox.faults import Faults, FaultSpecError, FaultState
-from engine.sandbox.trading import PaperAccount, clock_json
+from engine.sandbox.paper_account import PaperAccount
+from engine.sandbox.trading import clock_json
 from engine.sandbox.wire import invalid, json_object
 
 

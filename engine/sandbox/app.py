@@ -26,8 +26,9 @@ from engine.sandbox.clock import ReplayClock, replayed_bars
 from engine.sandbox.faults import Faults, FaultState
 from engine.sandbox.http_faults import InjectFaults
 from engine.sandbox.market_data import MAX_BARS_PAGE, MarketData
+from engine.sandbox.paper_account import PaperAccount
 from engine.sandbox.streams import ConsumerPace, MarketDataStream, TradeUpdateStream
-from engine.sandbox.trading import PaperAccount
+from engine.sandbox.trading import TradingEndpoints
 from engine.sandbox.wire import NOT_FOUND, UNAUTHORIZED, AlpacaError
 from engine.strategies.schema import CostSpec, ExecutionSpec
 from engine.workspace import Workspace
@@ -91,20 +92,21 @@ def create_app(
     extra: Sequence[Middleware] = (),
 ) -> Starlette:
     admin = Admin(account, faults)
+    trading = TradingEndpoints(account)
     bar_stream = MarketDataStream(account, faults, pace)
     routes = [
         Route("/v2/stocks/bars", market.get_bars),
         Route("/v1beta1/news", market.get_news),
-        Route("/v2/account", account.get_account),
-        Route("/v2/clock", account.get_clock),
-        Route("/v2/positions", account.get_positions),
-        Route("/v2/positions/{symbol}", account.get_position),
-        Route("/v2/orders", account.list_orders, methods=["GET"]),
-        Route("/v2/orders", account.submit_order, methods=["POST"]),
-        Route("/v2/orders", account.cancel_orders, methods=["DELETE"]),
-        Route("/v2/orders:by_client_order_id", account.get_order_by_client_id),
-        Route("/v2/orders/{order_id}", account.get_order, methods=["GET"]),
-        Route("/v2/orders/{order_id}", account.cancel_order, methods=["DELETE"]),
+        Route("/v2/account", trading.get_account),
+        Route("/v2/clock", trading.get_clock),
+        Route("/v2/positions", trading.get_positions),
+        Route("/v2/positions/{symbol}", trading.get_position),
+        Route("/v2/orders", trading.list_orders, methods=["GET"]),
+        Route("/v2/orders", trading.submit_order, methods=["POST"]),
+        Route("/v2/orders", trading.cancel_orders, methods=["DELETE"]),
+        Route("/v2/orders:by_client_order_id", trading.get_order_by_client_id),
+        Route("/v2/orders/{order_id}", trading.get_order, methods=["GET"]),
+        Route("/v2/orders/{order_id}", trading.cancel_order, methods=["DELETE"]),
         WebSocketRoute("/v2/iex", bar_stream.serve),
         WebSocketRoute("/v2/sip", bar_stream.serve),
         WebSocketRoute("/stream", TradeUpdateStream(account, faults).serve),

@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from engine.kernel.bars import Bars
 from engine.sandbox.faults import FaultState
-from engine.sandbox.trading import PaperAccount
+from engine.sandbox.paper_account import PaperAccount
 from engine.sandbox.wire import timestamp
 
 DROPPED = 1011  # the close code of a connection the sandbox drops on purpose
