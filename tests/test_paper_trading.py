@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import requests
 
+from engine.execution.alpaca import order_quantity
 from engine.stores.order_journal import OrderJournal
 from engine.strategies.files import load_strategy
 from engine.usecases.backtest import prepare, simulate
@@ -314,3 +315,14 @@ def test_a_session_whose_server_does_not_answer_is_one_line_and_leaves_no_run(tr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert result.returncode == 2 and len(errors) == 1 and "GET /v2/clock" in errors[0], result.stderr
     assert not workspace.runs.root.exists() or workspace.runs.list() == []
+
+
+@pytest.mark.parametrize(
+    ("shares", "named"),
+    [(-45.67088600475456, -45.670886004), (12.0000000009, 12.0), (0.29, 0.29), (45.670886004, 45.670886004), (-1e-10, 0.0)],
+)
+def test_an_order_names_its_shares_to_nine_decimals_toward_zero(shares, named):
+    """A sale never asks for more than is held: rounding up left a resumed session's held shares plus its
+    open sale negative (issue 25's resume that failed every time)."""
+    quantity = order_quantity(shares)
+    assert type(quantity) is float and quantity == named and abs(quantity) <= abs(shares) + 1e-12  # a float: it goes out as text

@@ -24,6 +24,7 @@ halted, and the open orders are cancelled.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import signal
@@ -223,7 +224,7 @@ class AlpacaBroker:
         decided = time.monotonic()
         shares = size_at_close_nb(weights, closes, cash, cash, committed, np.zeros(len(weights)), self.rules.terms)
         for column in np.flatnonzero(~np.isnan(weights)):
-            qty = round(float(shares[column]), QTY_DECIMALS)
+            qty = order_quantity(float(shares[column]))
             if qty == 0.0:
                 continue
             symbol = self._symbols[column]
@@ -345,6 +346,16 @@ class AlpacaBroker:
     def _lookup(self, client_order_id: str) -> dict | None:
         request = AlpacaRequest("/orders:by_client_order_id", "v2", ())
         return send(self._client, request, {"client_order_id": client_order_id}, self._policy, missing_ok=True)
+
+
+def order_quantity(shares: float) -> float:
+    """Shares as an order names them: to Alpaca's 9 decimals, never away from zero, so that a sale
+    never asks for more than is held (rounding 45.67088600475456 up to 45.670886005 would). A quantity
+    already of 9 decimals is kept as it is, whatever float noise it carries."""
+    quantity = round(shares, QTY_DECIMALS)
+    if abs(quantity) - abs(shares) > 1e-12:  # rounded away from zero by more than float noise: a step back
+        quantity = round(quantity - math.copysign(10.0**-QTY_DECIMALS, shares), QTY_DECIMALS)
+    return quantity
 
 
 class _CrashPoint:
