@@ -13,7 +13,7 @@ from postgres import postgres_server
 from studies import load, start, states, trials_in, trials_of, wait_for
 from test_cli import engine
 
-from engine.optimize.study import open_storage
+from engine.optimize.study import fail_stale_trials, open_storage, unclaimed_for
 
 
 def test_workers_on_postgresql_record_every_trial_once(sample_home):
@@ -77,7 +77,8 @@ def test_ctrl_c_fails_a_training_trial_after_its_fold_and_twice_at_once(sample_h
         assert 1 <= len(failed[-1].intermediate_values) < 8
 
 
-ONE_OBJECTIVE = ("--objectives", "sortino", "--sampler", "tpe", "--heartbeat", "1")
+HEARTBEAT = 1
+ONE_OBJECTIVE = ("--objectives", "sortino", "--sampler", "tpe", "--heartbeat", str(HEARTBEAT))
 
 
 def test_a_killed_worker_loses_only_its_running_trial(sample_home):
@@ -92,7 +93,10 @@ def test_a_killed_worker_loses_only_its_running_trial(sample_home):
         if orphans:
             break
     assert len(orphans) == 1
-    time.sleep(4)  # three missed heartbeats
+    # Its worker may have died before claiming it or sending a heartbeat: it is failed once three
+    # heartbeats (a second each) have passed since it started, as the trial's own clock tells.
+    orphan = load(sample_home, "killed").trials[orphans[0]]
+    wait_for(lambda: unclaimed_for(orphan) > 3 * HEARTBEAT)
     done = len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE))
     engine(sample_home, "optimize", "-s", "sma_cross", "--study", "killed", "--trials", str(done + 1), *ONE_OBJECTIVE)
     study = load(sample_home, "killed")
@@ -123,3 +127,15 @@ def test_openers_of_a_fresh_storage_at_once_all_open_it(tmp_path):
             opener.join()
         assert failures == []
         assert len(optuna.get_all_study_summaries(open_storage(url, heartbeat=10))) == 6
+
+
+def test_a_trial_no_worker_claimed_is_failed_after_three_heartbeats(tmp_path):
+    """A worker killed between Optuna's start of a trial and its first heartbeat leaves a trial Optuna
+    never finds stale: it is failed once three heartbeats have passed with no worker in it."""
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / 'orphan.sqlite3'}", HEARTBEAT))
+    orphan = study.ask()  # running, no heartbeat, no worker
+    fail_stale_trials(study, HEARTBEAT)
+    assert study.trials[orphan.number].state == RUNNING  # too young to tell from a worker about to claim it
+    wait_for(lambda: unclaimed_for(study.trials[orphan.number]) > 3 * HEARTBEAT)
+    fail_stale_trials(study, HEARTBEAT)
+    assert study.trials[orphan.number].state == optuna.trial.TrialState.FAIL

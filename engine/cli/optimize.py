@@ -207,11 +207,11 @@ def list_(
 @app.command("show")
 def show(study: Annotated[str, typer.Argument(help="Study name")], storage: StorageOption = None) -> None:
     """The Pareto front with holdout results and deflated Sharpe, parameter importances, and the HTML report."""
-    from engine.optimize.study import fail_stale_trials, load_study
+    from engine.optimize.study import DEFAULT_HEARTBEAT, fail_stale_trials, load_study
 
     workspace = Workspace.from_env()
     opened = load_study(study, storage, workspace)
-    fail_stale_trials(opened.study)
+    fail_stale_trials(opened.study, DEFAULT_HEARTBEAT)
     _finish(opened, evaluate=True)
 
 

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -115,6 +116,9 @@ def _sqlite_wal(connection, _record) -> None:
         cursor.close()
 
 
+DEFAULT_HEARTBEAT = 10  # seconds between a worker's heartbeats
+
+
 @dataclass(frozen=True)
 class StudySettings:
     """What `engine optimize` was asked to do; plain data, so worker processes can receive it."""
@@ -130,7 +134,7 @@ class StudySettings:
     timeout: float | None = None  # seconds, per worker
     seed: int | None = None
     space_file: str | None = None
-    heartbeat: int = 10  # seconds; a trial silent for 3 heartbeats is failed
+    heartbeat: int = DEFAULT_HEARTBEAT  # seconds; a trial silent for 3 heartbeats is failed
 
 
 def make_sampler(name: str, seed: int | None) -> BaseSampler:
@@ -229,7 +233,7 @@ def _check_existing(study, strategy, space, space_source, objectives, storage, w
 
 def list_studies(storage_url: str | None, workspace: Workspace) -> list[dict]:
     """Every study in the storage: name, strategy, objectives, trials finished and in all, when it began."""
-    return summarize_studies(open_storage(storage_url or default_storage(workspace), heartbeat=10))
+    return summarize_studies(open_storage(storage_url or default_storage(workspace), heartbeat=DEFAULT_HEARTBEAT))
 
 
 def summarize_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
@@ -247,7 +251,7 @@ def summarize_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
     ]
 
 
-def load_study(name: str, storage_url: str | None, workspace: Workspace, heartbeat: int = 10) -> OpenStudy:
+def load_study(name: str, storage_url: str | None, workspace: Workspace, heartbeat: int = DEFAULT_HEARTBEAT) -> OpenStudy:
     """An existing study as `engine optimize` created it (for show and export)."""
     storage = open_storage(storage_url or default_storage(workspace), heartbeat)
     try:
@@ -337,17 +341,23 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def fail_stale_trials(study: optuna.Study) -> None:
+def fail_stale_trials(study: optuna.Study, heartbeat: int) -> None:
     """Mark as failed the running trials whose worker is gone: its process has ended on this machine,
     or (on any machine) it stopped sending heartbeats. A worker killed in the moment between starting
-    a trial and recording itself in it is found by its heartbeats only."""
+    a trial and recording itself in it (before its first heartbeat too: Optuna then never finds the
+    trial stale) is known by that: a trial no worker claimed within three heartbeats of its start."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         host, _, pid = trial.user_attrs.get("worker", "").rpartition(":")
-        if host and gone(host, int(pid)):
+        if (host and gone(host, int(pid))) or (not host and unclaimed_for(trial) > 3 * heartbeat):
             study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+
+
+def unclaimed_for(trial: optuna.trial.FrozenTrial) -> float:
+    """Seconds since the trial started (Optuna stamps it in this machine's local time)."""
+    return (datetime.now() - trial.datetime_start).total_seconds() if trial.datetime_start else 0.0
 
 
 def study_record(opened: OpenStudy) -> dict:
@@ -489,7 +499,7 @@ def run_study(settings: StudySettings, on_progress: Callable[[optuna.Study], Non
     none finishes) is an OptimizeError with the last failure's reason: its space or strategy needs fixing.
     """
     opened = open_study(settings)
-    fail_stale_trials(opened.study)
+    fail_stale_trials(opened.study, settings.heartbeat)
     remaining = max(0, settings.trials - finished(opened.study))
     context = multiprocessing.get_context("spawn")
     processes = max(1, min(settings.workers, remaining))
