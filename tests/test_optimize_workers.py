@@ -9,6 +9,7 @@ import threading
 import time
 
 import optuna
+import pytest
 from postgres import postgres_server
 from studies import load, start, states, trials_in, trials_of, wait_for
 from test_cli import engine
@@ -129,6 +130,7 @@ def test_openers_of_a_fresh_storage_at_once_all_open_it(tmp_path):
         assert len(optuna.get_all_study_summaries(open_storage(url, heartbeat=10))) == 6
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")  # ask() is the point
 def test_a_trial_no_worker_claimed_is_failed_after_three_heartbeats(tmp_path):
     """A worker killed between Optuna's start of a trial and its first heartbeat leaves a trial Optuna
     never finds stale: it is failed once three heartbeats have passed with no worker in it."""
