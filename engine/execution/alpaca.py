@@ -208,8 +208,8 @@ class AlpacaBroker:
     def _on_orders(self, event: OrderBatch) -> None:
         history = not self._orders_seen  # the first chunk only warms the stages up: nothing to ask the gate
         self._orders_seen = True
-        if history:
-            return
+        if history or (np.isnan(event.target_weights).all() and not self._gate.watches_bars):
+            return  # nothing to size and no limit to mark: no round trip to the account
         cash, held = self.account()
         pending = self._pending_shares()
         committed = np.array([held.get(symbol, 0.0) + pending.get(symbol, 0.0) for symbol in self._symbols])
