@@ -48,13 +48,13 @@ class PreparedStrategy(Protocol):
 
 
 DEFAULT_BROKER = "vectorized"
-GATED_BROKER = "sim"  # runs a broker that cannot ask the gate at each close (`gated = False`) fills alike
-REPLAY = "replay"  # `--execution replay`: the event-driven sim broker
+SIM = "sim"  # the event-driven broker: `--execution replay`, and where a broker cannot ask the gate
+REPLAY = "replay"
 
 
 def broker_of(execution: str) -> str:
     """The broker an execution names: `replay` is the event-driven `sim`; any other is a broker's name."""
-    return GATED_BROKER if execution == REPLAY else execution
+    return SIM if execution == REPLAY else execution
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def execution_of(prepared: PreparedStrategy, broker: str) -> str:
     limits watch every close and it cannot stop there to ask the gate (`gated = False`, as
     `vectorized`): then `sim`, which fills alike."""
     if prepared.strategy.risk.watches_bars and not getattr(prepared.resolved.plugins.get("broker", broker), "gated", True):
-        return GATED_BROKER
+        return SIM
     return broker
 
 

@@ -44,7 +44,7 @@ from engine.strategies.schema import RiskSpec
 
 MANUAL = "manual"
 WHOLE_NUMBERS = ("orders_per_minute",)
-_CAP_TOLERANCE = 1e-12  # a target at its cap, give or take rounding, is not cut
+_ROUNDING = 1e-12  # what float rounding may add: a target at its cap is not cut, a held target trades nothing
 
 
 class RiskSpecError(UserError):
@@ -184,7 +184,7 @@ class RiskGate:
         if limits.orders_per_minute is not None:
             while self._decided and stamp - self._decided[0][0] >= np.timedelta64(60, "s"):
                 self._decided.popleft()
-            trading = notional > _CAP_TOLERANCE * max(equity, 1.0)  # a target already held trades nothing
+            trading = notional > _ROUNDING * max(equity, 1.0)  # a target already held trades nothing
             self._decided.append((stamp, int(trading.sum())))
             if sum(count for _, count in self._decided) > limits.orders_per_minute:
                 reason = f"more than {limits.orders_per_minute} orders in a minute (orders_per_minute)"
@@ -195,14 +195,14 @@ class RiskGate:
         limits, capped = self.limits, weights
         if limits.position_cap is not None:
             cap = limits.position_cap
-            over = np.abs(np.nan_to_num(capped)) > cap + _CAP_TOLERANCE
+            over = np.abs(np.nan_to_num(capped)) > cap + _ROUNDING
             if over.any():
                 self._emit(RiskEvent(stamp, "position_cap", "capped", f"targets beyond {cap:.2%} of equity cut to it",
                                      self._targets(np.where(over, capped, np.nan))))  # fmt: skip
                 capped = np.where(over, np.sign(capped) * cap, capped)
         if limits.gross_exposure is not None:
             ordered = float(np.nansum(np.abs(capped)))
-            if ordered > 0 and held + ordered > limits.gross_exposure + _CAP_TOLERANCE:  # exits are never cut
+            if ordered > 0 and held + ordered > limits.gross_exposure + _ROUNDING:  # exits are never cut
                 self._emit(RiskEvent(stamp, "gross_exposure", "capped",
                                      f"{held + ordered:.2%} of equity gross, scaled down to the gross_exposure limit of "
                                      f"{limits.gross_exposure:.2%}", self._targets(capped)))  # fmt: skip
