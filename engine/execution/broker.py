@@ -2,8 +2,8 @@
 
 It sees market data before the strategy does (it attaches to the bus before the stages), passes
 the orders decided at one bar's close through the risk gate with its account at that close, holds
-them until the next bar's open, and executes them there under the rules of
-`engine.execution.conventions`. Its books are a `SimAccount` (engine.execution.account), the account
+them in its account's book until the next bar's open, and executes them there under the rules of
+`engine.execution.conventions`. Its account is a `SimAccount` (engine.execution.account), the one
 `engine sandbox` keeps too, and each bar runs through `execute_bar_nb`, the kernel the vectorized
 backtest runs, so all fill alike. After each chunk it publishes its account, which the ledger checks.
 """
@@ -11,9 +11,8 @@ backtest runs, so all fill alike. After each chunk it publishes its account, whi
 from __future__ import annotations
 
 import numpy as np
-from vectorbt.portfolio.enums import OrderSide, order_dt
 
-from engine.execution.account import SimAccount
+from engine.execution.account import BarOrders, SimAccount
 from engine.execution.conventions import ExecutionRules
 from engine.kernel.bars import Bars
 from engine.kernel.bus import EventBus
@@ -31,9 +30,6 @@ class SimBroker:
         self._bus: EventBus | None = None
         self._symbols: tuple[str, ...] = ()
         self._chunk: Bars | None = None
-        # Orders decided at the last close: their target weights, the shares they trade when sized at
-        # that close (else None), when they were decided, and by which strategy.
-        self._pending: tuple[np.ndarray, np.ndarray | None, np.datetime64, str] | None = None
 
     def attach(self, bus: EventBus, symbols: tuple[str, ...], gate: RiskGate) -> None:
         self._bus, self._symbols, self._gate = bus, symbols, gate
@@ -51,18 +47,15 @@ class SimBroker:
         fills: list[tuple] = []
         account = self.account
         for row in range(len(bars)):
-            if self._pending is not None:
-                fills.extend(self._execute(bars, row))
+            fills.extend(self._execute(bars, row))
             weights = event.target_weights[row]
             if self._gate.watches_bars or self._gate.halted:
                 weights = self._gate.at_close(bars.timestamps[row], weights, bars.close[row], account.cash, account.position)
-            placed = not np.isnan(weights).all()
-            self._pending = (
-                (weights, self._sized(weights, bars.close[row]), bars.timestamps[row], event.strategy) if placed else None
-            )
-            if placed:
-                for order in event.orders(row):
-                    self._bus.publish(ORDER_UPDATES, OrderUpdate(order.order_id, order.symbol, "accepted", order.decided_at))
+            if np.isnan(weights).all():
+                continue
+            account.place(BarOrders(weights, self._sized(weights, bars.close[row]), bars.timestamps[row], event.strategy))
+            for order in event.orders(row):
+                self._bus.publish(ORDER_UPDATES, OrderUpdate(order.order_id, order.symbol, "accepted", order.decided_at))
         self._bus.publish(FILLS, Fills.from_records(fills))
         self._bus.publish(ACCOUNT, AccountSnapshot(bars.timestamps[-1], float(account.cash), account.holdings()))
 
@@ -71,41 +64,32 @@ class SimBroker:
         return self.account.sized_at_close(weights, closes) if self.rules.sizes_at_close else None
 
     def _execute(self, bars: Bars, row: int) -> list[tuple]:
-        """Execute the pending orders at bar `row`'s open: one (order id, timestamp, decided at,
-        column, side, size, price, fees, slippage cost, target weight) per fill."""
-        weights, shares, decided_at, strategy = self._pending
-        self._pending = None
-        open_prices = bars.open[row]
-        records = np.empty(len(weights), dtype=order_dt)
-        if shares is None:
-            n_filled = self.account.fill_targets(row, weights, open_prices, records)
-        else:
-            n_filled = self.account.fill_shares(row, shares, open_prices, records)
-        stamp, fills = bars.timestamps[row], []
-        for record in records[:n_filled]:  # in execution order: sells before buys
-            column = int(record["col"])
+        """Execute the orders decided at the last close at bar `row`'s open: one (order id, timestamp,
+        decided at, column, side, size, price, fees, slippage cost, target weight) per fill. An order that
+        filled nothing (already at its target at the open, or no cash to buy with) is cancelled."""
+        open_prices, stamp, fills = bars.open[row], bars.timestamps[row], []
+        for match in self.account.match(row, open_prices, bars.high[row], bars.low[row]):
+            orders, column = match.order, match.column
             symbol = bars.symbols[column]
-            oid = order_id(strategy, decided_at, symbol)
-            self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "filled", stamp, filled_size=float(record["size"])))
-            side = 1 if record["side"] == OrderSide.Buy else -1
-            slippage_cost = record["size"] * abs(record["price"] - open_prices[column])
+            oid = order_id(orders.strategy, orders.decided_at, symbol)
+            if not match.shares:
+                self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "cancelled", stamp, reason="nothing filled"))
+                continue
+            self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "filled", stamp, filled_size=match.shares))
+            slippage_cost = match.shares * abs(match.price - open_prices[column])
+            side = 1 if match.buy else -1
             fills.append(
                 (
                     oid,
                     stamp,
-                    decided_at,
+                    orders.decided_at,
                     column,
                     side,
-                    record["size"],
-                    record["price"],
-                    record["fees"],
+                    match.shares,
+                    match.price,
+                    match.fees,
                     slippage_cost,
-                    weights[column],
+                    orders.weights[column],
                 )
             )
-        # What did not fill had nothing to trade at the open (already at its target) or no cash to buy with.
-        for column in sorted(set(np.flatnonzero(~np.isnan(weights))) - set(records["col"][:n_filled].tolist())):
-            symbol = bars.symbols[column]
-            oid = order_id(strategy, decided_at, symbol)
-            self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "cancelled", stamp, reason="nothing filled"))
         return fills

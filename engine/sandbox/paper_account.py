@@ -2,17 +2,17 @@
 and gtc), filled on the replayed clock; the trading endpoints (engine.sandbox.trading) are a thin
 adapter over it.
 
-Its cash and positions are a `SimAccount` (engine.execution.account), the books the sim broker
-keeps, and every fill goes through them. Market orders fill at the open of the symbol's next bar
+Its cash, positions and open orders are a `SimAccount` (engine.execution.account), the account the
+sim broker keeps, which matches them bar by bar: market orders at the open of the symbol's next bar
 after they were placed, through the engine's own bar kernel for orders of shares
 (`execute_shares_bar_nb`, DESIGN §3): slippage on the open, commission per side with its minimum,
 long/flat, sells before buys, and buys that the cash cannot cover all shrunk by one factor (what a
-shrunk order could not buy is canceled). So a paper
-session sized at the close (`execution.size_at = "close"`) fills here as its backtest fills. Limit
-orders then fill, all or nothing, at the open when it is already through the limit, else at the
-limit when the bar's range reaches it; a limit caps the price, so no slippage. A day order not
-filled on its trading day (New York) expires. An order is accepted when the cash, with what the
-open sells will bring at the last close, covers it at that close with its costs.
+shrunk order could not buy is canceled). So a paper session sized at the close
+(`execution.size_at = "close"`) fills here as its backtest fills. Limit orders then fill, all or
+nothing, at the open when it is already through the limit, else at the limit when the bar's range
+reaches it. What is kept here is Alpaca's side of an order: its ids, statuses and history. A day
+order not filled on its trading day (New York) expires. An order is accepted when the cash, with
+what the open sells will bring at the last close, covers it at that close with its costs.
 Order ids come from a generator seeded by `--seed`, so a session replayed with the same calls
 answers the same.
 
@@ -26,9 +26,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
-from vectorbt.portfolio.enums import order_dt
 
 from engine.execution.account import SimAccount
 from engine.execution.conventions import ExecutionRules
@@ -56,6 +54,7 @@ class Order:
     id: str
     client_order_id: str
     symbol: str
+    column: int  # the symbol's, in the account's books
     side: str
     type: str
     time_in_force: str
@@ -82,6 +81,17 @@ class Order:
     def remaining_qty(self) -> float | None:
         """Shares still to fill; None for a notional order (it fills whole)."""
         return None if self.qty is None else self.qty - self.filled_qty
+
+    def shares_at(self, price: float, slippage: float) -> float:
+        """The signed shares it trades at this price: a notional order's at the price with slippage; the
+        first part of an order the `partial` fault splits."""
+        sign = 1.0 if self.side == "buy" else -1.0
+        shares = self.remaining_qty
+        if shares is None:
+            shares = self.notional / (price * (1.0 + sign * slippage))
+        elif self.in_two_parts and self.filled_qty == 0.0:
+            shares = _first_part(shares)
+        return sign * shares
 
     def json(self, asset_id: str) -> dict:
         return {
@@ -125,8 +135,8 @@ class PaperAccount:
     clock: ReplayClock
     rules: ExecutionRules
     faults: FaultState
-    books: SimAccount = field(init=False)  # cash and positions, filled through the engine's kernel
-    orders: list[Order] = field(default_factory=list)
+    books: SimAccount = field(init=False)  # cash, positions and open orders, matched through the engine's kernel
+    orders: list[Order] = field(default_factory=list)  # every order placed, oldest first
     cost_basis: dict[str, float] = field(default_factory=dict)  # of the shares held, at their fill prices, commission apart
     trade_updates: list[dict] = field(default_factory=list)  # the `data` of each, oldest first
     changed: Pulse = field(default_factory=Pulse)
@@ -166,78 +176,26 @@ class PaperAccount:
         bars = self.clock.bars
         at = self.clock.timeline[index]
         day = at.tz_convert(EXCHANGE_ZONE).date()
-        fillable = []
-        for order in [order for order in self.orders if order.is_open and order.placed_at < index]:
-            if order.time_in_force == "day" and self._trading_day(order) < day:
+        for order in self.books.open_orders:
+            if order.time_in_force == "day" and order.placed_at < index and self._trading_day(order) < day:
                 order.status, order.expired_at, order.updated_at = "expired", at, at
                 self._record("expired", order, at)
-            elif not np.isnan(bars.open[index, bars.symbols.index(order.symbol)]):
-                fillable.append(order)
-        market = [order for order in fillable if order.type == "market"]
-        while market:  # the kernel takes each symbol's position once: one order per symbol at a time
-            batch = list({order.symbol: order for order in reversed(market)}.values())[::-1]
-            market = [order for order in market if order not in batch]
-            self._fill_market(batch, index, at)
-        for order in sorted((order for order in fillable if order.type == "limit"), key=lambda order: order.side != "sell"):
-            column = bars.symbols.index(order.symbol)
-            price = self._limit_price(order, bars.open[index, column], bars.high[index, column], bars.low[index, column])
-            if price is not None:
-                self._fill_limit(order, price, at)
+        marks = self._last_close[index - 1]  # a symbol without a bar is held at its last close
+        for match in self.books.match(index, bars.open[index], bars.high[index], bars.low[index], marks):
+            order = match.order
+            order.updated_at = at
+            if not match.shares:
+                order.status, order.failed_at = "rejected", at
+                self._record("rejected", order, at)
+                continue
+            self._book(order, match.shares, match.price, match.held, at)
+            if order.is_open and not order.in_two_parts:  # a market order shrunk for want of cash: the rest will not fill
+                order.status, order.canceled_at = "canceled", at
+                self._record("canceled", order, at)
 
     def _trading_day(self, order: Order):
         """The New York date of the first bar the order could fill on."""
         return self.clock.timeline[min(order.placed_at + 1, len(self.clock.timeline) - 1)].tz_convert(EXCHANGE_ZONE).date()
-
-    def _fill_market(self, batch: list[Order], index: int, at: pd.Timestamp) -> None:
-        """Market orders (one per symbol) at bar `index`'s open, as the engine's bar kernel fills a bar's
-        orders: sells first, then buys, shrunk alike when the cash cannot cover them all; what a shrunk
-        order could not buy is canceled."""
-        bars = self.clock.bars
-        columns = [bars.symbols.index(order.symbol) for order in batch]
-        opens = np.where(np.isnan(bars.open[index]), self._last_close[index - 1], bars.open[index])  # held, not traded
-        shares = np.full(len(bars.symbols), np.nan)
-        for order, column in zip(batch, columns, strict=True):
-            shares[column] = self._shares_to_fill(order, opens[column])
-        records = np.empty(len(batch), dtype=order_dt)
-        filled = {int(record["col"]): record for record in records[: self.books.fill_shares(index, shares, opens, records)]}
-        for order, column in zip(batch, columns, strict=True):
-            order.updated_at = at
-            if column not in filled:
-                order.status, order.failed_at = "rejected", at
-                self._record("rejected", order, at)
-                continue
-            record = filled[column]
-            self._book(order, float(record["size"]), float(record["price"]), float(self.books.position[column]), at)
-            if order.is_open and not order.in_two_parts:  # shrunk for want of cash: the rest will not fill
-                order.status, order.canceled_at = "canceled", at
-                self._record("canceled", order, at)
-
-    def _shares_to_fill(self, order: Order, price: float) -> float:
-        """The signed shares an order trades at this open: a notional order's at the price with slippage."""
-        sign = 1.0 if order.side == "buy" else -1.0
-        shares = order.remaining_qty
-        if shares is None:
-            shares = order.notional / (price * (1.0 + sign * self.rules.slippage))
-        elif order.in_two_parts and order.filled_qty == 0.0:
-            shares = _first_part(shares)
-        return sign * shares
-
-    @staticmethod
-    def _limit_price(order: Order, open_: float, high: float, low: float) -> float | None:
-        if order.side == "buy":
-            return open_ if open_ <= order.limit_price else order.limit_price if low <= order.limit_price else None
-        return open_ if open_ >= order.limit_price else order.limit_price if high >= order.limit_price else None
-
-    def _fill_limit(self, order: Order, price: float, at: pd.Timestamp) -> None:
-        """A limit order, all or nothing; a limit caps the price, so no slippage."""
-        column = self.clock.bars.symbols.index(order.symbol)
-        filled, fill_price = self.books.fill_at(column, self._shares_to_fill(order, price), price, slippage=False)
-        order.updated_at = at
-        if filled == 0.0:
-            order.status, order.failed_at = "rejected", at
-            self._record("rejected", order, at)
-            return
-        self._book(order, filled, fill_price, float(self.books.position[column]), at)
 
     def _book(self, order: Order, filled: float, fill_price: float, held: float, at: pd.Timestamp) -> None:
         """A fill of `filled` shares at `fill_price` leaving `held` shares of the symbol (the books have it)."""
@@ -286,6 +244,7 @@ class PaperAccount:
             order.status, order.failed_at = "rejected", order.submitted_at
             self._record("rejected", order, order.submitted_at)
         else:
+            self.books.place(order)
             self._record("new", order, order.submitted_at)
         return order
 
@@ -363,6 +322,7 @@ class PaperAccount:
             self._new_id(),
             client_order_id,
             symbol,
+            self.clock.bars.symbols.index(symbol),
             side,
             kind,
             time_in_force,
@@ -402,10 +362,9 @@ class PaperAccount:
 
     def _buying_power(self) -> float:
         """Cash, with what open sells bring at the last close, less what open buys hold back."""
-        held_back = sum(self._reserved(order) for order in self.orders if order.is_open and order.side == "buy")
-        return (
-            self.cash + sum(self._proceeds(order) for order in self.orders if order.is_open and order.side == "sell") - held_back
-        )
+        open_orders = self.books.open_orders
+        held_back = sum(self._reserved(order) for order in open_orders if order.side == "buy")
+        return self.cash + sum(self._proceeds(order) for order in open_orders if order.side == "sell") - held_back
 
     def _proceeds(self, order: Order) -> float:
         """What a sell brings at the last close, less slippage and commission."""
@@ -417,8 +376,8 @@ class PaperAccount:
         held = self._qty(symbol)
         selling = sum(
             order.remaining_qty if order.qty is not None else order.notional / self._last_price(symbol)
-            for order in self.orders
-            if order.is_open and order.side == "sell" and order.symbol == symbol
+            for order in self.books.open_orders
+            if order.side == "sell" and order.symbol == symbol
         )
         return held - selling
 
