@@ -17,11 +17,12 @@ import pexpect
 import pytest
 from textual.widgets import TabbedContent
 
+from engine.kernel.risk import risk_summary
 from engine.news.model_files import DEFAULT_MODEL
 from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
 from engine.optimize.study import STORAGE_FILE, list_studies
-from engine.report.breakdowns import ablation_table, fold_table, trade_table
+from engine.report.breakdowns import ablation_table, fold_table, risk_gate_table, trade_table
 from engine.strategies.files import load_strategy
 from engine.strategies.resolution import resolve_strategy
 from engine.tui.app import EngineApp
@@ -419,3 +420,27 @@ async def test_a_study_is_started_and_resumed_from_the_studies_screen(runs_home,
         await until(pilot, lambda: "exited" in str(screen.query_one("#exits").render()))
         failure = str(screen.query_one("#exits").render())
         assert "engine optimize exited 2: error:" in failure and "signal.fats" in failure
+
+
+async def test_a_run_detail_shows_its_warnings_and_what_the_risk_gate_did(runs_home, tmp_path):
+    """A backtest whose kill switch trips: the Risk tab has the gate's line and each event as the
+    report lists them; the metrics tab says what the metrics' warnings say."""
+    home = tmp_path / "home"
+    shutil.copytree(runs_home / "data", home / "data")
+    workspace = Workspace(home)
+    strategy = load_strategy("sma_cross").with_overrides(risk={"daily_loss": 0.01})
+    run = workspace.runs.load(journaled_backtest(resolve_strategy(strategy), workspace, ["engine", "backtest"]).run_id)
+    assert run.risk["halted"] is not None and run.metrics["warnings"]
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, RunDetailScreen)
+        warnings = str(app.screen.query_one("#warnings").render())
+        assert all(f"warning: {warning}" in warnings for warning in run.metrics["warnings"])
+        app.screen.query_one(TabbedContent).active = "risk-tab"
+        await pilot.pause()
+        assert str(app.screen.query_one("#risk-summary").render()) == risk_summary(run.risk)
+        table = app.screen.query_one("#risk")
+        shown = [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
+    assert shown == [[str(cell) for cell in row] for row in risk_gate_table(run.risk).rows] and "daily_loss" in shown[0]

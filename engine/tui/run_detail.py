@@ -1,5 +1,6 @@
-"""A run's detail: its metrics beside the baselines', equity and drawdown charts, trades, the
-walk-forward folds and the overlay ablation where the run has them, and its resolved configuration.
+"""A run's detail: its metrics beside the baselines' (and the warnings on them), equity and drawdown
+charts, trades, the walk-forward folds, the overlay ablation and what the risk gate did where the run
+has them, and its resolved configuration.
 `o` writes (if needed) and opens its HTML report; Esc goes back."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from textual_plotext import PlotextPlot
 
 from engine.analytics.formatting import format_metric
-from engine.report.breakdowns import ablation_table, fold_table, trade_table
+from engine.kernel.risk import risk_summary
+from engine.report.breakdowns import ablation_table, fold_table, risk_gate_table, trade_table
 from engine.report.render import Table
 from engine.stores.runs import StoredRun
 from engine.tui.charts import plot_lines
@@ -32,6 +34,9 @@ class RunDetailScreen(Screen):
         with TabbedContent():
             with TabPane("Metrics", id="metrics-tab"):
                 yield DataTable(id="metrics", cursor_type="row")
+                warnings = self.run.metrics.get("warnings", [])
+                if warnings:
+                    yield Static("\n".join(f"warning: {warning}" for warning in warnings), id="warnings")
             with TabPane("Charts", id="charts-tab"):
                 yield PlotextPlot(id="equity")
                 yield PlotextPlot(id="drawdown")
@@ -43,6 +48,10 @@ class RunDetailScreen(Screen):
             if self.run.ablation:
                 with TabPane("Ablation", id="ablation-tab"):
                     yield DataTable(id="ablation", cursor_type="row")
+            if self.run.risk is not None:
+                with TabPane("Risk", id="risk-tab"):
+                    yield Static(risk_summary(self.run.risk), id="risk-summary")
+                    yield DataTable(id="risk", cursor_type="row")
             with TabPane("Config", id="config-tab"):
                 yield Static(json.dumps(self.run.config, indent=2), id="config")
         yield Footer()
@@ -54,13 +63,15 @@ class RunDetailScreen(Screen):
         self.sub_title = f"{run.kind} on {', '.join(strategy['data']['symbols'])} ({strategy['data']['timeframe']})"
         self._metrics()
         self._charts()
-        # Trades, folds and ablation steps as the report shows them.
+        # Trades, folds, ablation steps and the risk gate's events as the report shows them.
         slippage = run.config["strategy"]["costs"]["slippage_bps"] / 1e4
         _show_table(self.query_one("#trades", DataTable), trade_table(run.trades, run.equity["timestamp"].iloc[-1], slippage))
         if run.folds:
             _show_table(self.query_one("#folds", DataTable), fold_table(run.folds))
         if run.ablation:
             _show_table(self.query_one("#ablation", DataTable), ablation_table(run.ablation))
+        if run.risk is not None:
+            _show_table(self.query_one("#risk", DataTable), risk_gate_table(run.risk))
 
     def _metrics(self) -> None:
         metrics = self.run.metrics
