@@ -65,15 +65,15 @@ def sandbox_url(sample_home) -> Iterator[str]:
 @pytest.fixture
 def consumer(tmp_path, monkeypatch, capsys):
     """A workspace to trade from (keys unset: a sandbox on loopback needs none), and a function that
-    points it at a sandbox at `url` and fills its history (SYMBOLS' hours to HISTORY_END) from there."""
+    points it at a sandbox at `url` and fills its history (the hours of `symbols` to HISTORY_END) from there."""
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
     monkeypatch.setenv("ENGINE_ALPACA_MAX_WAIT", "0.01")
     for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
 
-    def fetch_history(url: str) -> None:
+    def fetch_history(url: str, symbols: tuple[str, ...] = SYMBOLS) -> None:
         monkeypatch.setenv("ENGINE_ALPACA_URL", url)
-        fetched = engine_here(monkeypatch, capsys, "data", "fetch", *SYMBOLS, "--source", "alpaca", "--timeframe", "1h",
+        fetched = engine_here(monkeypatch, capsys, "data", "fetch", *symbols, "--source", "alpaca", "--timeframe", "1h",
                               "--start", "2022-09-01", "--end", HISTORY_END)  # fmt: skip
         assert fetched.returncode == 0, fetched.stderr
 

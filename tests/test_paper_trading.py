@@ -117,28 +117,34 @@ def wait_for(condition, timeout: float = 60.0) -> None:
         time.sleep(0.05)
 
 
+def crash_and_resume(workspace: Workspace, url: str, crash_at: str, last_bar: str, bars: int, monkeypatch, capsys) -> str:
+    """`engine paper` SIGKILLed at `crash_at`, then resumed with `--session` until the sandbox has
+    released `bars` live bars: the session's id."""
+    first = session_process(workspace, "--until", last_bar, crash_at=crash_at)
+    released = 0
+    while first.poll() is None:
+        advance(url)
+        released += 1
+        wait_for(lambda released=released: live_bars(workspace) == released or first.poll() is not None)
+    assert first.returncode == -9, first.stderr.read()  # SIGKILLed at the crash point
+    [session] = json.loads(engine_here(monkeypatch, capsys, "paper", "list", "--json").stdout)
+    assert session["status"] == "failed"
+    second = session_process(workspace, "--until", last_bar, "--session", session["id"])
+    wait_for(lambda: live_bars(workspace) == released)  # the bar it died on, done again
+    while released < bars:
+        advance(url)
+        released += 1
+        wait_for(lambda released=released: live_bars(workspace) == released or second.poll() is not None)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 0, err
+    return session["id"]
+
+
 @pytest.mark.parametrize("crash_at", ["intent:3", "sent:3", "fill:3"])
 def test_a_session_killed_mid_order_resumes_with_no_order_sent_twice_or_lost(trader, monkeypatch, capsys, crash_at):
     workspace, path, sandbox = trader
-    last_bar = "2022-12-05T20:30"  # the 21st live bar starts then
     with sandbox() as url:
-        first = session_process(workspace, "--until", last_bar, crash_at=crash_at)
-        released = 0
-        while first.poll() is None:
-            advance(url)
-            released += 1
-            wait_for(lambda released=released: live_bars(workspace) == released or first.poll() is not None)
-        assert first.returncode == -9, first.stderr.read()  # SIGKILLed at the crash point
-        [session] = json.loads(engine_here(monkeypatch, capsys, "paper", "list", "--json").stdout)
-        assert session["status"] == "failed"
-        second = session_process(workspace, "--until", last_bar, "--session", session["id"])
-        wait_for(lambda: live_bars(workspace) == released)  # the bar it died on, done again
-        while released < LIVE_BARS:
-            advance(url)
-            released += 1
-            wait_for(lambda released=released: live_bars(workspace) == released or second.poll() is not None)
-        _, err = second.communicate(timeout=60)
-        assert second.returncode == 0, err
+        session = crash_and_resume(workspace, url, crash_at, "2022-12-05T20:30", LIVE_BARS, monkeypatch, capsys)
         orders, positions = sandbox_orders(url), sandbox_positions(url)
     assert max(Counter(order["client_order_id"] for order in orders).values()) == 1
     backtest = backtest_from_live(workspace, path)
@@ -146,7 +152,7 @@ def test_a_session_killed_mid_order_resumes_with_no_order_sent_twice_or_lost(tra
     assert positions == pytest.approx({symbol: shares for symbol, shares in held.items() if shares}, rel=1e-8)
     decided = backtest.fills[backtest.fills.decided_at < backtest.bars.index()[LIVE_BARS - 1]]
     assert len([order for order in orders if order["status"] == "filled"]) == len(decided)
-    stored = workspace.runs.load(session["id"]).equity["equity"].to_numpy()
+    stored = workspace.runs.load(session).equity["equity"].to_numpy()
     np.testing.assert_allclose(stored, backtest.equity[:LIVE_BARS], rtol=1e-8)
 
 

@@ -3,8 +3,9 @@ through alpaca-py's TradingClient, crash-safe (DESIGN §11).
 
 At a bar's close the target weights become market orders for the next open, sized as the backtest
 sizes them at that close (`size_at_close_nb`, `execution.size_at = "close"`), from the account's
-real cash and positions plus what the session's open orders still have to fill: so a restart never
-buys twice. (Orders placed outside the session are not counted: reconciliation finds what they
+real cash and positions with what the session's open orders still have to fill counted as done: so
+a restart never buys twice, and one that decides a bar again (killed between its sends) sizes the
+orders still to send as it first did. (Orders placed outside the session are not counted: reconciliation finds what they
 do.) Each order is journaled (engine.stores.order_journal) before it is sent, under its deterministic
 client order id; a send that fails in any way (a lost reply, a timeout, a 5xx after every try) is
 settled by looking the order up by that id, never by sending blindly again.
@@ -46,6 +47,7 @@ from engine.kernel.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDER
 from engine.stores.order_journal import FINAL_STATUSES, JournaledOrder, OrderJournal
 
 QTY_DECIMALS = 9  # Alpaca takes fractional quantities to 9 decimals
+BUYING_POWER_MARGIN = 1e-9  # a fractional buy's shares are cut by this fraction ($0.0001 on $100,000)
 CRASH_VARIABLE = "ENGINE_PAPER_CRASH_AT"  # tests: "intent", "sent" or "fill", optionally ":N" (the Nth time)
 STATES = {"new": "accepted", "accepted": "accepted", "pending_new": "accepted", "partially_filled": "partially_filled",
           "filled": "filled", "rejected": "rejected"}  # fmt: skip
@@ -211,19 +213,45 @@ class AlpacaBroker:
         if history or (np.isnan(event.target_weights).all() and not self._gate.watches_bars):
             return  # nothing to size and no limit to mark: no round trip to the account
         cash, held = self.account()
-        pending = self._pending_shares()
-        committed = np.array([held.get(symbol, 0.0) + pending.get(symbol, 0.0) for symbol in self._symbols])
         for row in range(len(event.bars)):
             decided_at, closes = event.bars.timestamps[row], event.bars.close[row]
-            weights = self._gate.at_close(decided_at, event.target_weights[row], closes, cash, committed)
+            free_cash, committed = self._sizing_account(decided_at, closes, cash, held)
+            weights = self._gate.at_close(decided_at, event.target_weights[row], closes, free_cash, committed)
             if not np.isnan(weights).all():
-                self._place(decided_at, weights, closes, cash, committed)
+                self._place(decided_at, weights, closes, free_cash, committed)
 
-    def _place(self, decided_at: np.datetime64, weights: np.ndarray, closes: np.ndarray, cash: float, committed: np.ndarray):
-        """Send the orders the gate let through, sized at the close from the account."""
+    def _sizing_account(
+        self, decided_at: np.datetime64, closes: np.ndarray, cash: float, held: dict[str, float]
+    ) -> tuple[float, np.ndarray]:
+        """The cash and shares the orders decided at `decided_at` are sized from, so that they are sized
+        as the backtest sizes them: the account's, with what the session's open orders of earlier bars
+        still have to fill counted as done at this close (their shares held, their cost spent), and
+        without this decision's own orders (a restart deciding again): what they filled is undone, so
+        that those still to send get the quantities they first had. Every order the journal holds open
+        was brought up to date at this bar's start."""
+        decision = _iso(decided_at)
+        shares = np.array([held.get(symbol, 0.0) for symbol in self._symbols])
+        for order in self.journal.open_or_decided_at(decision):
+            if order.decided_at == decision:
+                filled = order.side * order.filled_qty
+                shares[order.column] -= filled
+                cash += filled * (order.filled_avg_price or 0.0) + self.journal.fees_of(order.client_order_id)
+                continue
+            left = order.qty - order.side * order.filled_qty
+            if left:
+                price = closes[order.column] * (1.0 + order.side * self.rules.slippage)
+                shares[order.column] += left
+                cash -= left * price + self._fees(left, price)
+        return cash, shares
+
+    def _place(self, decided_at: np.datetime64, weights: np.ndarray, closes: np.ndarray, cash: float, held: np.ndarray):
+        """Send the orders the gate let through, sized at the close from the account, sells first (the
+        broker counts what an open sale brings toward a buy's buying power)."""
         decided = time.monotonic()
-        shares = size_at_close_nb(weights, closes, cash, cash, committed, np.zeros(len(weights)), self.rules.terms)
-        for column in np.flatnonzero(~np.isnan(weights)):
+        shares = size_at_close_nb(weights, closes, cash, cash, held, np.zeros(len(weights)), self.rules.terms)
+        if self.rules.fractional_shares:  # a hair under what the cash covers: float error never costs a buy
+            shares = np.where(shares > 0, shares * (1.0 - BUYING_POWER_MARGIN), shares)
+        for column in sorted(np.flatnonzero(~np.isnan(weights)), key=lambda column: shares[column] > 0):
             qty = order_quantity(float(shares[column]))
             if qty == 0.0:
                 continue
@@ -333,15 +361,6 @@ class AlpacaBroker:
     def _snapshot(self, stamp: np.datetime64) -> AccountSnapshot:
         cash, held = self.account()
         return AccountSnapshot(stamp, cash, held)
-
-    def _pending_shares(self) -> dict[str, float]:
-        """Shares the session's open orders still have to buy (positive) or sell (negative), by symbol;
-        every order the journal holds open was brought up to date at this bar's start."""
-        pending: dict[str, float] = {}
-        for order in self.journal.open_orders():
-            left = order.qty - order.side * order.filled_qty
-            pending[order.symbol] = pending.get(order.symbol, 0.0) + left
-        return pending
 
     def _lookup(self, client_order_id: str) -> dict | None:
         request = AlpacaRequest("/orders:by_client_order_id", "v2", ())

@@ -127,6 +127,11 @@ class OrderJournal:
     def open_orders(self) -> list[JournaledOrder]:
         return [order for order in self.orders() if not order.is_final]
 
+    def open_or_decided_at(self, decided_at: str) -> list[JournaledOrder]:
+        """The orders still open, and every order decided at `decided_at`."""
+        final = ", ".join("?" * len(FINAL_STATUSES))
+        return self._orders(f"WHERE status NOT IN ({final}) OR decided_at = ? ORDER BY rowid", (*FINAL_STATUSES, decided_at))
+
     def _orders(self, where: str, parameters: tuple) -> list[JournaledOrder]:
         columns = (
             "client_order_id, decided_at, symbol, column_index, qty, target_weight, broker_id, status,"
@@ -157,6 +162,12 @@ class OrderJournal:
 
     def set_status(self, client_order_id: str, status: str) -> None:
         self._db.execute("UPDATE orders SET status = ? WHERE client_order_id = ?", (status, client_order_id))
+
+    def fees_of(self, client_order_id: str) -> float:
+        """The commission booked on an order's fills."""
+        return self._db.execute(
+            "SELECT COALESCE(SUM(fees), 0.0) FROM fills WHERE client_order_id = ?", (client_order_id,)
+        ).fetchone()[0]
 
     def fills(self) -> list[tuple]:
         """(client order id, timestamp, qty, price, fees) of every fill, in the order booked."""
