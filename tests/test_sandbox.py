@@ -278,6 +278,26 @@ def test_orders_are_listed_cancelled_and_refused(trading, store):
     assert missing.value.status_code == 404
 
 
+def test_a_sale_of_a_hair_more_than_is_held_or_a_buy_past_the_cash_is_refused_as_at_alpaca(trading):
+    client, advance = trading
+    client.submit_order(MarketOrderRequest(symbol="SYN00", notional=1000, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+    advance(1)
+    held = float(client.get_open_position("SYN00").qty)
+    assert held != int(held)
+    with pytest.raises(APIError) as refused:
+        client.submit_order(
+            MarketOrderRequest(symbol="SYN00", qty=held + 2.5e-10, side=OrderSide.SELL, time_in_force=TimeInForce.DAY)
+        )
+    assert refused.value.status_code == 403 and "insufficient qty" in refused.value.message
+    buying_power = float(client.get_account().buying_power)
+    with pytest.raises(APIError) as refused:
+        client.submit_order(
+            MarketOrderRequest(symbol="SYN01", notional=buying_power + 1e-6, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)
+        )
+    assert refused.value.status_code == 403 and "insufficient buying power" in refused.value.message
+    client.submit_order(MarketOrderRequest(symbol="SYN00", qty=held, side=OrderSide.SELL, time_in_force=TimeInForce.DAY))
+
+
 def test_the_clock_closes_after_the_sessions_last_bar(trading):
     client, advance = trading
     state = advance(6)  # Monday's 20:30 bar: the session is over

@@ -338,13 +338,13 @@ class PaperAccount:
     def _check_cover(self, order: Order) -> None:
         """Refuse what the account cannot cover at the last price (fills check again at the open)."""
         if order.side == "buy":
-            if self._reserved(order) > self._buying_power() + 1e-9:
+            if self._reserved(order) > self._buying_power():
                 raise AlpacaError(403, FORBIDDEN, "insufficient buying power")
             return
         price = order.limit_price or self._last_price(order.symbol)
         shares = order.qty if order.qty is not None else order.notional / price
         available = self._qty_available(order.symbol)
-        if shares > available + 1e-9:
+        if shares > available:
             raise AlpacaError(
                 403, FORBIDDEN, f"insufficient qty available for order (requested: {shares}, available: {available})"
             )
