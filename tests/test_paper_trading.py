@@ -296,7 +296,8 @@ def test_a_daily_loss_beyond_the_limit_halts_trading(trader):
     assert halted.startswith("equity fell ") and halted.endswith("today, beyond the daily_loss limit of 0.05%")
 
 
-def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader):
+@pytest.mark.parametrize("broker", ["alpaca", "sim"])
+def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader, broker):
     workspace, path, sandbox = trader
 
     def halt_after_the_first_buy(bar: int) -> None:
@@ -305,10 +306,13 @@ def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader):
             time.sleep(2 * STOP_CHECK_SECONDS)
 
     with sandbox() as url:
-        result, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=halt_after_the_first_buy)
+        result, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=halt_after_the_first_buy, broker=broker)
         orders = sandbox_orders(url)
-    assert OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == MANUAL_HALT
-    assert [order["status"] for order in orders] == ["filled", "canceled"]  # nothing sent after the halt
+    assert json.loads((workspace.runs.path(run_id) / LIVE).read_text())["halted"] == MANUAL_HALT
+    assert result.run.execution.fills.symbol.tolist() == ["SYN00"]  # nothing filled after the halt
+    if broker == "alpaca":
+        assert OrderJournal(workspace.runs.path(run_id) / JOURNAL).fact("halted") == MANUAL_HALT
+        assert [order["status"] for order in orders] == ["filled", "canceled"]  # nothing sent after the halt
     assert len(result.run.execution.equity) == LIVE_BARS  # the session went on to its last bar
 
 

@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from engine.workspace import Workspace
 from tests.test_cli import engine
 
 BUILT_IN = ["sma_cross", "buy_and_hold", "gru93"]
@@ -29,9 +30,12 @@ def assert_one_line_error(result, pattern: str) -> None:
 
 @pytest.mark.parametrize("strategy", BUILT_IN)
 @pytest.mark.parametrize("case", list(OUT_OF_RANGE))
-def test_out_of_range_periods_are_named(cli, strategy, case):
+def test_out_of_range_periods_are_named_before_any_run_exists(cli, sample_home, strategy, case):
     options, pattern = OUT_OF_RANGE[case]
+    runs = Workspace(sample_home).runs.root
+    before = set(runs.iterdir()) if runs.exists() else set()
     assert_one_line_error(cli("backtest", "--strategy", strategy, *options), pattern)
+    assert (set(runs.iterdir()) if runs.exists() else set()) == before  # refused, not a failed run
 
 
 def test_the_two_cases_that_leaked_tracebacks(sample_home):

@@ -99,6 +99,11 @@ class SimAccount:
         self._book = [order for order in self._book if order.is_open]
         return list(self._book)
 
+    def cancel_all(self) -> list[BarOrders | ShareOrder]:
+        """Take every open order out of the book: the orders taken, whose keeper tells their end."""
+        cancelled, self._book = self.open_orders, []
+        return cancelled
+
     def match(
         self, row: int, opens: np.ndarray, highs: np.ndarray, lows: np.ndarray, marks: np.ndarray | None = None
     ) -> list[Match]:

@@ -6,9 +6,12 @@ them in its account's book until the next bar's open, and executes them there un
 `engine.execution.conventions`. Its account is a `SimAccount` (engine.execution.account), the one
 `engine sandbox` keeps too, and each bar runs through `execute_bar_nb`, the kernel the vectorized
 backtest runs, so all fill alike. After each chunk it publishes its account, which the ledger checks.
+A halt cancels the orders waiting for the next open, as an Alpaca session's does.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -17,8 +20,8 @@ from engine.execution.conventions import ExecutionRules
 from engine.kernel.bars import Bars
 from engine.kernel.bus import EventBus
 from engine.kernel.events import AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
-from engine.kernel.risk import RiskGate
-from engine.kernel.topics import ACCOUNT, BARS, FILLS, ORDER_UPDATES, ORDERS
+from engine.kernel.risk import RiskEvent, RiskGate
+from engine.kernel.topics import ACCOUNT, BARS, FILLS, ORDER_UPDATES, ORDERS, RISK
 
 
 class SimBroker:
@@ -34,13 +37,32 @@ class SimBroker:
     def attach(self, bus: EventBus, symbols: tuple[str, ...], gate: RiskGate) -> None:
         self._bus, self._symbols, self._gate = bus, symbols, gate
         self.account = SimAccount(self.rules, symbols)
+        self._busy = threading.RLock()  # a halt by hand comes from another thread; a tripped limit from within a bar
         bus.subscribe(BARS, self.on_bars)
         bus.subscribe(ORDERS, self.on_orders)
+        bus.subscribe(RISK, self.on_risk)
 
     def on_bars(self, event: BarChunk) -> None:
         self._chunk = event.bars
 
+    def on_risk(self, event: RiskEvent) -> None:
+        """A halt cancels the orders waiting for the next open, as an Alpaca session's halt cancels its
+        open orders (a limit that trips at a close finds none: that bar's orders were filled at its open)."""
+        if event.action != "halted":
+            return
+        with self._busy:
+            for orders in self.account.cancel_all():
+                orders.is_open = False
+                for column in np.flatnonzero(~np.isnan(orders.weights)):
+                    symbol = self._symbols[column]
+                    oid = order_id(orders.strategy, orders.decided_at, symbol)
+                    self._bus.publish(ORDER_UPDATES, OrderUpdate(oid, symbol, "cancelled", event.timestamp, reason=event.reason))
+
     def on_orders(self, event: OrderBatch) -> None:
+        with self._busy:
+            self._on_orders(event)
+
+    def _on_orders(self, event: OrderBatch) -> None:
         bars = self._chunk
         if bars is None or bars.timestamps[0] != event.bars.timestamps[0]:
             raise RuntimeError("orders arrived for bars the broker has not seen")
