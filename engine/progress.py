@@ -17,7 +17,8 @@ from typing import Protocol
 
 class ProgressListener(Protocol):
     def stage(self, description: str, total: int | None, unit: str) -> None:
-        """A new stage begins (the previous one is over); `total`: the `unit`s it will take, if known."""
+        """A new stage begins (the previous one is over); `total`: how many of `unit` (a singular noun:
+        "bar") it will take, if known."""
 
     def advance(self, steps: int) -> None:
         """The current stage has done `steps` more of its total."""

@@ -70,3 +70,5 @@ def test_a_span_reads_dates_and_times_in_utc():
         Span.parse("2024-01-02", "2024-01-01")
     with pytest.raises(SpanError, match="--start 'soon'"):
         Span.parse("soon")
+    with pytest.raises(SpanError, match=r"^--start 2999-01-01 is in the future$"):  # no --end: up to now
+        Span.parse("2999-01-01")

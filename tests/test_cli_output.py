@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,7 +13,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from engine.analytics.formatting import counted
 from engine.cli.output import ALWAYS, Column, print_table
+from engine.cli.progress_display import StageDisplay
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 BOX = set("─━│┃┏┓┗┛┡┩└┘")
@@ -172,3 +175,13 @@ def test_every_column_kept_always_stays_even_when_it_does_not_fit():
     print_table(columns, [["sharpe", "0.589"]], console=console)
     text = console.export_text()
     assert "sharpe" in text and "0.589" in text and "left out" not in text
+
+
+def test_counts_are_written_in_the_singular_for_one():
+    assert [counted(number, "article") for number in (0, 1, 2, 0.5)] == ["0 articles", "1 article", "2 articles", "0.5 articles"]
+    console = Console(file=io.StringIO(), force_terminal=False, width=200)
+    display = StageDisplay(console)
+    with display:
+        display.stage("fetching 1h bars of SYN00", 1, "symbol span")
+        display.stage("backtesting", 3, "bar")
+    assert console.file.getvalue().splitlines() == ["fetching 1h bars of SYN00, 1 symbol span", "backtesting, 3 bars"]

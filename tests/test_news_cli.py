@@ -45,6 +45,8 @@ def test_csv_and_jsonl_are_imported_once_by_id_and_listed_oldest_first(engine, t
     again = engine("news", "import", str(tmp_path / "news.csv"))
     assert ", 0 new, " in again.stdout
     assert ", 1 new, " in engine("news", "import", str(tmp_path / "news.jsonl")).stdout
+    write_jsonl(tmp_path / "one.jsonl", JSONL[1:])
+    assert engine("news", "import", str(tmp_path / "one.jsonl")).stdout.startswith("stored 1 article from ")
 
     table = engine("news", "list").stdout.splitlines()
     assert table[0].split("\t") == ["id", "created (UTC)", "symbols", "source", "headline"]

@@ -71,7 +71,7 @@ def fetch_bars(
     policy = policy or RetryPolicy.of(connection)
     fetched: dict[str, list[pd.DataFrame]] = defaultdict(list)
     requests = sum(len(group) for group in groups.values())
-    progress.stage(f"fetching {timeframe} bars of {', '.join(symbols)} from {connection.data_server}", requests, "symbols")
+    progress.stage(f"fetching {timeframe} bars of {', '.join(symbols)} from {connection.data_server}", requests, "symbol span")
     for missing in sorted(groups, key=lambda missing: missing.start):  # a symbol's earlier span first: its bars in order
         group = groups[missing]
         request = StockBarsRequest(

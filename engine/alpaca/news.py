@@ -17,6 +17,7 @@ from engine.alpaca.pages import pages
 from engine.alpaca.request import AlpacaRequest
 from engine.alpaca.retries import RetryPolicy
 from engine.alpaca.span import Span
+from engine.analytics.formatting import counted
 from engine.data.store import normalize_symbol
 from engine.news.store import COLUMNS, NewsStore, check_articles
 
@@ -37,7 +38,7 @@ def fetch_news(
         symbols=",".join(symbols), start=span.start.to_pydatetime(), end=span.end.to_pydatetime(), limit=PAGE_LIMIT
     )
     client = connection.news_client()
-    progress.stage(f"fetching news about {', '.join(symbols)} from {connection.data_server}", None, "pages")
+    progress.stage(f"fetching news about {', '.join(symbols)} from {connection.data_server}", None, "page")
     articles = []
     first = AlpacaRequest("/news", "v1beta1", tuple(symbols))
     for page, reply in pages(client, first, request.to_request_fields(), policy or RetryPolicy.of(connection)):
@@ -46,7 +47,7 @@ def fetch_news(
     fetched = pd.concat(articles, ignore_index=True)
     # An article revised while the pages were read can come twice: the version updated last counts.
     fetched = fetched.sort_values("updated_at", kind="stable").drop_duplicates("id", keep="last").reset_index(drop=True)
-    progress.stage(f"storing {len(fetched)} articles")
+    progress.stage(f"storing {counted(len(fetched), 'article')}")
     return FetchedNews(len(fetched), store.add(fetched, str(first)) if len(fetched) else 0)
 
 

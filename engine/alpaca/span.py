@@ -33,7 +33,7 @@ class Span:
             if ":" not in end and last == last.normalize():
                 last += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)  # Alpaca reads microseconds
         if last < first:
-            raise SpanError(f"--end {end} is before --start {start}")
+            raise SpanError(f"--end {end} is before --start {start}" if end is not None else f"--start {start} is in the future")
         return cls(first, last)
 
 

@@ -1,6 +1,17 @@
-"""How a metric is written for people: one rule shared by the terminal tables and the reports."""
+"""How a metric, or a count of things, is written for people: one rule shared by the terminal tables,
+progress lines and the reports."""
 
 from __future__ import annotations
+
+
+def counted(number: float, noun: str) -> str:
+    """`number` and `noun`, plural unless there is one: "1 article", "3 articles", "0.5 hours"."""
+    return f"{number:g} {plural(number, noun)}"
+
+
+def plural(number: float, noun: str) -> str:
+    return noun if number == 1 else f"{noun}s"
+
 
 PERCENT = {
     "total_return",

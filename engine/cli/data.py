@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from engine.analytics.formatting import counted
 from engine.cli.output import ALWAYS, WARNING, Column, ListJson, print_json_line, print_labelled, print_line, print_table, stdout
 from engine.cli.progress_display import StageDisplay
 from engine.data.importer import import_bars
@@ -203,4 +204,4 @@ def sample(
     if if_missing and sample_present(workspace.data, workspace.news):
         return
     written, articles = write_sample(workspace.data, workspace.news)
-    print_line(f"stored {len(written)} sample series in {workspace.data.root} and {articles} synthetic articles")
+    print_line(f"stored {len(written)} sample series in {workspace.data.root} and {counted(articles, 'synthetic article')}")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from engine.analytics.formatting import counted
 from engine.cli.data import EndOption, StartOption, SymbolsArgument
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_line, print_table
 from engine.cli.progress_display import StageDisplay
@@ -29,7 +30,7 @@ def fetch(symbols: SymbolsArgument, start: StartOption, end: EndOption = None) -
     with StageDisplay() as display, listening(display):
         fetched = fetch_news(workspace.news, connection, symbols, span)
     server, path = connection.data_server, workspace.news.path
-    print_line(f"fetched {fetched.articles} articles from {server}, {fetched.new} new, into {path}")
+    print_line(f"fetched {counted(fetched.articles, 'article')} from {server}, {fetched.new} new, into {path}")
 
 
 @app.command("import")
@@ -44,7 +45,7 @@ def import_(
 
     store = Workspace.from_env().news
     read, new = import_news(store, path)
-    print_line(f"stored {read} articles from {path}, {new} new, into {store.path}")
+    print_line(f"stored {counted(read, 'article')} from {path}, {new} new, into {store.path}")
 
 
 class Device(StrEnum):
@@ -77,11 +78,11 @@ def score(
     finbert = locate(model)
     with StageDisplay() as display, listening(display):
         scorer = Scorer(finbert, device.value, batch_size)
-        counted = score_articles(news, ScoreStore(news.root), scorer, text.value)
-    rate = f", {counted.scored / counted.seconds:.1f} articles/s" if counted.scored else ""
+        scored = score_articles(news, ScoreStore(news.root), scorer, text.value)
+    rate = f", {scored.scored / scored.seconds:.1f} articles/s" if scored.scored else ""
     print_line(
-        f"scored {counted.scored} articles with {finbert.id} (revision {finbert.revision}), "
-        f"{counted.already} already scored{rate}"
+        f"scored {counted(scored.scored, 'article')} with {finbert.id} (revision {finbert.revision}), "
+        f"{scored.already} already scored{rate}"
     )
 
 

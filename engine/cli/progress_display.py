@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from engine.analytics.formatting import counted, plural
 from engine.cli.output import WARNING, print_labelled, stderr
 
 
@@ -68,10 +69,10 @@ class StageDisplay:
     def stage(self, description: str, total: int | None = None, unit: str = "") -> None:
         if self.task is not None:
             self.bar.remove_task(self.task)
-        self.task = self.bar.add_task(description, total=total, unit=unit)
+        self.task = self.bar.add_task(description, total=total, unit=plural(total or 0, unit) if unit else "")
         if not self.live:
-            counted = f", {total} {unit}".rstrip() if total is not None else ""
-            self.console.print(f"{description}{counted}", highlight=False, markup=False)
+            how_many = f", {counted(total, unit)}" if total is not None and unit else ""
+            self.console.print(f"{description}{how_many}", highlight=False, markup=False)
 
     def advance(self, steps: int = 1) -> None:
         if self.task is not None:
@@ -136,8 +137,8 @@ class StudyDisplay:
         print_labelled(WARNING, text, self.console)
 
     def _show_now(self) -> None:
-        counted = f" {self.steps}/{self.of} {self.unit}" if self.of is not None else ""
-        self.bar.update(self.task, now=f"trial: {self.now}{counted}")
+        how_many = f" {self.steps}/{self.of} {plural(self.of, self.unit)}" if self.of is not None else ""
+        self.bar.update(self.task, now=f"trial: {self.now}{how_many}")
 
 
 def _duration(seconds: float) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.analytics.formatting import counted
 from engine.data.validation import BarValidationError
 
 INTRADAY_UNITS = {"m": pd.Timedelta(minutes=1), "h": pd.Timedelta(hours=1)}
@@ -40,7 +41,7 @@ def check_spacing(timestamps: pd.Series, timeframe: str, source: str) -> None:
         suggestion = _intraday_timeframe(typical)
     else:
         weekdays = float(np.median(np.busday_count(days[:-1], days[1:])))
-        looks_like = f"at most one bar a day, typically {_count(weekdays, 'weekday')} apart (the median, weekends aside)"
+        looks_like = f"at most one bar a day, typically {counted(weekdays, 'weekday')} apart (the median, weekends aside)"
         ratio = weekdays / (count * WEEKDAYS_PER_UNIT[unit]) if unit in WEEKDAYS_PER_UNIT else None
         suggestion = {1.0: "1d", 5.0: "1w"}.get(weekdays)
     if ratio is not None and 1 / TOLERANCE <= ratio <= TOLERANCE:
@@ -49,13 +50,9 @@ def check_spacing(timestamps: pd.Series, timeframe: str, source: str) -> None:
     raise BarValidationError(source, None, None, f"the bars do not look like --timeframe {timeframe}: {looks_like}{advice}")
 
 
-def _count(number: float, unit: str) -> str:
-    return f"{number:g} {unit}" + ("" if number == 1 else "s")
-
-
 def _duration(delta: pd.Timedelta) -> str:
     minutes = delta / pd.Timedelta(minutes=1)
-    return _count(minutes / 60, "hour") if minutes >= 60 and minutes % 60 == 0 else _count(minutes, "minute")
+    return counted(minutes / 60, "hour") if minutes >= 60 and minutes % 60 == 0 else counted(minutes, "minute")
 
 
 def _intraday_timeframe(delta: pd.Timedelta) -> str | None:

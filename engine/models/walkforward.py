@@ -238,7 +238,7 @@ def _fold(
         return TrainedFold(fold, model, Scaler.from_dict(scaler), meta["metrics"], key, reused=True)
 
     # The engine's training loop advances one step per epoch; a plugin with its own fit has no epochs to count.
-    progress.stage(training, setup.hyperparameters.get("epochs"), "epochs")
+    progress.stage(training, setup.hyperparameters.get("epochs"), "epoch")
     horizon = signal.labels.horizon
     cut = fold.train_start + int((1 - signal.walk_forward.validation_fraction) * (fold.train_end - fold.train_start))
     train_rows, train_columns = _samples(usable, labels, fold.train_start, cut - horizon)

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from engine import progress
+from engine.analytics.formatting import counted
 from engine.errors import UserError
 from engine.news.model_files import LABELS, FinbertModel
 from engine.news.store import NewsStore
@@ -117,7 +118,7 @@ def score_articles(news: NewsStore, scores: ScoreStore, scorer: Scorer, text: st
     versions = news.versions()
     done = pd.MultiIndex.from_arrays([versions["id"], versions["updated_at"]]).isin(scores.scored(model.revision, text))
     pending = versions[~done]
-    progress.stage(f"scoring {len(pending)} articles with {model.id}", len(pending), "articles")
+    progress.stage(f"scoring {counted(len(pending), 'article')} with {model.id}", len(pending), "article")
     started, unsaved = time.perf_counter(), []
     for start in range(0, len(pending), scorer.batch_size):
         articles = pending.iloc[start : start + scorer.batch_size]

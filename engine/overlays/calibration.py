@@ -41,7 +41,7 @@ def calibrate_thresholds(prepared) -> tuple[object, list[dict]]:
             )
         window = replace(prepared, bars=prepared.bars.slice(0, window_end))
         pairs = [(entry, exit_) for entry in spec["entries"] for exit_ in spec["exits"] if exit_ <= entry]
-        progress.stage(f"calibrating overlays[{position}] thresholds", len(pairs), "pairs")
+        progress.stage(f"calibrating overlays[{position}] thresholds", len(pairs), "pair")
         trials = []
         for entry, exit_ in pairs:
             candidate = replace(window, resolved=window.resolved.with_overlay(position, _threshold(table, entry, exit_)))

@@ -274,7 +274,7 @@ def backtest_prepared(
             on_chunk(bars)
 
     broker = execution_of(prepared, broker)
-    progress.stage(f"backtesting {prepared.strategy.name} ({broker})", len(prepared.bars), "bars")
+    progress.stage(f"backtesting {prepared.strategy.name} ({broker})", len(prepared.bars), "bar")
     run = simulate(prepared, chunk_size, broker, advance)
     return judged(prepared, run, chunk_size, broker, ablation)
 
