@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine.stores.runs import RunRecords, RunStore
+from engine.stores.runs import RunNotFound, RunRecords, RunStore
 from tests.test_cli import engine
 
 ENGINE = [sys.executable, "-m", "engine"]
@@ -113,3 +113,20 @@ def test_results_are_written_before_the_run_is_finished(tmp_path):
         journal.finish(RunRecords(documents, frames))
     assert store.status(journal.run_id)["status"] == "finished"
     assert store.list()[0].sharpe == 1.0
+
+
+def test_latest_of_a_kind_skips_the_newer_runs_of_other_kinds(tmp_path):
+    """`engine report latest` after an optimize means the newest backtest, not the study after it."""
+    store = RunStore(tmp_path)
+    with pytest.raises(RunNotFound, match=r"^no backtest runs in "):
+        store.resolve("latest", "backtest")
+    backtest = store.open("backtest", "s", ["test"]).run_id
+    study = store.open("study", "s", ["test"]).run_id
+    assert store.resolve("latest") == study and store.resolve("latest", "backtest") == backtest
+
+
+def test_a_comparison_of_a_run_with_itself_is_refused(sample_home):
+    ran = json.loads(engine(sample_home, "backtest", "--strategy", "sma_cross", "--json").stdout)["run_id"]
+    result = engine(sample_home, "report", "--compare", ran, ran[:-1], check=False)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == f"error: --compare: run {ran} is named twice; compare different runs"

@@ -63,3 +63,7 @@ def test_the_two_cases_that_leaked_tracebacks(sample_home):
 )
 def test_other_bad_input_is_one_line(cli, args, pattern):
     assert_one_line_error(cli(*args), pattern)
+
+
+def test_the_sandbox_takes_a_speed_or_stepping_not_both(cli):
+    assert_one_line_error(cli("sandbox", "--speed", "10", "--step"), r"give --speed or --step, not both")

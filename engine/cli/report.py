@@ -34,7 +34,10 @@ def report(
         from engine.report.compare import period_warning
 
         runs = Workspace.from_env().runs
-        stored = [backtest_run(runs.load(run_id)) for run_id in run_ids]
+        stored = [backtest_run(runs.load(run_id, kind="backtest")) for run_id in run_ids]
+        named_twice = {run.run_id for run in stored if [other.run_id for other in stored].count(run.run_id) > 1}
+        if compare and named_twice:
+            raise UserError(f"--compare: run {', '.join(sorted(named_twice))} is named twice; compare different runs")
         if compare:
             display.stage(f"writing the comparison of {len(stored)} runs")
             written = [("comparison", write_comparison(stored, runs.root))]

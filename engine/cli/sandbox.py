@@ -28,7 +28,7 @@ def sandbox(
         typer.Option(min=0, help="Bars released at X times real time; 0: as fast as the streams' consumers take them"),
     ] = 0.0,
     step: Annotated[
-        bool, typer.Option("--step", help="Release bars only through POST /admin/advance (overrides --speed)")
+        bool, typer.Option("--step", help="Release bars only through POST /admin/advance (not with --speed)")
     ] = False,
     faults: Annotated[str, typer.Option(help="Faults to inject, like rate_limit=0.2,drop_every=50 (docs/sandbox.md)")] = "",
     seed: Annotated[int, typer.Option(help="Seed of order and account ids, and of the faults")] = 0,
@@ -40,6 +40,8 @@ def sandbox(
     from engine.sandbox.faults import Faults, FaultSpecError
     from engine.sandbox.server import base_url, bind, serve
 
+    if step and speed:
+        raise UserError("give --speed or --step, not both")
     start = None if from_ is None else _date(from_)
     try:
         injected = Faults.parse(faults)

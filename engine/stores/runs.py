@@ -323,18 +323,27 @@ class RunStore:
         run_ids = [path.name for path in self.root.iterdir() if _is_run(path)]
         return sorted(run_ids, key=lambda run_id: (run_id[:ID_TIME_LENGTH], self._created_at(run_id), run_id))
 
+    def _kind(self, run_id: str) -> str | None:
+        try:
+            return self.status(run_id)["kind"]
+        except DamagedRun:
+            return None
+
     def _created_at(self, run_id: str) -> str:
         try:
             return self.status(run_id)["created_at"]
         except DamagedRun:
             return ""
 
-    def resolve(self, reference: str) -> str:
-        """The id a user means: an id, a prefix of exactly one id, or `latest` (the newest run)."""
+    def resolve(self, reference: str, kind: str | None = None) -> str:
+        """The id a user means: an id, a prefix of exactly one id, or `latest` (the newest run, of
+        `kind` when given: `engine report latest` means the newest backtest, not a study after it)."""
         ids = self.ids()
         if reference == "latest":
+            if kind is not None:
+                ids = [run_id for run_id in ids if self._kind(run_id) == kind]
             if not ids:
-                raise RunNotFound(f"no runs in {self.root}")
+                raise RunNotFound(f"no {kind or ''} runs in {self.root}".replace("  ", " "))
             return ids[-1]
         if reference in ids:
             return reference
@@ -363,10 +372,10 @@ class RunStore:
         shutil.rmtree(doomed)
         return run_id
 
-    def load(self, reference: str) -> StoredRun:
+    def load(self, reference: str, kind: str | None = None) -> StoredRun:
         """A finished run, its results checked whole (engine.stores.run_files.RESULTS); a run that is
-        running, failed or interrupted has no results to read."""
-        path = self.path(reference)
+        running, failed or interrupted has no results to read. `kind`: what `latest` means (see `resolve`)."""
+        path = self.root / self.resolve(reference, kind)
         status = self.status(path.name)
         if status["status"] != "finished":
             raise RunNotFound(f"run {path.name} is {status['status']}: it has no results to read")
