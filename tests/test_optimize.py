@@ -207,6 +207,11 @@ def test_overlay_trials_reuse_predictions_and_an_export_reproduces_its_trial(sam
         assert metrics[name] == value, name
     again = engine(sample_home, *export_as, "--trial", "0", cwd=tmp_path, check=False)
     assert again.returncode == 2 and "exists" in again.stderr
+    shadowing = engine(sample_home, *export_as[:-1], "gru93", "--trial", "0", cwd=tmp_path, check=False)
+    assert shadowing.returncode == 2 and shadowing.stderr.splitlines()[-1] == (
+        "error: --as gru93 would hide the built-in strategy gru93; choose another --as NAME or pass --force"
+    )
+    assert not (sample_home / "strategies" / "gru93.toml").exists()
     exported.unlink()  # the session's workspace stays as other tests expect it
 
 

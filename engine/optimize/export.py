@@ -6,6 +6,7 @@ from pathlib import Path
 
 import tomli_w
 
+from engine import resources
 from engine.optimize.errors import OptimizeError
 from engine.optimize.space import apply_parameters
 from engine.optimize.study import OpenStudy
@@ -24,6 +25,8 @@ def export_trial(opened: OpenStudy, number: int, name: str, folder: Path, overwr
     path = folder / f"{name}.toml"
     if path.exists() and not overwrite:
         raise OptimizeError(f"{path} exists; choose another --as NAME or pass --force")
+    if (resources.ROOT / resources.STRATEGIES / path.name).exists() and not overwrite:
+        raise OptimizeError(f"--as {name} would hide the built-in strategy {name}; choose another --as NAME or pass --force")
     trial = trials[number]
     parameters = trial.user_attrs["parameters"]
     tuned = ", ".join(f"{path} = {value}" for path, value in parameters.items())
