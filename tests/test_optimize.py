@@ -22,6 +22,7 @@ from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
 from engine.optimize.errors import SearchSpaceError
 from engine.optimize.pareto import pareto_front
 from engine.optimize.space import SearchSpace, read_space_file
+from engine.optimize.summary import completed, feasible
 from engine.strategies.files import load_strategy
 from engine.strategies.schema import OptimizeSpec, StrategyError, parse_strategy
 
@@ -82,6 +83,21 @@ def test_a_study_reports_its_pareto_front_holdout_and_deflated_sharpe(sample_hom
     for trial in study.trials:  # trials saw the validation period only
         assert trial.user_attrs["evaluation"]["metrics"]["trades"] >= 0
     assert split["holdout_start"] > split["validation_end"]
+    # The front's drawdowns are written as every drawdown is (negative), beside the holdout's.
+    lines = out.splitlines()
+    header = lines[lines.index("# Pareto front (validation; holdout once each)") + 1].split("\t")
+    rows = [line.split("\t") for line in lines[lines.index("# Pareto front (validation; holdout once each)") + 2 :]]
+    rows = rows[: next(index for index, row in enumerate(rows) if row[0].startswith("#"))]
+    for row in rows:
+        drawdown, holdout_drawdown = row[header.index("max_drawdown")], row[header.index("holdout max_drawdown")]
+        assert drawdown.startswith("-") and drawdown.endswith("%") and holdout_drawdown.startswith("-"), row
+    # The progress line's best values come from feasible trials that traded, written as metrics.
+    feasible_trials = [
+        trial for trial in completed(study)[:6] if feasible(trial) and trial.user_attrs["evaluation"]["metrics"]["trades"]
+    ]
+    sharpe = max(trial.user_attrs["evaluation"]["metrics"]["sharpe"] for trial in feasible_trials)
+    drawdown = max(trial.user_attrs["evaluation"]["metrics"]["max_drawdown"] for trial in feasible_trials)
+    assert f"6 of 6 trials done; best sharpe {sharpe:.3f}, max_drawdown {drawdown:.2%}" in sma_study["first"].stderr
 
 
 def test_running_a_study_again_resumes_it(sample_home, sma_study):

@@ -24,17 +24,24 @@ StorageOption = Annotated[
 
 
 def _best_so_far(opened: OpenStudy) -> str:
-    """The best value of each objective among trials that traded: staying flat is no best drawdown."""
+    """The best of each objective among the feasible trials that traded (staying flat is no best
+    drawdown; a trial short of the minimum trades is no best Sharpe), as its metric is written."""
+    from engine.analytics.formatting import format_metric
     from engine.optimize.pareto import traded_trials
-    from engine.optimize.summary import completed
+    from engine.optimize.summary import completed, feasible
 
-    trials = traded_trials(opened.study)
+    if not completed(opened.study):
+        return "no trial done yet"
+    trials = [trial for trial in traded_trials(opened.study) if feasible(trial)]
     if not trials:
-        return "no trial has traded yet" if completed(opened.study) else "no trial done yet"
+        return "no trial has traded within the study's limits yet"
     best = []
     for index, objective in enumerate(opened.objectives):
         pick = max if objective.direction == "maximize" else min
-        best.append(f"{objective.name} {pick(trial.values[index] for trial in trials):.3f}")
+        trial = pick(trials, key=lambda trial: trial.values[index])
+        best.append(
+            f"{objective.name} {format_metric(objective.name, trial.user_attrs['evaluation']['metrics'][objective.name])}"
+        )
     return "best " + ", ".join(best)
 
 

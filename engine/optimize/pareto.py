@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial
 
+from engine.analytics.formatting import counted
 from engine.analytics.plausibility import MIN_TRADES
 from engine.optimize.summary import completed
 
@@ -82,7 +83,11 @@ def front_warnings(front: ParetoFront, holdout: dict[str, dict]) -> list[str]:
         "holdout": {member.trial.number: holdout.get(str(member.trial.number), {}).get("trades") for member in front.members},
     }
     for period, counts in trades.items():
-        thin = [f"trial {number} ({count})" for number, count in counts.items() if count is not None and count < MIN_TRADES]
+        thin = [
+            f"trial {number} ({counted(count, 'trade')})"
+            for number, count in counts.items()
+            if count is not None and count < MIN_TRADES
+        ]
         if thin:
             members = ", ".join(thin)
             warnings.append(f"the {period} figures rest on fewer than {MIN_TRADES} trades for {members}: too few to judge by")

@@ -50,7 +50,7 @@ def pareto_table(opened: OpenStudy, front: ParetoFront, holdout: dict[str, dict]
         rows.append(
             [
                 member_label(member),
-                *(format_metric(objective.name, value) for objective, value in zip(opened.objectives, trial.values, strict=True)),
+                *(format_metric(objective.name, validation[objective.name]) for objective in opened.objectives),
                 *(format_metric(name, validation[name]) for name in TRIAL_METRICS),
                 *(format_metric(name, tested.get(name)) for name in HOLDOUT_METRICS),
                 format_metric("deflated_sharpe", deflated.get(trial.number)),
