@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests.in_process import engine_here
+from tests.test_user_errors import assert_one_line_error
 
 CSV = """id,created_at,updated_at,symbols,headline,summary,source,url
 7,2024-01-03T14:00:00Z,2024-01-03T14:00:00Z,"MSFT,AAPL",Two makers merge,,benzinga,https://example.com/7
@@ -100,3 +101,33 @@ def test_a_bad_file_is_one_line_naming_where_and_stores_nothing(engine, tmp_path
 def test_a_missing_file_is_named(engine, tmp_path):
     result = engine("news", "import", str(tmp_path / "nowhere.csv"))
     assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'nowhere.csv'}: file not found"
+
+
+@pytest.mark.parametrize(
+    ("line", "pattern"),
+    [
+        (
+            '"id": 99999999999999999999',
+            r"row 1, id: an article's id is a positive whole number below 2\*\*63, got 99999999999999999999",
+        ),
+        ('"id": 9223372036854775808', r"row 1, id: .*, got 9223372036854775808"),
+        ('"id": 1e300', r"row 1, id: .*, got 1e\+300"),
+        ('"id": 1.0', r"row 1, id: .*, got 1\.0"),
+        ('"id": true', r"row 1, id: .*, got True"),
+    ],
+)
+def test_an_id_that_is_not_exactly_a_whole_number_is_refused_and_nothing_is_stored(engine, tmp_path, line, pattern):
+    """Once coerced (to -2**63, or to 1): each import overwrote a stored article."""
+    (tmp_path / "news.csv").write_text(CSV)
+    engine("news", "import", str(tmp_path / "news.csv"))
+    stored = (tmp_path / "data" / "news" / "articles.parquet").read_bytes()
+    fields = ', "created_at": "2024-01-02T14:30:00Z", "updated_at": "2024-01-02T14:30:00Z", "symbols": [], "headline": "h"'
+    fields += ', "summary": "", "source": "s", "url": ""'
+    (tmp_path / "bad.jsonl").write_text("{" + line + fields + "}\n")
+    assert_one_line_error(engine("news", "import", str(tmp_path / "bad.jsonl")), pattern)
+    assert (tmp_path / "data" / "news" / "articles.parquet").read_bytes() == stored
+
+
+def test_a_file_of_no_articles_is_one_line(engine, tmp_path):
+    (tmp_path / "empty.csv").write_text(CSV.splitlines()[0] + "\n")
+    assert_one_line_error(engine("news", "import", str(tmp_path / "empty.csv")), r"empty\.csv: holds no articles$")

@@ -39,8 +39,8 @@ def import_(
         Path, typer.Argument(help="CSV or JSONL file with id, created_at, updated_at, symbols, headline, summary, source, url")
     ],
 ) -> None:
-    """Merge a file of articles into the news store (each once by id, the version updated last
-    kept); on any error nothing is stored."""
+    """Merge a file of articles into the news store: each version (id and updated_at) once, every
+    version kept; on any error nothing is stored."""
     from engine.news.importer import import_news
 
     store = Workspace.from_env().news

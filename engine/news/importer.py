@@ -29,6 +29,8 @@ def import_news(store: NewsStore, path: Path) -> tuple[int, int]:
     if suffix not in SUFFIXES:
         raise NewsError(f"{source}: unsupported file type (use {', '.join(SUFFIXES)})")
     articles, lines = _read_csv(path) if suffix == ".csv" else _read_jsonl(path)
+    if articles.empty:
+        raise NewsError(f"{source}: holds no articles")
     return len(articles), store.add(articles, source, lines)
 
 
@@ -58,4 +60,4 @@ def _read_jsonl(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
             raise NewsError(f"{path}, line {number}: not a JSON object (one article per line)")
         rows.append(row)
         lines.append(number)
-    return pd.DataFrame.from_records(rows), np.asarray(lines, dtype=np.int64)
+    return pd.DataFrame(rows, dtype=object), np.asarray(lines, dtype=np.int64)  # each value as given: 3 stays 3 beside 1.0

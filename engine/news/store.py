@@ -50,34 +50,48 @@ def check_articles(frame: pd.DataFrame, source: str, row_numbers: np.ndarray | N
     missing = [column for column in COLUMNS if column not in frame.columns]
     if missing:
         raise NewsError(f"{source}: missing column(s) {', '.join(missing)} (articles need {', '.join(COLUMNS)})")
-    ids = pd.to_numeric(frame["id"], errors="coerce")
-    bad = ids.isna() | (ids <= 0) | (ids != ids.round())
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
-        fail(position, "id", f"an article's id is a positive whole number, got {frame['id'].iloc[position]!r}")
-    updated = pd.to_datetime(frame["updated_at"], utc=True, errors="coerce", format="mixed")
-    twice = pd.DataFrame({"id": ids, "updated_at": updated}).duplicated()  # one version of an article, twice
+    ids = frame["id"].map(_article_id)
+    if ids.isna().any():
+        position = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        fail(position, "id", f"an article's id is a positive whole number below 2**63, got {frame['id'].iloc[position]!r}")
+    checked = {"id": ids.astype(np.int64)}
+    latest = pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=1)  # a clock a little ahead is no reason to refuse
+    for column in ("created_at", "updated_at"):
+        for position, value in enumerate(frame[column]):
+            if isinstance(value, bool | int | float | np.number) and not pd.isna(value):  # an epoch's unit would be a guess
+                fail(position, column, f"a time is text, such as 2024-01-02T14:30:00Z, got {value!r}")
+        times = pd.to_datetime(frame[column], utc=True, errors="coerce", format="mixed")
+        unreadable = times.isna() | (times > latest)
+        if unreadable.any():
+            position = int(np.flatnonzero(unreadable.to_numpy())[0])
+            problem = "cannot read time" if pd.isna(times.iloc[position]) else "a time still to come:"
+            fail(position, column, f"{problem} {frame[column].iloc[position]!r}")
+        checked[column] = times.dt.as_unit("ns")
+    twice = pd.DataFrame({"id": checked["id"], "updated_at": checked["updated_at"]}).duplicated()  # one version, twice
     if twice.any():
         position = int(np.flatnonzero(twice.to_numpy())[0])
-        fail(position, "id", f"id {int(ids.iloc[position])} appears twice (with the same updated_at)")
-    checked = {"id": ids.astype(np.int64)}
-    for column in ("created_at", "updated_at"):
-        times = pd.to_datetime(frame[column], utc=True, errors="coerce", format="mixed")
-        if times.isna().any():
-            position = int(np.flatnonzero(times.isna().to_numpy())[0])
-            fail(position, column, f"cannot read time {frame[column].iloc[position]!r}")
-        checked[column] = times.dt.as_unit("ns")
+        fail(position, "id", f"id {int(checked['id'].iloc[position])} appears twice (with the same updated_at)")
+    before = checked["updated_at"] < checked["created_at"]
+    if before.any():
+        position = int(np.flatnonzero(before.to_numpy())[0])
+        fail(
+            position,
+            "updated_at",
+            f"{frame['updated_at'].iloc[position]!r} is before created_at {frame['created_at'].iloc[position]!r}",
+        )
     symbols = []
     for position, value in enumerate(frame["symbols"]):
-        listed = value.split(",") if isinstance(value, str) else list(value) if value is not None else []
+        listed = value.split(",") if isinstance(value, str) else value if isinstance(value, list | np.ndarray) else None
+        if value is not None and (listed is None or not all(isinstance(symbol, str) for symbol in listed)):
+            fail(position, "symbols", f"a list of symbols, or comma-separated text, got {value!r}")
         try:
-            symbols.append([normalize_symbol(symbol) for symbol in listed if str(symbol).strip()])
+            symbols.append([normalize_symbol(symbol) for symbol in listed or [] if symbol.strip()])
         except DataStoreError as error:
             fail(position, "symbols", str(error))
     checked["symbols"] = symbols
     for column in TEXT_COLUMNS:
         texts = frame[column]
-        not_text = ~texts.map(lambda value: isinstance(value, str)) & texts.notna()
+        not_text = ~texts.map(lambda value: isinstance(value, str)).astype(bool) & texts.notna()
         if not_text.any():
             position = int(np.flatnonzero(not_text.to_numpy())[0])
             fail(position, column, f"expected text, got {texts.iloc[position]!r}")
@@ -85,6 +99,16 @@ def check_articles(frame: pd.DataFrame, source: str, row_numbers: np.ndarray | N
     if (checked["headline"].str.strip() == "").any():
         fail(int(np.flatnonzero((checked["headline"].str.strip() == "").to_numpy())[0]), "headline", "empty headline")
     return pd.DataFrame(checked)[list(COLUMNS)].reset_index(drop=True)
+
+
+def _article_id(value) -> int | None:
+    """An id exactly as given: a whole number, or text of one (as a CSV holds it), in int64's range;
+    None for anything else (1.0, 1e300, true), which would be a coerced guess."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        return None
+    return int(value) if 0 < value < 2**63 else None
 
 
 class NewsStore:
@@ -121,6 +145,7 @@ class NewsStore:
         for check_articles."""
         incoming = check_articles(articles, source, row_numbers)
         stored = self.versions()
+        _refuse_rewritten_text(incoming, stored, source, row_numbers)
         new = int((~incoming["id"].isin(stored["id"])).sum())
         merged = pd.concat([stored, incoming], ignore_index=True) if len(stored) else incoming
         merged = merged.drop_duplicates(["id", "updated_at"], keep="last")
@@ -128,6 +153,25 @@ class NewsStore:
         table = pa.Table.from_pandas(merged, schema=SCHEMA, preserve_index=False)
         atomic_write(self.path, lambda tmp: pq.write_table(table, tmp))
         return new
+
+
+def _refuse_rewritten_text(incoming: pd.DataFrame, stored: pd.DataFrame, source: str, row_numbers: np.ndarray | None) -> None:
+    """A stored version's text is what its scores scored: a new text under the same id and
+    updated_at would leave them on text they never read. It needs a new updated_at."""
+    key = ["id", "updated_at"]
+    both = (
+        incoming[[*key, "headline", "summary"]]
+        .reset_index()
+        .merge(stored[[*key, "headline", "summary"]], on=key, suffixes=("", "_stored"))
+    )
+    rewritten = both[(both["headline"] != both["headline_stored"]) | (both["summary"] != both["summary_stored"])]
+    if len(rewritten):
+        first = rewritten.iloc[0]
+        row = int(first["index"]) + 1 if row_numbers is None else row_numbers[int(first["index"])]
+        raise NewsError(
+            f"{source}, row {row}, headline: article {first['id']} of {first['updated_at']:%Y-%m-%d %H:%M:%S} is stored with "
+            "another text; a changed text is a new version: give it a new updated_at"
+        )
 
 
 def _about(articles: pd.DataFrame, symbols: list[str] | None, start, end) -> pd.DataFrame:
