@@ -118,6 +118,24 @@ def test_an_updated_article_counts_from_its_first_publication_with_its_first_tex
     assert counted["mean"].tolist() == [0.6, 0, -0.9, 0]
 
 
+def test_an_article_stored_only_in_a_later_version_counts_from_that_version_never_earlier(home, store):
+    """What was known then: the article published at 15:00 is stored only as revised at 17:00 (Alpaca
+    serves the latest version), so its revised text reaches the 16:30 bar, not the 14:30 one."""
+    news = NewsStore(home / "data" / "news")
+    created, revised = pd.Timestamp("2021-03-02 15:00", tz="UTC"), pd.Timestamp("2021-03-02 17:00", tz="UTC")
+    row = (9, created, revised, ["SYN00"], "Revised: shares fall", "", "test", "")
+    news.add(
+        pd.DataFrame([row], columns=["id", "created_at", "updated_at", "symbols", "headline", "summary", "source", "url"]), "test"
+    )
+    scores = pd.DataFrame({"id": [9], "version": [revised], "score": [-0.9]})
+    ScoreStore(news.root).add(
+        scores.assign(model="ProsusAI/finbert", revision=REVISION, text="both", positive=0.0, negative=0.9, neutral=0.1)
+    )
+    for updates in ("ignore", "count"):
+        rows = features(home, store, ("SYN00",), "1h", "2021-03-02 14:30", "2021-03-02 17:30", updates=updates)
+        assert rows["count"].tolist() == [0, 0, 1, 0] and rows["mean"].tolist() == [0, 0, -0.9, 0], updates
+
+
 def test_the_features_do_not_depend_on_where_the_bars_start(home, store):
     rng = np.random.default_rng(3)
     times = pd.Timestamp("2021-03-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 60 * 86400, 300), unit="s")

@@ -1,9 +1,12 @@
 """When each stored article became available to a strategy, and its sentiment score: the input of
 the sentiment feature (engine.features.sentiment).
 
-By default an article counts once, from its first publication (`created_at`) with its first text;
-with `updates = "count"`, each later version counts again, from its own `updated_at` with its own
-text. Either way, `latency_minutes` is added: the time from publication to the strategy.
+A version's text is known from its `updated_at` (its `created_at` when it was never updated), not
+before: an article first stored in a version updated after its publication (Alpaca serves only an
+article's latest version) counts from that update, never with a later text at an earlier time. By
+default an article counts once, with its first stored version; with `updates = "count"`, each later
+version counts again. Either way, `latency_minutes` is added: the time from publication to the
+strategy.
 """
 
 from __future__ import annotations
@@ -48,10 +51,7 @@ def scored_articles(news: NewsStore, symbols: tuple[str, ...], settings: Sentime
         )
     if settings.updates == "ignore":
         versions = versions.sort_values(["id", "updated_at"], kind="stable").drop_duplicates("id", keep="first")
-        versions = versions.assign(available=versions["created_at"])
-    else:
-        first = ~versions.duplicated("id", keep="first")
-        versions = versions.assign(available=versions["created_at"].where(first, versions["updated_at"]))
+    versions = versions.assign(available=versions["updated_at"])  # when its text was known
     revision = _revision(scores, settings.model, settings.text)
     scored = scores.read(revision, settings.text)[["id", "version", "score"]]
     joined = versions.merge(scored, left_on=["id", "updated_at"], right_on=["id", "version"], how="left")
