@@ -180,6 +180,10 @@ def test_the_streams_require_a_key_pair(sandbox_url):
     bars_url, updates_url = stream_url(sandbox_url, "/v2/sip"), stream_url(sandbox_url, "/stream")
     with connect(bars_url) as bars:  # no msgpack asked for: JSON frames
         assert json.loads(bars.recv(5)) == [{"T": "success", "msg": "connected"}]
+        bars.send("garbage")
+        assert json.loads(bars.recv(5)) == [{"T": "error", "code": 400, "msg": "invalid syntax"}]
+        bars.send(json.dumps({"action": "subscribe", "bars": ["SYN00"]}))  # before authenticating
+        assert json.loads(bars.recv(5)) == [{"T": "error", "code": 401, "msg": "not authenticated"}]
         bars.send(json.dumps({"action": "auth", "key": "", "secret": ""}))
         assert json.loads(bars.recv(5)) == [{"T": "error", "code": 402, "msg": "auth failed"}]
         with pytest.raises(ConnectionClosed):

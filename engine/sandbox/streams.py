@@ -2,7 +2,8 @@
 
 - market data at `/v2/iex` and `/v2/sip` (`StockDataStream`): msgpack when the client says
   `Content-Type: application/msgpack` (the SDK always does), else JSON; `connected`, then `auth`,
-  then `subscribe`; each released bar of a subscribed symbol is a `b` message, its `t` a msgpack
+  then `subscribe` (with Alpaca's error codes: 400 for what is not a request, 401 for a request
+  before `auth`, 402 for a key pair it refuses); each released bar of a subscribed symbol is a `b` message, its `t` a msgpack
   Timestamp (the SDK drops a bar whose `t` is a string). Only bars are served: a subscription to
   trades, quotes or anything else is answered without them.
 - trade updates at `/stream` (`TradingStream`): JSON; `authenticate`, then `listen`; each change of
@@ -32,6 +33,7 @@ from engine.sandbox.wire import timestamp
 
 DROPPED = 1011  # the close code of a connection the sandbox drops on purpose
 NOT_AUTHORIZED = 1008
+INVALID_SYNTAX = {"T": "error", "code": 400, "msg": "invalid syntax"}
 CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds", "corrections", "cancelErrors")
 
 
@@ -125,8 +127,9 @@ class MarketDataStream:
                 await websocket.send_text(json.dumps([_as_json(message) for message in messages]))
 
         await send([{"T": "success", "msg": "connected"}])
-        auth = await _receive(websocket)
-        if auth.get("action") != "auth" or not auth.get("key") or not auth.get("secret"):
+        while (auth := await _receive(websocket)) is None or auth.get("action") != "auth":  # Alpaca's codes
+            await send([INVALID_SYNTAX if auth is None else {"T": "error", "code": 401, "msg": "not authenticated"}])
+        if not auth.get("key") or not auth.get("secret"):
             await send([{"T": "error", "code": 402, "msg": "auth failed"}])
             await websocket.close(NOT_AUTHORIZED)
             return
@@ -136,7 +139,7 @@ class MarketDataStream:
 
         async def listen() -> None:
             while True:
-                request = await _receive(websocket)
+                request = await _receive(websocket) or {}
                 action, symbols = request.get("action"), request.get("bars") or []
                 if not isinstance(symbols, list) or not all(isinstance(symbol, str) for symbol in symbols):
                     action = None
@@ -146,7 +149,7 @@ class MarketDataStream:
                 elif action == "unsubscribe":
                     subscribed.difference_update(symbols)
                 else:
-                    await send([{"T": "error", "code": 400, "msg": "invalid syntax"}])
+                    await send([INVALID_SYNTAX])
                     continue
                 await send([{"T": "subscription", **{channel: [] for channel in CHANNELS}, "bars": sorted(subscribed)}])
 
@@ -193,7 +196,7 @@ class TradeUpdateStream:
             for message in messages:
                 await websocket.send_text(json.dumps(message))
 
-        auth = await _receive(websocket)
+        auth = await _receive(websocket) or {}
         data = auth.get("data") if isinstance(auth.get("data"), dict) else {}
         authorized = auth.get("action") == "authenticate" and bool(data.get("key_id")) and bool(data.get("secret_key"))
         status = "authorized" if authorized else "unauthorized"
@@ -207,7 +210,7 @@ class TradeUpdateStream:
         async def listen() -> None:
             nonlocal first_update
             while True:
-                request = await _receive(websocket)
+                request = await _receive(websocket) or {}
                 data = request.get("data")
                 streams = data.get("streams") if request.get("action") == "listen" and isinstance(data, dict) else None
                 if not isinstance(streams, list):
@@ -248,8 +251,8 @@ async def _serve(websocket: WebSocket, listen: Awaitable[None], stream: Awaitabl
             task.result()
 
 
-async def _receive(websocket: WebSocket) -> dict:
-    """The client's next request, msgpack or JSON; anything else is an empty request."""
+async def _receive(websocket: WebSocket) -> dict | None:
+    """The client's next request, msgpack or JSON; None for anything else."""
     message = await websocket.receive()
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
@@ -259,8 +262,8 @@ async def _receive(websocket: WebSocket) -> dict:
         else:
             request = json.loads(message.get("text") or "")
     except ValueError:
-        return {}
-    return request if isinstance(request, dict) else {}
+        return None
+    return request if isinstance(request, dict) else None
 
 
 def _bar_message(bars: Bars, index: int, column: int) -> dict:
