@@ -81,6 +81,13 @@ def test_bar_timeframes_map_onto_the_store(sandbox_url, store):
         assert client.get_stock_bars(StockBarsRequest(symbol_or_symbols=symbols, timeframe=timeframe)).data == {}
 
 
+@pytest.mark.parametrize("timeframe", ["2Day", "60Min", "24Hour", "2Week", "5Month", "1Year"])
+def test_a_timeframe_alpaca_does_not_serve_is_422(sandbox_url, timeframe):
+    query = {"symbols": "SYN01", "timeframe": timeframe, "start": "2021-01-04T00:00:00Z"}
+    reply = requests.get(f"{sandbox_url}/v2/stocks/bars", params=query, headers=HEADERS, timeout=10)
+    assert reply.status_code == 422 and reply.json()["message"].startswith(f"invalid timeframe: {timeframe!r}")
+
+
 def test_bars_limit_and_wire_shape(sandbox_url):
     query = {"symbols": "SYN01,SYN02", "timeframe": "1Hour", "start": "2021-01-04T00:00:00Z", "limit": 5}
     page = requests.get(f"{sandbox_url}/v2/stocks/bars", params=query, headers=HEADERS, timeout=10).json()

@@ -34,6 +34,8 @@ MAX_NEWS_PAGE = 50
 _TIMEFRAME = re.compile(r"^([1-9][0-9]*)(Min|T|Hour|H|Day|D|Week|W|Month|M)$")
 # Alpaca's units onto the store's; the store holds no months, so a month timeframe finds no bars.
 _STORE_UNITS = {"Min": "m", "T": "m", "Hour": "h", "H": "h", "Day": "d", "D": "d", "Week": "w", "W": "w"}
+# The amounts Alpaca takes of each unit: 1-59 minutes, 1-23 hours, one day or week, some months.
+_AMOUNTS = {"m": range(1, 60), "h": range(1, 24), "d": (1,), "w": (1,), "Month": (1, 2, 3, 4, 6, 12), "M": (1, 2, 3, 4, 6, 12)}
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,9 @@ class MarketData:
 def store_timeframe(alpaca: str) -> str | None:
     """The store's name for an Alpaca timeframe (`1Hour` → `1h`); None for one the store cannot hold."""
     match = _TIMEFRAME.match(alpaca)
-    if match is None:
-        raise invalid(f"invalid timeframe: {alpaca!r} (like 1Min, 5Min, 1Hour, 1Day)")
-    unit = _STORE_UNITS.get(match.group(2))
+    unit = None if match is None else _STORE_UNITS.get(match.group(2))
+    if match is None or int(match.group(1)) not in _AMOUNTS[unit or match.group(2)]:
+        raise invalid(f"invalid timeframe: {alpaca!r} (1-59Min, 1-23Hour, 1Day, 1Week or 1, 2, 3, 4, 6, 12Month)")
     return None if unit is None else f"{match.group(1)}{unit}"
 
 
