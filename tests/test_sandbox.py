@@ -367,3 +367,12 @@ def test_a_replay_serves_no_bar_before_it_has_closed(trading, store):
     assert [bar.timestamp.hour for bar in bars.get_stock_bars(request).data["SYN00"]] == [14]  # closed at 15:30, now
     advance(2)
     assert [bar.timestamp.hour for bar in bars.get_stock_bars(request).data["SYN00"]] == [14, 15, 16]
+
+
+def test_bars_without_a_start_begin_with_the_current_new_york_day_as_at_alpaca(sample_home):
+    with sandbox_server(sample_home, symbols=("SYN00",), start=pd.Timestamp("2021-03-02", tz="UTC")) as url:
+        requests.post(f"{url}/admin/advance", json={"bars": 2}, headers=HEADERS, timeout=10).raise_for_status()
+        client = StockHistoricalDataClient(KEY, SECRET, url_override=url)
+        today = client.get_stock_bars(StockBarsRequest(symbol_or_symbols="SYN00", timeframe=TimeFrame.Hour)).data["SYN00"]
+    # Tuesday's bars that have closed by the clock (17:30 UTC), not the store's history before them.
+    assert [f"{bar.timestamp:%Y-%m-%d %H:%M}" for bar in today] == ["2021-03-02 14:30", "2021-03-02 15:30", "2021-03-02 16:30"]

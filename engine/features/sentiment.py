@@ -32,10 +32,9 @@ from numba import njit
 from engine.data.store import bar_length
 from engine.features.base import FeatureContext, FeatureInputsMissing
 from engine.features.sentiment_settings import SentimentSettings
-from engine.kernel.bars import Bars
+from engine.kernel.bars import EXCHANGE_ZONE, Bars
 from engine.news.timeline import available_scores
 
-EXCHANGE_ZONE = "America/New_York"
 EXCHANGE_CLOSE = pd.Timedelta(hours=16)
 HALF_LIVES_OF_HISTORY = 64
 HALF_LIVES_OF_AGE = 10

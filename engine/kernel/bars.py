@@ -10,6 +10,7 @@ import pandas as pd
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 FIELDS = (*PRICE_FIELDS, "volume")
+EXCHANGE_ZONE = "America/New_York"  # where the market's days are counted: sessions, daily bars, daily limits
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

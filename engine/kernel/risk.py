@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import UserError
+from engine.kernel.bars import EXCHANGE_ZONE
 from engine.kernel.bus import EventBus
 from engine.kernel.events import AccountDifference
 from engine.kernel.topics import RECONCILIATION, RISK
@@ -159,7 +160,7 @@ class RiskGate:
         return weights
 
     def _new_bar(self, stamp: np.datetime64, equity: float) -> None:
-        day = pd.Timestamp(stamp, tz="UTC").tz_convert("America/New_York").date()
+        day = pd.Timestamp(stamp, tz="UTC").tz_convert(EXCHANGE_ZONE).date()
         if self._day is not None and day != self._day:
             self._day_start = self._equity  # the previous day's last close
         self._day, self._equity = day, equity

@@ -3,7 +3,8 @@ engine's bar store, news from its news store, both paged by an opaque `next_page
 
 While a replay runs (`--from`), nothing is served from its future: a bar only once it has closed by
 the sandbox's clock (its time plus its length), an article once it was published, as Alpaca serves
-nothing ahead of now. Without one, the whole store is history.
+nothing ahead of now. Without one, the whole store is history. A bar request without `start`
+starts, as Alpaca's does, at the beginning of the current day in New York (by the replayed clock).
 
 A page holds at most `limit` items (and never more than the sandbox's page size, Alpaca's 10,000 for
 bars and 50 for news unless the sandbox is started with a smaller one, so tests can page through a
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from engine.data.store import DataStore, DataStoreError, bar_length, normalize_symbol
+from engine.kernel.bars import EXCHANGE_ZONE
 from engine.news.store import NewsStore
 from engine.sandbox.wire import BAD_REQUEST, SERVER_ERROR, AlpacaError, invalid, query_int, query_list, query_time, timestamp
 
@@ -51,6 +53,9 @@ class MarketData:
             raise invalid("missing symbols")
         timeframe = store_timeframe(request.query_params.get("timeframe", ""))
         start, end = query_time(request, "start"), query_time(request, "end")
+        if start is None:  # Alpaca's default: the start of the current day in New York
+            now = pd.Timestamp.now(tz="UTC") if self.now is None else self.now()
+            start = now.tz_convert(EXCHANGE_ZONE).normalize().tz_convert("UTC")
         if timeframe is not None and self.now is not None:  # the latest bar that has closed by now
             closed = self.now() - bar_length(timeframe)
             end = closed if end is None else min(end, closed)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from engine.execution.account import SimAccount
 from engine.execution.conventions import ExecutionRules
+from engine.kernel.bars import EXCHANGE_ZONE
 from engine.sandbox.clock import ReplayClock
 from engine.sandbox.faults import FaultState
 from engine.sandbox.pulse import Pulse
@@ -46,7 +47,6 @@ from engine.sandbox.wire import (
 OPEN_STATUSES = ("new", "partially_filled", "accepted", "pending_new")
 TIMES_IN_FORCE = ("day", "gtc")
 EXCHANGE = ""  # AssetExchange's "none": the store does not know where a symbol is listed
-EXCHANGE_ZONE = "America/New_York"  # where a day order's day is counted
 
 
 @dataclass
