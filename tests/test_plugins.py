@@ -250,6 +250,11 @@ def test_scaffolded_plugin_passes_its_own_test(tmp_path):
     model = plugins.get("model", "my_tcn")
     assert model.__name__ == "MyTcnModel" and "temporal convolutional network" in model.__doc__
     assert next(entry for entry in plugins.entries if entry.name == "my_tcn").version == "0.1.0"  # the module's own
+    plugin = tmp_path / "plugins" / "my_tcn.py"
+    probe = f"import runpy, sys; runpy.run_path({str(plugin)!r}); print('torch' in sys.modules)"
+    imported = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    assert imported.stdout.strip() == "False", imported.stderr  # discovering it costs no torch import
+    plugin.write_text(plugin.read_text().replace("default_lookback = 24", "default_lookback = 12"))  # its test follows
     tested = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "plugins" / "test_my_tcn.py")],
         env=env, capture_output=True, text=True, cwd=tmp_path,

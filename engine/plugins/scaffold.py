@@ -106,21 +106,29 @@ DEFAULT_NETWORK = "lstm"
 # Filled by str.replace, not str.format: the plugin's source is full of braces.
 PLUGIN_TEMPLATE = '''"""NAME: a model plugin built on DESCRIPTION.
 
-A learned embedding per asset joins each step's features. Edit the network; the engine trains,
-saves and loads it (see docs/plugins.md).
+A learned embedding per asset joins each step's features. Edit the network (in `network_class`);
+the engine trains, saves and loads it (see docs/plugins.md). torch is imported only once a network
+is built, as the built-in plugins do: every engine command in the workspace imports this file, and
+most never build a network.
 """
 
-import torch
-from torch import nn
-
-from engine.models.layers import AssetEmbedding
 from engine.models.torch_model import TorchModel
 from engine.plugins import hookimpl
 
 __version__ = "0.1.0"  # what `engine plugins list` shows
 
 
+def network_class():
+    """The network's class: it maps (n, lookback, n_features) sequences and their assets to one logit
+    per sequence, shape (n,)."""
+    import torch
+    from torch import nn
+
+    from engine.models.layers import AssetEmbedding
+
 SOURCE
+
+    return NETWORK
 
 
 class CLASS(TorchModel):
@@ -140,7 +148,7 @@ SPACE
         }
 
     def build_network(self, n_features, n_assets, lookback, hyperparameters):
-        return NETWORK(n_features, n_assets, lookback, hyperparameters)
+        return network_class()(n_features, n_assets, lookback, hyperparameters)
 
 
 @hookimpl
@@ -161,10 +169,13 @@ from engine.plugins.registry import discover
 HERE = Path(__file__).resolve().parent
 
 
-def planted(n, seed):
+N_FEATURES = 23  # what the default features give; the network takes any number
+
+
+def planted(n, seed, lookback):
     """Sequences whose label is (noisily) the sign of the last step's first feature."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, 24, 23)).astype(np.float32)
+    x = rng.normal(size=(n, lookback, N_FEATURES)).astype(np.float32)
     assets = rng.integers(0, 2, n)
     labels = (x[:, -1, 0] + rng.normal(scale=1.0, size=n) > 0).astype(np.float32)
     return Dataset(x, assets, labels)
@@ -174,8 +185,9 @@ def test_{name}_is_discovered_learns_and_round_trips(tmp_path):
     plugins = discover([HERE], use_entry_points=False)
     assert not plugins.failures, plugins.failures
     model_class = plugins.get("model", "{name}")
-    model = model_class(n_features=23, n_assets=2, lookback=24, hyperparameters={{"epochs": 8}})
-    train, validation, test = planted(2000, 1), planted(500, 2), planted(1000, 3)
+    lookback = model_class.default_lookback
+    model = model_class(n_features=N_FEATURES, n_assets=2, lookback=lookback, hyperparameters={{"epochs": 8}})
+    train, validation, test = (planted(n, seed, lookback) for n, seed in ((2000, 1), (500, 2), (1000, 3)))
     model.fit(train, validation, seed=0)
     probabilities = model.predict(test.sequences, test.assets)
     assert probabilities.shape == (1000,) and ((0 <= probabilities) & (probabilities <= 1)).all()
@@ -202,7 +214,8 @@ def network_for(name: str, network: str | None = None) -> str:
 def plugin_source(name: str, network: str) -> str:
     stem = "".join(part.capitalize() for part in name.split("_"))
     chosen = NETWORKS[network]
-    source = PLUGIN_TEMPLATE.replace("SOURCE", chosen.source).replace("DEFAULTS", chosen.defaults)
+    indented = "\n".join(f"    {line}" if line else line for line in chosen.source.splitlines())  # inside network_class
+    source = PLUGIN_TEMPLATE.replace("SOURCE", indented).replace("DEFAULTS", chosen.defaults)
     source = source.replace("SPACE", chosen.space).replace("DESCRIPTION", chosen.description)
     return source.replace("NETWORK", f"{stem}Network").replace("CLASS", f"{stem}Model").replace("NAME", name)
 
