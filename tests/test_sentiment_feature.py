@@ -15,7 +15,7 @@ from engine.news.scores import ScoreStore
 from engine.news.store import NewsStore
 from engine.signals.cache import PredictionCache
 from engine.strategies.files import load_strategy
-from engine.strategies.resolution import resolve_strategy
+from engine.strategies.resolution import resolve_strategy, strategy_with_overrides
 from engine.strategies.schema import StrategyError
 from engine.usecases.backtest import load_bars
 from engine.workspace import Workspace
@@ -201,3 +201,20 @@ def test_changed_news_or_scores_make_new_fold_and_prediction_keys(home, store):
     with_other_scores = keys()
     assert len({str(before), str(with_more_news), str(with_other_scores)}) == 3
     assert all(set(before[0]).isdisjoint(other[0]) for other in (with_more_news, with_other_scores))
+
+
+def test_the_sentiment_model_is_chosen_at_the_command_line_and_an_unscored_one_names_the_stored(home, store):
+    """`engine backtest --sentiment-model M` reads M's scores (the strategy's other settings kept); a
+    model whose scores are missing is told which model's are stored."""
+    publish(home, [(1, "2021-03-02 15:00:00", "SYN00", 0.5)])  # scored as ProsusAI/finbert, a revision not here
+    workspace = Workspace(home)
+    chosen = strategy_with_overrides("gru93_news", workspace, sentiment_model="ProsusAI/finbert").strategy
+    assert chosen.signal.feature_settings["sentiment"] == load_strategy("gru93_news").signal.feature_settings["sentiment"]
+    local = strategy_with_overrides("gru93_news", workspace, sentiment_model=str(home / "tiny")).strategy
+    settings = local.signal.feature_settings["sentiment"]
+    assert settings["model"] == str(home / "tiny") and settings["half_life_bars"] == 7 and settings["latency_minutes"] == 1
+    provider = NewsSentiment(SentimentSettings(**settings), FeatureContext(("SYN00",), "1h", workspace.news))
+    with pytest.raises(UserError, match=r"; or backtest with `--sentiment-model ProsusAI/finbert`, whose scores are stored$"):
+        provider.inputs_fingerprint()
+    with pytest.raises(StrategyError, match=r"^--sentiment-model: strategy sma_cross has no sentiment feature$"):
+        strategy_with_overrides("sma_cross", workspace, sentiment_model="ProsusAI/finbert")

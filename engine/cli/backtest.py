@@ -88,6 +88,10 @@ def backtest(
     ] = "vectorized",
     ablation: Annotated[bool, typer.Option("--ablation", help="Also run the overlay chain step by step")] = False,
     kill_switch: KillSwitchOption = "",
+    sentiment_model: Annotated[
+        str | None,
+        typer.Option(help="Whose news scores the sentiment feature reads: a model as `engine news score --model` named it"),
+    ] = None,
     json: Annotated[
         bool, typer.Option("--json", help="End standard output with one JSON line: run_id, run_dir, metrics")
     ] = False,
@@ -102,7 +106,7 @@ def backtest(
         limits = parse_kill_switch(kill_switch)
         workspace = Workspace.from_env()
         resolved = strategy_with_overrides(
-            strategy, workspace, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at, limits
+            strategy, workspace, symbols, timeframe, start, end, commission_bps, slippage_bps, size_at, limits, sentiment_model
         )
         config = resolved.strategy
         broker = broker_of(execution)

@@ -85,6 +85,11 @@ class ScoreStore:
         stored = self._all()
         return sorted(stored.loc[(stored["model"] == model) & (stored["text"] == text), "revision"].unique())
 
+    def models(self, text: str) -> list[str]:
+        """The models (as named when they scored) with scores for `text` stored."""
+        stored = self._all()
+        return sorted(stored.loc[stored["text"] == text, "model"].unique())
+
     def scored(self, revision: str, text: str) -> pd.MultiIndex:
         """The (id, version) of the article versions already scored with `revision` and `text`."""
         chosen = self.read(revision, text)

@@ -52,7 +52,7 @@ def scored_articles(news: NewsStore, symbols: tuple[str, ...], settings: Sentime
     if settings.updates == "ignore":
         versions = versions.sort_values(["id", "updated_at"], kind="stable").drop_duplicates("id", keep="first")
     versions = versions.assign(available=versions["updated_at"])  # when its text was known
-    revision = _revision(scores, settings.model, settings.text)
+    revision = _revision(scores, settings)
     scored = scores.read(revision, settings.text)[["id", "version", "score"]]
     joined = versions.merge(scored, left_on=["id", "updated_at"], right_on=["id", "version"], how="left")
     unscored = int(joined["score"].isna().sum())
@@ -60,6 +60,7 @@ def scored_articles(news: NewsStore, symbols: tuple[str, ...], settings: Sentime
         raise SentimentInputError(
             f"sentiment: {unscored} of {len(joined)} articles about {', '.join(symbols)} are not scored with "
             f"{settings.model} ({settings.text}): run `engine news score --model {settings.model} --text {settings.text}`"
+            f"{_scored_instead(scores, settings)}"
         )
     latency = pd.Timedelta(minutes=settings.latency_minutes)
     joined = joined.assign(available=joined["available"] + latency).explode("symbols")
@@ -67,13 +68,19 @@ def scored_articles(news: NewsStore, symbols: tuple[str, ...], settings: Sentime
     return joined.sort_values(["available", "id"], kind="stable")
 
 
-def _revision(scores: ScoreStore, model: str, text: str) -> str:
-    """The revision of `model` on this machine; where the model is not here, the one revision its
-    stored scores come from."""
+def _revision(scores: ScoreStore, settings: SentimentSettings) -> str:
+    """The revision of the settings' model on this machine; where the model is not here, the one
+    revision its stored scores come from."""
     try:
-        return locate(model).revision
+        return locate(settings.model).revision
     except FinbertMissing as missing:
-        stored = scores.revisions(model, text)
+        stored = scores.revisions(settings.model, settings.text)
         if len(stored) == 1:
             return stored[0]
-        raise SentimentInputError(str(missing)) from None
+        raise SentimentInputError(f"{missing}{_scored_instead(scores, settings)}") from None
+
+
+def _scored_instead(scores: ScoreStore, settings: SentimentSettings) -> str:
+    """The way out when another model's scores, the only ones, are stored: `--sentiment-model` it."""
+    others = [model for model in scores.models(settings.text) if model != settings.model]
+    return f"; or backtest with `--sentiment-model {others[0]}`, whose scores are stored" if len(others) == 1 else ""

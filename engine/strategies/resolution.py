@@ -69,11 +69,15 @@ def strategy_with_overrides(
     slippage_bps: float | None = None,
     size_at: str | None = None,
     risk: dict | None = None,
+    sentiment_model: str | None = None,
 ) -> ResolvedStrategy:
     """The named strategy (found in `workspace`) with the command line's overrides, resolved against
-    the workspace's plugins. `risk`: limits that replace the strategy's `[risk]` ones (`--kill-switch`)."""
+    the workspace's plugins. `risk`: limits that replace the strategy's `[risk]` ones (`--kill-switch`);
+    `sentiment_model`: whose scores its sentiment feature reads (`--sentiment-model`)."""
     path = find_strategy(name, workspace)
     strategy = read_strategy(path)
+    if sentiment_model is not None:
+        strategy = _with_sentiment_model(strategy, sentiment_model)
     data = {"symbols": symbols, "timeframe": timeframe, "start": start, "end": end}
     costs = {"commission_bps": commission_bps, "slippage_bps": slippage_bps}
     overridden = strategy.with_overrides(
@@ -83,3 +87,11 @@ def strategy_with_overrides(
         risk=risk or {},
     )
     return resolve_strategy(overridden, str(path), workspace)
+
+
+def _with_sentiment_model(strategy: Strategy, model: str) -> Strategy:
+    signal = strategy.signal
+    if not isinstance(signal, ModelSignal) or "sentiment" not in (signal.features or ()):
+        raise StrategyError(f"--sentiment-model: strategy {strategy.name} has no sentiment feature")
+    settings = {**signal.feature_settings, "sentiment": {**signal.feature_settings.get("sentiment", {}), "model": model}}
+    return strategy.with_overrides(signal={"feature_settings": settings})
