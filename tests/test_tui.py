@@ -12,6 +12,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pexpect
 import pytest
@@ -21,6 +22,8 @@ from engine.kernel.risk import risk_summary
 from engine.news.model_files import DEFAULT_MODEL
 from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
+from engine.optimize.evaluation import OBJECTIVES
+from engine.optimize.pareto import best_by_objective
 from engine.optimize.study import STORAGE_FILE, list_studies
 from engine.report.breakdowns import ablation_table, fold_table, risk_gate_table, trade_table
 from engine.strategies.files import load_strategy
@@ -343,6 +346,17 @@ async def test_the_studies_screen_follows_a_study_in_postgresql_without_showing_
             screen = app.screen
             assert [study["study"] for study in screen.studies] == ["shared"] and screen.studies[0]["finished"] == 3
             assert screen.query_one("#trials").row_count == 3
+            # The best values are the feasible traded trials', written as metrics; parameters as `path = value`.
+            study = optuna.load_study(study_name="shared", storage=url)
+            best = best_by_objective(study.trials, [OBJECTIVES["sharpe"], OBJECTIVES["max_drawdown"]])
+            sharpe, drawdown = (trial.user_attrs["evaluation"]["metrics"] for trial in best)
+            progress = str(screen.query_one("#progress").render())
+            assert (
+                f"best: sharpe {sharpe['sharpe']:.3f} (trial {best[0].number}), max_drawdown {drawdown['max_drawdown']:.2%}"
+                in progress
+            )
+            parameters = str(screen.query_one("#trials").get_row_at(0)[-1])
+            assert parameters.startswith("signal.fast = ") and "; signal.slow = " in parameters
             assert screen.sub_title == f"in {url.replace('engine@', 'engine:***@')}"
             on_screen = app.export_screenshot()
     assert "s3cret-pw" not in on_screen and "shared" in on_screen

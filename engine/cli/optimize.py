@@ -27,22 +27,19 @@ def _best_so_far(opened: OpenStudy) -> str:
     """The best of each objective among the feasible trials that traded (staying flat is no best
     drawdown; a trial short of the minimum trades is no best Sharpe), as its metric is written."""
     from engine.analytics.formatting import format_metric
-    from engine.optimize.pareto import traded_trials
-    from engine.optimize.summary import completed, feasible
+    from engine.optimize.pareto import best_by_objective
+    from engine.optimize.summary import completed
 
-    if not completed(opened.study):
+    done = completed(opened.study)
+    if not done:
         return "no trial done yet"
-    trials = [trial for trial in traded_trials(opened.study) if feasible(trial)]
-    if not trials:
+    best = best_by_objective(done, opened.objectives)
+    if best is None:
         return "no trial has traded within the study's limits yet"
-    best = []
-    for index, objective in enumerate(opened.objectives):
-        pick = max if objective.direction == "maximize" else min
-        trial = pick(trials, key=lambda trial: trial.values[index])
-        best.append(
-            f"{objective.name} {format_metric(objective.name, trial.user_attrs['evaluation']['metrics'][objective.name])}"
-        )
-    return "best " + ", ".join(best)
+    return "best " + ", ".join(
+        f"{objective.name} {format_metric(objective.name, trial.user_attrs['evaluation']['metrics'][objective.name])}"
+        for objective, trial in zip(opened.objectives, best, strict=True)
+    )
 
 
 PARETO_SHORT = {

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from engine.analytics.formatting import counted
 from engine.analytics.plausibility import MIN_TRADES
-from engine.optimize.summary import completed
+from engine.optimize.summary import completed, feasible
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,21 @@ def validation_trades(trial: FrozenTrial) -> int:
 
 def traded_trials(study: optuna.Study) -> list[FrozenTrial]:
     return [trial for trial in completed(study) if validation_trades(trial) > 0]
+
+
+def best_by_objective(trials: list[FrozenTrial], objectives: list) -> list[FrozenTrial] | None:
+    """Each objective's best trial among the completed ones that traded and are feasible (staying
+    flat is no best drawdown; a trial short of the minimum trades is no best Sharpe); None when no
+    trial qualifies."""
+    eligible = [
+        trial for trial in trials if trial.state == TrialState.COMPLETE and validation_trades(trial) > 0 and feasible(trial)
+    ]
+    if not eligible:
+        return None
+    return [
+        (max if objective.direction == "maximize" else min)(eligible, key=lambda trial, index=index: trial.values[index])
+        for index, objective in enumerate(objectives)
+    ]
 
 
 def traded_study(study: optuna.Study) -> optuna.Study:

@@ -28,7 +28,8 @@ from textual_plotext import PlotextPlot
 from engine.analytics.formatting import format_metric
 from engine.optimize.evaluation import OBJECTIVES, Objective
 from engine.optimize.holdout import deflated_sharpes
-from engine.optimize.pareto import pareto_front
+from engine.optimize.pareto import best_by_objective, pareto_front
+from engine.optimize.report import parameter_lines
 from engine.optimize.study import STORAGE_FILE, default_storage, open_storage, safe_url, summarize_studies
 from engine.strategies.files import strategy_entries
 from engine.tui.confirm import Confirm
@@ -132,7 +133,8 @@ class StudiesScreen(LiveScreen):
             values = "" if trial.values is None else ", ".join(f"{value:.4g}" for value in trial.values)
             held = _held_out(holdout.get(str(trial.number)), objectives)
             dsr = format_metric("deflated_sharpe", deflated[trial.number]) if trial.number in deflated else ""
-            trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, dsr, str(trial.params))
+            tuned = parameter_lines(trial.user_attrs.get("parameters", trial.params)).replace("\n", "; ")
+            trials_table.add_row(str(trial.number), trial.state.name.lower(), values, held, dsr, tuned)
         self._front(plot, trials, {trial.number for trial in front}, chosen["objectives"])
 
     def _check_started(self) -> None:
@@ -233,16 +235,16 @@ class StudiesScreen(LiveScreen):
 
 
 def _best(trials: list[optuna.trial.FrozenTrial], objectives: list[Objective]) -> str:
-    """Each objective's best value among the finished trials, and the trial that reached it."""
-    complete = [trial for trial in trials if trial.values is not None]
-    if not complete:
-        return "best: none finished yet"
-    best = []
-    for index, objective in enumerate(objectives):
-        pick = max if objective.direction == "maximize" else min
-        trial = pick(complete, key=lambda trial, index=index: trial.values[index])
-        best.append(f"{objective.name} {trial.values[index]:.4g} (trial {trial.number})")
-    return "best: " + ", ".join(best)
+    """Each objective's best value among the feasible finished trials that traded, as its metric is
+    written, and the trial that reached it."""
+    best = best_by_objective(trials, objectives)
+    if best is None:
+        return "best: no trial has traded within the study's limits yet"
+    return "best: " + ", ".join(
+        f"{objective.name} {format_metric(objective.name, trial.user_attrs['evaluation']['metrics'][objective.name])} "
+        f"(trial {trial.number})"
+        for objective, trial in zip(objectives, best, strict=True)
+    )
 
 
 def _held_out(figures: dict | None, objectives: list[Objective]) -> str:
