@@ -458,3 +458,34 @@ async def test_a_run_detail_shows_its_warnings_and_what_the_risk_gate_did(runs_h
         table = app.screen.query_one("#risk")
         shown = [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
     assert shown == [[str(cell) for cell in row] for row in risk_gate_table(run.risk).rows] and "daily_loss" in shown[0]
+
+
+async def test_a_study_made_with_a_space_file_is_resumed_with_it(runs_home, tmp_path, monkeypatch):
+    """`r` on a study made with `--space FILE` runs `engine optimize ... --space FILE`, which resumes
+    it (without the space, engine optimize refuses the mismatch)."""
+    home = tmp_path / "home"
+    shutil.copytree(runs_home / "data", home / "data")
+    space = tmp_path / "narrow.toml"
+    space.write_text('min_trades = 1\n[space]\n"signal.fast" = { low = 20, high = 40, step = 10 }\n')
+    engine(home, "optimize", "--strategy", "sma_cross", "--space", str(space), "--trials", "2", "--study", "narrow")
+    monkeypatch.setenv("ENGINE_HOME", str(home))
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).parents[1]))
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        screen = app.screen
+        await until(pilot, lambda: bool(screen.studies))
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#trials").value = "3"
+        await pilot.click("#go")
+        log = home / "runs" / ".optimize-narrow.log"
+        try:
+            await until(
+                pilot,
+                lambda: screen.studies[0]["finished"] == 3 and "no worker" in str(screen.query_one("#progress").render()),
+                90,
+            )
+        except AssertionError:
+            raise AssertionError(f"the resumed study did not reach 3 trials; its output:\n{log.read_text()}") from None
+    assert screen.studies[0]["space_file"] == str(space)

@@ -198,6 +198,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
         "sampler": sampler_name,
         "split": asdict(split),
         "space": space.describe(),
+        "space_file": settings.space_file,  # the --space it was made with, so that a resume can name it again
     }
     for key, value in attributes.items():
         study.set_user_attr(key, value)
@@ -243,6 +244,7 @@ def summarize_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
             "study": summary.study_name,
             "strategy": summary.user_attrs.get("strategy"),
             "objectives": summary.user_attrs.get("objectives", []),
+            "space_file": summary.user_attrs.get("space_file"),
             "finished": len(optuna.load_study(study_name=summary.study_name, storage=storage).get_trials(states=DONE)),
             "trials": summary.n_trials,
             "started": summary.datetime_start.isoformat(timespec="seconds") if summary.datetime_start else None,

@@ -92,7 +92,8 @@ class StudiesScreen(LiveScreen):
         with self.prevent(DataTable.RowHighlighted):  # refilled, not moved: shown once, below
             table.clear()
             for study in self.studies:
-                table.add_row(*(", ".join(value) if isinstance(value, list) else str(value) for value in study.values()))
+                cells = (study[column] for column in STUDY_COLUMNS)
+                table.add_row(*(", ".join(value) if isinstance(value, list) else str(value) for value in cells))
             if self.studies:
                 table.move_cursor(row=min(row, len(self.studies) - 1))
         self._show()
@@ -214,15 +215,17 @@ class StudiesScreen(LiveScreen):
             self.notify("no study to resume", severity="warning")
             return
         request = StudyRequest([chosen["strategy"]], chosen["study"], chosen["finished"] + 10)
-        self.app.push_screen(request, self._optimize)
+        self.app.push_screen(request, lambda answer: self._optimize(answer, chosen.get("space_file")))
 
-    def _optimize(self, request: tuple[str, str | None, int] | None) -> None:
-        """`engine optimize` for the request, in the background, its output in a log in the run store."""
+    def _optimize(self, request: tuple[str, str | None, int] | None, space_file: str | None = None) -> None:
+        """`engine optimize` for the request (with the `--space` a resumed study was made with), in the
+        background, its output in a log in the run store."""
         if request is None:
             return
         strategy, study, trials = request
         command = [sys.executable, "-m", "engine", "optimize", "--strategy", strategy, "--trials", str(trials)]
         command += [] if study is None else ["--study", study]
+        command += [] if space_file is None else ["--space", space_file]
         command += [] if self.storage is None else ["--storage", self.storage]
         log = self.workspace.runs.root / f".optimize-{study or strategy}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
