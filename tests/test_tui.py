@@ -108,6 +108,16 @@ def test_engine_tui_opens_in_a_terminal_on_the_runs_and_quits(runs_home):
     assert terminal.exitstatus == 0
 
 
+def test_a_workspace_that_is_missing_or_a_file_is_one_line_before_the_tui_starts(tmp_path):
+    assert_one_line_error(
+        engine(tmp_path / "missing", "tui", check=False), r"missing \(ENGINE_HOME, or the current folder\) does not exist$"
+    )
+    (tmp_path / "a-file").write_text("")
+    assert_one_line_error(
+        engine(tmp_path / "a-file", "tui", check=False), r"a-file \(ENGINE_HOME, or the current folder\) is a file, not a folder$"
+    )
+
+
 def test_a_storage_it_cannot_open_is_one_line_before_the_tui_starts(runs_home):
     for url, pattern in (
         ("nonsense", r"--storage: not a database URL"),

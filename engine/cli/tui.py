@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine.cli.optimize import StorageOption
+from engine.errors import UserError
 from engine.workspace import Workspace
 
 
@@ -11,8 +12,12 @@ def tui(storage: StorageOption = None) -> None:
     run studies (in --storage), watch paper sessions, browse the stored data."""
     from engine.tui.app import EngineApp
 
+    workspace = Workspace.from_env()
+    if not workspace.root.is_dir():  # the TUI only reads: an empty screen would hide the mistake
+        what = "is a file, not a folder" if workspace.root.exists() else "does not exist"
+        raise UserError(f"the workspace {workspace.root} (ENGINE_HOME, or the current folder) {what}")
     if storage is not None:  # a URL that cannot be opened is refused here, not when the Studies screen opens
         from engine.optimize.study import open_storage
 
         open_storage(storage, heartbeat=10)
-    EngineApp(Workspace.from_env(), storage).run()
+    EngineApp(workspace, storage).run()

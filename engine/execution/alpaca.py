@@ -6,9 +6,10 @@ sizes them at that close (`size_at_close_nb`, `execution.size_at = "close"`), fr
 real cash and positions with what the session's open orders still have to fill counted as done: so
 a restart never buys twice, and one that decides a bar again (killed between its sends) sizes the
 orders still to send as it first did. (Orders placed outside the session are not counted:
-reconciliation finds what they do.) Each order is journaled (engine.stores.order_journal) before it is sent, under its deterministic
-client order id; a send that fails in any way (a lost reply, a timeout, a 5xx after every try) is
-settled by looking the order up by that id, never by sending blindly again.
+reconciliation finds what they do.) Each order is journaled (engine.stores.order_journal) before it
+is sent, under its deterministic client order id; a send that fails in any way (a lost reply, a
+timeout, a 5xx after every try) is settled by looking the order up by that id, never by sending
+blindly again.
 
 Fills come from the trade-update stream (TradingStream) and, as a fallback for updates the stream
 never replays after a drop, from polling the session's open orders at every bar. Both give the
