@@ -114,16 +114,17 @@ class SimAccount:
         orders, sells first, all or nothing: at the open when it is through the limit, else at the limit
         when the bar's range reaches it (a limit caps the price: no slippage). A limit order not reached
         gets no outcome and stays in the book."""
-        prices = opens if marks is None else np.where(np.isnan(opens), marks, opens)
+        if not self._book:  # most bars of a backtest: nothing ordered at the last close
+            return []
         book = self.open_orders
+        prices = opens if marks is None else np.where(np.isnan(opens), marks, opens)
         matches: list[Match] = []
-        for orders in (order for order in book if isinstance(order, BarOrders)):
-            matches += self._fill_bar(row, orders, prices)
-        due = [
-            order
-            for order in book
-            if not isinstance(order, BarOrders) and order.placed_at < row and not np.isnan(opens[order.column])
-        ]
+        due = []
+        for order in book:
+            if isinstance(order, BarOrders):
+                matches += self._fill_bar(row, order, prices)
+            elif order.placed_at < row and not np.isnan(opens[order.column]):
+                due.append(order)
         market = [order for order in due if order.limit_price is None]
         while market:
             batch = list({order.column: order for order in reversed(market)}.values())[::-1]
