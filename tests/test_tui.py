@@ -400,6 +400,23 @@ async def test_the_data_screen_shows_each_articles_sentiment_and_the_bar_it_coun
     assert first[4] == closing.strftime("%Y-%m-%d %H:%M")
 
 
+async def until_the_worker_ends(pilot, screen, target: int, log: Path) -> None:
+    """Let the app run until the highlighted study has `target` trials finished and no worker runs;
+    else fail with the worker's output."""
+    try:
+        await until(
+            pilot,
+            lambda: (
+                screen.studies
+                and screen.studies[0]["finished"] == target
+                and "no worker running" in str(screen.query_one("#progress").render())
+            ),
+            seconds=90,
+        )
+    except AssertionError:
+        raise AssertionError(f"engine optimize did not reach {target} trials; its output:\n{log.read_text()}") from None
+
+
 async def test_a_study_is_started_and_resumed_from_the_studies_screen(runs_home, tmp_path, monkeypatch):
     home = tmp_path / "home"
     shutil.copytree(runs_home, home)
@@ -417,19 +434,7 @@ async def test_a_study_is_started_and_resumed_from_the_studies_screen(runs_home,
             request.query_one("#strategy").value = "sma_cross"
             request.query_one("#trials").value = str(target)
             await pilot.click("#go")
-            log = home / "runs" / ".optimize-sma_cross.log"
-            try:
-                await until(  # the worker has reached its target and ended
-                    pilot,
-                    lambda target=target: (
-                        screen.studies
-                        and screen.studies[0]["finished"] == target
-                        and "no worker running" in str(screen.query_one("#progress").render())
-                    ),
-                    seconds=90,
-                )
-            except AssertionError:
-                raise AssertionError(f"engine optimize did not reach {target} trials; its output:\n{log.read_text()}") from None
+            await until_the_worker_ends(pilot, screen, target, home / "runs" / ".optimize-sma_cross.log")
             assert screen.studies[0]["study"] == "sma_cross"
         # One that fails says why on the screen: a workspace strategy whose search space names a
         # parameter it does not have.
@@ -489,13 +494,5 @@ async def test_a_study_made_with_a_space_file_is_resumed_with_it(runs_home, tmp_
         await pilot.pause()
         app.screen.query_one("#trials").value = "3"
         await pilot.click("#go")
-        log = home / "runs" / ".optimize-narrow.log"
-        try:
-            await until(
-                pilot,
-                lambda: screen.studies[0]["finished"] == 3 and "no worker" in str(screen.query_one("#progress").render()),
-                90,
-            )
-        except AssertionError:
-            raise AssertionError(f"the resumed study did not reach 3 trials; its output:\n{log.read_text()}") from None
+        await until_the_worker_ends(pilot, screen, 3, home / "runs" / ".optimize-narrow.log")
     assert screen.studies[0]["space_file"] == str(space)
