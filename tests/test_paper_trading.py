@@ -235,7 +235,7 @@ def test_trade_updates_dropped_repeated_and_reordered_leave_the_books_exact(trad
     )
 
 
-def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(trader):
+def test_a_buy_refused_for_buying_power_is_resized_and_sent_again_under_its_own_id(trader):
     workspace, path, sandbox = trader
 
     def hold_back_the_cash(bar: int) -> None:
@@ -252,9 +252,13 @@ def test_an_order_refused_for_buying_power_is_recorded_and_the_session_goes_on(t
 
     with sandbox() as url:
         _, run_id = stepped_session(workspace, url, path, 8, before_bar=hold_back_the_cash)
+        placed = {order["client_order_id"]: order for order in sandbox_orders(url)}
     journal = OrderJournal(workspace.runs.path(run_id) / JOURNAL)
     refused = [order for order in journal.orders() if order.status == "rejected"]
-    assert refused and "insufficient buying power" in refused[0].reason
+    assert len(refused) == 1 and "insufficient buying power" in refused[0].reason
+    resized = journal.order(refused[0].client_order_id + "-resized")
+    assert resized.status == "filled" and 0 < resized.qty < refused[0].qty
+    assert placed[resized.client_order_id]["status"] == "filled" and refused[0].client_order_id not in placed
 
 
 @pytest.mark.parametrize(("limit", "sent"), [(2, 2), (1, 0)])

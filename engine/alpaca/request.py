@@ -12,7 +12,12 @@ from engine.errors import UserError
 
 
 class AlpacaRequestError(UserError):
-    """A request to Alpaca failed, or its reply is unusable; the message names the request."""
+    """A request to Alpaca failed, or its reply is unusable; the message names the request, `status`
+    the HTTP status of a refusal (None when there was no reply, or it was unusable)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -26,8 +31,8 @@ class AlpacaRequest:
     def next_page(self) -> AlpacaRequest:
         return replace(self, page=self.page + 1)
 
-    def fail(self, problem: str) -> AlpacaRequestError:
-        return AlpacaRequestError(f"{self}: {problem}")
+    def fail(self, problem: str, status: int | None = None) -> AlpacaRequestError:
+        return AlpacaRequestError(f"{self}: {problem}", status)
 
     def __str__(self) -> str:
         about = f" ({','.join(self.symbols)}, page {self.page})" if self.symbols else ""

@@ -82,7 +82,7 @@ def send(client: RESTClient, request: AlpacaRequest, params: dict, policy: Retry
         if _kind(error) == RATE_LIMITED:
             raise request.fail(f"still rate limited (HTTP 429) after waiting {policy.rate_limit_waits} times") from None
         tries = f" after {policy.tries} tries" if _kind(error) == PASSING else ""
-        raise request.fail(f"{_failure(error, keys_hint=request.method == 'GET')}{tries}") from None
+        raise request.fail(f"{_failure(error, keys_hint=request.method == 'GET')}{tries}", error.status_code) from None
     except (requests.ConnectionError, requests.Timeout) as error:
         raise request.fail(f"{_failure(error)} after {policy.tries} tries") from None
     except ValueError as error:  # requests' JSONDecodeError is a ValueError

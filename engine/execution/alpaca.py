@@ -32,6 +32,7 @@ import queue
 import signal
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,13 @@ from engine import progress
 from engine.alpaca.connection import AlpacaConnection, stop_stream
 from engine.alpaca.request import AlpacaRequest, AlpacaRequestError
 from engine.alpaca.retries import RetryPolicy, send
-from engine.execution.conventions import ExecutionRules, share_commission_terms_nb, size_at_close_nb
+from engine.execution.conventions import (
+    ExecutionRules,
+    execute_shares_bar_nb,
+    order_dt,
+    share_commission_terms_nb,
+    size_at_close_nb,
+)
 from engine.kernel.bus import EventBus
 from engine.kernel.events import AccountDifference, AccountSnapshot, BarChunk, Fills, OrderBatch, OrderUpdate, order_id
 from engine.kernel.risk import RiskEvent, RiskGate
@@ -48,6 +55,7 @@ from engine.kernel.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDER
 from engine.stores.order_journal import FINAL_STATUSES, JournaledOrder, OrderJournal
 
 QTY_DECIMALS = 9  # Alpaca takes fractional quantities to 9 decimals
+RESIZED = "-resized"  # the client order id's suffix of a buy sent again for what the buying power covers
 BUYING_POWER_MARGIN = 1e-9  # a fractional buy's shares are cut by this fraction ($0.0001 on $100,000)
 CRASH_VARIABLE = "ENGINE_PAPER_CRASH_AT"  # tests: "intent", "sent" or "fill", optionally ":N" (the Nth time)
 STATES = {"new": "accepted", "accepted": "accepted", "pending_new": "accepted", "partially_filled": "partially_filled",
@@ -78,6 +86,7 @@ class AlpacaBroker:
         self._gate: RiskGate | None = None
         self._orders_seen = False
         self._symbols: tuple[str, ...] = ()
+        self._last_closes = np.empty(0)  # the latest bar's, by column: the price a refused buy is resized at
         self._stream: tuple | None = None
         # A halt asked for from another thread (`engine paper halt`) runs between bars, never inside one.
         self._busy = threading.RLock()
@@ -121,6 +130,7 @@ class AlpacaBroker:
     def _on_bars(self, event: BarChunk) -> None:
         if not self._bars_seen:  # a resumed session's past fills, booked before anything new
             self._bus.publish(FILLS, self.replayed_fills())
+        self._last_closes = event.bars.close[-1]
         self.settle()
         self._bars_seen += len(event.bars)
         if self._bars_seen % self.reconcile_every == 0 or len(event.bars) > 1:
@@ -250,8 +260,7 @@ class AlpacaBroker:
         broker counts what an open sale brings toward a buy's buying power)."""
         decided = time.monotonic()
         shares = size_at_close_nb(weights, closes, cash, cash, held, np.zeros(len(weights)), self.rules.terms)
-        if self.rules.fractional_shares:  # a hair under what the cash covers: float error never costs a buy
-            shares = np.where(shares > 0, shares * (1.0 - BUYING_POWER_MARGIN), shares)
+        shares = self._under_buying_power(shares)
         for column in sorted(np.flatnonzero(~np.isnan(weights)), key=lambda column: shares[column] > 0):
             qty = order_quantity(float(shares[column]))
             if qty == 0.0:
@@ -277,6 +286,12 @@ class AlpacaBroker:
             self._crash.at("intent")
             self._send(order, decided)
 
+    def _under_buying_power(self, shares: np.ndarray) -> np.ndarray:
+        """Fractional buys a hair under what the cash covers: float error never costs a buy."""
+        if not self.rules.fractional_shares:
+            return shares
+        return np.where(shares > 0, shares * (1.0 - BUYING_POWER_MARGIN), shares)
+
     def _send(self, order: JournaledOrder, decided: float | None = None) -> None:
         body = {
             "symbol": order.symbol,
@@ -291,15 +306,49 @@ class AlpacaBroker:
         except AlpacaRequestError as refused:
             reply = self._lookup(order.client_order_id)  # a lost reply, a timeout: it may be placed all the same
             if reply is None:
-                self.journal.end(order.client_order_id, "rejected", str(refused))
-                self._bus.publish(
-                    ORDER_UPDATES, OrderUpdate(order.client_order_id, order.symbol, "rejected", _now(), reason=str(refused))
-                )
-                progress.notice(f"order {order.client_order_id} was not placed: {refused}")
+                self._refused(order, refused, decided)
                 return
         self._crash.at("sent")
         sent_seconds = None if decided is None else time.monotonic() - decided
         self.journal.acknowledge(order.client_order_id, str(reply["id"]), str(reply["status"]), sent_seconds)
+
+    def _refused(self, order: JournaledOrder, refused: AlpacaRequestError, decided: float | None) -> None:
+        """An order the broker refused is journaled `rejected`; a buy refused for buying power is sent
+        again, once, for what the buying power covers (journaled before the refusal is: a crash between
+        the two resends it on resume, never twice: its id is its own)."""
+        resized = self._resized(order) if _wants_buying_power(refused) else None
+        if resized is not None and self.journal.order(resized.client_order_id) is None:
+            self.journal.intend(resized)
+        self.journal.end(order.client_order_id, "rejected", str(refused))
+        update = OrderUpdate(order.client_order_id, order.symbol, "rejected", _now(), reason=str(refused))
+        self._bus.publish(ORDER_UPDATES, update)
+        if resized is None:
+            progress.notice(f"order {order.client_order_id} was not placed: {refused}")
+            return
+        progress.notice(
+            f"order {order.client_order_id} was refused for buying power: sent again for {resized.qty:g} shares,"
+            f" what the buying power covers, as {resized.client_order_id}"
+        )
+        if self.journal.order(resized.client_order_id).status == "intent":
+            self._send(resized, decided)
+
+    def _resized(self, order: JournaledOrder) -> JournaledOrder | None:
+        """A buy the broker refused for want of buying power (the account had less to spend than the
+        session counted: an open order placed outside it, say), as many shares as the buying power covers
+        at the latest close, under its own id; None for a sale, an order resized already, or nothing left."""
+        price = self._last_closes[order.column] if len(self._last_closes) else np.nan
+        if order.qty <= 0 or order.client_order_id.endswith(RESIZED) or not price > 0:
+            return None
+        account = send(self._client, AlpacaRequest("/account", "v2", ()), {}, self._policy)
+        buying_power = float(account["buying_power"])
+        shares = np.array([order.qty])
+        position, debt = np.zeros(1), np.zeros(1)
+        execute_shares_bar_nb(0, shares, np.array([price]), buying_power, buying_power, position, debt, self.rules.terms,
+                              np.empty(1, dtype=order_dt), 0)  # fmt: skip
+        qty = order_quantity(float(self._under_buying_power(position)[0]))
+        if qty <= 0.0:
+            return None
+        return replace(order, client_order_id=order.client_order_id + RESIZED, qty=qty)
 
     def _resend_or_end(self, order: JournaledOrder) -> None:
         """An intent the broker does not know: sent now if nothing was acknowledged (a crash before the
@@ -366,6 +415,11 @@ class AlpacaBroker:
     def _lookup(self, client_order_id: str) -> dict | None:
         request = AlpacaRequest("/orders:by_client_order_id", "v2", ())
         return send(self._client, request, {"client_order_id": client_order_id}, self._policy, missing_ok=True)
+
+
+def _wants_buying_power(refused: AlpacaRequestError) -> bool:
+    """Alpaca's refusal of a buy the account cannot cover: 403, "insufficient buying power"."""
+    return refused.status == 403 and "buying power" in str(refused)
 
 
 def order_quantity(shares: float) -> float:
