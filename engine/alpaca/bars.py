@@ -23,6 +23,7 @@ from alpaca.data.enums import Adjustment, DataFeed
 from alpaca.data.requests import StockBarsRequest
 
 from engine import progress
+from engine.alpaca.assets import check_known
 from engine.alpaca.connection import AlpacaConnection
 from engine.alpaca.pages import pages
 from engine.alpaca.request import AlpacaRequest
@@ -60,6 +61,8 @@ def fetch_bars(
     write each symbol's series whole; every series is checked before any is written."""
     symbols = sorted({normalize_symbol(symbol) for symbol in symbols})
     alpaca_timeframe = to_alpaca(timeframe)
+    policy = policy or RetryPolicy.of(connection)
+    check_known(connection, symbols, policy)
     origin = f"alpaca: feed {DataFeed(feed).value}, adjustment {Adjustment(adjustment).value}"
     stored = {symbol: _stored_from_alpaca(store, symbol, timeframe, origin) for symbol in symbols}
     groups: dict[Span, list[str]] = defaultdict(list)  # one request for the symbols that miss the same span
@@ -68,7 +71,6 @@ def fetch_bars(
             groups[missing].append(symbol)
 
     client = connection.data_client()
-    policy = policy or RetryPolicy.of(connection)
     fetched: dict[str, list[pd.DataFrame]] = defaultdict(list)
     requests = sum(len(group) for group in groups.values())
     progress.stage(f"fetching {timeframe} bars of {', '.join(symbols)} from {connection.data_server}", requests, "symbol span")

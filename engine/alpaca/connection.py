@@ -92,6 +92,11 @@ class AlpacaConnection:
         """Where market data comes from, for messages and a stored series' origin (no keys in it)."""
         return self.server or BaseURL.DATA.value
 
+    @property
+    def trading_server(self) -> str:
+        """Where orders and assets come from, for messages (no keys in it)."""
+        return self.server or BaseURL.TRADING_PAPER.value
+
     def data_client(self) -> StockHistoricalDataClient:
         return _prepared(StockHistoricalDataClient(self.key, self.secret, url_override=self.server))
 

@@ -12,6 +12,7 @@ import pandas as pd
 from alpaca.data.requests import NewsRequest
 
 from engine import progress
+from engine.alpaca.assets import check_known
 from engine.alpaca.connection import AlpacaConnection
 from engine.alpaca.pages import pages
 from engine.alpaca.request import AlpacaRequest
@@ -34,6 +35,8 @@ def fetch_news(
     store: NewsStore, connection: AlpacaConnection, symbols: list[str], span: Span, policy: RetryPolicy | None = None
 ) -> FetchedNews:
     symbols = sorted({normalize_symbol(symbol) for symbol in symbols})
+    policy = policy or RetryPolicy.of(connection)
+    check_known(connection, symbols, policy)
     request = NewsRequest(
         symbols=",".join(symbols), start=span.start.to_pydatetime(), end=span.end.to_pydatetime(), limit=PAGE_LIMIT
     )
@@ -41,7 +44,7 @@ def fetch_news(
     progress.stage(f"fetching news about {', '.join(symbols)} from {connection.data_server}", None, "page")
     articles = []
     first = AlpacaRequest("/news", "v1beta1", tuple(symbols))
-    for page, reply in pages(client, first, request.to_request_fields(), policy or RetryPolicy.of(connection)):
+    for page, reply in pages(client, first, request.to_request_fields(), policy):
         articles.append(_page_articles(page, reply))
         progress.advance()
     fetched = pd.concat(articles, ignore_index=True)

@@ -97,6 +97,7 @@ def create_app(
     routes = [
         Route("/v2/stocks/bars", market.get_bars),
         Route("/v1beta1/news", market.get_news),
+        Route("/v2/assets/{symbol}", market.get_asset),
         Route("/v2/account", trading.get_account),
         Route("/v2/clock", trading.get_clock),
         Route("/v2/positions", trading.get_positions),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,7 +30,17 @@ from starlette.responses import JSONResponse
 from engine.data.store import DataStore, DataStoreError, bar_length, normalize_symbol
 from engine.kernel.bars import EXCHANGE_ZONE
 from engine.news.store import NewsStore
-from engine.sandbox.wire import BAD_REQUEST, SERVER_ERROR, AlpacaError, invalid, query_int, query_list, query_time, timestamp
+from engine.sandbox.wire import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    SERVER_ERROR,
+    AlpacaError,
+    invalid,
+    query_int,
+    query_list,
+    query_time,
+    timestamp,
+)
 
 MAX_BARS_PAGE = 10_000
 MAX_NEWS_PAGE = 50
@@ -96,6 +107,28 @@ class MarketData:
             return self.bars.read_table(symbol, timeframe)
         except DataStoreError as error:  # a damaged file: the server's fault, said plainly
             raise AlpacaError(500, SERVER_ERROR, str(error)) from None
+
+    async def get_asset(self, request: Request) -> JSONResponse:
+        """An asset as Alpaca's trading API describes it: the sandbox lists one for every symbol its
+        stores hold bars or news of, and answers any other with Alpaca's 404."""
+        symbol = _symbol(request.path_params["symbol"])
+        if not self.bars.timeframes_of(symbol) and self.news.read([symbol]).empty:
+            raise AlpacaError(404, NOT_FOUND, f"asset not found for {symbol}")
+        return JSONResponse(
+            {
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"engine-sandbox/{symbol}")),
+                "class": "us_equity",
+                "exchange": "NASDAQ",
+                "symbol": symbol,
+                "name": symbol,
+                "status": "active",
+                "tradable": True,
+                "marginable": False,
+                "shortable": False,
+                "easy_to_borrow": False,
+                "fractionable": True,
+            }
+        )
 
     async def get_news(self, request: Request) -> JSONResponse:
         symbols = [_symbol(symbol) for symbol in query_list(request, "symbols")]
