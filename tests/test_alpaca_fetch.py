@@ -39,7 +39,8 @@ BARS = "GET /v2/stocks/bars (AAA,BBB,CCC, page"
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Workspace:
-    """The workspace the sandbox serves: hourly bars of three symbols over January 2024, and news."""
+    """The workspace the sandbox serves: hourly bars of three symbols over January 2024, daily bars of
+    one over the first quarter, and news."""
     workspace = Workspace(tmp_path_factory.mktemp("served"))
     days = pd.bdate_range("2024-01-02", "2024-01-31", tz="UTC")
     stamps = pd.DatetimeIndex([day + pd.Timedelta(hours=hour) for day in days for hour in range(14, 21)]).as_unit("ns")
@@ -50,6 +51,10 @@ def source(tmp_path_factory) -> Workspace:
         bars = pd.DataFrame({"timestamp": stamps, "open": open_, "close": close, "volume": rng.integers(1, 9, len(stamps)) * 1e3})
         bars["high"], bars["low"] = np.maximum(open_, close) * 1.002, np.minimum(open_, close) * 0.998
         workspace.data.write(bars, symbol, "1h", origin="synthetic: served by the sandbox", source=symbol)
+    days = pd.bdate_range("2024-01-02", "2024-03-29", tz="UTC").as_unit("ns")  # across the change to daylight saving
+    close = 80.0 * np.exp(np.cumsum(rng.normal(0, 0.01, len(days))))
+    daily = pd.DataFrame({"timestamp": days, "open": close, "high": close * 1.01, "low": close * 0.99, "close": close})
+    workspace.data.write(daily.assign(volume=1e6), "AAA", "1d", origin="synthetic: served by the sandbox", source="AAA daily")
     created = pd.date_range("2024-01-02T13:00Z", periods=90, freq="7h")
     workspace.news.add(
         pd.DataFrame(
@@ -160,6 +165,22 @@ def test_a_rerun_fetches_only_what_is_missing_and_merges_it(engine, source, monk
         pd.testing.assert_frame_equal(DataStore(tmp_path / "data").read_table(symbol, "1h").to_pandas(), served(source, symbol))
 
 
+def test_daily_bars_stamped_at_midnight_new_york_are_stored_at_their_dates(engine, source, monkeypatch, tmp_path):
+    """Alpaca stamps a day's bar at 05:00 or 04:00 UTC (midnight in New York), the store at 00:00 UTC of
+    its date: a fetched series, and one extended past the change to daylight saving, equal the served one."""
+    daily = ("data", "fetch", "AAA", "--source", "alpaca", "--timeframe", "1d", "--start", "2024-01-01")
+    with sandbox(source, monkeypatch) as seen:
+        first = engine(*daily, "--end", "2024-02-29")
+        seen.clear()
+        extended = engine(*daily, "--end", "2024-03-31")
+    assert first.returncode == extended.returncode == 0, first.stderr + extended.stderr
+    assert unquote(seen[-1]).split("&")[0] == "start=2024-02-29T05:00:00.000001+00:00"  # after the stored last day
+    assert extended.stdout.startswith("stored 21 new 1d bars for AAA (now 64 bars, 2024-01-02 00:00:00+00:00 to 2024-03-29")
+    pd.testing.assert_frame_equal(
+        DataStore(tmp_path / "data").read_table("AAA", "1d").to_pandas(), source.data.read_table("AAA", "1d").to_pandas()
+    )
+
+
 def test_rate_limits_are_waited_out_and_server_errors_retried_and_nothing_is_duplicated(engine, source, monkeypatch, tmp_path):
     limited = JSONResponse({"code": 42910000, "message": "rate limit exceeded"}, 429, headers={"Retry-After": "2"})
     unavailable = JSONResponse({"code": 50300000, "message": "busy"}, 503)
@@ -260,6 +281,16 @@ def test_a_symbol_alpaca_lists_no_asset_for_is_one_line_and_nothing_is_fetched(e
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.splitlines() == [f"error: unknown symbol: {url} lists no asset for NOPE, QQQX (nothing was fetched)"]
     assert seen == [] and store_files(tmp_path) == {} and not (tmp_path / "data" / "news").exists()
+
+
+def test_a_daily_bar_not_stamped_at_midnight_new_york_is_a_bad_reply(engine, source, monkeypatch, tmp_path):
+    with sandbox(source, monkeypatch, [page({"AAA": [bar(5), bar(0) | {"t": "2024-01-04T00:00:00Z"}]})]):
+        result = engine("data", "fetch", "AAA", "--source", "alpaca", "--timeframe", "1d", "--start", "2024-01-01")
+    assert result.returncode == 2 and store_files(tmp_path) == {}
+    assert result.stderr.splitlines()[-1] == (
+        "error: GET /v2/stocks/bars (AAA, page 1): AAA's 1d bar at 2024-01-04 00:00:00+00:00 is not at midnight in New York,"
+        " where Alpaca stamps a day's bars"
+    )
 
 
 def test_news_fetch_stores_every_page_once_and_keys_are_never_written(engine, source, monkeypatch, tmp_path):

@@ -22,6 +22,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
 from alpaca.trading.requests import GetOrdersRequest, LimitOrderRequest, MarketOrderRequest
 
+from engine.data.day_stamps import alpaca_stamps
 from engine.data.store import DataStore
 from engine.news.store import NewsStore
 from engine.sandbox.clock import ReplayClock, replayed_bars
@@ -45,7 +46,9 @@ def _fetched(bar_set, symbol: str) -> pd.DataFrame:
 
 
 def _stored(store, symbol: str, timeframe: str, start: str, end: str) -> pd.DataFrame:
+    """The stored bars as Alpaca stamps them (a day's at midnight New York) within start and end."""
     frame = store.read_table(symbol, timeframe).to_pandas()
+    frame["timestamp"] = alpaca_stamps(pd.DatetimeIndex(frame["timestamp"]), timeframe)
     within = (frame["timestamp"] >= pd.Timestamp(start, tz="UTC")) & (frame["timestamp"] <= pd.Timestamp(end, tz="UTC"))
     return frame[within].reset_index(drop=True)
 
@@ -72,6 +75,9 @@ def test_bar_timeframes_map_onto_the_store(sandbox_url, store):
     )
     for symbol in ("SP500", "NASDAQ"):
         pd.testing.assert_frame_equal(_fetched(daily, symbol), _stored(store, symbol, "1d", start, end), check_dtype=False)
+    stamps = [bar.timestamp for bar in daily.data["SP500"]]
+    assert (stamps[0].isoformat(), stamps[-1].isoformat()) == ("2008-01-02T05:00:00+00:00", "2008-12-30T05:00:00+00:00")
+    assert datetime(2008, 7, 1, 4, tzinfo=UTC) in stamps  # midnight in New York, daylight saving time
     # The store holds no 15-minute bars, no hourly SP500 and no months: empty, as Alpaca answers an unknown range.
     for timeframe, symbols in [
         (TimeFrame(15, TimeFrameUnit.Minute), ["SYN00"]),

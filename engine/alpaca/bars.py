@@ -30,6 +30,7 @@ from engine.alpaca.request import AlpacaRequest
 from engine.alpaca.retries import RetryPolicy
 from engine.alpaca.span import Span
 from engine.alpaca.timeframes import to_alpaca
+from engine.data.day_stamps import alpaca_stamps, first_off_day, store_stamps
 from engine.data.spacing import check_spacing
 from engine.data.store import DataStore, DataStoreError, StoredSeries, normalize_symbol
 from engine.data.validation import validate_bars
@@ -67,7 +68,7 @@ def fetch_bars(
     stored = {symbol: _stored_from_alpaca(store, symbol, timeframe, origin) for symbol in symbols}
     groups: dict[Span, list[str]] = defaultdict(list)  # one request for the symbols that miss the same span
     for symbol in symbols:
-        for missing in _missing(stored[symbol], span):
+        for missing in _missing(stored[symbol], span, timeframe):
             groups[missing].append(symbol)
 
     client = connection.data_client()
@@ -90,6 +91,7 @@ def fetch_bars(
             on_page = _page_bars(page, reply, group)
             for symbol, bars in on_page.items():
                 _check_place(page, symbol, fetched[symbol], bars, missing)
+                _check_day_stamps(page, symbol, bars, timeframe)
                 fetched[symbol].append(bars)
             now = _symbols_done(group, on_page, missing, done)
             progress.advance(now - done)
@@ -123,13 +125,14 @@ def _stored_from_alpaca(store: DataStore, symbol: str, timeframe: str, origin: s
     return series
 
 
-def _missing(stored: StoredSeries | None, span: Span) -> list[Span]:
+def _missing(stored: StoredSeries | None, span: Span, timeframe: str) -> list[Span]:
     """What to fetch: the span, or around a stored series what lies before its first bar and after
-    its last (up to them, so that the merged series has no hole)."""
+    its last (up to them, so that the merged series has no hole), in Alpaca's stamps."""
     if stored is None:
         return [span]
-    before = [Span(span.start, stored.first - AFTER)] if span.start < stored.first else []
-    after = [Span(stored.last + AFTER, span.end)] if span.end > stored.last else []
+    first, last = alpaca_stamps(pd.DatetimeIndex([stored.first, stored.last]), timeframe)
+    before = [Span(span.start, first - AFTER)] if span.start < first else []
+    after = [Span(last + AFTER, span.end)] if span.end > last else []
     return before + after
 
 
@@ -192,6 +195,14 @@ def _check_place(page: AlpacaRequest, symbol: str, before: list[pd.DataFrame], b
         raise page.fail(f"{symbol}'s bar at {at} {what}: bars must be in time order, each once")
 
 
+def _check_day_stamps(page: AlpacaRequest, symbol: str, bars: pd.DataFrame, timeframe: str) -> None:
+    """A daily or weekly bar is stamped at midnight New York (engine.data.day_stamps)."""
+    position = first_off_day(bars["timestamp"], timeframe)
+    if position is not None:
+        at = bars["timestamp"].iloc[position]
+        raise page.fail(f"{symbol}'s {timeframe} bar at {at} is not at midnight in New York, where Alpaca stamps a day's bars")
+
+
 def _symbols_done(group: list[str], on_page: dict[str, pd.DataFrame], missing: Span, before: float) -> float:
     """How many of the group's symbols are fetched after this page: those before the last one on
     it, and the last one by the time its bars reached (pages run through the symbols in order)."""
@@ -208,6 +219,7 @@ def _merged(
 ) -> pd.DataFrame:
     """The fetched bars, checked like an import, merged with the stored series (a fetched bar wins)."""
     new = pd.concat(fetched, ignore_index=True)
+    new["timestamp"] = store_stamps(new["timestamp"], timeframe)
     source = _source(symbol, timeframe)
     validate_bars(new, source)
     if stored is not None:

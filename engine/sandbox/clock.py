@@ -16,13 +16,15 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from engine.data.day_stamps import alpaca_stamps
 from engine.data.store import DataStore, DataStoreError
 from engine.kernel.bars import FIELDS, Bars
 
 
 def replayed_bars(store: DataStore, symbols: list[str], timeframe: str) -> Bars:
     """The symbols' bars on the union of their timestamps, NaN where a symbol has no bar (a backtest
-    loads the timestamps they share; a market has every symbol's bars)."""
+    loads the timestamps they share; a market has every symbol's bars), stamped as Alpaca stamps
+    them: a day's bar at midnight New York, so the clock and the streams tell Alpaca's times."""
     if not symbols:
         raise DataStoreError(f"no {timeframe} bars in {store.root} to replay (`engine data sample` writes some)")
     frames = {symbol: store.read_table(symbol, timeframe).to_pandas().set_index("timestamp") for symbol in symbols}
@@ -30,6 +32,7 @@ def replayed_bars(store: DataStore, symbols: list[str], timeframe: str) -> Bars:
     for frame in frames.values():
         timeline = timeline.union(frame.index)
     fields = [np.column_stack([frames[symbol][field].reindex(timeline).to_numpy() for symbol in symbols]) for field in FIELDS]
+    timeline = alpaca_stamps(timeline, timeframe)
     return Bars(timeline.asi8.astype("datetime64[ns]"), tuple(symbols), *fields)
 
 

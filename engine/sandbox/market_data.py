@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from engine.data.day_stamps import alpaca_stamps, stamped_by_day
 from engine.data.store import DataStore, DataStoreError, bar_length, normalize_symbol
 from engine.kernel.bars import EXCHANGE_ZONE
 from engine.news.store import NewsStore
@@ -101,12 +102,18 @@ class MarketData:
         return JSONResponse({"bars": pages, "next_page_token": next_token})
 
     def _table(self, symbol: str, timeframe: str | None) -> pa.Table | None:
+        """The stored series, its bars stamped as Alpaca stamps them (a day's at midnight New York)."""
         if timeframe is None or not self.bars.has(symbol, timeframe):
             return None
         try:
-            return self.bars.read_table(symbol, timeframe)
+            table = self.bars.read_table(symbol, timeframe)
         except DataStoreError as error:  # a damaged file: the server's fault, said plainly
             raise AlpacaError(500, SERVER_ERROR, str(error)) from None
+        if not stamped_by_day(timeframe):
+            return table
+        stamps = alpaca_stamps(pd.DatetimeIndex(table.column("timestamp").to_pandas()), timeframe)
+        column = table.schema.get_field_index("timestamp")
+        return table.set_column(column, "timestamp", pa.array(stamps, type=table.schema.field("timestamp").type))
 
     async def get_asset(self, request: Request) -> JSONResponse:
         """An asset as Alpaca's trading API describes it: the sandbox lists one for every symbol its
