@@ -8,12 +8,14 @@ import json
 import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from engine.data.day_stamps import store_stamps
 from engine.strategies.files import find_strategy
 from engine.usecases.backtest import run_backtest
 from engine.workspace import Workspace
@@ -110,5 +112,8 @@ def test_gru93_dry_run_alpaca_session_and_backtest_at_the_close_agree(sample_hom
     # on its history (calibrating again from that day would want 500 days after it).
     assert alpaca.strategy.execution.size_at == "close"
     backtest = run_backtest(alpaca.strategy.with_overrides(data={"start": str(live_from.date())}), workspace)
-    for session in (dry, alpaca):
-        assert_same_orders_and_equity(session.run.execution, backtest.execution, days)
+    # Alpaca fills a day's order at the time it stamps the day's bar, midnight in New York: the bar's date.
+    alpaca_fills = alpaca.run.execution.fills
+    alpaca_fills = alpaca_fills.assign(timestamp=store_stamps(pd.DatetimeIndex(alpaca_fills.timestamp), "1d"))
+    for session in (dry.run.execution, replace(alpaca.run.execution, fills=alpaca_fills)):
+        assert_same_orders_and_equity(session, backtest.execution, days)

@@ -197,7 +197,7 @@ def _check_place(page: AlpacaRequest, symbol: str, before: list[pd.DataFrame], b
 
 def _check_day_stamps(page: AlpacaRequest, symbol: str, bars: pd.DataFrame, timeframe: str) -> None:
     """A daily or weekly bar is stamped at midnight New York (engine.data.day_stamps)."""
-    position = first_off_day(bars["timestamp"], timeframe)
+    position = first_off_day(pd.DatetimeIndex(bars["timestamp"]), timeframe)
     if position is not None:
         at = bars["timestamp"].iloc[position]
         raise page.fail(f"{symbol}'s {timeframe} bar at {at} is not at midnight in New York, where Alpaca stamps a day's bars")
@@ -219,7 +219,7 @@ def _merged(
 ) -> pd.DataFrame:
     """The fetched bars, checked like an import, merged with the stored series (a fetched bar wins)."""
     new = pd.concat(fetched, ignore_index=True)
-    new["timestamp"] = store_stamps(new["timestamp"], timeframe)
+    new["timestamp"] = store_stamps(pd.DatetimeIndex(new["timestamp"]), timeframe).as_unit("ns")
     source = _source(symbol, timeframe)
     validate_bars(new, source)
     if stored is not None:

@@ -23,19 +23,19 @@ def alpaca_stamps(times: pd.DatetimeIndex, timeframe: str) -> pd.DatetimeIndex:
     return times.tz_convert(None).tz_localize(EXCHANGE_ZONE).tz_convert("UTC")
 
 
-def store_stamps(times: pd.Series, timeframe: str) -> pd.Series:
-    """Alpaca's UTC times of `timeframe`'s bars as the store stamps them: a day's bar at midnight UTC
-    of its date in New York."""
+def store_stamps(times: pd.DatetimeIndex, timeframe: str) -> pd.DatetimeIndex:
+    """Alpaca's UTC times as the store stamps `timeframe`'s bars: a day's bar (or the moment in it)
+    at midnight UTC of its date in New York."""
     if not stamped_by_day(timeframe):
         return times
-    return times.dt.tz_convert(EXCHANGE_ZONE).dt.tz_localize(None).dt.normalize().dt.tz_localize("UTC").dt.as_unit("ns")
+    return times.tz_convert(EXCHANGE_ZONE).tz_localize(None).normalize().tz_localize("UTC")
 
 
-def first_off_day(times: pd.Series, timeframe: str) -> int | None:
+def first_off_day(times: pd.DatetimeIndex, timeframe: str) -> int | None:
     """The position of the first of Alpaca's times of `timeframe`'s bars that is not a midnight in
     New York, where a day's bar must be stamped; None when all are (or the bars are not by day)."""
     if not stamped_by_day(timeframe):
         return None
-    local = times.dt.tz_convert(EXCHANGE_ZONE)
-    off = np.flatnonzero((local != local.dt.normalize()).to_numpy())
+    local = times.tz_convert(EXCHANGE_ZONE)
+    off = np.flatnonzero(local != local.normalize())
     return int(off[0]) if len(off) else None

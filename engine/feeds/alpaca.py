@@ -28,6 +28,7 @@ from engine.alpaca.connection import AlpacaConnection, stop_stream
 from engine.alpaca.request import AlpacaRequest
 from engine.alpaca.retries import RetryPolicy, send
 from engine.alpaca.span import Span
+from engine.data.day_stamps import alpaca_stamps, store_stamps
 from engine.data.store import DataStore, bar_length
 from engine.data.timestamps import parse_utc
 from engine.kernel.bars import Bars
@@ -114,11 +115,12 @@ class AlpacaFeed:
     def _closed_bars(self) -> list[Bars]:
         """The bars closed since the last one pushed, fetched into the store, one chunk each."""
         now = self.now()
-        last_start = now - self.settings.settle - bar_length(self.timeframe)  # the latest bar that has closed
-        if last_start <= self._last:
+        last_start = now - self.settings.settle - bar_length(self.timeframe)  # Alpaca's stamp of the latest closed bar
+        last_stored = store_stamps(pd.DatetimeIndex([last_start]), self.timeframe)[0]  # a day's: its date (day_stamps)
+        if last_stored <= self._last:
             return []
-        span = Span(self._last, last_start)
+        span = Span(alpaca_stamps(pd.DatetimeIndex([self._last]), self.timeframe)[0], last_start)
         fetch_bars(self.store, self.connection, list(self.symbols), self.timeframe, span, self.settings.feed)
         after = self._last + pd.Timedelta(1, "ns")
-        bars = self.store.load(list(self.symbols), self.timeframe, after, last_start.isoformat())
+        bars = self.store.load(list(self.symbols), self.timeframe, after, last_stored.isoformat())
         return [bars.slice(row, row + 1) for row in range(len(bars))]
