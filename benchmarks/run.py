@@ -11,6 +11,7 @@ from benchmarks import (
     load_memory,
     optimize_trials,
     overlay_chain,
+    paper_latency,
     paper_soak,
     replay_vs_backtrader,
     startup,
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "alpaca_fetch": alpaca_fetch.measure,
     "finbert_scoring": finbert_scoring.measure,
     "paper_soak": paper_soak.measure,
+    "paper_latency": paper_latency.measure,
 }
 
 

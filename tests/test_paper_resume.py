@@ -8,6 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from engine.sandbox.faults import Faults
 from tests.sandbox import LIVE_FROM, sandbox_server
@@ -33,15 +34,24 @@ size_at = "close"
 """
 
 
-def test_a_crash_between_the_sends_of_a_bar_resumes_at_the_backtests_equity(consumer, sample_home, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    ("crash_at", "faults"),
+    [
+        ("sent:4", ""),  # the fourth order acknowledged, before the journal has it
+        ("post:5", "slow=1,delay=0.05"),  # the fifth about to go, while the fourth and sixth are in flight (replies late)
+    ],
+)
+def test_a_crash_between_the_sends_of_a_bar_resumes_at_the_backtests_equity(
+    consumer, sample_home, monkeypatch, capsys, crash_at, faults
+):
     workspace, fetch_history = consumer
     path = workspace.root / "strategies" / "sma_live.toml"
     path.parent.mkdir()
     path.write_text(WHOLE_SHARES_WITH_COSTS)
     start = LIVE_FROM - pd.Timedelta(hours=4)
-    with sandbox_server(sample_home, symbols=SYMBOLS, start=start, faults=Faults.parse(""), seed=9) as url:
+    with sandbox_server(sample_home, symbols=SYMBOLS, start=start, faults=Faults.parse(faults), seed=9) as url:
         fetch_history(url, SYMBOLS)
-        session = crash_and_resume(workspace, url, "sent:4", "2022-12-02T20:30", LIVE_BARS, monkeypatch, capsys)
+        session = crash_and_resume(workspace, url, crash_at, "2022-12-02T20:30", LIVE_BARS, monkeypatch, capsys)
         orders, positions = sandbox_orders(url), sandbox_positions(url)
     assert max(Counter(order["client_order_id"] for order in orders).values()) == 1
     backtest = backtest_from_live(workspace, path)
@@ -52,5 +62,5 @@ def test_a_crash_between_the_sends_of_a_bar_resumes_at_the_backtests_equity(cons
     assert positions == {symbol: shares for symbol, shares in held.items() if shares}
     stored = workspace.runs.load(session).equity["equity"].to_numpy()
     np.testing.assert_allclose(stored, backtest.equity[:LIVE_BARS], rtol=1e-6)
-    fourth = backtest.fills.decided_at.iloc[3]  # killed once the fourth order was sent: the first of three buys of one bar
+    fourth = backtest.fills.decided_at.iloc[3]  # killed at the fourth or fifth order: of three buys of one bar, sent at once
     assert backtest.fills.decided_at.tolist()[3:6] == [fourth] * 3 and backtest.fills.side.tolist()[3:6] == ["buy"] * 3

@@ -7,9 +7,10 @@ real cash and positions with what the session's open orders still have to fill c
 a restart never buys twice, and one that decides a bar again (killed between its sends) sizes the
 orders still to send as it first did. (Orders placed outside the session are not counted:
 reconciliation finds what they do.) Each order is journaled (engine.stores.order_journal) before it
-is sent, under its deterministic client order id; a send that fails in any way (a lost reply, a
-timeout, a 5xx after every try) is settled by looking the order up by that id, never by sending
-blindly again.
+is sent, under its deterministic client order id; a bar's orders then go out at once (the sales,
+then the buys), a few in flight on sender threads, so a slow reply delays only its own order. A send
+that fails in any way (a lost reply, a timeout, a 5xx after every try) is settled by looking the
+order up by that id, never by sending blindly again.
 
 Fills come from the trade-update stream (TradingStream) and, as a fallback for updates the stream
 never replays after a drop, from polling the session's open orders at every bar. Both give the
@@ -32,6 +33,7 @@ import queue
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import replace
 
 import numpy as np
@@ -55,9 +57,10 @@ from engine.kernel.topics import ACCOUNT, BARS, END, FILLS, ORDER_UPDATES, ORDER
 from engine.stores.order_journal import FINAL_STATUSES, JournaledOrder, OrderJournal
 
 QTY_DECIMALS = 9  # Alpaca takes fractional quantities to 9 decimals
+MAX_IN_FLIGHT = 8  # a bar's orders sent at once, at most (Alpaca allows 200 requests a minute)
 RESIZED = "-resized"  # the client order id's suffix of a buy sent again for what the buying power covers
 BUYING_POWER_MARGIN = 1e-9  # a fractional buy's shares are cut by this fraction ($0.0001 on $100,000)
-CRASH_VARIABLE = "ENGINE_PAPER_CRASH_AT"  # tests: "intent", "sent" or "fill", optionally ":N" (the Nth time)
+CRASH_VARIABLE = "ENGINE_PAPER_CRASH_AT"  # tests: "intent", "post", "sent" or "fill", optionally ":N" (the Nth time)
 STATES = {"new": "accepted", "accepted": "accepted", "pending_new": "accepted", "partially_filled": "partially_filled",
           "filled": "filled", "rejected": "rejected"}  # fmt: skip
 
@@ -79,6 +82,8 @@ class AlpacaBroker:
         self.connection, self.rules, self.journal, self.strategy = connection, rules, journal, strategy
         self.reconcile_every = reconcile_every
         self._client, self._policy = connection.trading_client(), RetryPolicy.of(connection)
+        self._senders = ThreadPoolExecutor(MAX_IN_FLIGHT, thread_name_prefix="alpaca-orders")
+        self._sender_clients = threading.local()  # a client each: a requests session is not shared across threads
         self._updates: queue.SimpleQueue = queue.SimpleQueue()
         self._bars_seen = 0
         self._crash = _CrashPoint.parse(crash_at or "")
@@ -117,6 +122,7 @@ class AlpacaBroker:
         self._stream = (stream, listener)
 
     def on_end(self, event) -> None:
+        self._senders.shutdown()
         if self._stream is not None:
             stop_stream(*self._stream)
             self._stream = None
@@ -261,6 +267,7 @@ class AlpacaBroker:
         decided = time.monotonic()
         shares = size_at_close_nb(weights, closes, cash, cash, held, np.zeros(len(weights)), self.rules.terms)
         shares = self._under_buying_power(shares)
+        intents = []
         for column in sorted(np.flatnonzero(~np.isnan(weights)), key=lambda column: shares[column] > 0):
             qty = order_quantity(float(shares[column]))
             if qty == 0.0:
@@ -284,7 +291,10 @@ class AlpacaBroker:
             )
             self.journal.intend(order)
             self._crash.at("intent")
-            self._send(order, decided)
+            intents.append(order)
+        # The sales are placed first: what they bring counts toward the buys' buying power.
+        self._send_all([order for order in intents if order.qty < 0], decided)
+        self._send_all([order for order in intents if order.qty > 0], decided)
 
     def _under_buying_power(self, shares: np.ndarray) -> np.ndarray:
         """Fractional buys a hair under what the cash covers: float error never costs a buy."""
@@ -293,6 +303,29 @@ class AlpacaBroker:
         return np.where(shares > 0, shares * (1.0 - BUYING_POWER_MARGIN), shares)
 
     def _send(self, order: JournaledOrder, decided: float | None = None) -> None:
+        self._send_all([order], decided)
+
+    def _send_all(self, orders: list[JournaledOrder], decided: float | None) -> None:
+        """Send journaled intents at once, at most MAX_IN_FLIGHT in flight, so that a slow reply delays
+        only its own order; each outcome is journaled here, on this thread, as it comes."""
+        placing = {self._senders.submit(self._post, order): order for order in orders}
+        for done in as_completed(placing):
+            order = placing[done]
+            reply, refused = done.result()
+            if reply is None:
+                self._refused(order, refused, decided)
+                continue
+            self._crash.at("sent")
+            sent_seconds = None if decided is None else time.monotonic() - decided
+            self.journal.acknowledge(order.client_order_id, str(reply["id"]), str(reply["status"]), sent_seconds)
+
+    def _post(self, order: JournaledOrder) -> tuple[dict | None, AlpacaRequestError | None]:
+        """On a sender thread, with its own client: the broker's order, and why the post failed if it
+        did (a lost reply, a timeout: the order may be placed all the same, so it is looked up)."""
+        self._crash.at("post")
+        client = getattr(self._sender_clients, "client", None)
+        if client is None:
+            client = self._sender_clients.client = self.connection.trading_client()
         body = {
             "symbol": order.symbol,
             "qty": repr(abs(order.qty)),
@@ -302,15 +335,9 @@ class AlpacaBroker:
             "client_order_id": order.client_order_id,
         }
         try:
-            reply = send(self._client, AlpacaRequest("/orders", "v2", (order.symbol,), method="POST"), body, self._policy)
+            return send(client, AlpacaRequest("/orders", "v2", (order.symbol,), method="POST"), body, self._policy), None
         except AlpacaRequestError as refused:
-            reply = self._lookup(order.client_order_id)  # a lost reply, a timeout: it may be placed all the same
-            if reply is None:
-                self._refused(order, refused, decided)
-                return
-        self._crash.at("sent")
-        sent_seconds = None if decided is None else time.monotonic() - decided
-        self.journal.acknowledge(order.client_order_id, str(reply["id"]), str(reply["status"]), sent_seconds)
+            return self._lookup(order.client_order_id, client), refused
 
     def _refused(self, order: JournaledOrder, refused: AlpacaRequestError, decided: float | None) -> None:
         """An order the broker refused is journaled `rejected`; a buy refused for buying power is sent
@@ -412,9 +439,9 @@ class AlpacaBroker:
         cash, held = self.account()
         return AccountSnapshot(stamp, cash, held)
 
-    def _lookup(self, client_order_id: str) -> dict | None:
+    def _lookup(self, client_order_id: str, client=None) -> dict | None:
         request = AlpacaRequest("/orders:by_client_order_id", "v2", ())
-        return send(self._client, request, {"client_order_id": client_order_id}, self._policy, missing_ok=True)
+        return send(client or self._client, request, {"client_order_id": client_order_id}, self._policy, missing_ok=True)
 
 
 def _wants_buying_power(refused: AlpacaRequestError) -> bool:
@@ -433,10 +460,13 @@ def order_quantity(shares: float) -> float:
 
 
 class _CrashPoint:
-    """A test's SIGKILL at an exact point of the order flow (ENGINE_PAPER_CRASH_AT=point[:N])."""
+    """A test's SIGKILL at an exact point of the order flow (ENGINE_PAPER_CRASH_AT=point[:N]): `intent`
+    (journaled), `post` (on a sender thread, as the order is about to go: others of its bar may be in
+    flight), `sent` (acknowledged, not yet journaled), `fill` (not yet journaled)."""
 
     def __init__(self, point: str | None, nth: int) -> None:
         self.point, self.left = point, nth
+        self._counting = threading.Lock()  # `post` is reached on several threads
 
     @classmethod
     def parse(cls, text: str) -> _CrashPoint:
@@ -445,9 +475,10 @@ class _CrashPoint:
 
     def at(self, point: str) -> None:
         if point == self.point:
-            self.left -= 1
-            if self.left == 0:
-                os.kill(os.getpid(), signal.SIGKILL)
+            with self._counting:
+                self.left -= 1
+                if self.left == 0:
+                    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _order_fields(order) -> dict:
