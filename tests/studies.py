@@ -4,8 +4,12 @@ storage as the engine does (so a read never races a worker creating a fresh stor
 from __future__ import annotations
 
 import os
+import signal
+import sqlite3
 import subprocess
 import time
+from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import optuna
@@ -41,6 +45,43 @@ def wait_for(condition, timeout: float = 120.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for the study")
         time.sleep(0.1)
+
+
+def kill_when(process: subprocess.Popen, condition, timeout: float = 120.0) -> None:
+    """SIGKILL `process` at a moment `condition` holds: it is frozen (SIGSTOP) while the condition is
+    read, so what was read is what the kill leaves, however loaded the machine (a kill sent after a
+    plain check could land a trial later). The condition must read without waiting on a lock the
+    frozen process may hold (frozen_tally)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        process.send_signal(signal.SIGSTOP)
+        if condition():
+            process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=60)
+            return
+        process.send_signal(signal.SIGCONT)
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the moment to kill")
+        time.sleep(0.02)
+
+
+def frozen_tally(home: Path, name: str) -> Counter[str]:
+    """The study's trials by state, and `RUNNING claimed` for the running ones that record their worker,
+    read straight from its SQLite file, read-only and never waiting (empty when it is busy or not made
+    yet): what can be read while a worker is frozen holding a lock."""
+    uri = f"file:{home / 'runs' / 'studies.sqlite3'}?mode=ro"
+    query = (
+        "SELECT t.state, EXISTS (SELECT 1 FROM trial_user_attributes a WHERE a.trial_id = t.trial_id AND a.key = 'worker')"
+        " FROM trials t JOIN studies s ON s.study_id = t.study_id WHERE s.study_name = ?"
+    )
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=0)) as db:
+            rows = db.execute(query, (name,)).fetchall()
+    except sqlite3.OperationalError:  # locked, or no such file or table yet
+        return Counter()
+    tally = Counter(state for state, _ in rows)
+    tally["RUNNING claimed"] = sum(1 for state, claimed in rows if state == "RUNNING" and claimed)
+    return tally
 
 
 def trials_of(home: Path, name: str, state: optuna.trial.TrialState) -> list[optuna.trial.FrozenTrial]:

@@ -6,7 +6,6 @@ trial or run is stored."""
 from __future__ import annotations
 
 import re
-import signal
 from pathlib import Path
 
 import optuna
@@ -14,7 +13,7 @@ import pytest
 from rich.console import Console
 
 from engine.cli.output import ERROR, Column, print_labelled, print_line, print_table
-from tests.studies import load, start, states, trials_of, wait_for
+from tests.studies import frozen_tally, kill_when, load, start, states, trials_of
 from tests.test_user_errors import assert_one_line_error
 
 RUNNING, COMPLETE, FAIL = optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL
@@ -82,24 +81,16 @@ def test_a_study_whose_every_trial_fails_exits_2_with_the_reason(cli, home):
 def test_a_rerun_right_after_a_kill_fails_the_dead_trial_and_counts_the_rest(cli, home):
     """The default heartbeat (10 s, stale after 30 s) has not expired: the dead worker's process is
     what tells the rerun that its trial will never finish."""
-    orphans: list[optuna.trial.FrozenTrial] = []
-    for attempt in range(5):
-        # Killed while a trial runs with its worker recorded (a trial takes tens of ms). A kill that
-        # lands in the instant between a trial's start and its record leaves a trial only heartbeats
-        # can fail: that study is left and the next attempt uses a fresh one.
-        study = f"killed-{attempt}"
-        options = ("-s", "sma_cross", "--study", study, "--objectives", "sortino", "--sampler", "random")
-        process = start(home, *options, "--trials", "500")
-        wait_for(
-            lambda study=study: (
-                bool(trials_of(home, study, COMPLETE)) and any("worker" in t.user_attrs for t in trials_of(home, study, RUNNING))
-            )
-        )
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-        orphans = trials_of(home, study, RUNNING)
-        if len(orphans) == 1 and "worker" in orphans[0].user_attrs:
-            break
+    study = "killed"
+    options = ("-s", "sma_cross", "--study", study, "--objectives", "sortino", "--sampler", "random")
+    process = start(home, *options, "--trials", "500")
+
+    def a_trial_runs_with_its_worker_recorded() -> bool:
+        tally = frozen_tally(home, study)
+        return tally["COMPLETE"] >= 1 and tally["RUNNING claimed"] >= 1
+
+    kill_when(process, a_trial_runs_with_its_worker_recorded)
+    orphans = trials_of(home, study, RUNNING)
     assert len(orphans) == 1 and "worker" in orphans[0].user_attrs
     done = len(trials_of(home, study, COMPLETE))
     result = cli("optimize", *options, "--trials", str(done + 1))

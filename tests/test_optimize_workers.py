@@ -11,7 +11,7 @@ import time
 import optuna
 import pytest
 from postgres import postgres_server
-from studies import load, start, states, trials_in, trials_of, wait_for
+from studies import frozen_tally, kill_when, load, start, states, trials_in, trials_of, wait_for
 from test_cli import engine
 
 from engine.optimize.study import fail_stale_trials, open_storage, unclaimed_for
@@ -83,16 +83,10 @@ ONE_OBJECTIVE = ("--objectives", "sortino", "--sampler", "tpe", "--heartbeat", s
 
 
 def test_a_killed_worker_loses_only_its_running_trial(sample_home):
-    orphans: list[int] = []
-    for _attempt in range(3):  # kill while a trial runs (a trial takes a fraction of a second)
-        process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", *ONE_OBJECTIVE)
-        wait_for(lambda: len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE)) >= 2)
-        wait_for(lambda: bool(trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)))
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-        orphans = trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)
-        if orphans:
-            break
+    process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", *ONE_OBJECTIVE)
+    wait_for(lambda: len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE)) >= 2)
+    kill_when(process, lambda: frozen_tally(sample_home, "killed")["RUNNING"] >= 1)  # while a trial runs
+    orphans = trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)
     assert len(orphans) == 1
     # Its worker may have died before claiming it or sending a heartbeat: it is failed once three
     # heartbeats (a second each) have passed since it started, as the trial's own clock tells.
