@@ -40,7 +40,7 @@ from engine.usecases.backtest_run import journaled_backtest
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.model_helpers import model_strategy, write_planted
-from tests.postgres import postgres_server
+from tests.postgres import postgres_server, running_postgres
 from tests.test_cli import engine
 from tests.test_user_errors import assert_one_line_error
 
@@ -126,6 +126,54 @@ def test_a_storage_it_cannot_open_is_one_line_before_the_tui_starts(runs_home):
         result = engine(runs_home, "tui", "--storage", url, check=False)
         assert_one_line_error(result, pattern)
         assert "s3cret-pw" not in result.stdout + result.stderr
+
+
+def test_a_storage_url_whose_folder_does_not_exist_is_refused_and_nothing_is_made(runs_home, tmp_path):
+    folder = tmp_path / "nowhere" / "deeper"
+    result = engine(runs_home, "tui", "--storage", f"sqlite:///{folder / 'x.db'}", check=False, timeout=60)
+    assert_one_line_error(result, rf"cannot open the study storage .*: the folder {folder} does not exist$")
+    assert not (tmp_path / "nowhere").exists()
+
+
+async def test_a_run_store_that_becomes_a_file_is_a_line_on_the_screen_and_the_tui_stays_up(runs_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    runs = home / "runs"
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 2)
+        runs.rename(home / "runs-aside")
+        runs.write_text("")
+        problem = app.screen.query_one("#unreadable")
+        await until(pilot, lambda: problem.display)
+        assert str(problem.render()) == f"cannot read {runs}: Not a directory"
+        await pilot.press("down", "enter", "t")  # a run cannot be opened, the Studies screen has no storage to read
+        await pilot.pause()
+        assert isinstance(app.screen, StudiesScreen)
+        await pilot.press("escape")
+        runs.unlink()
+        (home / "runs-aside").rename(runs)
+        await until(pilot, lambda: not problem.display)
+        assert app.is_running and len(rows(app)) == 2
+
+
+async def test_a_study_storage_that_stops_is_a_line_on_the_screen_and_the_tui_stays_up(runs_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home / "data", home / "data")
+    with running_postgres() as server:
+        engine(home, "optimize", "-s", "sma_cross", "--storage", server.url, "--study", "shared", "--trials", "2")
+        app = EngineApp(Workspace(home), server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            screen = app.screen
+            await until(pilot, lambda: bool(screen.studies))
+            server.stop()
+            problem = screen.query_one("#unreadable")
+            await until(pilot, lambda: problem.display)
+            assert str(problem.render()).startswith(f"cannot read the study storage {server.url}: ")
+            await pilot.press("escape", "t")  # the screen opens again, saying the same
+            await until(pilot, lambda: app.screen.query_one("#unreadable").display)
+            assert app.is_running
 
 
 async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from engine.errors import UserError
 from engine.tui.compare import CompareScreen
 from engine.tui.data import DataScreen
+from engine.tui.live import failure_line
 from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.paper import PaperScreen
 from engine.tui.run_detail import RunDetailScreen
@@ -56,14 +57,13 @@ class EngineApp(App):
 
     def open_run(self, run_id: str, details: bool = False) -> None:
         """A paper session opens on its live view (`details`: on its results); any other run on its results."""
-        summary = self.workspace.runs.summary(run_id)
-        if summary.kind == "paper" and not details:
-            self.push_screen(PaperScreen(self.workspace.runs, run_id))
-            return
         try:
+            if self.workspace.runs.summary(run_id).kind == "paper" and not details:
+                self.push_screen(PaperScreen(self.workspace.runs, run_id))
+                return
             run = self.workspace.runs.load(run_id)
-        except UserError as error:  # running, failed or damaged: nothing to show in detail
-            self.notify(str(error), severity="warning")
+        except (UserError, OSError) as error:  # running, failed, damaged or unreadable: nothing to show in detail
+            self.notify(failure_line(error), severity="warning")
             return
         self.push_screen(RunDetailScreen(run))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Input
 from textual_plotext import PlotextPlot
 
 from engine.analytics.formatting import format_metric
@@ -69,12 +69,10 @@ class RunsScreen(LiveScreen):
         self.shown: list[RunSummary] = []
         self._previewed: tuple[str, str] | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter runs: any text of a row", id="filter")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield PlotextPlot(id="preview")
-        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -106,7 +104,7 @@ class RunsScreen(LiveScreen):
         return self.shown[table.cursor_row]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._preview()
+        self.read_safely(self._preview)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.app.open_run(str(event.row_key.value))
@@ -142,7 +140,7 @@ class RunsScreen(LiveScreen):
         box.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.refresh_live()
+        self.read_safely(self.refresh_live)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#runs", DataTable).focus()
