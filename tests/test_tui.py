@@ -28,13 +28,14 @@ from engine.optimize.study import STORAGE_FILE, list_studies
 from engine.report.breakdowns import ablation_table, fold_table, risk_gate_table, trade_table
 from engine.strategies.files import load_strategy
 from engine.strategies.resolution import resolve_strategy
+from engine.strategies.schema import parse_strategy
 from engine.tui.app import EngineApp
 from engine.tui.compare import CompareScreen
 from engine.tui.confirm import Confirm
 from engine.tui.data import DataScreen
 from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.run_detail import RunDetailScreen
-from engine.tui.runs import RunsScreen
+from engine.tui.runs import COLUMNS, RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest
 from engine.usecases.backtest_run import journaled_backtest
 from engine.workspace import Workspace
@@ -47,6 +48,17 @@ from tests.test_user_errors import assert_one_line_error
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
 SIZE = (160, 45)
 FROZEN = {"sma_cross": "20240102-093000-sma_cross-000001", "buy_and_hold": "20240102-093100-buy_and_hold-000002"}
+
+
+# Overlays after the planted model's threshold: the ablation's chain of them is long.
+MORE_OVERLAYS = [
+    {"kind": "trend", "window": 50, "scale": 0.5},
+    {"kind": "holding", "min_holding_bars": 2, "cooldown_bars": 1},
+    {"kind": "stops", "stop_loss": 0.05, "take_profit": 0.15, "trailing_stop": 0.08, "cooldown_bars": 2},
+    {"kind": "volatility_target", "target": 0.15, "window": 20, "max_scale": 1.0},
+    {"kind": "exposure_caps", "per_symbol": 0.5, "gross": 1.0},
+    {"kind": "drawdown_breaker", "max_drawdown": 0.15, "cooldown_bars": 5},
+]
 
 
 @pytest.fixture
@@ -182,7 +194,7 @@ async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen)
         assert [row[1] for row in rows(app)] == list(FROZEN.values())
-        assert [row[3:6] for row in rows(app)] == [
+        assert [[row[3], row[4], row[9]] for row in rows(app)] == [
             ["finished", "sma_cross", "SP500,NASDAQ"],
             ["finished", "buy_and_hold", "SP500,NASDAQ"],
         ]
@@ -192,13 +204,16 @@ async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
         await pilot.press("enter", "escape")  # back to the table, then the filter is cleared
         await pilot.pause()
         assert len(rows(app)) == 2
-        app.screen.query_one("#runs").move_cursor(column=8)  # sharpe, highest last after two presses
+        table = app.screen.query_one("#runs")
+        assert str(table.columns["run"].label) == "run ▲"  # by run id at first
+        await pilot.press(*["right"] * 6, "s")  # the cursor on sharpe: sorted by it, then reversed
+        await pilot.pause()
+        ascending = [float(row[6]) for row in rows(app)]
+        assert str(table.columns["sharpe"].label) == "sharpe ▲" and str(table.columns["run"].label) == "run  "
         await pilot.press("s")
         await pilot.pause()
-        ascending = [float(row[8]) for row in rows(app)]
-        await pilot.press("s")
-        await pilot.pause()
-        assert [float(row[8]) for row in rows(app)] == sorted(ascending, reverse=True) and ascending == sorted(ascending)
+        assert [float(row[6]) for row in rows(app)] == sorted(ascending, reverse=True) and ascending == sorted(ascending)
+        assert str(table.columns["sharpe"].label) == "sharpe ▼"
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunDetailScreen)
@@ -207,6 +222,37 @@ async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
         assert metrics.row_count > 20 and "buy & hold" in [str(column.label) for column in metrics.columns.values()]
         await pilot.press("escape")
         assert isinstance(app.screen, RunsScreen)
+
+
+async def test_at_120_columns_the_metrics_show_and_a_refresh_keeps_the_scroll_and_the_cursor(runs_home, sample_home, tmp_path):
+    """A run of 24 symbols lists the first three and how many more (in full they pushed the metrics
+    off the screen); the table scrolled to its right edge stays there, its cursor on its run, while
+    the refresh adds a run."""
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    shutil.copytree(sample_home / "data" / "bars" / "1h", home / "data" / "bars" / "1h")
+    workspace = Workspace(home)
+    symbols = [f"SYN{number:02d}" for number in range(24)]
+    wide = load_strategy("sma_cross").with_overrides(data={"symbols": symbols, "timeframe": "1h"})
+    wide_run = journaled_backtest(resolve_strategy(wide, workspace=workspace), workspace, ["engine", "backtest"]).run_id
+    app = app_over(home)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 3)
+        table = app.screen.query_one("#runs")
+        assert rows(app)[-1][9] == "SYN00,SYN01,SYN02 +21"
+        right_of_max_dd = sum(column.get_render_width(table) for column in table.ordered_columns[: COLUMNS.index("max dd") + 1])
+        assert right_of_max_dd <= table.scrollable_content_region.width
+        await pilot.press("down", "down", *["right"] * 10)  # the wide run's period, the last column
+        await until(pilot, lambda: table.scroll_x > 0)
+        scrolled, cursor = table.scroll_x, table.cursor_coordinate
+        journal = workspace.runs.open("backtest", "sma_cross", ["engine", "backtest"])
+        journal.progress(10, 100, force=True)
+        await until(pilot, lambda: len(rows(app)) == 4)
+        await pilot.pause(0.2)
+        assert (table.scroll_x, table.cursor_coordinate) == (scrolled, cursor) and app.screen.highlighted.run_id == wide_run
+        journal.fail("stopped by the test")
+        await pilot.press("slash", *"syn23")  # the filter reads every symbol, shown or not
+        await until(pilot, lambda: [row[1] for row in rows(app)] == [wide_run])
 
 
 async def test_a_running_run_updates_live_and_the_refresh_pauses(runs_home, tmp_path):
@@ -258,11 +304,12 @@ async def test_a_model_run_shows_its_trades_folds_and_ablation(tmp_path, monkeyp
     workspace = Workspace(tmp_path)
     write_planted(workspace.data)
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
-    resolved = resolve_strategy(model_strategy("mlp", epochs=3))
+    planted = model_strategy("mlp", epochs=3).model_dump()
+    resolved = resolve_strategy(parse_strategy({**planted, "overlays": [*planted["overlays"], *MORE_OVERLAYS]}, "test strategy"))
     run_id = journaled_backtest(resolved, workspace, ["engine", "backtest", "--ablation"], ablation=True).run_id
     run = workspace.runs.load(run_id)
     app = app_over(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunDetailScreen)
@@ -272,6 +319,8 @@ async def test_a_model_run_shows_its_trades_folds_and_ablation(tmp_path, monkeyp
             await pilot.pause()
             table = app.screen.query_one(f"#{tab}")
             shown[tab] = [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
+        ablation = app.screen.query_one("#ablation")  # the chain's overlays wrap: every column on the screen
+        assert sum(column.get_render_width(ablation) for column in ablation.columns.values()) <= ablation.size.width
     # The report's cells: each trade's dates, return and costs, each fold's prediction period and
     # out-of-sample figures, each overlay step's metrics.
     slippage = run.config["strategy"]["costs"]["slippage_bps"] / 1e4
