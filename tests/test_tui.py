@@ -120,6 +120,29 @@ def test_engine_tui_opens_in_a_terminal_on_the_runs_and_quits(runs_home):
     assert terminal.exitstatus == 0
 
 
+FIRST_FRAME = """
+import asyncio, sys
+from engine.tui.app import EngineApp
+from engine.workspace import Workspace
+
+async def first_frame():
+    async with EngineApp(Workspace.from_env()).run_test() as pilot:
+        await pilot.pause()
+
+asyncio.run(first_frame())
+print(sorted({"optuna", "scipy", "vectorbt"} & set(sys.modules)))
+"""
+
+
+def test_the_first_frame_imports_none_of_the_other_screens_libraries(runs_home):
+    """The Runs screen came after about 5 s: the app imported every screen, and with them vectorbt,
+    scipy and optuna, which only the screens opened later use."""
+    environment = {**os.environ, "ENGINE_HOME": str(runs_home), "PYTHONPATH": str(Path(__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", FIRST_FRAME], env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_a_workspace_that_is_missing_or_a_file_is_one_line_before_the_tui_starts(tmp_path):
     assert_one_line_error(
         engine(tmp_path / "missing", "tui", check=False), r"missing \(ENGINE_HOME, or the current folder\) does not exist$"
