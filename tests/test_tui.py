@@ -16,7 +16,7 @@ import optuna
 import pandas as pd
 import pexpect
 import pytest
-from textual.widgets import TabbedContent
+from textual.widgets import Input, Label, TabbedContent
 
 from engine.kernel.risk import risk_summary
 from engine.news.model_files import DEFAULT_MODEL
@@ -398,6 +398,42 @@ def test_studies_snapshot(studies_home, snap_compare):
     assert snap_compare(app_over(studies_home), press=("t",), terminal_size=SIZE)
 
 
+def footer_keys(app: EngineApp) -> set[str]:
+    """The keys whose bindings the footer shows whole within the screen."""
+    width = app.screen.size.width
+    return {key.key for key in app.screen.query("FooterKey") if key.region.width and key.region.right <= width}
+
+
+async def test_at_80x24_the_footers_keys_the_pareto_front_and_the_form_show(studies_home):
+    app = app_over(studies_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert {"slash", "s", "space", "c", "n", "t", "d", "q"} <= footer_keys(app)
+        await pilot.press("t")
+        await until(pilot, lambda: bool(app.screen.studies))
+        assert {"escape", "a", "r", "x", "q"} <= footer_keys(app)
+        assert app.screen.query_one("#front").size.height >= 10  # room for its axes and points
+        await pilot.press("escape", "n")
+        await pilot.pause()
+        boxes = list(app.screen.query(Input))
+        assert all(box.content_region.width >= len(box.placeholder) for box in boxes) and len(boxes) == 5
+        assert app.screen.max_scroll_y == 0  # the whole form on the screen
+
+
+@pytest.mark.parametrize("size", [(120, 30), (80, 24)])
+async def test_a_confirmation_shows_its_whole_question(runs_home, size):
+    """As wide as its question where the screen has room (a fixed 70 columns cut it), wrapped where not."""
+    question = "Trip the kill switch of 20240102-093000-paper-000001: cancel its open orders and send no more?"
+    app = app_over(runs_home)
+    async with app.run_test(size=size) as pilot:
+        app.push_screen(Confirm(question))
+        await pilot.pause()
+        label, dialog = app.screen.query_one(Label), app.screen.query_one("Confirm > Vertical")
+        assert dialog.content_region.contains_region(label.region) and dialog.region.right <= size[0]
+        lines = label.size.height
+        assert lines == (1 if size[0] == 120 else 2) and label.size.width * lines >= len(question)
+
+
 async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(runs_home, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     shutil.copytree(runs_home, home)
@@ -408,8 +444,8 @@ async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(run
         await pilot.pause()
         assert isinstance(app.screen, NewBacktestScreen)
         app.screen.query_one("#strategy").value = "sma_cross"
-        app.screen.query_one("#start").value = "2010-01-01"
-        await pilot.click("#run")
+        await pilot.click("#start")
+        await pilot.press(*"2010-01-01", "enter")  # Enter in a box runs it, as the button does
         await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         run = app.screen.run
         assert run.metrics["strategy"]["start"].startswith("2010-01-04")

@@ -21,7 +21,7 @@ class LiveScreen(Screen):
     DEFAULT_CSS = """
     #unreadable { height: auto; padding: 0 1; color: $error; display: none; }
     """
-    BINDINGS = [Binding("p", "pause", "Pause refresh")]
+    BINDINGS = [Binding("p", "pause", "Pause", tooltip="Pause or resume the refresh")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -32,7 +32,7 @@ class LiveScreen(Screen):
         yield Header()
         yield from self.compose_body()
         yield Static(id="unreadable")
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         """The widgets between the header and the footer (subclasses)."""

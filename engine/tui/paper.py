@@ -32,8 +32,8 @@ class PaperScreen(LiveScreen):
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("x", "stop", "Stop session"),
-        Binding("k", "halt", "Kill switch"),
+        Binding("x", "stop", "Stop", tooltip="Stop the session"),
+        Binding("k", "halt", "Kill", tooltip="Trip the kill switch"),
         Binding("enter", "results", "Results"),
     ]
 

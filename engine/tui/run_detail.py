@@ -26,7 +26,10 @@ OVERLAYS_WIDTH = 30
 
 
 class RunDetailScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("o", "open_report", "Open report")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("o", "open_report", "Report", tooltip="Open the HTML report"),
+    ]
 
     def __init__(self, run: StoredRun) -> None:
         super().__init__()
@@ -57,7 +60,7 @@ class RunDetailScreen(Screen):
                     yield DataTable(id="risk", cursor_type="row")
             with TabPane("Config", id="config-tab"):
                 yield Static(json.dumps(self.run.config, indent=2), id="config")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         run = self.run

@@ -71,12 +71,13 @@ class RunsScreen(LiveScreen):
     #preview { height: 2fr; }
     """
     BINDINGS = [
+        Binding("p", "pause", "Pause", show=False),  # still pauses; out of the footer so that t, d and q fit in 80 columns
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("s", "sort", "Sort"),
         Binding("space", "mark", "Mark"),
-        Binding("c", "compare", "Compare marked"),
-        Binding("n", "app.new_backtest", "New backtest"),
+        Binding("c", "compare", "Compare", tooltip="Compare the marked runs"),
+        Binding("n", "app.new_backtest", "New", tooltip="Start a new backtest"),
         Binding("t", "app.studies", "Studies"),
         Binding("d", "app.data", "Data"),
     ]

@@ -52,17 +52,18 @@ class StudiesScreen(LiveScreen):
     REFRESH_SECONDS = 2.0
     READ_ERRORS = (*LiveScreen.READ_ERRORS, *STORAGE_ERRORS)
     DEFAULT_CSS = """
-    #studies { height: 8; }
+    #studies { height: auto; max-height: 8; }
     #progress { height: auto; padding: 0 1; }
     #exits { height: auto; padding: 0 1; color: $error; }
-    #front { height: 1fr; }
-    #trials { height: 1fr; }
+    /* The front keeps room for its axes at 80x24: below about 10 lines plotext collapses them. */
+    #front { height: 2fr; min-height: 12; }
+    #trials { height: 1fr; min-height: 4; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("a", "start", "Start a study"),
+        Binding("a", "start", "Start", tooltip="Start a study"),
         Binding("r", "resume", "Resume"),
-        Binding("x", "stop", "Stop workers"),
+        Binding("x", "stop", "Stop", tooltip="Stop the study's running workers"),
     ]
 
     def __init__(self, workspace: Workspace, storage: str | None = None) -> None:
