@@ -17,12 +17,13 @@ ENGINE = [sys.executable, "-m", "engine"]
 
 
 def engine(
-    home: Path, *args: str, check: bool = True, cwd: Path | None = None, python: tuple[str, ...] = ()
+    home: Path, *args: str, check: bool = True, cwd: Path | None = None, python: tuple[str, ...] = (), timeout: float = 600
 ) -> subprocess.CompletedProcess:
-    """`engine ARGS` in ENGINE_HOME=home; `python`: options for the interpreter, such as -X importtime."""
+    """`engine ARGS` in ENGINE_HOME=home; `python`: options for the interpreter, such as -X importtime; `timeout`:
+    shorter for a command that should refuse at once (a TUI that starts instead would wait for a key)."""
     env = {**os.environ, "ENGINE_HOME": str(home), "COLUMNS": "200"}
     command = [sys.executable, *python, *ENGINE[1:], *args]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=cwd)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
     if check and result.returncode != 0:
         raise AssertionError(f"engine {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result

@@ -16,7 +16,7 @@ import optuna
 import pandas as pd
 import pexpect
 import pytest
-from textual.widgets import TabbedContent
+from textual.widgets import Input, Label, TabbedContent
 
 from engine.kernel.risk import risk_summary
 from engine.news.model_files import DEFAULT_MODEL
@@ -28,25 +28,37 @@ from engine.optimize.study import STORAGE_FILE, list_studies
 from engine.report.breakdowns import ablation_table, fold_table, risk_gate_table, trade_table
 from engine.strategies.files import load_strategy
 from engine.strategies.resolution import resolve_strategy
+from engine.strategies.schema import parse_strategy
 from engine.tui.app import EngineApp
 from engine.tui.compare import CompareScreen
 from engine.tui.confirm import Confirm
 from engine.tui.data import DataScreen
 from engine.tui.new_backtest import NewBacktestScreen
 from engine.tui.run_detail import RunDetailScreen
-from engine.tui.runs import RunsScreen
+from engine.tui.runs import COLUMNS, RunsScreen
 from engine.tui.studies import StudiesScreen, StudyRequest
 from engine.usecases.backtest_run import journaled_backtest
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.model_helpers import model_strategy, write_planted
-from tests.postgres import postgres_server
+from tests.postgres import postgres_server, running_postgres
 from tests.test_cli import engine
 from tests.test_user_errors import assert_one_line_error
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
 SIZE = (160, 45)
 FROZEN = {"sma_cross": "20240102-093000-sma_cross-000001", "buy_and_hold": "20240102-093100-buy_and_hold-000002"}
+
+
+# Overlays after the planted model's threshold: the ablation's chain of them is long.
+MORE_OVERLAYS = [
+    {"kind": "trend", "window": 50, "scale": 0.5},
+    {"kind": "holding", "min_holding_bars": 2, "cooldown_bars": 1},
+    {"kind": "stops", "stop_loss": 0.05, "take_profit": 0.15, "trailing_stop": 0.08, "cooldown_bars": 2},
+    {"kind": "volatility_target", "target": 0.15, "window": 20, "max_scale": 1.0},
+    {"kind": "exposure_caps", "per_symbol": 0.5, "gross": 1.0},
+    {"kind": "drawdown_breaker", "max_drawdown": 0.15, "cooldown_bars": 5},
+]
 
 
 @pytest.fixture
@@ -108,6 +120,29 @@ def test_engine_tui_opens_in_a_terminal_on_the_runs_and_quits(runs_home):
     assert terminal.exitstatus == 0
 
 
+FIRST_FRAME = """
+import asyncio, sys
+from engine.tui.app import EngineApp
+from engine.workspace import Workspace
+
+async def first_frame():
+    async with EngineApp(Workspace.from_env()).run_test() as pilot:
+        await pilot.pause()
+
+asyncio.run(first_frame())
+print(sorted({"optuna", "scipy", "vectorbt"} & set(sys.modules)))
+"""
+
+
+def test_the_first_frame_imports_none_of_the_other_screens_libraries(runs_home):
+    """The Runs screen came after about 5 s: the app imported every screen, and with them vectorbt,
+    scipy and optuna, which only the screens opened later use."""
+    environment = {**os.environ, "ENGINE_HOME": str(runs_home), "PYTHONPATH": str(Path(__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", FIRST_FRAME], env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_a_workspace_that_is_missing_or_a_file_is_one_line_before_the_tui_starts(tmp_path):
     assert_one_line_error(
         engine(tmp_path / "missing", "tui", check=False), r"missing \(ENGINE_HOME, or the current folder\) does not exist$"
@@ -128,13 +163,61 @@ def test_a_storage_it_cannot_open_is_one_line_before_the_tui_starts(runs_home):
         assert "s3cret-pw" not in result.stdout + result.stderr
 
 
+def test_a_storage_url_whose_folder_does_not_exist_is_refused_and_nothing_is_made(runs_home, tmp_path):
+    folder = tmp_path / "nowhere" / "deeper"
+    result = engine(runs_home, "tui", "--storage", f"sqlite:///{folder / 'x.db'}", check=False, timeout=60)
+    assert_one_line_error(result, rf"cannot open the study storage .*: the folder {folder} does not exist$")
+    assert not (tmp_path / "nowhere").exists()
+
+
+async def test_a_run_store_that_becomes_a_file_is_a_line_on_the_screen_and_the_tui_stays_up(runs_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    runs = home / "runs"
+    app = app_over(home)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 2)
+        runs.rename(home / "runs-aside")
+        runs.write_text("")
+        problem = app.screen.query_one("#unreadable")
+        await until(pilot, lambda: problem.display)
+        assert str(problem.render()) == f"cannot read {runs}: Not a directory"
+        await pilot.press("down", "enter", "t")  # a run cannot be opened, the Studies screen has no storage to read
+        await pilot.pause()
+        assert isinstance(app.screen, StudiesScreen)
+        await pilot.press("escape")
+        runs.unlink()
+        (home / "runs-aside").rename(runs)
+        await until(pilot, lambda: not problem.display)
+        assert app.is_running and len(rows(app)) == 2
+
+
+async def test_a_study_storage_that_stops_is_a_line_on_the_screen_and_the_tui_stays_up(runs_home, tmp_path):
+    home = tmp_path / "home"
+    shutil.copytree(runs_home / "data", home / "data")
+    with running_postgres() as server:
+        engine(home, "optimize", "-s", "sma_cross", "--storage", server.url, "--study", "shared", "--trials", "2")
+        app = EngineApp(Workspace(home), server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("t")
+            screen = app.screen
+            await until(pilot, lambda: bool(screen.studies))
+            server.stop()
+            problem = screen.query_one("#unreadable")
+            await until(pilot, lambda: problem.display)
+            assert str(problem.render()).startswith(f"cannot read the study storage {server.url}: ")
+            await pilot.press("escape", "t")  # the screen opens again, saying the same
+            await until(pilot, lambda: app.screen.query_one("#unreadable").display)
+            assert app.is_running
+
+
 async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
     app = app_over(runs_home)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, RunsScreen)
         assert [row[1] for row in rows(app)] == list(FROZEN.values())
-        assert [row[3:6] for row in rows(app)] == [
+        assert [[row[3], row[4], row[9]] for row in rows(app)] == [
             ["finished", "sma_cross", "SP500,NASDAQ"],
             ["finished", "buy_and_hold", "SP500,NASDAQ"],
         ]
@@ -144,13 +227,16 @@ async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
         await pilot.press("enter", "escape")  # back to the table, then the filter is cleared
         await pilot.pause()
         assert len(rows(app)) == 2
-        app.screen.query_one("#runs").move_cursor(column=8)  # sharpe, highest last after two presses
+        table = app.screen.query_one("#runs")
+        assert str(table.columns["run"].label) == "run ▲"  # by run id at first
+        await pilot.press(*["right"] * 6, "s")  # the cursor on sharpe: sorted by it, then reversed
+        await pilot.pause()
+        ascending = [float(row[6]) for row in rows(app)]
+        assert str(table.columns["sharpe"].label) == "sharpe ▲" and str(table.columns["run"].label) == "run  "
         await pilot.press("s")
         await pilot.pause()
-        ascending = [float(row[8]) for row in rows(app)]
-        await pilot.press("s")
-        await pilot.pause()
-        assert [float(row[8]) for row in rows(app)] == sorted(ascending, reverse=True) and ascending == sorted(ascending)
+        assert [float(row[6]) for row in rows(app)] == sorted(ascending, reverse=True) and ascending == sorted(ascending)
+        assert str(table.columns["sharpe"].label) == "sharpe ▼"
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunDetailScreen)
@@ -159,6 +245,37 @@ async def test_runs_are_listed_filtered_sorted_and_opened(runs_home):
         assert metrics.row_count > 20 and "buy & hold" in [str(column.label) for column in metrics.columns.values()]
         await pilot.press("escape")
         assert isinstance(app.screen, RunsScreen)
+
+
+async def test_at_120_columns_the_metrics_show_and_a_refresh_keeps_the_scroll_and_the_cursor(runs_home, sample_home, tmp_path):
+    """A run of 24 symbols lists the first three and how many more (in full they pushed the metrics
+    off the screen); the table scrolled to its right edge stays there, its cursor on its run, while
+    the refresh adds a run."""
+    home = tmp_path / "home"
+    shutil.copytree(runs_home, home)
+    shutil.copytree(sample_home / "data" / "bars" / "1h", home / "data" / "bars" / "1h")
+    workspace = Workspace(home)
+    symbols = [f"SYN{number:02d}" for number in range(24)]
+    wide = load_strategy("sma_cross").with_overrides(data={"symbols": symbols, "timeframe": "1h"})
+    wide_run = journaled_backtest(resolve_strategy(wide, workspace=workspace), workspace, ["engine", "backtest"]).run_id
+    app = app_over(home)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 3)
+        table = app.screen.query_one("#runs")
+        assert rows(app)[-1][9] == "SYN00,SYN01,SYN02 +21"
+        right_of_max_dd = sum(column.get_render_width(table) for column in table.ordered_columns[: COLUMNS.index("max dd") + 1])
+        assert right_of_max_dd <= table.scrollable_content_region.width
+        await pilot.press("down", "down", *["right"] * 10)  # the wide run's period, the last column
+        await until(pilot, lambda: table.scroll_x > 0)
+        scrolled, cursor = table.scroll_x, table.cursor_coordinate
+        journal = workspace.runs.open("backtest", "sma_cross", ["engine", "backtest"])
+        journal.progress(10, 100, force=True)
+        await until(pilot, lambda: len(rows(app)) == 4)
+        await pilot.pause(0.2)
+        assert (table.scroll_x, table.cursor_coordinate) == (scrolled, cursor) and app.screen.highlighted.run_id == wide_run
+        journal.fail("stopped by the test")
+        await pilot.press("slash", *"syn23")  # the filter reads every symbol, shown or not
+        await until(pilot, lambda: [row[1] for row in rows(app)] == [wide_run])
 
 
 async def test_a_running_run_updates_live_and_the_refresh_pauses(runs_home, tmp_path):
@@ -210,11 +327,12 @@ async def test_a_model_run_shows_its_trades_folds_and_ablation(tmp_path, monkeyp
     workspace = Workspace(tmp_path)
     write_planted(workspace.data)
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
-    resolved = resolve_strategy(model_strategy("mlp", epochs=3))
+    planted = model_strategy("mlp", epochs=3).model_dump()
+    resolved = resolve_strategy(parse_strategy({**planted, "overlays": [*planted["overlays"], *MORE_OVERLAYS]}, "test strategy"))
     run_id = journaled_backtest(resolved, workspace, ["engine", "backtest", "--ablation"], ablation=True).run_id
     run = workspace.runs.load(run_id)
     app = app_over(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunDetailScreen)
@@ -224,6 +342,8 @@ async def test_a_model_run_shows_its_trades_folds_and_ablation(tmp_path, monkeyp
             await pilot.pause()
             table = app.screen.query_one(f"#{tab}")
             shown[tab] = [[str(cell) for cell in table.get_row_at(row)] for row in range(table.row_count)]
+        ablation = app.screen.query_one("#ablation")  # the chain's overlays wrap: every column on the screen
+        assert sum(column.get_render_width(ablation) for column in ablation.columns.values()) <= ablation.size.width
     # The report's cells: each trade's dates, return and costs, each fold's prediction period and
     # out-of-sample figures, each overlay step's metrics.
     slippage = run.config["strategy"]["costs"]["slippage_bps"] / 1e4
@@ -278,6 +398,42 @@ def test_studies_snapshot(studies_home, snap_compare):
     assert snap_compare(app_over(studies_home), press=("t",), terminal_size=SIZE)
 
 
+def footer_keys(app: EngineApp) -> set[str]:
+    """The keys whose bindings the footer shows whole within the screen."""
+    width = app.screen.size.width
+    return {key.key for key in app.screen.query("FooterKey") if key.region.width and key.region.right <= width}
+
+
+async def test_at_80x24_the_footers_keys_the_pareto_front_and_the_form_show(studies_home):
+    app = app_over(studies_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert {"slash", "s", "space", "c", "n", "t", "d", "q"} <= footer_keys(app)
+        await pilot.press("t")
+        await until(pilot, lambda: bool(app.screen.studies))
+        assert {"escape", "a", "r", "x", "q"} <= footer_keys(app)
+        assert app.screen.query_one("#front").size.height >= 10  # room for its axes and points
+        await pilot.press("escape", "n")
+        await pilot.pause()
+        boxes = list(app.screen.query(Input))
+        assert all(box.content_region.width >= len(box.placeholder) for box in boxes) and len(boxes) == 5
+        assert app.screen.max_scroll_y == 0  # the whole form on the screen
+
+
+@pytest.mark.parametrize("size", [(120, 30), (80, 24)])
+async def test_a_confirmation_shows_its_whole_question(runs_home, size):
+    """As wide as its question where the screen has room (a fixed 70 columns cut it), wrapped where not."""
+    question = "Trip the kill switch of 20240102-093000-paper-000001: cancel its open orders and send no more?"
+    app = app_over(runs_home)
+    async with app.run_test(size=size) as pilot:
+        app.push_screen(Confirm(question))
+        await pilot.pause()
+        label, dialog = app.screen.query_one(Label), app.screen.query_one("Confirm > Vertical")
+        assert dialog.content_region.contains_region(label.region) and dialog.region.right <= size[0]
+        lines = label.size.height
+        assert lines == (1 if size[0] == 120 else 2) and label.size.width * lines >= len(question)
+
+
 async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(runs_home, tmp_path, monkeypatch, capsys):
     home = tmp_path / "home"
     shutil.copytree(runs_home, home)
@@ -288,8 +444,8 @@ async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(run
         await pilot.pause()
         assert isinstance(app.screen, NewBacktestScreen)
         app.screen.query_one("#strategy").value = "sma_cross"
-        app.screen.query_one("#start").value = "2010-01-01"
-        await pilot.click("#run")
+        await pilot.click("#start")
+        await pilot.press(*"2010-01-01", "enter")  # Enter in a box runs it, as the button does
         await until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         run = app.screen.run
         assert run.metrics["strategy"]["start"].startswith("2010-01-04")

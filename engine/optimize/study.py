@@ -70,10 +70,9 @@ def open_storage(url: str, heartbeat: int) -> optuna.storages.RDBStorage:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise OptimizeError("--storage: an in-memory SQLite database cannot hold a study; give a file")
-        try:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OptimizeError(f"cannot open the study storage {safe_url(url)}: {error.filename}: {error.strerror}") from None
+        folder = Path(parsed.database).parent
+        if not folder.is_dir():  # a mistyped path would make folders and a database where nobody looks
+            raise OptimizeError(f"cannot open the study storage {safe_url(url)}: the folder {folder} does not exist")
     # SQLite waits for the other workers' writes; PostgreSQL gives up on an unreachable host in 10 s.
     connect = {"timeout": 60} if parsed.get_backend_name() == "sqlite" else {"connect_timeout": 10}
     if parsed.get_backend_name() == "sqlite" and not sqlalchemy.event.contains(sqlalchemy.engine.Engine, "connect", _sqlite_wal):
@@ -91,10 +90,32 @@ def open_storage(url: str, heartbeat: int) -> optuna.storages.RDBStorage:
                     url, engine_kwargs={"connect_args": connect}, heartbeat_interval=heartbeat, grace_period=3 * heartbeat
                 )
     except (sqlalchemy.exc.SQLAlchemyError, ImportError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        if parsed.password:
-            reason = reason.replace(parsed.password, "***")
-        raise OptimizeError(f"cannot open the study storage {safe_url(url)}: {reason}") from None
+        raise storage_failure("open", url, error) from None
+
+
+def workspace_storage(url: str | None, workspace: Workspace, heartbeat: int) -> optuna.storages.RDBStorage:
+    """The storage a command names, or else the run store's SQLite file; only the run store's own
+    folder is made if missing (a named one must exist: see `open_storage`)."""
+    if url is None:
+        try:
+            workspace.runs.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OptimizeError(f"cannot make the run store {workspace.runs.root}: {error.strerror}") from None
+    return open_storage(url or default_storage(workspace), heartbeat)
+
+
+STORAGE_ERRORS = (sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError)  # a database that went away
+
+
+def storage_failure(doing: str, url: str, error: BaseException) -> OptimizeError:
+    """One line for a storage that failed (`doing`: open, read): the database's own first line of
+    the reason (Optuna wraps SQLAlchemy's errors, which wrap the driver's), without the password."""
+    cause = error.__cause__ if isinstance(error, optuna.exceptions.StorageInternalError) and error.__cause__ else error
+    reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
+    password = sqlalchemy.engine.make_url(url).password
+    if password:
+        reason = reason.replace(password, "***")
+    return OptimizeError(f"cannot {doing} the study storage {safe_url(url)}: {reason}")
 
 
 def _creating_elsewhere(error: BaseException) -> bool:
@@ -171,7 +192,7 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
     pruner = MedianPruner(n_startup_trials=5) if len(objectives) == 1 else NopPruner()
     spec = read_space_file(Path(settings.space_file)) if settings.space_file else None
     space = SearchSpace.of(strategy, spec, settings.space_file, workspace.registry)
-    storage = open_storage(settings.storage or default_storage(workspace), settings.heartbeat)
+    storage = workspace_storage(settings.storage, workspace, settings.heartbeat)
     name = settings.study or strategy.name
     try:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
@@ -234,7 +255,7 @@ def _check_existing(study, strategy, space, space_source, objectives, storage, w
 
 def list_studies(storage_url: str | None, workspace: Workspace) -> list[dict]:
     """Every study in the storage: name, strategy, objectives, trials finished and in all, when it began."""
-    return summarize_studies(open_storage(storage_url or default_storage(workspace), heartbeat=DEFAULT_HEARTBEAT))
+    return summarize_studies(workspace_storage(storage_url, workspace, DEFAULT_HEARTBEAT))
 
 
 def summarize_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
@@ -255,7 +276,7 @@ def summarize_studies(storage: optuna.storages.BaseStorage) -> list[dict]:
 
 def load_study(name: str, storage_url: str | None, workspace: Workspace, heartbeat: int = DEFAULT_HEARTBEAT) -> OpenStudy:
     """An existing study as `engine optimize` created it (for show and export)."""
-    storage = open_storage(storage_url or default_storage(workspace), heartbeat)
+    storage = workspace_storage(storage_url, workspace, heartbeat)
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:

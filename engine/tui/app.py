@@ -11,14 +11,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.errors import UserError
-from engine.tui.compare import CompareScreen
-from engine.tui.data import DataScreen
-from engine.tui.new_backtest import NewBacktestScreen
-from engine.tui.paper import PaperScreen
-from engine.tui.run_detail import RunDetailScreen
+from engine.tui.live import failure_line
 from engine.tui.runs import RunsScreen
-from engine.tui.studies import StudiesScreen
 from engine.workspace import Workspace
+
+# The other screens are imported when first opened: between them they import vectorbt, scipy and
+# optuna, seconds before the first frame that the Runs screen needs none of.
 
 
 class EngineApp(App):
@@ -42,12 +40,18 @@ class EngineApp(App):
         yield SystemCommand("Studies", "Optuna studies: trials, the Pareto front, workers", self.action_studies)
 
     def action_data(self) -> None:
+        from engine.tui.data import DataScreen
+
         self.push_screen(DataScreen(self.workspace))
 
     def action_new_backtest(self) -> None:
+        from engine.tui.new_backtest import NewBacktestScreen
+
         self.push_screen(NewBacktestScreen(self.workspace))
 
     def action_studies(self) -> None:
+        from engine.tui.studies import StudiesScreen
+
         self.push_screen(StudiesScreen(self.workspace, self.storage))
 
     def action_runs(self) -> None:
@@ -56,16 +60,20 @@ class EngineApp(App):
 
     def open_run(self, run_id: str, details: bool = False) -> None:
         """A paper session opens on its live view (`details`: on its results); any other run on its results."""
-        summary = self.workspace.runs.summary(run_id)
-        if summary.kind == "paper" and not details:
-            self.push_screen(PaperScreen(self.workspace.runs, run_id))
-            return
+        from engine.tui.paper import PaperScreen
+        from engine.tui.run_detail import RunDetailScreen
+
         try:
+            if self.workspace.runs.summary(run_id).kind == "paper" and not details:
+                self.push_screen(PaperScreen(self.workspace.runs, run_id))
+                return
             run = self.workspace.runs.load(run_id)
-        except UserError as error:  # running, failed or damaged: nothing to show in detail
-            self.notify(str(error), severity="warning")
+        except (UserError, OSError) as error:  # running, failed, damaged or unreadable: nothing to show in detail
+            self.notify(failure_line(error), severity="warning")
             return
         self.push_screen(RunDetailScreen(run))
 
     def compare_runs(self, run_ids: list[str]) -> None:
+        from engine.tui.compare import CompareScreen
+
         self.push_screen(CompareScreen([self.workspace.runs.load(run_id) for run_id in run_ids]))

@@ -14,8 +14,10 @@ class Confirm(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     Confirm { align: center middle; }
-    Confirm > Vertical { width: 70; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
-    Confirm Horizontal { height: auto; margin-top: 1; }
+    /* As wide as its question, which wraps only where the screen is narrower (a fixed width cut it). */
+    Confirm > Vertical { width: auto; max-width: 100%; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
+    Confirm Label { width: auto; max-width: 100%; }
+    Confirm Horizontal { width: auto; height: auto; margin-top: 1; }
     """
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
 

@@ -42,7 +42,7 @@ class DataScreen(Screen):
         yield PlotextPlot(id="prices")
         yield Static(id="news-note")
         yield DataTable(id="news", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = "Data", f"{len(self.series)} stored series"

@@ -1,5 +1,6 @@
-"""New backtest: pick a strategy (and, if wanted, other symbols, a period, costs), run it in a
-background worker with its progress shown, and land on the run's detail. Esc goes back."""
+"""New backtest: pick a strategy (and, if wanted, other symbols, a period, costs), run it (the button,
+or Enter in any box) in a background worker with its progress shown, and land on the run's detail.
+Esc goes back."""
 
 from __future__ import annotations
 
@@ -35,10 +36,10 @@ class _ProgressToScreen:
 
 class NewBacktestScreen(Screen):
     DEFAULT_CSS = """
-    NewBacktestScreen Input, NewBacktestScreen Select { margin: 0 1 1 1; }
+    NewBacktestScreen Input, NewBacktestScreen Select { margin: 0 1; }  /* no blank lines: the form fits 80x24 */
     NewBacktestScreen Label, NewBacktestScreen Button { margin: 0 1; }
-    NewBacktestScreen .period { height: auto; }
-    NewBacktestScreen .period Input { width: 1fr; }
+    NewBacktestScreen .pair { height: auto; }
+    NewBacktestScreen .pair Input { width: 1fr; }
     #stage { margin: 1 1 0 1; }
     #progress { display: none; }
     """
@@ -55,20 +56,31 @@ class NewBacktestScreen(Screen):
         yield Select(strategies, id="strategy", prompt="pick a strategy")
         yield Label("symbols (comma-separated; empty: the strategy's)")
         yield Input(id="symbols")
-        with Horizontal(classes="period"):
+        # Two boxes a row: four in one cut their placeholders at 80 columns.
+        with Horizontal(classes="pair"):
             yield Input(placeholder="start YYYY-MM-DD", id="start")
             yield Input(placeholder="end YYYY-MM-DD", id="end")
+        with Horizontal(classes="pair"):
             yield Input(placeholder="commission bps", id="commission", type="number")
             yield Input(placeholder="slippage bps", id="slippage", type="number")
         yield Button("Run the backtest", id="run", variant="primary")
         yield Label("", id="stage")
         yield ProgressBar(id="progress", show_eta=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = "New backtest", "stored in the run store, as `engine backtest` stores it"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.submit()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        """The form as a backtest request, run unless one runs already or the form is wrong."""
+        if self.query_one("#run", Button).disabled:
+            return
         strategy = self.query_one("#strategy", Select).value
         if strategy is Select.BLANK:
             self.notify("pick a strategy first", severity="warning")

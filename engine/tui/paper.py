@@ -9,7 +9,7 @@ from contextlib import closing
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from engine.analytics.formatting import format_metric
 from engine.stores.order_journal import OrderJournal
@@ -32,8 +32,8 @@ class PaperScreen(LiveScreen):
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("x", "stop", "Stop session"),
-        Binding("k", "halt", "Kill switch"),
+        Binding("x", "stop", "Stop", tooltip="Stop the session"),
+        Binding("k", "halt", "Kill", tooltip="Trip the kill switch"),
         Binding("enter", "results", "Results"),
     ]
 
@@ -41,13 +41,11 @@ class PaperScreen(LiveScreen):
         super().__init__()
         self.runs, self.run_id = runs, run_id
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Static(id="state")
         yield DataTable(id="orders", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="log", cursor_type="row")
         yield DataTable(id="differences", cursor_type="row")
-        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#orders", DataTable).add_columns(*ORDER_COLUMNS)

@@ -21,9 +21,15 @@ from engine.report.render import Table
 from engine.stores.runs import StoredRun
 from engine.tui.charts import plot_lines
 
+# The ablation's overlays column, wrapped: the whole chain on one line pushed the metrics off the screen.
+OVERLAYS_WIDTH = 30
+
 
 class RunDetailScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("o", "open_report", "Open report")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("o", "open_report", "Report", tooltip="Open the HTML report"),
+    ]
 
     def __init__(self, run: StoredRun) -> None:
         super().__init__()
@@ -47,14 +53,14 @@ class RunDetailScreen(Screen):
                     yield DataTable(id="folds", cursor_type="row")
             if self.run.ablation:
                 with TabPane("Ablation", id="ablation-tab"):
-                    yield DataTable(id="ablation", cursor_type="row")
+                    yield DataTable(id="ablation", cursor_type="row", header_height=2)
             if self.run.risk is not None:
                 with TabPane("Risk", id="risk-tab"):
                     yield Static(risk_summary(self.run.risk), id="risk-summary")
                     yield DataTable(id="risk", cursor_type="row")
             with TabPane("Config", id="config-tab"):
                 yield Static(json.dumps(self.run.config, indent=2), id="config")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         run = self.run
@@ -69,7 +75,7 @@ class RunDetailScreen(Screen):
         if run.folds:
             _show_table(self.query_one("#folds", DataTable), fold_table(run.folds))
         if run.ablation:
-            _show_table(self.query_one("#ablation", DataTable), ablation_table(run.ablation))
+            _show_ablation(self.query_one("#ablation", DataTable), ablation_table(run.ablation))
         if run.risk is not None:
             _show_table(self.query_one("#risk", DataTable), risk_gate_table(run.risk))
 
@@ -104,3 +110,20 @@ def _show_table(widget: DataTable, table: Table) -> None:
     widget.add_columns(*table.columns)
     for row in table.rows:
         widget.add_row(*row)
+
+
+def _show_ablation(widget: DataTable, table: Table) -> None:
+    """The ablation's table within 120 columns: its overlays wrapped onto more lines, its headers on two."""
+    for column in table.columns:
+        widget.add_column(_two_lines(column), width=OVERLAYS_WIDTH if column == "overlays" else None)
+    for row in table.rows:
+        widget.add_row(*row, height=None)  # None: as many lines as the wrapped overlays need
+
+
+def _two_lines(label: str) -> str:
+    """A header broken at the space nearest its middle (a single word stays on one line)."""
+    spaces = [index for index, character in enumerate(label) if character == " "]
+    if not spaces:
+        return label
+    middle = min(spaces, key=lambda index: abs(index - len(label) / 2))
+    return f"{label[:middle]}\n{label[middle + 1 :]}"

@@ -4,9 +4,10 @@ below it. Enter opens a run; space marks runs and `c` compares their equity curv
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Input
 from textual_plotext import PlotextPlot
 
 from engine.analytics.formatting import format_metric
@@ -15,8 +16,17 @@ from engine.stores.runs import RunStore, RunSummary
 from engine.tui.charts import clear, plot_lines
 from engine.tui.live import LiveScreen
 
-COLUMNS = ("", "run", "kind", "status", "strategy", "symbols", "period", "return", "sharpe", "max dd", "trades")
+# The metrics come before the long columns, so that at 120 columns they are on the screen.
+COLUMNS = ("mark", "run", "kind", "status", "strategy", "return", "sharpe", "max dd", "trades", "symbols", "period")
 NUMERIC_COLUMNS = {"return": "total_return", "sharpe": "sharpe", "max dd": "max_drawdown", "trades": "trades"}
+SHOWN_SYMBOLS = 3  # then "+N": 24 symbols in full are ~144 characters
+ARROWS = {False: "▲", True: "▼"}  # the sorted column's header: ascending, descending
+
+
+def _symbols(symbols: tuple[str, ...]) -> str:
+    if len(symbols) <= SHOWN_SYMBOLS + 1:
+        return ",".join(symbols)
+    return f"{','.join(symbols[:SHOWN_SYMBOLS])} +{len(symbols) - SHOWN_SYMBOLS}"
 
 
 def _cells(run: RunSummary, marked: bool) -> tuple:
@@ -27,13 +37,18 @@ def _cells(run: RunSummary, marked: bool) -> tuple:
         run.kind or "?",
         run.status,
         run.strategy or "?",
-        ",".join(run.symbols),
-        period,
         format_metric("total_return", run.total_return),
         format_metric("sharpe", run.sharpe),
         format_metric("max_drawdown", run.max_drawdown),
         "" if run.trades is None else str(run.trades),
+        _symbols(run.symbols),
+        period,
     )
+
+
+def _text(run: RunSummary) -> str:
+    """What the filter searches: the row's cells, every symbol included."""
+    return " ".join((*_cells(run, False), *run.symbols)).lower()
 
 
 def _sort_key(run: RunSummary, column: int):
@@ -45,18 +60,24 @@ def _sort_key(run: RunSummary, column: int):
     return (False, _cells(run, False)[column])
 
 
+def _label(column: str, arrow: str = " ") -> Text:
+    """A header with room for the sort arrow after it, so that the column keeps its width when it shows."""
+    return Text(f"{'' if column == 'mark' else column} {arrow}")
+
+
 class RunsScreen(LiveScreen):
     DEFAULT_CSS = """
     #runs { height: 1fr; }
     #preview { height: 2fr; }
     """
     BINDINGS = [
+        Binding("p", "pause", "Pause", show=False),  # still pauses; out of the footer so that t, d and q fit in 80 columns
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("s", "sort", "Sort"),
         Binding("space", "mark", "Mark"),
-        Binding("c", "compare", "Compare marked"),
-        Binding("n", "app.new_backtest", "New backtest"),
+        Binding("c", "compare", "Compare", tooltip="Compare the marked runs"),
+        Binding("n", "app.new_backtest", "New", tooltip="Start a new backtest"),
         Binding("t", "app.studies", "Studies"),
         Binding("d", "app.data", "Data"),
     ]
@@ -69,34 +90,58 @@ class RunsScreen(LiveScreen):
         self.shown: list[RunSummary] = []
         self._previewed: tuple[str, str] | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter runs: any text of a row", id="filter")
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="runs", cursor_type="cell", zebra_stripes=True)  # cell: the column to sort by
         yield PlotextPlot(id="preview")
-        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
         table = self.query_one("#runs", DataTable)
-        table.add_columns(*COLUMNS)
+        for column in COLUMNS:
+            table.add_column(_label(column), key=column)
         table.focus()
         self.start_refreshing()
 
     def refresh_live(self) -> None:
         text = self.query_one("#filter", Input).value.strip().lower()
-        runs = [run for run in self.runs.list() if not text or text in " ".join(_cells(run, False)).lower()]
+        runs = [run for run in self.runs.list() if not text or text in _text(run)]
         runs.sort(key=lambda run: _sort_key(run, self.sort_column), reverse=self.sort_reverse)
-        self.shown = runs
-        table = self.query_one("#runs", DataTable)
         current = self.highlighted
-        table.clear()
-        for run in runs:
-            table.add_row(*_cells(run, run.run_id in self.marked), key=run.run_id)
+        self.shown = runs
+        self._update_rows(runs)
         if current is not None and current.run_id in {run.run_id for run in runs}:
-            table.move_cursor(row=[run.run_id for run in runs].index(current.run_id))
+            # The cursor stays on its run (sorting or a new run may have moved it), the view where it was.
+            self.query_one("#runs", DataTable).move_cursor(row=self._row_of(current.run_id), scroll=False)
         self.describe(f"{len(runs)} runs")
         self._preview()
+
+    def _update_rows(self, runs: list[RunSummary]) -> None:
+        """The rows changed in place, not cleared and refilled: a refill would scroll the table back
+        to its left edge and its cursor to the top every second."""
+        table = self.query_one("#runs", DataTable)
+        wanted = {run.run_id for run in runs}
+        for row_key in [row_key for row_key in table.rows if row_key.value not in wanted]:
+            table.remove_row(row_key)
+        for run in runs:
+            cells = _cells(run, run.run_id in self.marked)
+            if run.run_id not in table.rows:
+                table.add_row(*cells, key=run.run_id)
+                continue
+            for column, cell in zip(COLUMNS, cells, strict=True):
+                if table.get_cell(run.run_id, column) != cell:
+                    table.update_cell(run.run_id, column, cell, update_width=True)
+        order = {run.run_id: position for position, run in enumerate(runs)}
+        table.sort("run", key=order.__getitem__)
+        self._show_sort_arrow(table)
+
+    def _show_sort_arrow(self, table: DataTable) -> None:
+        for index, column in enumerate(COLUMNS):
+            sorted_here = index == self.sort_column
+            table.columns[column].label = _label(column, ARROWS[self.sort_reverse] if sorted_here else " ")
+
+    def _row_of(self, run_id: str) -> int:
+        return self.query_one("#runs", DataTable).get_row_index(run_id)
 
     @property
     def highlighted(self) -> RunSummary | None:
@@ -105,11 +150,11 @@ class RunsScreen(LiveScreen):
             return None
         return self.shown[table.cursor_row]
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._preview()
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self.read_safely(self._preview)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_run(str(event.row_key.value))
+    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+        self.app.open_run(str(event.cell_key.row_key.value))
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         self._sort_by(event.column_index)
@@ -142,7 +187,7 @@ class RunsScreen(LiveScreen):
         box.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.refresh_live()
+        self.read_safely(self.refresh_live)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.query_one("#runs", DataTable).focus()
@@ -155,7 +200,7 @@ class RunsScreen(LiveScreen):
 
     def action_sort(self) -> None:
         """Sort by the column the cursor is on: again to reverse."""
-        self._sort_by(self.query_one("#runs", DataTable).cursor_column or 1)
+        self._sort_by(self.query_one("#runs", DataTable).cursor_column)
 
     def _sort_by(self, column: int) -> None:
         if column == self.sort_column:

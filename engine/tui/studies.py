@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
 from textual_plotext import PlotextPlot
 
 from engine.analytics.formatting import format_metric
@@ -30,7 +30,15 @@ from engine.optimize.evaluation import OBJECTIVES, Objective
 from engine.optimize.holdout import deflated_sharpes
 from engine.optimize.pareto import best_by_objective, pareto_front
 from engine.optimize.report import parameter_lines
-from engine.optimize.study import STORAGE_FILE, default_storage, open_storage, safe_url, summarize_studies
+from engine.optimize.study import (
+    STORAGE_ERRORS,
+    STORAGE_FILE,
+    default_storage,
+    open_storage,
+    safe_url,
+    storage_failure,
+    summarize_studies,
+)
 from engine.strategies.files import strategy_entries
 from engine.tui.confirm import Confirm
 from engine.tui.live import LiveScreen
@@ -42,18 +50,20 @@ TRIAL_COLUMNS = ("trial", "state", "values", "holdout", "deflated sharpe", "para
 
 class StudiesScreen(LiveScreen):
     REFRESH_SECONDS = 2.0
+    READ_ERRORS = (*LiveScreen.READ_ERRORS, *STORAGE_ERRORS)
     DEFAULT_CSS = """
-    #studies { height: 8; }
+    #studies { height: auto; max-height: 8; }
     #progress { height: auto; padding: 0 1; }
     #exits { height: auto; padding: 0 1; color: $error; }
-    #front { height: 1fr; }
-    #trials { height: 1fr; }
+    /* The front keeps room for its axes at 80x24: below about 10 lines plotext collapses them. */
+    #front { height: 2fr; min-height: 12; }
+    #trials { height: 1fr; min-height: 4; }
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("a", "start", "Start a study"),
+        Binding("a", "start", "Start", tooltip="Start a study"),
         Binding("r", "resume", "Resume"),
-        Binding("x", "stop", "Stop workers"),
+        Binding("x", "stop", "Stop", tooltip="Stop the study's running workers"),
     ]
 
     def __init__(self, workspace: Workspace, storage: str | None = None) -> None:
@@ -65,14 +75,12 @@ class StudiesScreen(LiveScreen):
         self._opened_storage: optuna.storages.RDBStorage | None = None
         self._started: list[tuple[subprocess.Popen, Path]] = []  # this screen's `engine optimize`s and their logs
 
-    def compose(self) -> ComposeResult:
-        yield Header()
+    def compose_body(self) -> ComposeResult:
         yield DataTable(id="studies", cursor_type="row")
         yield Static(id="progress")
         yield Static(id="exits")
         yield PlotextPlot(id="front")
         yield DataTable(id="trials", cursor_type="row", zebra_stripes=True)
-        yield Footer()
 
     def on_mount(self) -> None:
         where = f"runs/{STORAGE_FILE}" if self.storage is None else safe_url(self.storage)
@@ -98,6 +106,11 @@ class StudiesScreen(LiveScreen):
                 table.move_cursor(row=min(row, len(self.studies) - 1))
         self._show()
 
+    def unreadable(self, error: Exception) -> str:
+        if isinstance(error, STORAGE_ERRORS):
+            return str(storage_failure("read", self.storage_url, error))
+        return super().unreadable(error)
+
     def _opened(self) -> optuna.storages.RDBStorage:
         if self._opened_storage is None:  # opened once: the screen reads it every REFRESH_SECONDS
             self._opened_storage = open_storage(self.storage_url, heartbeat=10)
@@ -105,7 +118,7 @@ class StudiesScreen(LiveScreen):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "studies":
-            self._show()
+            self.read_safely(self._show)
 
     @property
     def highlighted(self) -> dict | None:
