@@ -12,27 +12,16 @@ import time
 import numpy as np
 
 from benchmarks.common import workspace
-from benchmarks.paper_sessions import QUICK, run_session, sandboxed
+from benchmarks.paper_sessions import QUICK, run_session, sandboxed, sma_cross_strategy
 from engine.alpaca.request import AlpacaRequest
 from engine.alpaca.retries import send
-from engine.data.sample import SYNTHETIC_SYMBOLS, SYNTHETIC_TIMEFRAME
+from engine.data.sample import SYNTHETIC_SYMBOLS
 
 SYMBOLS = SYNTHETIC_SYMBOLS[:12]
 LIVE_BARS = 14  # two trading days of hours
 DELAYED = "slow=1,delay=0.5"
 GOAL = {"median_ms": 60.0, "p99_ms": 250.0}
-STRATEGY = f"""
-name = "latency"
-[data]
-symbols = {list(SYMBOLS)!r}
-timeframe = "{SYNTHETIC_TIMEFRAME}"
-[signal]
-kind = "sma_cross"
-fast = 2
-slow = 3
-[execution]
-size_at = "close"
-"""
+STRATEGY = sma_cross_strategy("latency", SYMBOLS)
 
 
 def measure() -> dict:

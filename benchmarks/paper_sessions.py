@@ -34,6 +34,23 @@ HISTORY = ("2022-09-01", "2022-11-30")
 QUICK = RetryPolicy(first_wait=0.01, max_wait=0.01)
 
 
+def sma_cross_strategy(name: str, symbols: tuple[str, ...]) -> str:
+    """A strategy file's text: a fast sma cross (2 over 3 hours) on `symbols`, sized at the close as
+    every paper session sizes."""
+    return f"""
+name = "{name}"
+[data]
+symbols = {list(symbols)!r}
+timeframe = "{SYNTHETIC_TIMEFRAME}"
+[signal]
+kind = "sma_cross"
+fast = 2
+slow = 3
+[execution]
+size_at = "close"
+"""
+
+
 @contextmanager
 def sandboxed(source: Workspace, faults: str):
     """`engine sandbox` serving `source` from LIVE_FROM with `faults`, and the environment of a fresh

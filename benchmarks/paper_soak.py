@@ -8,23 +8,12 @@ feed, in the same run: what orders to Alpaca cost on top of the live feed."""
 from __future__ import annotations
 
 from benchmarks.common import workspace
-from benchmarks.paper_sessions import LIVE_FROM, run_session, sandboxed
-from engine.data.sample import SYNTHETIC_SYMBOLS, SYNTHETIC_TIMEFRAME
+from benchmarks.paper_sessions import LIVE_FROM, run_session, sandboxed, sma_cross_strategy
+from engine.data.sample import SYNTHETIC_SYMBOLS
 
 LIVE_BARS = 7  # a trading day of hours
 FAULTS = "rate_limit=0.1,retry_after=0.01,server_error=0.05,lost_reply=0.2,drop_every=25,duplicate=0.1,out_of_order=0.1"
-STRATEGY = f"""
-name = "soak"
-[data]
-symbols = {list(SYNTHETIC_SYMBOLS)!r}
-timeframe = "{SYNTHETIC_TIMEFRAME}"
-[signal]
-kind = "sma_cross"
-fast = 2
-slow = 3
-[execution]
-size_at = "close"
-"""
+STRATEGY = sma_cross_strategy("soak", SYNTHETIC_SYMBOLS)
 
 
 def measure() -> dict:

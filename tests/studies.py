@@ -48,21 +48,19 @@ def wait_for(condition, timeout: float = 120.0) -> None:
 
 
 def kill_when(process: subprocess.Popen, condition, timeout: float = 120.0) -> None:
-    """SIGKILL `process` at a moment `condition` holds: it is frozen (SIGSTOP) while the condition is
-    read, so what was read is what the kill leaves, however loaded the machine (a kill sent after a
-    plain check could land a trial later). The condition must read without waiting on a lock the
-    frozen process may hold (frozen_tally)."""
+    """SIGKILL `process` at a moment `condition` holds: once it is seen to hold, the process is frozen
+    (SIGSTOP) and it is read again, so what was read is what the kill leaves, however loaded the
+    machine (a kill sent after a plain check could land a trial later). The condition must read
+    without waiting on a lock the frozen process may hold (frozen_tally)."""
     deadline = time.monotonic() + timeout
     while True:
+        wait_for(condition, max(deadline - time.monotonic(), 0.0))
         process.send_signal(signal.SIGSTOP)
         if condition():
             process.send_signal(signal.SIGKILL)
             process.communicate(timeout=60)
             return
         process.send_signal(signal.SIGCONT)
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the moment to kill")
-        time.sleep(0.02)
 
 
 def frozen_tally(home: Path, name: str) -> Counter[str]:
