@@ -3,10 +3,11 @@ target weights (the peer gets the weights for free; we compute them, route order
 
 from __future__ import annotations
 
+import numpy as np
 import vectorbt as vbt
 
 from benchmarks.common import best_time, synthetic_sma_cross, workspace
-from engine.execution.conventions import ExecutionRules, fill_bar_orders, orders_from_targets
+from engine.execution.conventions import ExecutionRules, fill_bar_orders, orders_from_targets_nb
 from engine.usecases.backtest import load_bars, simulate_strategy
 
 GOAL_RATIO = 1.3
@@ -19,7 +20,7 @@ def measure() -> dict:
     ours = best_time(lambda: simulate_strategy(strategy, bars, None, "vectorized"))
 
     targets = next(iter(simulate_strategy(strategy, bars).stage_outputs.values()))
-    size = fill_bar_orders(orders_from_targets(targets, None))
+    size = fill_bar_orders(orders_from_targets_nb(targets, np.full(targets.shape[1], np.nan)))
 
     def raw_vectorbt():
         portfolio = vbt.Portfolio.from_orders(

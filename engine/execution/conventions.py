@@ -405,16 +405,19 @@ def _fill_nb(
     return new_state.cash, new_state.free_cash, n_records
 
 
-def orders_from_targets(targets: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+@njit(cache=True)
+def orders_from_targets_nb(targets: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """Order weights for each bar: the target where it changed from the bar before, else NaN.
 
-    `previous` is the last target row of the preceding chunk (None at the start of a run, so the
+    `previous` is the last target row of the preceding chunk (NaN at the start of a run, so the
     first bar always orders).
     """
-    before = np.empty_like(targets)
-    before[0] = np.nan if previous is None else previous
-    before[1:] = targets[:-1]
-    return np.where(targets != before, targets, np.nan)
+    orders = np.empty_like(targets)
+    for i in range(targets.shape[0]):
+        before = previous if i == 0 else targets[i - 1]
+        for col in range(targets.shape[1]):
+            orders[i, col] = targets[i, col] if targets[i, col] != before[col] else np.nan
+    return orders
 
 
 def fill_bar_orders(order_weights: np.ndarray) -> np.ndarray:

@@ -28,6 +28,24 @@ class ExecutionResult:
     fill_columns: np.ndarray  # symbol column of each fill
     initial_cash: float
 
+    @classmethod
+    def marked(
+        cls, bars: Bars, cash: np.ndarray, positions: np.ndarray, fills: Fills, fill_bars: np.ndarray, initial_cash: float
+    ) -> ExecutionResult:
+        """The books of a run over `bars`: cash and positions marked at each close (copied: the books
+        may go on growing), and every fill with the bar it was booked at."""
+        cash, positions = cash.copy(), positions.copy()
+        return cls(
+            bars=bars,
+            equity=cash + (positions * bars.close).sum(axis=1),
+            cash=cash,
+            positions=positions,
+            fills=fills_frame(fills, bars.symbols),
+            fill_bars=fill_bars.astype(np.int64),
+            fill_columns=fills.column.astype(np.int64),
+            initial_cash=initial_cash,
+        )
+
     @cached_property
     def costs(self) -> np.ndarray:
         """Commission plus slippage paid up to and including each bar."""

@@ -51,12 +51,13 @@ class Bars:
         return len(self.timestamps), len(self.symbols)
 
     def slice(self, start: int, stop: int) -> Bars:
-        """Rows [start, stop): views, no copies."""
-        return Bars(
-            self.timestamps[start:stop],
-            self.symbols,
-            *(getattr(self, field)[start:stop] for field in FIELDS),
-        )
+        """Rows [start, stop): views, no copies (nor checks: rows of read-only arrays are read-only too)."""
+        part = object.__new__(Bars)
+        object.__setattr__(part, "timestamps", self.timestamps[start:stop])
+        object.__setattr__(part, "symbols", self.symbols)
+        for field in FIELDS:
+            object.__setattr__(part, field, getattr(self, field)[start:stop])
+        return part
 
     def chunks(self, size: int | None):
         """Consecutive chunks of `size` rows (the whole panel when size is None)."""

@@ -11,48 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.execution.result import ExecutionResult, fills_frame
+from engine.execution.result import ExecutionResult
 from engine.kernel.bars import Bars
 from engine.kernel.bus import EventBus
 from engine.kernel.events import FILL_DTYPES, NO_FILLS, AccountDifference, AccountSnapshot, BarChunk, Fills
+from engine.kernel.marks import Marks
 from engine.kernel.topics import ACCOUNT, CLOSES, FILLS, RECONCILIATION
 
 # A broker's account may differ from the ledger by rounding, never by more.
 CASH_TOLERANCE = 1e-6  # relative to the account's equity
 POSITION_TOLERANCE = 1e-9  # shares
-
-
-class _Marks:
-    """Per-bar timestamps, closes, cash, positions and equity, growing as bars are marked."""
-
-    def __init__(self, n_symbols: int) -> None:
-        self.length = 0
-        self.timestamps = np.empty(0, dtype="datetime64[ns]")
-        self.close = np.empty((0, n_symbols))
-        self.cash = np.empty(0)
-        self.positions = np.empty((0, n_symbols))
-
-    def append(self, bars: Bars, cash: np.ndarray, positions: np.ndarray) -> None:
-        end = self.length + len(bars)
-        if end > len(self.cash):  # grow geometrically: bar-by-bar marking stays linear
-            capacity = max(end, 2 * len(self.cash))
-            self.timestamps = _grown(self.timestamps, capacity)
-            self.close, self.cash, self.positions = (_grown(a, capacity) for a in (self.close, self.cash, self.positions))
-        self.timestamps[self.length : end] = bars.timestamps
-        self.close[self.length : end] = bars.close
-        self.cash[self.length : end] = cash
-        self.positions[self.length : end] = positions
-        self.length = end
-
-    def rows_of(self, timestamps: np.ndarray) -> np.ndarray:
-        """The marked bar each timestamp belongs to: the last at or before it (-1 when before all)."""
-        return np.searchsorted(self.timestamps[: self.length], timestamps, side="right") - 1
-
-
-def _grown(array: np.ndarray, capacity: int) -> np.ndarray:
-    grown = np.empty((capacity, *array.shape[1:]), dtype=array.dtype)
-    grown[: len(array)] = array
-    return grown
 
 
 def _flows(fills: Fills, rows: np.ndarray, n_rows: int, n_symbols: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,18 +40,24 @@ class Ledger:
         self.positions = np.zeros(len(symbols))
         self.differences: list[AccountDifference] = []
         self._bus = bus
-        self._marks = _Marks(len(symbols))
+        self._marks = Marks(len(symbols))
         self._chunks: list[Bars] = []
         self._fills: list[Fills] = []
+        self._fill_count = 0
         self._unmarked: list[Fills] = []  # fills for bars not marked yet
         bus.subscribe(FILLS, self.on_fills)
         bus.subscribe(CLOSES, self.on_closes)
         bus.subscribe(ACCOUNT, self.on_account)
 
+    @property
+    def fill_count(self) -> int:
+        return self._fill_count
+
     def on_fills(self, fills: Fills) -> None:
         if not len(fills):
             return
         self._fills.append(fills)
+        self._fill_count += len(fills)
         self.cash += fills.cash_flow.sum()
         np.add.at(self.positions, fills.column, fills.side * fills.size)
         marked = self._marks.length
@@ -99,8 +73,9 @@ class Ledger:
     def on_closes(self, event: BarChunk) -> None:
         """Mark each bar of the chunk at its close, with every fill booked up to it."""
         bars, marks = event.bars, self._marks
-        cash = np.full(len(bars), marks.cash[marks.length - 1] if marks.length else self.initial_cash)
-        positions = np.tile(marks.positions[marks.length - 1] if marks.length else np.zeros(len(self.symbols)), (len(bars), 1))
+        last_cash, last_positions = marks.last(self.initial_cash)
+        cash = np.full(len(bars), last_cash)
+        positions = np.tile(last_positions, (len(bars), 1))
         if self._unmarked:
             pending = Fills.concat(self._unmarked)
             later = pending.timestamp > bars.timestamps[-1]  # they wait for the bar they belong to
@@ -115,7 +90,8 @@ class Ledger:
             cash_flow, shares = _flows(_take(pending, ~before), rows[~before], len(bars), len(self.symbols))
             cash += np.cumsum(cash_flow)
             positions += np.cumsum(shares, axis=0)
-        marks.append(bars, cash, positions)
+        rows = marks.extend(bars.timestamps)
+        marks.cash[rows], marks.positions[rows] = cash, positions
         self._chunks.append(bars)
 
     def _restate(self, fills: Fills, rows: np.ndarray) -> None:
@@ -146,7 +122,7 @@ class Ledger:
             self._bus.publish(RECONCILIATION, difference)
 
     def _last_close(self) -> np.ndarray:
-        return self._marks.close[self._marks.length - 1] if self._marks.length else np.zeros(len(self.symbols))
+        return self._chunks[-1].close[-1] if self._chunks else np.zeros(len(self.symbols))
 
     def result(self) -> ExecutionResult:
         """The books so far; fills for the last marked bar that no later marks have taken are booked there."""
@@ -156,17 +132,13 @@ class Ledger:
             self._restate(pending, np.maximum(self._marks.rows_of(pending.timestamp), 0))
         marks, length = self._marks, self._marks.length
         fills = Fills.concat(self._fills) if self._fills else NO_FILLS
-        cash, positions = marks.cash[:length].copy(), marks.positions[:length].copy()
-        bars = Bars.concat(self._chunks)
-        return ExecutionResult(
-            bars=bars,
-            equity=cash + (positions * bars.close).sum(axis=1),
-            cash=cash,
-            positions=positions,
-            fills=fills_frame(fills, self.symbols),
-            fill_bars=marks.rows_of(fills.timestamp).astype(np.int64),
-            fill_columns=fills.column.astype(np.int64),
-            initial_cash=self.initial_cash,
+        return ExecutionResult.marked(
+            Bars.concat(self._chunks),
+            marks.cash[:length],
+            marks.positions[:length],
+            fills,
+            marks.rows_of(fills.timestamp),
+            self.initial_cash,
         )
 
 

@@ -76,9 +76,12 @@ def build_node(prepared: PreparedStrategy, mode: Mode = Mode()) -> Pipeline:
     rules, bars = prepared.rules, prepared.bars
     initial_cash = rules.initial_cash if mode.initial_cash is None else mode.initial_cash
     gate = RiskGate(prepared.strategy.risk, initial_cash, mode.halted)
-    broker = mode.broker
+    broker, compiled = mode.broker, False
     if isinstance(broker, str):
-        broker = prepared.resolved.plugins.get("broker", execution_of(prepared, broker))(rules)
+        name = execution_of(prepared, broker)
+        # Nothing outside the pipeline hears the sim broker's events: they need not exist (engine.kernel.compiled_replay).
+        compiled = name == SIM and not mode.listeners and not gate.watches_bars
+        broker = prepared.resolved.plugins.get("broker", name)(rules)
     trade_from = bars.timestamps[prepared.trade_from] if mode.trade_from is None else mode.trade_from
     return Pipeline(
         list(mode.stages) if mode.stages is not None else prepared.stages(replay=mode.replay),
@@ -90,6 +93,7 @@ def build_node(prepared: PreparedStrategy, mode: Mode = Mode()) -> Pipeline:
         mode.held_targets,
         gate,
         mode.listeners,
+        compiled,
     )
 
 

@@ -22,17 +22,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.execution.conventions import orders_from_targets
+from engine.execution.conventions import orders_from_targets_nb
 from engine.execution.port import Broker
 from engine.execution.result import ExecutionResult
 from engine.feeds.port import Feed
 from engine.kernel.bars import Bars
 from engine.kernel.bus import EventBus
-from engine.kernel.events import AccountDifference, BarChunk, EndOfData, Fills, OrderBatch, TargetChunk
+from engine.kernel.compiled_replay import CompiledReplay
+from engine.kernel.events import AccountDifference, BarChunk, EndOfData, OrderBatch, TargetChunk
 from engine.kernel.ledger import Ledger
 from engine.kernel.risk import RiskEvent, RiskGate
 from engine.kernel.stage import Stage, StageError
-from engine.kernel.topics import BARS, CLOSES, END, FILLS, FINAL_TARGETS, ORDERS, RISK, stage_topic
+from engine.kernel.topics import BARS, CLOSES, END, FINAL_TARGETS, ORDERS, RISK, stage_topic
 from engine.strategies.schema import RiskSpec
 
 Listener = tuple[str, Callable]  # (topic, handler): what a caller hears of a run
@@ -81,10 +82,11 @@ class OrderRouter:
 
     def on_targets(self, event: TargetChunk) -> None:
         orders = np.full(event.weights.shape, np.nan)
-        tradable = np.ones(len(event.bars), dtype=bool) if self._trade_from is None else event.bars.timestamps >= self._trade_from
-        if tradable.any():
-            orders[tradable] = orders_from_targets(event.weights[tradable], self._previous)
-            self._previous = event.weights[tradable][-1]
+        first = 0 if self._trade_from is None else int(np.searchsorted(event.bars.timestamps, self._trade_from))
+        if first < len(event.bars):
+            previous = np.full(len(event.bars.symbols), np.nan) if self._previous is None else self._previous
+            orders[first:] = orders_from_targets_nb(event.weights[first:], previous)
+            self._previous = event.weights[-1]
         self._bus.publish(ORDERS, OrderBatch(event.bars, orders, self._strategy))
 
 
@@ -124,18 +126,27 @@ class Pipeline:
         held_targets: np.ndarray | None = None,
         gate: RiskGate | None = None,
         listeners: Sequence[Listener] = (),
+        compiled: bool = False,
     ) -> None:
         """`trade_from`: bars before it only warm the stages up; `strategy` names the orders (their ids);
         `held_targets`: what was ordered before `trade_from` (see OrderRouter); `gate`: the risk
-        gate every order passes (default: only the reconciliation difference halts trading)."""
+        gate every order passes (default: only the reconciliation difference halts trading);
+        `compiled`: `broker` is the sim broker and no one else listens to the orders, fills and
+        books: they run as one compiled step (engine.kernel.compiled_replay), not through events."""
         if not stages:
             raise ValueError("a pipeline needs at least a signal stage")
         self._bus = bus = EventBus()
         self.symbols = tuple(symbols)
         self._gate = RiskGate(RiskSpec(), initial_cash) if gate is None else gate
         self._gate.attach(bus, self.symbols)
-        broker.attach(bus, self.symbols, self._gate)  # before the stages: the market reaches the broker first
-        self._ledger = Ledger(bus, self.symbols, initial_cash)
+        self._books: Ledger | CompiledReplay
+        if compiled:
+            self._books = CompiledReplay(
+                bus, self.symbols, broker.rules, initial_cash, trade_from, strategy, held_targets, self._gate
+            )
+        else:
+            broker.attach(bus, self.symbols, self._gate)  # before the stages: the market reaches the broker first
+            self._books = Ledger(bus, self.symbols, initial_cash)
         input_topic = BARS
         self._outputs: dict[str, list[np.ndarray]] = {}
         for position, stage in enumerate(stages):
@@ -143,23 +154,24 @@ class Pipeline:
             self._outputs[runner.topic] = parts = []
             bus.subscribe(runner.topic, lambda event, parts=parts: parts.append(event.weights))
             input_topic = runner.topic
-        OrderRouter(bus, trade_from, strategy, held_targets)
+        if not compiled:
+            OrderRouter(bus, trade_from, strategy, held_targets)
         self._risk: list[RiskEvent] = []
-        self._fills = 0
         bus.subscribe(RISK, self._risk.append)
-        bus.subscribe(FILLS, self._count_fills)
         for topic, handler in listeners:
             bus.subscribe(topic, handler)
         self._closed = False
         self._last_stamp: np.datetime64 | None = None
 
-    def _count_fills(self, fills: Fills) -> None:
-        self._fills += len(fills)
+    @property
+    def compiled(self) -> bool:
+        """Whether its orders, fills and books run as one compiled step (no events for them)."""
+        return isinstance(self._books, CompiledReplay)
 
     def state(self) -> PipelineState:
         last = {topic: parts[-1][-1] for topic, parts in self._outputs.items() if parts}
-        ledger = self._ledger
-        return PipelineState(float(ledger.cash), ledger.positions.copy(), last, self._fills, self._gate.halted)
+        books = self._books
+        return PipelineState(float(books.cash), books.positions.copy(), last, books.fill_count, self._gate.halted)
 
     def halt(self, reason: str) -> None:
         """Stop trading through the risk gate, as a tripped limit does (from any thread: `engine paper
@@ -182,9 +194,9 @@ class Pipeline:
         self._closed = True
         self._bus.publish(END, EndOfData())
         return PipelineRun(
-            execution=self._ledger.result(),
+            execution=self._books.result(),
             stage_outputs={topic: np.concatenate(parts) for topic, parts in self._outputs.items()},
-            differences=list(self._ledger.differences),
+            differences=list(self._books.differences),
             risk=list(self._risk),
         )
 
