@@ -10,7 +10,7 @@ import backtrader as bt
 from benchmarks.common import best_time, synthetic_sma_cross, workspace
 from engine.usecases.backtest import load_bars, simulate_strategy
 
-GOAL_SPEEDUP = 10.0
+GOAL_SPEEDUP = 50.0
 
 
 class SmaCrossBt(bt.Strategy):

@@ -14,23 +14,6 @@ _MEAN, _STD, _RANK = 0, 1, 2
 
 
 @njit(cache=True)
-def _mean(window: np.ndarray) -> float:
-    total = 0.0
-    for value in window:
-        total += value
-    return total / len(window)
-
-
-@njit(cache=True)
-def _std(window: np.ndarray) -> float:
-    mean = _mean(window)
-    squares = 0.0
-    for value in window:
-        squares += (value - mean) ** 2
-    return np.sqrt(squares / (len(window) - 1))
-
-
-@njit(cache=True)
 def _rank(window: np.ndarray) -> float:
     """Share of the window's non-NaN values at or below its last value (NaN if that is NaN)."""
     current = window[-1]
@@ -46,17 +29,30 @@ def _rank(window: np.ndarray) -> float:
 
 @njit(cache=True)
 def _trailing(values: np.ndarray, window: int, start: int, statistic: int) -> np.ndarray:
+    """Each column's window summed row by row in order; the rows' adds run across the columns at
+    once (independent sums, so the order within each column, and so every bit, is kept)."""
     rows, columns = values.shape
     out = np.full((rows - start, columns), np.nan)
+    totals, squares = np.empty(columns), np.empty(columns)
     for t in range(max(start, window - 1), rows):
-        for column in range(columns):
-            rows_in_window = values[t - window + 1 : t + 1, column]
-            if statistic == _MEAN:
-                out[t - start, column] = _mean(rows_in_window)
-            elif statistic == _STD:
-                out[t - start, column] = _std(rows_in_window)
-            else:
-                out[t - start, column] = _rank(rows_in_window)
+        first = t - window + 1
+        if statistic == _RANK:
+            for column in range(columns):
+                out[t - start, column] = _rank(values[first : t + 1, column])
+            continue
+        totals[:] = 0.0
+        for row in range(first, t + 1):
+            for column in range(columns):
+                totals[column] += values[row, column]
+        means = totals / window
+        if statistic == _MEAN:
+            out[t - start] = means
+            continue
+        squares[:] = 0.0
+        for row in range(first, t + 1):
+            for column in range(columns):
+                squares[column] += (values[row, column] - means[column]) ** 2
+        out[t - start] = np.sqrt(squares / (window - 1))
     return out
 
 
@@ -81,15 +77,41 @@ def trailing_rank(values: np.ndarray, window: int, start: int = 0) -> np.ndarray
 
 
 class TrailingRows:
-    """Keeps the last `count` rows seen, so a stage can prepend them to the next chunk."""
+    """Keeps the last `count` rows seen, so a stage can prepend them to the next chunk.
+
+    The rows live in a buffer with room after them: a chunk is copied in behind the kept rows, and
+    the kept rows move back to the buffer's start only when the room runs out, so a replay bar by
+    bar copies each bar about once instead of the whole history at every bar.
+    """
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self._rows: np.ndarray | None = None
+        self._buffer: np.ndarray | None = None
+        self._start = self._end = 0  # the kept rows: buffer[start:end]
 
     def extend(self, chunk: np.ndarray) -> tuple[np.ndarray, int]:
-        """Return (history + chunk, number of history rows), then remember the new tail."""
-        joined = chunk if self._rows is None else np.concatenate([self._rows, chunk])
-        history = 0 if self._rows is None else len(self._rows)
-        self._rows = joined[max(len(joined) - self.count, 0) :] if self.count else joined[:0]
+        """Return (history + chunk, number of history rows), then remember the new tail. What is
+        returned is read-only and valid until the next call."""
+        if self._buffer is None:  # the first chunk: nothing to prepend, nothing to copy but its tail
+            self._buffer = np.empty((2 * self.count + 8, *chunk.shape[1:]), dtype=chunk.dtype)
+            self._keep_tail(chunk)
+            return chunk, 0
+        history = self._end - self._start
+        if self._end + len(chunk) > len(self._buffer):
+            buffer = self._buffer
+            if history + len(chunk) > len(buffer):
+                buffer = np.empty((2 * (history + len(chunk)), *chunk.shape[1:]), dtype=self._buffer.dtype)
+            buffer[:history] = self._buffer[self._start : self._end]
+            self._buffer, self._start, self._end = buffer, 0, history
+        end = self._end + len(chunk)
+        self._buffer[self._end : end] = chunk
+        joined = self._buffer[self._start : end]
+        self._start, self._end = max(end - self.count, self._start), end
+        joined = joined.view()
+        joined.setflags(write=False)
         return joined, history
+
+    def _keep_tail(self, rows: np.ndarray) -> None:
+        kept = rows[max(len(rows) - self.count, 0) :] if self.count else rows[:0]
+        self._buffer[: len(kept)] = kept
+        self._start, self._end = 0, len(kept)
