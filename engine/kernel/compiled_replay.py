@@ -90,9 +90,11 @@ class CompiledReplay:
         tradable = 0 if self._trade_from is None or self._trade_from <= stamps[0] else int(stamps.searchsorted(self._trade_from))
         with self._busy:
             halted = self._gate.halted is not None
+            if halted:  # what the gate refuses: the orders the router would have sent
+                orders = orders_from_targets_nb(event.weights[tradable:], self._vectors[4].copy())
             last_cash, last_positions = marks.last(self.initial_cash)
             rows = marks.extend(stamps)
-            fills, orders = _replay_chunk_nb(
+            fills = _replay_chunk_nb(
                 event.weights,
                 bars.open,
                 bars.close,
@@ -113,13 +115,14 @@ class CompiledReplay:
                 self._fills.append(fills)
                 self.fill_count += len(fills)
         if halted:
-            self._refuse(bars, orders, rows)
+            self._refuse(bars.slice(tradable, len(bars)), orders, rows.start + tradable)
 
-    def _refuse(self, bars: Bars, orders: np.ndarray, rows: slice) -> None:
-        """A halted session's orders: the gate refuses each bar's, as it does the sim broker's."""
+    def _refuse(self, bars: Bars, orders: np.ndarray, first_mark: int) -> None:
+        """A halted session's orders (one row per bar of `bars`): the gate refuses each bar's, as it does
+        the sim broker's."""
         marks = self._marks
         for row in np.flatnonzero(~np.isnan(orders).all(axis=1)):
-            at = rows.start + row
+            at = first_mark + row
             self._gate.at_close(bars.timestamps[row], orders[row], bars.close[row], marks.cash[at], marks.positions[at])
 
     def on_risk(self, event: RiskEvent) -> None:
@@ -179,18 +182,14 @@ def _replay_chunk_nb(
     last_cash: float,
     last_positions: np.ndarray,
 ):
-    """One chunk of final targets (rows from `tradable` on may order) through the books: its fills
-    (FILL_TABLE rows) and the orders decided at each close (NaN: none). `account` (cash, free cash)
-    and `vectors` (position, debt, pending weights, pending shares, previous targets) carry on to the
-    next chunk; `cash_marks` and `position_marks` get the marks at each close from row `first_row` on."""
+    """One chunk of final targets (rows from `tradable` on may order, while `may_order`) through the
+    books: its fills, as FILL_TABLE rows. `account` (cash, free cash) and `vectors` (position, debt,
+    pending weights, pending shares, previous targets) carry on to the next chunk; `cash_marks` and
+    `position_marks` get the marks at each close from row `first_row` on."""
     terms = OrderTerms(terms_array[0], terms_array[1], terms_array[2], int(terms_array[3]), terms_array[4])
     position, debt, pending, pending_shares, previous = vectors[0], vectors[1], vectors[2], vectors[3], vectors[4]
     n_rows, n_symbols = targets.shape
-    orders = np.full((n_rows, n_symbols), np.nan)
-    orders[tradable:] = orders_from_targets_nb(targets[tradable:], previous)
-    if tradable < n_rows:
-        previous[:] = targets[n_rows - 1]
-    capacity = np.sum(~np.isnan(pending)) + (np.sum(~np.isnan(orders)) if may_order else 0)
+    capacity = 16
     records = np.empty(capacity, dtype=order_dt)
     fills = np.empty((capacity, 7))
     n_records = 0
@@ -199,6 +198,9 @@ def _replay_chunk_nb(
     shares = np.zeros(n_symbols)
     for i in range(n_rows):
         if not np.isnan(pending).all():
+            if n_records + n_symbols > capacity:  # grow geometrically: a chunk's fills are not known ahead
+                capacity = 2 * (n_records + n_symbols)
+                records, fills = _grown(records, n_records, capacity), _grown(fills, n_records, capacity)
             first = n_records
             if sizes_at_close:
                 cash, free_cash, n_records = execute_shares_bar_nb(
@@ -221,9 +223,19 @@ def _replay_chunk_nb(
             pending_shares[:] = np.nan
         cash_marks[first_row + i] = last_cash + flows
         position_marks[first_row + i] = last_positions + shares
-        if may_order and not np.isnan(orders[i]).all():
-            pending[:] = orders[i]
-            if sizes_at_close:
-                pending_shares[:] = size_at_close_nb(orders[i], closes[i], cash, free_cash, position, debt, terms)
+        if i >= tradable:
+            orders = orders_from_targets_nb(targets[i : i + 1], previous)[0]
+            previous[:] = targets[i]
+            if may_order and not np.isnan(orders).all():
+                pending[:] = orders
+                if sizes_at_close:
+                    pending_shares[:] = size_at_close_nb(orders, closes[i], cash, free_cash, position, debt, terms)
     account[0], account[1] = cash, free_cash
-    return fills[:n_records], orders
+    return fills[:n_records].copy()
+
+
+@njit(cache=True)
+def _grown(array: np.ndarray, used: int, capacity: int) -> np.ndarray:
+    grown = np.empty((capacity, *array.shape[1:]), dtype=array.dtype)
+    grown[:used] = array[:used]
+    return grown
