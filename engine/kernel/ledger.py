@@ -73,9 +73,11 @@ class Ledger:
     def on_closes(self, event: BarChunk) -> None:
         """Mark each bar of the chunk at its close, with every fill booked up to it."""
         bars, marks = event.bars, self._marks
+        last = marks.length - 1
         last_cash, last_positions = marks.last(self.initial_cash)
-        cash = np.full(len(bars), last_cash)
-        positions = np.tile(last_positions, (len(bars), 1))
+        rows = marks.extend(bars.timestamps)
+        cash, positions = marks.cash[rows], marks.positions[rows]  # the new marks, filled in place
+        cash[:], positions[:] = last_cash, last_positions
         if self._unmarked:
             pending = Fills.concat(self._unmarked)
             later = pending.timestamp > bars.timestamps[-1]  # they wait for the bar they belong to
@@ -83,15 +85,11 @@ class Ledger:
             pending = _take(pending, ~later)
             rows = np.searchsorted(bars.timestamps, pending.timestamp, side="right") - 1
             before = rows < 0  # stamped after the last marked bar but before this chunk: that bar's
-            if before.any():
-                self._restate(_take(pending, before), np.full(int(before.sum()), marks.length - 1))
-                cash[:] = marks.cash[marks.length - 1]
-                positions[:] = marks.positions[marks.length - 1]
+            if before.any():  # restating it moves this chunk's marks alike
+                self._restate(_take(pending, before), np.full(int(before.sum()), last))
             cash_flow, shares = _flows(_take(pending, ~before), rows[~before], len(bars), len(self.symbols))
             cash += np.cumsum(cash_flow)
             positions += np.cumsum(shares, axis=0)
-        rows = marks.extend(bars.timestamps)
-        marks.cash[rows], marks.positions[rows] = cash, positions
         self._chunks.append(bars)
 
     def _restate(self, fills: Fills, rows: np.ndarray) -> None:
