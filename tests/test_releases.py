@@ -7,10 +7,15 @@ import json
 import shutil
 import stat
 
+import numpy as np
 import pytest
 
+from engine.stores.order_journal import OrderJournal
+from engine.usecases.paper import JOURNAL
+from engine.usecases.release import deployed, traded_strategy
 from engine.workspace import Workspace
 from tests.in_process import engine_here
+from tests.paper_session import stepped_session
 from tests.test_user_errors import assert_one_line_error
 
 # A small model whose threshold is calibrated: the rebuild must calibrate it again over the same window.
@@ -119,3 +124,52 @@ def test_a_model_release_holds_every_fold_and_rebuilds_without_training(home, mo
     assert not models.exists()
 
     assert_one_line_error(engine("release", "create", "latest", "--name", "tiny"), r"model store no longer holds fold")
+
+
+TINY_LIVE = """
+name = "tiny_live"
+[data]
+symbols = ["SYN00", "SYN01"]
+timeframe = "1h"
+[signal]
+kind = "model"
+plugin = "gru"
+lookback = 8
+seed = 2
+[signal.hyperparameters]
+hidden = 8
+epochs = 2
+[signal.walk_forward]
+train_bars = 150
+predict_bars = 60
+[[overlays]]
+kind = "threshold"
+entry = 0.5
+exit = 0.5
+"""
+
+
+def test_a_paper_session_of_a_release_trades_its_deployed_model_and_trains_nothing(trader, monkeypatch, capsys):
+    workspace, _, sandbox = trader
+    (workspace.strategies / "tiny_live.toml").write_text(TINY_LIVE)
+    engine = lambda *args: engine_here(monkeypatch, capsys, *args)  # noqa: E731
+    with sandbox() as url:
+        assert engine("backtest", "--strategy", "tiny_live").returncode == 0
+        assert engine("release", "create", "latest", "--name", "live").returncode == 0
+        release = workspace.releases.get("live@1")
+        shutil.rmtree(workspace.models.root)  # the session trades the package's models, and trains none
+        _, run_id = stepped_session(workspace, url, None, 3, release=release)
+    assert not workspace.models.root.exists() or not any(workspace.models.root.iterdir())
+    decisions = OrderJournal(workspace.runs.path(run_id) / JOURNAL).decisions()
+    assert len(decisions) == 3
+    # Each live bar's probability is the deployed model's, as the release's folds give it over the same bars.
+    prepared = deployed(release, traded_strategy(release, workspace), workspace)
+    assert prepared.walk_forward.folds[-1].fold.predict_end == len(prepared.bars) - 3  # the live bars are past every fold
+    live = prepared.predictions.probabilities[-3:]
+    for (_, _, outputs), expected in zip(decisions, live, strict=True):
+        model = next(weights for topic, weights in outputs.items() if "model:gru" in topic)
+        np.testing.assert_allclose([model["SYN00"], model["SYN01"]], expected, atol=1e-6)
+    assert workspace.runs.load(run_id).kind == "paper"
+
+    resumed = engine("paper", "--strategy", "tiny_live", "--session", run_id, "--max-bars", "1")
+    assert_one_line_error(resumed, rf"session {run_id} traded live@1: resume it with --release live@1")

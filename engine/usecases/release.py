@@ -10,6 +10,9 @@ A release of a backtest run holds (engine.stores.releases keeps it immutable and
 
 `verify` rebuilds the backtest from the package alone, in an empty workspace that sees only the
 same bars (and news), with no fold trained anew, and checks that the metrics are the run's.
+`deployed` prepares a release to trade (`engine paper --release`): the strategy as it traded,
+the package's folds over the bars it was made from, and its deployed model for every later bar,
+retrained on the strategy's schedule only if the release says so.
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from engine import progress
 from engine.data.store import DataStore
 from engine.stores.releases import Release, ReleaseError
 from engine.stores.runs import StoredRun, library_versions, now
-from engine.strategies.resolution import resolve_strategy
+from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
 from engine.strategies.schema import Strategy
-from engine.usecases.backtest import load_bars, run_backtest
+from engine.usecases.backtest import PreparedStrategy, load_bars, loaded, run_backtest
 from engine.workspace import Workspace
 
 STRATEGY = "strategy.json"
@@ -112,7 +118,48 @@ def _copy_run(run: StoredRun, folder: Path) -> None:
 
 
 def release_strategy(release: Release) -> Strategy:
+    """The strategy the release's run was given (what a rebuild backtests)."""
     return Strategy.model_validate(release.document(STRATEGY))
+
+
+def traded_strategy(release: Release, workspace: Workspace, risk: dict | None = None) -> ResolvedStrategy:
+    """The strategy as the release's run traded it (thresholds calibrated), its `[risk]` limits
+    replaced by `risk` (`--kill-switch`), resolved against the workspace's plugins."""
+    strategy = Strategy.model_validate(release.document(f"{RUN}/config.json")["strategy"]).with_overrides(risk=risk or {})
+    return resolve_strategy(strategy, f"release {release.reference}", workspace)
+
+
+def deployed(release: Release, resolved: ResolvedStrategy, workspace: Workspace) -> PreparedStrategy:
+    """`resolved` (the release's traded strategy) prepared on the stored bars, which must begin with
+    the release's: a model's folds are the package's (none is trained), and past them its deployed
+    model predicts every later bar, retraining on the schedule (into the workspace's model store)
+    only if the release says so."""
+    prepared = loaded(resolved, workspace)
+    released = prepared.bars.slice(0, int(prepared.bars.timestamps.searchsorted(_stamp(release.record["data"]["last"]), "right")))
+    if released.fingerprint() != release.record["data"]["fingerprint"]:
+        raise ReleaseError(
+            f"release {release.reference}: the stored bars up to {release.record['data']['last'][:10]} are not the ones it was "
+            "made from (their fingerprint differs)"
+        )
+    if resolved.model is None:
+        return prepared
+    from engine.models.store import ModelStore
+    from engine.models.walkforward import planned_fold_keys, train_walk_forward
+    from engine.signals.cache import CachedPredictions
+    from engine.signals.model import ModelProbability
+
+    if planned_fold_keys(resolved.model, released) != release.record["folds"]:
+        raise ReleaseError(f"release {release.reference}: its strategy plans other folds than the package holds")
+    walk_forward = train_walk_forward(resolved.model, released, ModelStore(release.path / MODELS))  # every fold loads
+    walk_forward = replace(walk_forward, store=workspace.models, retrains=release.record["retrain"])
+    probabilities = ModelProbability(walk_forward).on_chunk(prepared.bars)
+    predictions = CachedPredictions(probabilities, walk_forward.first_prediction_row, walk_forward.fold_metrics())
+    trade_from = max(prepared.trade_from, predictions.first_prediction_row)
+    return replace(prepared, trade_from=trade_from, walk_forward=walk_forward, predictions=predictions)
+
+
+def _stamp(text: str) -> np.datetime64:
+    return np.datetime64(pd.Timestamp(text).tz_convert("UTC").tz_localize(None), "ns")
 
 
 @dataclass(frozen=True)
