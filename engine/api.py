@@ -29,7 +29,7 @@ import pandas as pd
 
 from engine.analytics.formatting import format_metric
 from engine.strategies.resolution import strategy_with_overrides
-from engine.strategies.schema import ModelSignal, StrategyError
+from engine.strategies.schema import LEARNED_SIGNALS, StrategyError
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -219,7 +219,7 @@ class Research:
 
         resolved = strategy_with_overrides(strategy, self.workspace)
         signal = resolved.strategy.signal
-        if not isinstance(signal, ModelSignal):
+        if not isinstance(signal, LEARNED_SIGNALS):
             raise StrategyError(f"strategy {resolved.name} has no model to train (signal.kind is {signal.kind!r})")
         walk_forward = prepare(resolved, self.workspace, on_fold=on_fold).walk_forward
         predicted = np.isfinite(walk_forward.predictions) & np.isfinite(walk_forward.labels)

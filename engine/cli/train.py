@@ -29,6 +29,12 @@ def train(
         [*(fold_row(fold) for fold in training.folds), ["all", "", "", *metric_cells(training.overall), ""]],
         title=f"{training.strategy}: walk-forward, out of sample",
     )
+    if training.folds and "members" in training.folds[0]:
+        print_table(
+            MEMBER_COLUMNS,
+            [member_row(fold, name) for fold in training.folds for name in fold["members"]],
+            title=f"{training.strategy}: each member's weight (from the validation window before the block) and its own metrics",
+        )
 
 
 FOLD_COLUMNS = [
@@ -57,4 +63,26 @@ def fold_row(fold: dict) -> list[str]:
         f"{fold['predict_start'][:10]}→{fold['predict_end'][:10]}",
         *metric_cells(fold),
         "stored" if fold["reused"] else "new",
+    ]
+
+
+MEMBER_COLUMNS = [
+    Column("fold", "right", keep=ALWAYS),
+    Column("member", keep=ALWAYS),
+    Column("weight", "right", keep=ALWAYS),
+    Column("validation F1", "right", keep=4, short="val F1"),
+    Column("validation Sharpe", "right", keep=3, short="val SR"),
+    Column("ROC-AUC", "right", keep=6, short="ROC"),
+    Column("F1", "right", keep=5),
+]
+
+
+def member_row(fold: dict, name: str) -> list[str]:
+    member, validation = fold["members"][name], fold["members"][name].get("validation") or {}
+    return [
+        str(fold["fold"]),
+        name,
+        f"{fold['weights'][name]:.3f}",
+        *("–" if validation.get(key) is None else f"{validation[key]:.3f}" for key in ("f1", "sharpe")),
+        *("–" if member[key] is None else f"{member[key]:.3f}" for key in ("roc_auc", "f1")),
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.errors import UserError
 from engine.features.base import FeatureInputsMissing
-from engine.models.walkforward import planned_fold_keys
+from engine.models.learned import planned_keys
 from engine.strategies.files import read_strategy, strategy_entries
 from engine.strategies.resolution import resolve_strategy
 from engine.strategies.schema import StrategyError
@@ -38,7 +38,7 @@ def referenced_keys(workspace: Workspace) -> set[str]:
         try:
             resolved = resolve_strategy(read_strategy(entry.path), str(entry.path), workspace)
             if resolved.model is not None:
-                keys |= set(planned_fold_keys(resolved.model, load_bars(resolved.strategy, workspace.data)))
+                keys |= set(planned_keys(resolved.model, load_bars(resolved.strategy, workspace.data)))
         except FeatureInputsMissing:
             continue  # it cannot train now (no news, say), so no fold is in use by it
         except (StrategyError, UserError, ValueError) as error:

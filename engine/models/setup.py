@@ -16,6 +16,8 @@ class ModelSetup:
     """Errors name the field of the strategy (`signal.plugin`, `signal.hyperparameters`, `signal.features[i]`,
     `signal.feature_settings.NAME.FIELD`)."""
 
+    scores_validation = False  # whether its folds are scored on their validation windows (an ensemble's members are)
+
     def __init__(self, signal: ModelSignal, plugins: PluginRegistry, context: FeatureContext) -> None:
         self.signal = signal
         try:

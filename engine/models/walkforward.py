@@ -64,6 +64,7 @@ class TrainedFold:
     metrics: dict
     key: str
     reused: bool
+    validation: dict | None = None  # scores on the fold's validation window, when its setup asks (ensemble members)
 
 
 @dataclass
@@ -112,6 +113,7 @@ class WalkForward:
                 "predict_end": str(index[trained.fold.predict_end - 1]),
                 "reused": trained.reused,
                 **trained.metrics,
+                **({} if trained.validation is None else {"validation": trained.validation}),
             }
             for trained in self.folds
         ]
@@ -142,10 +144,17 @@ def predict_rows(
     return calls.predict(model, x, columns.astype(np.int64))
 
 
-def planned_fold_keys(setup: ModelSetup, bars: Bars) -> list[str]:
-    """The model store keys of the folds a walk-forward over `bars` trains or reuses."""
+def planned_fold_keys(setup: ModelSetup, bars: Bars, first_row: int | None = None) -> list[str]:
+    """The model store keys of the folds a walk-forward over `bars` (from `first_row`, as
+    `train_walk_forward`) trains or reuses."""
+    first = first_usable_row(setup, bars) if first_row is None else first_row
+    return [fold_key_of(setup, fold, bars) for fold in plan_folds(len(bars), first, setup.signal)]
+
+
+def first_usable_row(setup: ModelSetup, bars: Bars) -> int:
+    """The first bar where every symbol has a full window of the setup's features."""
     _, usable, _ = _inputs(setup, bars)
-    return [fold_key_of(setup, fold, bars) for fold in _plan(setup, bars, usable)]
+    return _first_usable_row(usable)
 
 
 def _first_usable_row(usable: np.ndarray) -> int:
@@ -172,12 +181,18 @@ def fold_key_of(setup: ModelSetup, fold: Fold, bars: Bars) -> str:
 
 
 def train_walk_forward(
-    setup: ModelSetup, bars: Bars, store: ModelStore, on_fold: Callable[[TrainedFold], None] | None = None
+    setup: ModelSetup,
+    bars: Bars,
+    store: ModelStore,
+    on_fold: Callable[[TrainedFold], None] | None = None,
+    first_row: int | None = None,
 ) -> WalkForward:
+    """`first_row`: where the folds start instead of the first bar every symbol's features are usable
+    (an ensemble's members share one plan, from the latest of their first usable bars)."""
     signal, lookback = setup.signal, setup.lookback
     progress.stage(f"{signal.plugin}: computing features")
     features, usable, labels = _inputs(setup, bars)
-    folds = _plan(setup, bars, usable)
+    folds = _plan(setup, bars, usable) if first_row is None else plan_folds(len(bars), first_row, signal)
     if not folds:
         period = f"{str(bars.timestamps[0])[:10]} to {str(bars.timestamps[-1])[:10]}" if len(bars) else "no dates"
         raise StrategyError(
@@ -235,13 +250,14 @@ def _fold(
     meta, scaler = store.read_meta(key), store.read_scaler(key)
     # A fold whose files are damaged is trained again and stored over them: the store is a cache.
     if meta is not None and "metrics" in meta and scaler is not None and {"mean", "scale"} <= scaler.keys():
-        model = calls.load(setup.model_class, store.path(key) / "model.pt")
-        return TrainedFold(fold, model, Scaler.from_dict(scaler), meta["metrics"], key, reused=True)
+        model, scaler = calls.load(setup.model_class, store.path(key) / "model.pt"), Scaler.from_dict(scaler)
+        validation = _validation(setup, fold, bars, features, usable, labels, model, scaler)
+        return TrainedFold(fold, model, scaler, meta["metrics"], key, reused=True, validation=validation)
 
     # The engine's training loop advances one step per epoch; a plugin with its own fit has no epochs to count.
     progress.stage(training, setup.hyperparameters.get("epochs"), "epoch")
     horizon = signal.labels.horizon
-    cut = fold.train_start + int((1 - signal.walk_forward.validation_fraction) * (fold.train_end - fold.train_start))
+    cut, _ = _validation_window(setup, fold)
     train_rows, train_columns = _samples(usable, labels, fold.train_start, cut - horizon)
     val_rows, val_columns = _samples(usable, labels, cut, fold.train_end)
     scaler = Scaler.fit(features[train_rows, train_columns])
@@ -270,4 +286,30 @@ def _fold(
         (folder / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
 
     store.save(key, write)
-    return TrainedFold(fold, model, scaler, metrics, key, reused=False)
+    validation = _validation(setup, fold, bars, features, usable, labels, model, scaler)
+    return TrainedFold(fold, model, scaler, metrics, key, reused=False, validation=validation)
+
+
+def _validation_window(setup: ModelSetup, fold: Fold) -> tuple[int, int]:
+    """The rows of the fold's training window its model is validated on (not trained on)."""
+    fraction = setup.signal.walk_forward.validation_fraction
+    return fold.train_start + int((1 - fraction) * (fold.train_end - fold.train_start)), fold.train_end
+
+
+def _validation(setup, fold, bars, features, usable, labels, model, scaler) -> dict | None:
+    """The fold's model scored on its validation window, which ends before the fold predicts: F1 of
+    its calls at 0.5, and the Sharpe ratio (per bar, not annualized) of holding, each bar, the symbols
+    it calls up, equally weighted, to the next bar. None unless the setup asks (`scores_validation`)."""
+    if not setup.scores_validation:
+        return None
+    rows, columns = _samples(usable, labels, *_validation_window(setup, fold))
+    if not len(rows):
+        return {"samples": 0, "f1": 0.0, "sharpe": 0.0}
+    calls_up = predict_rows(model, scaler, features, rows, columns, setup.lookback) > 0.5
+    f1 = float(sk.f1_score(labels[rows, columns], calls_up, zero_division=0))
+    close = bars.close
+    held = calls_up * (close[rows + 1, columns] / close[rows, columns] - 1.0)  # rows + 1 is still before the fold's block
+    bar, where = np.unique(rows, return_inverse=True)
+    per_bar = np.bincount(where, held) / np.bincount(where)
+    deviation = per_bar.std()
+    return {"samples": int(len(rows)), "f1": f1, "sharpe": float(per_bar.mean() / deviation) if deviation > 0 else 0.0}

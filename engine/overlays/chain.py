@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.kernel.stage import Stage
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, validate_overlay
 from engine.plugins.registry import PluginRegistry
-from engine.strategies.schema import ModelSignal, Strategy
+from engine.strategies.schema import LEARNED_SIGNALS, Strategy
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def overlay_context(strategy: Strategy, periods_per_year: float | None = None, c
         commission=strategy.costs.commission,
         slippage=strategy.costs.slippage,
         allow_short=strategy.execution.allow_short,
-        signal_is_probability=isinstance(strategy.signal, ModelSignal),
+        signal_is_probability=isinstance(strategy.signal, LEARNED_SIGNALS),
         cache_dir=cache_dir,
     )
 

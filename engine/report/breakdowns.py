@@ -50,13 +50,16 @@ def trade_table(trades: pd.DataFrame, last_bar: pd.Timestamp, slippage: float) -
 
 
 def fold_table(folds: list[dict]) -> Table:
+    """Each fold's out-of-sample metrics; an ensemble's also names its members' weights for the block."""
+    weighted = any("weights" in fold for fold in folds)
     return Table(
-        ["fold", "predicts", *map(metric_label, FOLD_COLUMNS)],
+        ["fold", "predicts", *map(metric_label, FOLD_COLUMNS), *(["member weights"] if weighted else [])],
         [
             [
                 str(fold["fold"]),
                 f"{fold['predict_start'][:10]} to {fold['predict_end'][:10]}",
                 *(format_metric(name, fold.get(name)) for name in FOLD_COLUMNS),
+                *([", ".join(f"{name} {weight:.2f}" for name, weight in fold.get("weights", {}).items())] if weighted else []),
             ]
             for fold in folds
         ],

@@ -22,7 +22,7 @@ import numpy as np
 from engine.kernel.bars import Bars
 from engine.models.store import ModelStore, fold_key
 from engine.models.walkforward import ModelSetup, WalkForward
-from engine.signals.model import ModelProbability
+from engine.signals.learned import learned_stage
 from engine.stores.files import atomic_write
 
 
@@ -36,7 +36,7 @@ class CachedPredictions:
 def predictions_of(walk_forward: WalkForward) -> CachedPredictions:
     """The model stage's output over every bar of the walk-forward's history, in one chunk."""
     return CachedPredictions(
-        ModelProbability(walk_forward).on_chunk(walk_forward.bars), walk_forward.first_prediction_row, walk_forward.fold_metrics()
+        learned_stage(walk_forward).on_chunk(walk_forward.bars), walk_forward.first_prediction_row, walk_forward.fold_metrics()
     )
 
 

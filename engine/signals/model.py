@@ -41,7 +41,7 @@ class ModelProbability:
         self._retrain_within(bars)
         features, history = self._rows.extend(self._features.on_chunk(bars))
         probabilities = np.zeros(bars.shape)
-        fold_of_row = np.searchsorted(np.array(self._starts), bars.timestamps, side="right") - 1
+        fold_of_row = self.fold_of(bars.timestamps)
         for fold_index in np.unique(fold_of_row[fold_of_row >= 0]):
             local = np.flatnonzero(fold_of_row == fold_index)
             rows = np.repeat(local + history, len(bars.symbols))
@@ -53,6 +53,10 @@ class ModelProbability:
             values = predict_rows(trained.model, trained.scaler, features, rows[usable], columns[usable], self.lookback)
             probabilities[rows[usable] - history, columns[usable]] = values
         return probabilities
+
+    def fold_of(self, timestamps: np.ndarray) -> np.ndarray:
+        """The index of the fold that predicts each bar (-1 before the first block)."""
+        return np.searchsorted(np.array(self._starts), timestamps, side="right") - 1
 
     def _retrain_within(self, bars: Bars) -> None:
         """Train every scheduled fold whose block starts inside this chunk, in order."""

@@ -11,18 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from engine.features.base import FeatureContext
-from engine.models.setup import ModelSetup
+from engine.models.learned import LearnedSetup, learned_setup
 from engine.overlays.chain import ChainLink, overlay_context, resolve_chain, resolve_link
 from engine.plugins.registry import PluginRegistry, registry_of
 from engine.strategies.files import find_strategy, read_strategy
-from engine.strategies.schema import ModelSignal, Strategy, StrategyError
+from engine.strategies.schema import LEARNED_SIGNALS, ModelSignal, Strategy, StrategyError
 from engine.workspace import Workspace
 
 
 @dataclass(frozen=True)
 class ResolvedStrategy:
     strategy: Strategy
-    model: ModelSetup | None  # for a model strategy
+    model: LearnedSetup | None  # for a model (or an ensemble of models) strategy
     chain: tuple[ChainLink, ...]
     plugins: PluginRegistry  # what it was resolved against: its brokers, models, features and overlays
 
@@ -51,7 +51,8 @@ def resolve_strategy(strategy: Strategy, source: str | None = None, workspace: W
     try:
         news = None if workspace is None else workspace.news
         context = FeatureContext(tuple(strategy.data.symbols), strategy.data.timeframe, news)
-        model = ModelSetup(strategy.signal, plugins, context) if isinstance(strategy.signal, ModelSignal) else None
+        learned = isinstance(strategy.signal, LEARNED_SIGNALS)
+        model = learned_setup(strategy.signal, plugins, context, lambda name: _member_model(name, workspace)) if learned else None
         chain = resolve_chain(strategy, plugins)
     except ValueError as error:
         raise StrategyError(f"{source or f'strategy {strategy.name}'}: {error}") from None
@@ -87,6 +88,17 @@ def strategy_with_overrides(
         risk=risk or {},
     )
     return resolve_strategy(overridden, str(path), workspace)
+
+
+def _member_model(name: str, workspace: Workspace | None) -> ModelSignal:
+    """The model signal of the strategy an ensemble member names."""
+    try:
+        signal = read_strategy(find_strategy(name, workspace)).signal
+    except StrategyError as error:
+        raise ValueError(f"strategy: {error}") from None
+    if not isinstance(signal, ModelSignal):
+        raise ValueError(f"strategy: {name} is not a model strategy (its signal.kind is {signal.kind!r})")
+    return signal
 
 
 def _with_sentiment_model(strategy: Strategy, model: str) -> Strategy:

@@ -188,7 +188,87 @@ class ModelSignal(_Strict):
         return self.labels.horizon if self.walk_forward.purge_bars is None else self.walk_forward.purge_bars
 
 
-SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal | ModelSignal, Field(discriminator="kind")]
+ENSEMBLE_WEIGHTS = ("equal", "validation_f1", "validation_sharpe")
+
+
+class EnsembleMember(_Strict):
+    """One model of an ensemble: a model strategy's (`strategy`: its plugin, lookback, features and
+    hyperparameters), or one given here. Labels and walk-forward are the ensemble's."""
+
+    name: str | None = None  # how reports call it (default: the strategy's name, or the plugin's)
+    strategy: str | None = None
+    plugin: str | None = None
+    lookback: int | None = Field(default=None, ge=1)
+    features: list[str] | None = None
+    feature_settings: dict[str, dict[str, Any]] = {}
+    hyperparameters: dict[str, float | int | str | bool] = {}
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnsembleMember:
+        if (self.strategy is None) == (self.plugin is None):
+            raise ValueError("give a member either strategy = NAME or plugin = NAME")
+        inline = self.model_fields_set - {"name", "strategy"}
+        if self.strategy is not None and inline:
+            raise ValueError(f"a member taken from strategy {self.strategy!r} cannot also set {', '.join(sorted(inline))}")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.strategy or self.plugin
+
+
+class EnsembleSignal(_Strict):
+    """Several models' probabilities, each trained walk-forward on the same folds, averaged per fold
+    with weights `equal`, `validation_f1` or `validation_sharpe` (each member's on the fold's
+    validation window, before the fold predicts), or given numbers (one per member)."""
+
+    kind: Literal["ensemble"]
+    members: list[EnsembleMember] = Field(min_length=2)
+    weights: Literal["equal", "validation_f1", "validation_sharpe"] | list[float] = "equal"
+    labels: LabelSpec = LabelSpec()
+    walk_forward: WalkForwardSpec = WalkForwardSpec()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EnsembleSignal:
+        labels = [member.label for member in self.members]
+        if len(set(labels)) < len(labels):
+            raise ValueError(f"members are named {labels}: give each a different name")
+        if isinstance(self.weights, list):
+            if len(self.weights) != len(self.members):
+                raise ValueError(f"weights: {len(self.weights)} numbers for {len(self.members)} members")
+            if any(weight < 0 for weight in self.weights) or not sum(self.weights) > 0:
+                raise ValueError("weights: give numbers of at least 0, not all 0")
+        purge = self.walk_forward.purge_bars
+        if purge is not None and purge < self.labels.horizon:
+            raise ValueError(f"walk_forward.purge_bars ({purge}) must be at least labels.horizon ({self.labels.horizon})")
+        return self
+
+    @property
+    def purge_bars(self) -> int:
+        return self.labels.horizon if self.walk_forward.purge_bars is None else self.walk_forward.purge_bars
+
+    @property
+    def plugin(self) -> str:
+        return "ensemble"  # what names its stage and its progress, as a model's plugin does
+
+    def member_signal(self, member: EnsembleMember, model: ModelSignal | None = None) -> ModelSignal:
+        """The member as a model signal on the ensemble's labels and walk-forward (`model`: the signal of
+        the strategy it names, which must train on those too)."""
+        if model is not None and (model.labels, model.walk_forward) != (self.labels, self.walk_forward):
+            raise ValueError(
+                f"member {member.label}: strategy {member.strategy}'s labels and walk_forward differ from the ensemble's "
+                "(its members share their folds)"
+            )
+        fields = ("plugin", "lookback", "features", "feature_settings", "hyperparameters", "seed")
+        source = model if model is not None else member
+        return ModelSignal(
+            kind="model", labels=self.labels, walk_forward=self.walk_forward, **{name: getattr(source, name) for name in fields}
+        )
+
+
+SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal | ModelSignal | EnsembleSignal, Field(discriminator="kind")]
+LEARNED_SIGNALS = (ModelSignal, EnsembleSignal)  # signals whose output is a probability learned walk-forward
 
 
 class ParameterRange(_Strict):

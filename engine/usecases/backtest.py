@@ -78,9 +78,9 @@ class PreparedStrategy:
         """A fresh signal stage (no state carried from an earlier run). A model strategy runs its
         model, or with `replay` (or when only its predictions are at hand) replays them."""
         if self.walk_forward is not None and not replay:
-            from engine.signals.model import ModelProbability
+            from engine.signals.learned import learned_stage
 
-            return ModelProbability(self.walk_forward)
+            return learned_stage(self.walk_forward)
         if self.predictions is not None:
             from engine.signals.cache import ReplayedProbabilities
 
@@ -153,16 +153,16 @@ def trained(
 
 def _with_model(prepared: PreparedStrategy, workspace: Workspace, on_fold, cache: PredictionCache | None) -> PreparedStrategy:
     """Train (or reuse) the folds, and the model's output over every bar, computed once."""
-    from engine.models.walkforward import train_walk_forward
+    from engine.models.learned import train_learned
     from engine.signals.cache import predictions_of
 
     setup, bars = prepared.resolved.model, prepared.bars
     if cache is None:
-        walk_forward = train_walk_forward(setup, bars, workspace.models, on_fold)
+        walk_forward = train_learned(setup, bars, workspace.models, on_fold)
         predictions = predictions_of(walk_forward)
     else:
         walk_forward = None
-        predictions = cache.get(setup, bars, lambda: train_walk_forward(setup, bars, workspace.models, on_fold))
+        predictions = cache.get(setup, bars, lambda: train_learned(setup, bars, workspace.models, on_fold))
     trade_from = max(prepared.trade_from, predictions.first_prediction_row)
     return replace(prepared, trade_from=trade_from, walk_forward=walk_forward, predictions=predictions)
 

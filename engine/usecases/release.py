@@ -103,9 +103,9 @@ def _fold_keys(strategy: Strategy, bars, workspace: Workspace) -> list[str]:
     resolved = resolve_strategy(strategy, workspace=workspace)
     if resolved.model is None:
         return []
-    from engine.models.walkforward import planned_fold_keys
+    from engine.models.learned import planned_keys
 
-    return planned_fold_keys(resolved.model, bars)
+    return planned_keys(resolved.model, bars)
 
 
 def _copy_run(run: StoredRun, folder: Path) -> None:
