@@ -123,8 +123,8 @@ def test_progress_is_one_line_per_stage_on_stderr_when_not_a_terminal(home):
     assert result.stderr.splitlines() == [
         "loading the backtesting libraries",
         "loading 1d bars of SP500, NASDAQ",
-        "backtesting sma_cross (vectorized), 5031 bars",
         "backtesting the baselines: buy & hold",
+        "backtesting sma_cross (vectorized), 5031 bars",
         "storing the run",
         "writing the report",
     ]

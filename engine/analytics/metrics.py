@@ -94,7 +94,7 @@ def compute_metrics(result: ExecutionResult, periods_per_year: float) -> dict[st
     fills = result.fills
     years = len(equity) / periods_per_year
     traded = float((fills["size"] * fills["price"]).sum())
-    gross_exposure = np.abs(result.positions * result.bars.close).sum(axis=1) / equity
+    gross_exposure = result.gross_exposure
     commission, slippage = float(fills["fees"].sum()), float(fills["slippage_cost"].sum())
     metrics: dict[str, float | int | str | None] = {
         "start": str(result.bars.index()[0]),

@@ -90,11 +90,10 @@ def calibration_tables(searches: list[dict]) -> list[tuple[str, Table]]:
 
 def traded_symbols(run: StoredRun) -> list[str]:
     """The symbols the trades chart shows: those with stored prices, the most filled first."""
-    if run.prices is None:
+    if run.price_symbols is None:
         return []
     fills = run.orders["symbol"].value_counts()
-    symbols = [symbol for symbol in run.prices.columns if symbol != "timestamp"]
-    return sorted(symbols, key=lambda symbol: -fills.get(symbol, 0))[:PRICE_PANELS]
+    return sorted(run.price_symbols, key=lambda symbol: -fills.get(symbol, 0))[:PRICE_PANELS]
 
 
 def draw_charts(run: StoredRun, run_curves: list[Curve], folder: Path) -> list[Chart]:
@@ -140,11 +139,11 @@ def draw_charts(run: StoredRun, run_curves: list[Curve], folder: Path) -> list[C
 
 
 def trades_chart(run: StoredRun, folder: Path) -> Chart:
-    prices = None if run.prices is None else run.prices.set_index("timestamp")
     symbols = traded_symbols(run)
+    prices = None if run.price_symbols is None else run.prices(symbols).set_index("timestamp")
     title = "Trades on the price"
-    if prices is not None and len(prices.columns) > len(symbols):
-        title += f" (the {len(symbols)} most traded of {len(prices.columns)} symbols)"
+    if prices is not None and len(run.price_symbols) > len(symbols):
+        title += f" (the {len(symbols)} most traded of {len(run.price_symbols)} symbols)"
     return Chart(title, charts.trades_chart(folder / "trades.png", prices, run.orders, symbols))
 
 

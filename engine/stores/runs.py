@@ -39,7 +39,8 @@ import pandas as pd
 from engine.errors import UserError
 from engine.stores.files import atomic_write
 from engine.stores.processes import gone
-from engine.stores.run_files import DamagedRun, check_results, read_document, read_table
+from engine.stores.run_files import DamagedRun, check_results, read_columns, read_document, read_table
+from engine.stores.wide_table import WideTable
 
 LIBRARIES = (
     "engine",
@@ -93,7 +94,7 @@ class RunRecords:
     """What a run leaves: JSON documents and tables by file name (`metrics.json`, `equity.parquet`)."""
 
     documents: dict[str, dict] = field(default_factory=dict)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame | WideTable] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,14 @@ class StoredRun:
         return read_table(self.path, "orders.parquet")
 
     @cached_property
-    def prices(self) -> pd.DataFrame | None:
-        """Each traded symbol's close per bar; None for runs stored before it was kept."""
-        return read_table(self.path, "prices.parquet", required=False)
+    def price_symbols(self) -> list[str] | None:
+        """The symbols whose closes are stored; None for runs stored before they were kept."""
+        names = read_columns(self.path, "prices.parquet", required=False)
+        return None if names is None else [name for name in names if name != "timestamp"]
+
+    def prices(self, symbols: list[str]) -> pd.DataFrame:
+        """The timestamp and these symbols' closes per bar (only the columns asked for are read)."""
+        return read_table(self.path, "prices.parquet", columns=["timestamp", *symbols])
 
 
 class RunJournal:
@@ -223,7 +229,7 @@ class RunJournal:
         for name, document in records.documents.items():
             _write_json(self.path / name, document)
         for name, frame in records.frames.items():
-            atomic_write(self.path / name, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
+            atomic_write(self.path / name, lambda tmp, frame=frame: _write_table(frame, tmp))
 
     def finish(self, records: RunRecords) -> None:
         """Write the results, then mark the run finished."""
@@ -416,6 +422,13 @@ class RunStore:
 
 def _is_run(path: Path) -> bool:
     return not path.name.startswith(".") and ((path / "status.json").exists() or (path / "manifest.json").exists())
+
+
+def _write_table(frame: pd.DataFrame | WideTable, path: str) -> None:
+    if isinstance(frame, WideTable):
+        frame.write_parquet(path)
+    else:
+        frame.to_parquet(path, index=False)
 
 
 def _write_json(path: Path, payload: dict) -> None:

@@ -12,6 +12,7 @@ import pandas as pd
 from engine import progress
 from engine.data.store import DataStore
 from engine.stores.runs import RunRecords, library_versions, now
+from engine.stores.wide_table import WideTable
 from engine.strategies.resolution import ResolvedStrategy
 from engine.usecases.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, backtest_prepared, loaded, prepare_backtest
 from engine.workspace import Workspace
@@ -105,7 +106,7 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         "trades.parquet": result.trades(),
         "orders.parquet": execution.fills,
         "baselines.parquet": pd.DataFrame({"timestamp": result.bars.index(), **result.baseline_equity}),
-        "prices.parquet": result.bars.frame("close").rename_axis("timestamp").reset_index(),  # for the trades chart
+        "prices.parquet": WideTable(result.bars.index(), result.bars.symbols, result.bars.close),  # for the trades chart
     }
     return RunRecords(documents, frames)
 
