@@ -17,6 +17,7 @@ from engine import resources
 from engine.data.store import DataStore
 from engine.models.store import ModelStore
 from engine.news.store import NewsStore
+from engine.stores.releases import ReleaseStore
 from engine.stores.runs import RunStore
 
 if TYPE_CHECKING:
@@ -69,3 +70,8 @@ class Workspace:
     @property
     def runs(self) -> RunStore:
         return RunStore(self.root / "runs")
+
+    @property
+    def releases(self) -> ReleaseStore:
+        """Immutable packages of backtested strategies (`engine release`)."""
+        return ReleaseStore(self.root / "releases")

@@ -8,22 +8,35 @@ from pathlib import Path
 from engine.alpaca.connection import AlpacaConnection
 from engine.feeds.alpaca import LiveSettings
 from engine.kernel.risk import parse_kill_switch
+from engine.stores.releases import Release
 from engine.strategies.files import load_strategy
 from engine.strategies.resolution import resolve_strategy
 from engine.usecases.paper import PaperSession
+from engine.usecases.release import traded_strategy
 from engine.workspace import Workspace
 from tests.sandbox import advance
 
 
 def stepped_session(
-    workspace: Workspace, url: str, path: Path, bars: int, kill_switch: str = "", before_bar=lambda bar: None, broker="alpaca"
+    workspace: Workspace,
+    url: str,
+    path: Path | None,
+    bars: int,
+    kill_switch: str = "",
+    before_bar=lambda bar: None,
+    broker="alpaca",
+    release: Release | None = None,
 ):
     """A session in this process (its broker `alpaca` or `sim`, under the `--kill-switch` SPEC's
-    limits), trading `bars` live bars, each released once the last is done (and `before_bar(its
-    number)` has run)."""
-    strategy = load_strategy(str(path)).with_overrides(risk=parse_kill_switch(kill_switch))
-    session = PaperSession(resolve_strategy(strategy), workspace, AlpacaConnection.from_env(),
-                           LiveSettings(poll=0.2, max_bars=bars), [], broker)  # fmt: skip
+    limits) of the strategy file at `path` or of `release`, trading `bars` live bars, each released
+    once the last is done (and `before_bar(its number)` has run)."""
+    risk = parse_kill_switch(kill_switch)
+    if release is None:
+        resolved = resolve_strategy(load_strategy(str(path)).with_overrides(risk=risk))
+    else:
+        resolved = traded_strategy(release, workspace, risk)
+    session = PaperSession(resolved, workspace, AlpacaConnection.from_env(), LiveSettings(poll=0.2, max_bars=bars), [], broker,
+                           release=release)  # fmt: skip
     done, outcome = threading.Semaphore(0), {}
 
     def trade() -> None:

@@ -8,7 +8,22 @@ from typing import Annotated
 import typer
 
 from engine import __version__
-from engine.cli import backtest, data, models, news, optimize, paper, plugins, report, runs, sandbox, strategies, train, tui
+from engine.cli import (
+    backtest,
+    data,
+    models,
+    news,
+    optimize,
+    paper,
+    plugins,
+    release,
+    report,
+    runs,
+    sandbox,
+    strategies,
+    train,
+    tui,
+)
 from engine.cli.output import ERROR, print_labelled
 from engine.errors import UserError
 
@@ -47,6 +62,7 @@ app.add_typer(news.app, name="news", help="The local news store: fetch from Alpa
 app.add_typer(runs.app, name="runs", help="Past runs in the run store: list, show, remove.")
 app.add_typer(strategies.app, name="strategies", help="The strategies a name reaches.")
 app.add_typer(optimize.app, name="optimize", help="Tune a strategy with Optuna; show and export a study.")
+app.add_typer(release.app, name="release", help="Releases: immutable, versioned packages of a backtest run to trade from.")
 app.add_typer(models.app, name="models", help="Trained walk-forward folds: prune those no strategy uses.")
 app.add_typer(plugins.app, name="plugins", help="Installed and drop-in plugins; scaffold a new model plugin.")
 

@@ -26,6 +26,9 @@ app = typer.Typer(no_args_is_help=False)
 def paper(
     context: typer.Context,
     strategy: Annotated[str | None, typer.Option("--strategy", "-s", help=STRATEGY_HELP)] = None,
+    release: Annotated[
+        str | None, typer.Option(help="Trade exactly this release (NAME@N, or NAME: its latest): its strategy and trained models")
+    ] = None,
     session: Annotated[
         str | None, typer.Option(help="Resume this session (its run id, or a unique prefix) instead of starting one")
     ] = None,
@@ -48,8 +51,12 @@ def paper(
     session as a run."""
     if context.invoked_subcommand is not None:
         return
-    if strategy is None:
-        raise UserError("engine paper: give the strategy to trade, --strategy NAME (or a command: list, status, stop)")
+    if (strategy is None) == (release is None):
+        raise UserError(
+            "engine paper: give the strategy to trade, --strategy NAME or --release NAME@N (or a command: list, status, stop)"
+        )
+    if release is not None and symbols:
+        raise UserError("engine paper --release: a release trades the symbols it was made for; leave out --symbols")
     with StageDisplay() as display, listening(display):
         display.stage("loading the trading libraries")
         import pandas as pd
@@ -61,6 +68,7 @@ def paper(
         from engine.kernel.risk import parse_kill_switch
         from engine.strategies.resolution import strategy_with_overrides
         from engine.usecases.paper import PaperSession, check_broker
+        from engine.usecases.release import traded_strategy
 
         check_broker(broker)
         if feed not in ("iex", "sip"):
@@ -70,8 +78,12 @@ def paper(
             raise UserError(f"--until {until!r}: give a time like 2024-03-01T15:00 (UTC)")
         settings = LiveSettings(pd.Timedelta(seconds=settle), poll, max_bars, end, feed)
         workspace = Workspace.from_env()
+        risk = parse_kill_switch(kill_switch)
+        released = None if release is None else workspace.releases.get(release)
         session = PaperSession(
-            strategy_with_overrides(strategy, workspace, symbols, risk=parse_kill_switch(kill_switch)),
+            strategy_with_overrides(strategy, workspace, symbols, risk=risk)
+            if released is None
+            else traded_strategy(released, workspace, risk),
             workspace,
             AlpacaConnection.from_env(),
             settings,
@@ -79,6 +91,7 @@ def paper(
             broker,
             session,
             os.environ.get(CRASH_VARIABLE),
+            released,
         )
         display.stage(f"trading {session.resolved.name} on live bars (Ctrl-C ends the session)", max_bars, "bars")
         previous = signal.signal(signal.SIGINT, lambda *_: session.stop())

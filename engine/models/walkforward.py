@@ -74,6 +74,7 @@ class WalkForward:
     folds: list[TrainedFold]
     predictions: np.ndarray  # (bars, symbols): out-of-sample probability, NaN outside prediction blocks
     labels: np.ndarray
+    retrains: bool = True  # past its history the model retrains on the schedule; a release may keep its deployed one
 
     @property
     def plugin(self) -> str:

@@ -59,6 +59,7 @@ def calibrate_thresholds(prepared) -> tuple[object, list[dict]]:
         records.append(
             {
                 "overlay": position,
+                "given": table,  # the overlay as the strategy gave it, what a rebuild calibrates again
                 "validation_start": str(prepared.bars.index()[prepared.trade_from]),
                 "validation_end": str(prepared.bars.index()[window_end - 1]),
                 "chosen": {"entry": best["entry"], "exit": best["exit"]},

@@ -2,7 +2,8 @@
 trained for it. Before the first prediction block the probability is 0 (no position).
 
 Past the end of its walk-forward history the model is deployed: the last fold keeps predicting,
-and every `predict_bars` bars after that fold's first the model retrains on the bars it has seen,
+and (unless the walk-forward says it does not retrain: a release's may keep its deployed model)
+every `predict_bars` bars after that fold's first the model retrains on the bars it has seen,
 as the walk-forward would have (same training window, purge and seed), and the new fold takes
 over. A retraining is decided by bar count alone and trains only on bars before the new block
 (and its first bar, whose label is unknown), so chunk invariance holds here too. The stage must be
@@ -58,8 +59,10 @@ class ModelProbability:
         first_row = self._rows_seen
         if first_row == 0 and bars.timestamps[0] != self.walk_forward.bars.timestamps[0]:
             raise ValueError(f"{self.name} must be fed from the first bar of its walk-forward history")
-        self._seen.append(bars)
         self._rows_seen += len(bars)
+        if not self.walk_forward.retrains:
+            return  # the deployed model predicts every later bar (a release that says so)
+        self._seen.append(bars)
         schedule = self.walk_forward.setup.signal.walk_forward.predict_bars
         while (start := self.folds[-1].fold.predict_start + schedule) < self._rows_seen:
             self._seen = [Bars.concat(self._seen)]

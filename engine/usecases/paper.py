@@ -45,11 +45,13 @@ from engine.kernel.node import Mode, build_node, traded_part
 from engine.kernel.pipeline import PipelineState
 from engine.stores.files import atomic_write
 from engine.stores.order_journal import OrderJournal
+from engine.stores.releases import Release
 from engine.stores.run_files import read_document
 from engine.stores.runs import RunJournal, RunRecords, RunStore, now
 from engine.strategies.resolution import ResolvedStrategy
 from engine.usecases.backtest import BacktestResult, judged, prepare
 from engine.usecases.backtest_run import backtest_records
+from engine.usecases.release import deployed
 from engine.workspace import Workspace
 
 BROKERS = ("alpaca", "sim")
@@ -78,9 +80,11 @@ class PaperSession:
         broker: str = "sim",
         session: str | None = None,
         crash_at: str | None = None,
+        release: Release | None = None,
     ) -> None:
-        """`crash_at`: the tests' hook that kills the session at a point of its order flow
-        (engine.execution.alpaca's CRASH_VARIABLE)."""
+        """`release`: the release `resolved` is the traded strategy of, whose models the session trades
+        (engine.usecases.release.deployed); `crash_at`: the tests' hook that kills the session at a
+        point of its order flow (engine.execution.alpaca's CRASH_VARIABLE)."""
         check_broker(broker)
         if session is not None and broker != "alpaca":
             raise PaperError("--session resumes a session of the alpaca broker: a sim session has nothing to resume")
@@ -91,11 +95,17 @@ class PaperSession:
         if broker == "alpaca":
             connection.check_orders_go_to_paper()
         self.resumed = None if session is None else _resumable(workspace.runs, session, resolved.name)
-        self.prepared = prepare(resolved, workspace)
-        history = self.prepared.bars
+        self.release = None if release is None else release.reference
         if self.resumed is not None:
             with closing(OrderJournal(workspace.runs.path(self.resumed) / JOURNAL)) as journal:
                 done = pd.Timestamp(journal.fact("last_done") or journal.fact("history_end"))
+                traded = journal.fact("release")
+            if traded != self.release:
+                option = f"--release {traded}" if traded else f"--strategy {resolved.name}"
+                raise PaperError(f"session {self.resumed} traded {traded or 'a strategy'}: resume it with {option}")
+        self.prepared = prepare(resolved, workspace) if release is None else deployed(release, resolved, workspace)
+        history = self.prepared.bars
+        if self.resumed is not None:
             history = history.slice(0, int(np.searchsorted(history.timestamps, _naive(done), side="right")))
         data = resolved.strategy.data
         self.feed = AlpacaFeed(workspace.data, connection, tuple(data.symbols), data.timeframe, history, settings)
@@ -129,6 +139,7 @@ class PaperSession:
             broker = AlpacaBroker(self.connection, prepared.rules, orders, strategy.name, crash_at=self.crash_at)
             if orders.fact("history_end") is None:
                 orders.set_fact("history_end", _iso(history.timestamps[-1]))
+                orders.set_fact("release", self.release)
                 orders.set_fact("initial_cash", broker.account()[0])
             initial_cash, held = orders.fact("initial_cash"), orders.fact("targets")
             held = None if held is None else np.array(held, dtype=float)
