@@ -74,6 +74,10 @@ LABELS = {
     "roc_auc": "ROC-AUC",
     "pr_auc": "PR-AUC",
     "f1": "F1",
+    "ic": "IC (Pearson, mean)",
+    "icir": "ICIR (IC mean / std)",
+    "rank_ic": "RankIC (Spearman, mean)",
+    "rank_icir": "RankICIR (RankIC mean / std)",
 }
 
 
