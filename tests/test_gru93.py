@@ -96,5 +96,5 @@ def test_backtest_and_train_commands(sample_home, gru93):
     assert len(report["folds"]) == len(gru93.walk_forward.folds)
     for fold in report["folds"]:
         assert {"roc_auc", "pr_auc", "f1", "precision", "recall", "rank_ic", "icir"} <= set(fold)
-    assert {"rank_ic", "icir"} <= set(report["overall"]) and report["signal_quality"]["basis"] == "time-series"
         assert fold["reused"]
+    assert {"rank_ic", "icir"} <= set(report["overall"]) and report["signal_quality"]["basis"] == "time-series"

@@ -74,10 +74,10 @@ LABELS = {
     "roc_auc": "ROC-AUC",
     "pr_auc": "PR-AUC",
     "f1": "F1",
-    "ic": "IC (Pearson, mean)",
-    "icir": "ICIR (IC mean / std)",
-    "rank_ic": "RankIC (Spearman, mean)",
-    "rank_icir": "RankICIR (RankIC mean / std)",
+    "ic": "IC",
+    "icir": "ICIR",
+    "rank_ic": "RankIC",
+    "rank_icir": "RankICIR",
 }
 
 
