@@ -11,7 +11,9 @@ from scipy import stats
 from engine.analytics.signal_quality import CROSS_SECTIONAL, TIME_SERIES, signal_quality
 from engine.features.dataset import forward_return_labels, forward_returns
 from engine.kernel.bars import Bars
-from engine.optimize.evaluation import parse_objectives
+from engine.optimize.evaluation import evaluate, parse_objectives
+from engine.strategies.files import load_strategy
+from engine.workspace import Workspace
 from tests.in_process import engine_here
 
 HORIZON = 5
@@ -111,7 +113,9 @@ def test_the_backtest_json_and_the_run_store_carry_the_signal_quality(sample_hom
     assert (run / "signal_quality.parquet").exists() and (run / "report" / "charts" / "rank_ic.png").exists()
 
 
-def test_rank_ic_is_an_objective_to_maximize():
-    rank_ic, drawdown = parse_objectives("rank_ic,max_drawdown")
-    assert rank_ic.direction == "maximize" and rank_ic.value({"rank_ic": 0.04}) == 0.04
+def test_rank_ic_is_an_objective_to_maximize_from_a_trials_backtest(sample_home, tmp_path):
+    (tmp_path / "data").symlink_to(sample_home / "data")
+    rank_ic, _ = parse_objectives("rank_ic,max_drawdown")
+    evaluation = evaluate(load_strategy("sma_cross").with_overrides(data={"start": "2015-01-01"}), Workspace(tmp_path))
+    assert rank_ic.direction == "maximize" and rank_ic.value(evaluation.metrics) == evaluation.metrics["rank_ic"] != 0
     assert rank_ic.value({"rank_ic": None}) == 0.0  # a signal without spread ranks nothing
