@@ -20,6 +20,7 @@ from engine.optimize.errors import OptimizeError
 from engine.signals.cache import PredictionCache
 from engine.strategies.schema import Strategy
 from engine.usecases.backtest import load_bars, prepare, simulate
+from engine.usecases.signal_quality import backtest_signal_quality
 from engine.workspace import Workspace
 
 
@@ -41,6 +42,7 @@ OBJECTIVES = {
     "sortino": Objective("sortino", "maximize"),
     "calmar": Objective("calmar", "maximize"),
     "max_drawdown": Objective("max_drawdown", "minimize"),  # its size: 0.2 for a 20% drawdown
+    "rank_ic": Objective("rank_ic", "maximize"),  # the signal's mean RankIC (engine.analytics.signal_quality)
 }
 
 
@@ -92,11 +94,12 @@ def evaluate(
 ) -> Evaluation:
     """The strategy backtested as `engine backtest` would (whole history, vectorized), metrics net of costs."""
     prepared = prepare(strategy, workspace, on_fold, predictions)
-    execution = simulate(prepared).execution
+    run = simulate(prepared)
+    execution = run.execution
     returns = bar_returns(execution.equity, execution.initial_cash)
     flat = np.ptp(returns) == 0
     return Evaluation(
-        compute_metrics(execution, prepared.periods_per_year),
+        compute_metrics(execution, prepared.periods_per_year) | backtest_signal_quality(prepared, run).headline(),
         0.0 if flat else float(skew(returns)),
         3.0 if flat else float(kurtosis(returns, fisher=False)),
         prepared.periods_per_year,

@@ -4,8 +4,9 @@
                      the process that runs it, and the error that ended it; rewritten as it changes
     config.json      the resolved configuration (a backtest's: strategy, chunk size, broker, annualization)
     metrics.json     {"strategy": {...}, "baselines": {"buy & hold": {...}, …}, "warnings": [...]}
-    folds.json, ablation.json, calibration.json, equity.parquet, baselines.parquet, trades.parquet,
-    orders.parquet, prices.parquet   what the run found (see the README's "Run store")
+    folds.json, ablation.json, calibration.json, signal_quality.json, equity.parquet, baselines.parquet,
+    trades.parquet, orders.parquet, prices.parquet, signal_quality.parquet   what the run found (see the
+                     README's "Run store")
     manifest.json    run id, time, command, data fingerprint and origins, library versions
     report/          the tearsheet, written after the run (engine.report)
 
@@ -200,6 +201,17 @@ class StoredRun:
     def prices(self, symbols: list[str]) -> pd.DataFrame:
         """The timestamp and these symbols' closes per bar (only the columns asked for are read)."""
         return read_table(self.path, "prices.parquet", columns=["timestamp", *symbols])
+
+    @cached_property
+    def signal_quality(self) -> dict | None:
+        """The signal's IC, how it was measured and its figures (engine.analytics.signal_quality);
+        None for runs stored before it was kept."""
+        return read_document(self.path, "signal_quality.json", required=False, keys=("basis", "overall"))
+
+    @cached_property
+    def ics(self) -> pd.DataFrame | None:
+        """The signal's IC and RankIC per bar (or per symbol and window); None for runs stored before it."""
+        return read_table(self.path, "signal_quality.parquet", required=False)
 
 
 class RunJournal:

@@ -20,6 +20,7 @@ from engine import progress
 from engine.analytics.annualization import Annualization, annualization
 from engine.analytics.metrics import compute_metrics, trade_table
 from engine.analytics.plausibility import implausibilities
+from engine.analytics.signal_quality import SignalQuality
 from engine.data.store import DataStore, in_store_span
 from engine.execution.buy_and_hold import buy_and_hold
 from engine.execution.conventions import ExecutionRules
@@ -37,6 +38,7 @@ from engine.strategies.files import load_strategy
 from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
 from engine.strategies.schema import BuyAndHoldSignal, RiskSpec, Strategy, StrategyError
 from engine.usecases.ablation import run_ablation
+from engine.usecases.signal_quality import backtest_signal_quality
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:  # imported where a model strategy runs, so that a rule strategy never imports torch
@@ -216,6 +218,7 @@ class BacktestResult:
     broker: str  # the broker that filled the orders
     ablation: list[dict] | None = None
     warnings: list[str] = field(default_factory=list)  # why the result may be too good to be true, or rest on too few trades
+    signal_quality: SignalQuality | None = None  # the signal's IC against what followed (its headline also in `metrics`)
 
     @property
     def strategy(self) -> Strategy:
@@ -322,7 +325,8 @@ def judged(
     baselines over the same bars (`judged_baselines`, unless given), and the warnings it deserves."""
     strategy, periods = prepared.strategy, prepared.periods_per_year
     baselines = judged_baselines(prepared) if baselines is None else baselines
-    metrics = compute_metrics(run.execution, periods)
+    quality = backtest_signal_quality(prepared, run)
+    metrics = compute_metrics(run.execution, periods) | quality.headline()
     if ablation:
         progress.stage("backtesting the overlay chain step by step (ablation)")
     result = BacktestResult(
@@ -334,6 +338,7 @@ def judged(
         chunk_size=chunk_size,
         broker=broker,
         ablation=run_ablation(prepared) if ablation else None,
+        signal_quality=quality,
     )
     judged_by_trades = not (isinstance(strategy.signal, BuyAndHoldSignal) and not strategy.overlays)  # it holds the market
     result.warnings = implausibilities(metrics, result.fold_metrics(), prepared.calibration, judged_by_trades)

@@ -77,8 +77,11 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         "config.json": backtest_config(prepared, result.chunk_size, result.broker),
         "metrics.json": {"strategy": result.metrics, "baselines": result.baselines, "warnings": result.warnings},
     }
-    if result.fold_metrics() is not None:
-        documents["folds.json"] = {"folds": result.fold_metrics()}
+    quality = result.signal_quality
+    if result.fold_metrics() is not None:  # each fold with its signal quality over the traded bars
+        folds = zip(result.fold_metrics(), quality.by_span(), strict=True)
+        documents["folds.json"] = {"folds": [fold | ic for fold, ic in folds]}
+    documents["signal_quality.json"] = quality.to_record()
     if result.ablation is not None:
         documents["ablation.json"] = {"steps": result.ablation}
     if prepared.calibration:
@@ -107,6 +110,7 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         "orders.parquet": execution.fills,
         "baselines.parquet": pd.DataFrame({"timestamp": result.bars.index(), **result.baseline_equity}),
         "prices.parquet": WideTable(result.bars.index(), result.bars.symbols, result.bars.close),  # for the trades chart
+        "signal_quality.parquet": quality.ics,  # for the rolling RankIC chart
     }
     return RunRecords(documents, frames)
 
