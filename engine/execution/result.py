@@ -33,9 +33,8 @@ class ExecutionResult:
     def marked(
         cls, bars: Bars, cash: np.ndarray, positions: np.ndarray, fills: Fills, fill_bars: np.ndarray, initial_cash: float
     ) -> ExecutionResult:
-        """The books of a run over `bars`: cash and positions marked at each close (copied: the books
-        may go on growing), and every fill with the bar it was booked at."""
-        cash, positions = cash.copy(), positions.copy()
+        """The books of a run over `bars` that has ended: cash and positions marked at each close (the
+        result takes these arrays: no one changes them after), and every fill with the bar it was booked at."""
         return cls(
             bars=bars,
             equity=marked_equity(cash, positions, bars.close),
