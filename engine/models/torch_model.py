@@ -63,10 +63,15 @@ class TorchModel(Model):
         self.network = self._built_network()
         return train_network(self.network, train, validation, self.hyperparameters, generator)
 
+    def inference_network(self) -> nn.Module:
+        """The module predict runs: the trained network, or a faster form of it that a plugin knows of
+        (same logits to rounding; training always runs the network)."""
+        return self.network
+
     def predict(self, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:
         from engine.models.training import predict_probabilities
 
-        return predict_probabilities(self.network, sequences, assets)
+        return predict_probabilities(self.inference_network(), sequences, assets)
 
     def save(self, path: Path) -> None:
         import torch
