@@ -45,6 +45,8 @@ class TorchModel(Model):
     def __init__(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any] | None = None) -> None:
         super().__init__(n_features, n_assets, lookback, hyperparameters)
         self.network = self._built_network()
+        self._inference: nn.Module | None = None  # inference_network() of `_inference_of`, the network it was built from
+        self._inference_of: nn.Module | None = None
 
     @abstractmethod
     def build_network(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any]) -> nn.Module:
@@ -71,7 +73,10 @@ class TorchModel(Model):
     def predict(self, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:
         from engine.models.training import predict_probabilities
 
-        return predict_probabilities(self.inference_network(), sequences, assets)
+        # Built once per trained network: a replay bar by bar predicts a few sequences at a time.
+        if self._inference_of is not self.network:
+            self._inference, self._inference_of = self.inference_network(), self.network
+        return predict_probabilities(self._inference, sequences, assets)
 
     def save(self, path: Path) -> None:
         import torch
