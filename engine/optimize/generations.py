@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol
 
 import optuna
 from optuna.storages import InMemoryStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from engine.optimize.trial_batches import write_trials
+from engine.optimize.trial_batches import COUNTED, count_trials, write_trials
 
 GENERATION_TRIALS = 50  # NSGA-II's default population: one transaction per generation of it
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
@@ -35,8 +36,6 @@ class Target(Protocol):
 
     target: int
     gave_up: bool
-
-    def reached(self, study: optuna.Study) -> bool: ...
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None: ...
 
@@ -50,7 +49,10 @@ class Generations:
         self._copied: set[int] = set()  # storage ids of the study's trials already in the copy
 
     def _take_in(self) -> None:
-        """The study's finished trials not yet in the copy (other workers', or all of them at first)."""
+        """The study's finished trials not yet in the copy (other workers', or all of them at first);
+        counted first, so that a worker alone on its study reads no trial back."""
+        if count_trials(self.study, FINISHED) == len(self._copied):
+            return
         new = [trial for trial in self.study.get_trials(deepcopy=False, states=FINISHED) if trial._trial_id not in self._copied]
         self.copy.add_trials(new)
         self._copied.update(trial._trial_id for trial in new)
@@ -70,13 +72,25 @@ class Generations:
         while not stop.gave_up and not stopping():
             self._take_in()
             left = None if deadline is None else deadline - time.monotonic()
-            if stop.reached(self.study) or (left is not None and left <= 0):
+            if count_trials(self.study, COUNTED) >= stop.target or (left is not None and left <= 0):
                 return
             first = len(self.copy.get_trials(deepcopy=False))
+            callbacks_in_copy = [stop, partial(_stop_when, stopping)]
             self.copy.optimize(
-                objective, n_trials=self.trials_per_generation, timeout=left, catch=catch, callbacks=[stop], gc_after_trial=False
+                objective,
+                n_trials=self.trials_per_generation,
+                timeout=left,
+                catch=catch,
+                callbacks=callbacks_in_copy,
+                gc_after_trial=False,
             )
             generation = [trial for trial in self.copy.get_trials(deepcopy=False)[first:] if trial.state in FINISHED]
             self._copied.update(write_trials(self.study, generation, stop.target))
             for callback in callbacks if generation else ():
                 callback(self.study, generation[-1])
+
+
+def _stop_when(stopping: Callable[[], bool], copy: optuna.Study, trial: FrozenTrial) -> None:
+    """After each trial of a generation: its end, where `stopping()` (a Ctrl-C came)."""
+    if stopping():
+        copy.stop()

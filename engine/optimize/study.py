@@ -442,12 +442,15 @@ class Interruption:
     short, its missed heartbeats will.
     """
 
-    def __init__(self, study: optuna.Study) -> None:
+    def __init__(self, study: optuna.Study | None) -> None:
+        """`study`: the one to stop at once, whose `optimize` runs; None where the caller checks `requested`
+        (generations, which the request may reach between Optuna's calls)."""
         self.study, self.requested, self.abandoned = study, False, False
 
     def request_stop(self, signum=None, frame=None) -> None:
         self.requested = True
-        self.study.stop()
+        if self.study is not None:
+            self.study.stop()
 
     def on_sigint(self, signum, frame) -> None:
         if not self.requested:
@@ -471,7 +474,7 @@ def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> St
     if stop.reached(opened.study):  # a worker that started late finds the work done
         return stop
     generations = Generations(opened.study) if opened.space.only_overlays else None
-    interruption = Interruption(opened.study if generations is None else generations.copy)
+    interruption = Interruption(opened.study if generations is None else None)
     objective = TrialObjective(opened, opened.workspace, interruption)
     catch = (SearchSpaceError, CalibrationError)  # a parameter combination the strategy rejects fails that trial only
     previous = signal.signal(signal.SIGINT, interruption.on_sigint), signal.signal(signal.SIGTERM, interruption.request_stop)

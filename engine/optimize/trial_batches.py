@@ -88,9 +88,18 @@ def _trial_row(study_id: int, trial: FrozenTrial, number: int | None = None) -> 
     )
 
 
-def _counted(session, study_id: int) -> int:
-    query = session.query(models.TrialModel).filter(models.TrialModel.study_id == study_id, models.TrialModel.state.in_(COUNTED))
+def _counted(session, study_id: int, states: tuple[TrialState, ...] = COUNTED) -> int:
+    query = session.query(models.TrialModel).filter(models.TrialModel.study_id == study_id, models.TrialModel.state.in_(states))
     return query.count()
+
+
+def count_trials(study: optuna.Study, states: tuple[TrialState, ...]) -> int:
+    """How many of the study's trials are in `states`, counted by the database (no trial is read)."""
+    session = _rdb(study).scoped_session()
+    try:
+        return _counted(session, study._study_id, states)
+    finally:
+        session.close()
 
 
 def _attribute_rows(trial_id: int, attributes: dict) -> list[dict]:
