@@ -306,7 +306,9 @@ class TrialObjective:
         self.opened, self.workspace, self.interruption = opened, workspace, interruption
         self.predictions = PredictionCache.in_store(workspace.models)
         # Overlay-only trials share one prepared validation period and what overlays derive from its bars.
-        self.overlay_trials = OverlayTrials(opened, self.predictions, self._interruptible) if opened.space.only_overlays else None
+        self.overlay_trials = None
+        if opened.space.only_overlays:
+            self.overlay_trials = OverlayTrials(opened.strategy, opened.split, workspace, self.predictions, self._interruptible)
 
     def _interruptible(self, trained: TrainedFold) -> None:
         self.interruption.check()
