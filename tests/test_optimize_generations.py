@@ -167,23 +167,21 @@ def test_ctrl_c_writes_the_generation_so_far_and_exits_130(sample_home):
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_workers_share_a_study_in_generations_and_stop_at_its_target(sample_home, database):
-    """Two workers of one command on SQLite; on PostgreSQL two commands, as on two machines, started
-    at once. Each writes whole generations, and the last ones are cut where the study reaches its
-    target. Enough generations that the later worker (a spawned process imports for seconds) takes some."""
-    target = 24 * GENERATION_TRIALS + 10
+    """Two commands at once on one study, as on two machines (on SQLite each with two workers, whose
+    spawned one may start after the work is done). Each writes whole generations, and the last ones
+    are cut where the study reaches its target."""
+    target = 6 * GENERATION_TRIALS + 10
     name = f"shared-generations-{database}"
     with postgres_server() if database == "postgresql" else _no_server(sample_home) as url:
-        storage = ("--storage", url, "--study", name)
-        if database == "sqlite":
-            commands = [start(sample_home, *OVERLAYS, *storage, "--trials", str(target), "--workers", "2")]
-        else:
-            commands = [start(sample_home, *OVERLAYS, *storage, "--trials", str(target)) for _ in range(2)]
-        for process in commands:
+        command = (*OVERLAYS, "--study", name, "--trials", str(target))
+        # SQLite: the workspace's own storage; PostgreSQL: the server's.
+        where = ("--workers", "2") if database == "sqlite" else ("--storage", url)
+        for process in [start(sample_home, *command, *where) for _ in range(2)]:
             out, err = process.communicate(timeout=600)
             assert process.returncode == 0, err
         study = optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=10))
         assert states(study) == {"COMPLETE": target} and _numbers_run_on(study)
-        assert len({trial.user_attrs["worker"] for trial in study.trials}) == 2
+        assert len({trial.user_attrs["worker"] for trial in study.trials}) >= 2
 
 
 class _no_server:
