@@ -9,13 +9,14 @@ validators see the strategy's context (symbols, whether shorting is allowed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.kernel.stage import Stage
+from engine.overlays.memo import StageMemo
 
 Category = Literal["threshold", "regime", "risk", "cost"]
 CATEGORIES: tuple[Category, ...] = ("threshold", "regime", "risk", "cost")
@@ -32,6 +33,9 @@ class OverlayContext:
     # A folder where stages may keep, between runs, results that depend only on their inputs
     # (models/overlays/ in the workspace); None: they keep them in memory only.
     cache_dir: Path | None = None
+    # Where stages keep in memory what they derive from bars alone, for runs that replay the same
+    # bars (an overlay-only study's trials); None: they compute it in every run.
+    memo: StageMemo | None = field(default=None, compare=False)
 
     @property
     def round_trip_cost(self) -> float:
