@@ -8,12 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.analytics.metrics import compute_metrics
 from engine.execution.conventions import ExecutionRules
 from engine.kernel.node import simulate
 from engine.overlays.base import OverlayContext, validate_overlay
 from engine.overlays.top_k import TOP_K
 from engine.signals import Momentum
 from engine.strategies.files import load_strategy
+from engine.usecases.ablation import run_ablation
 from engine.usecases.backtest import PreparedStrategy, load_bars
 from engine.usecases.check import check_chunk_invariance
 from tests.helpers import FixedWeights, make_bars, run_stages
@@ -153,12 +155,22 @@ def test_the_builtin_top_k_strategy_trades_the_k_best_ranked(store):
     prepared = prepared_top_k(store)
     run = simulate(prepared)
     scores, weights = run.stage_outputs.values()
+    window = prepared.strategy.signal.window
     counts = (weights > 0).sum(axis=1)
-    assert set(counts[40:].tolist()) == {5} and set(weights[weights > 0].tolist()) == {0.2}
+    assert set(counts[:window].tolist()) == {0} and set(counts[window:].tolist()) == {5}  # flat through the warm-up
+    assert set(weights[weights > 0].tolist()) == {0.2}
     # Dropout and holding rules aside, the book stays among the best: on average inside the top third.
     ranks = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1)
-    assert ranks[40:][weights[40:] > 0].mean() < 8
+    assert ranks[window:][weights[window:] > 0].mean() < 8
     assert len(run.execution.fills) > 0
+
+
+def test_the_ablation_takes_a_momentum_score_above_zero_as_raw_and_top_k_as_the_position_step(store):
+    prepared = prepared_top_k(store)
+    raw, positions, *_ = run_ablation(prepared)
+    assert raw["overlays"] == [] and positions["overlays"] == ["top_k"]
+    assert positions["trades"] == compute_metrics(simulate(prepared).execution, prepared.periods_per_year)["trades"]
+    assert raw["trades"] > positions["trades"] > 0  # long every symbol with a rising month churns more
 
 
 TOPK = """
