@@ -1,7 +1,8 @@
 """The overlay plugin type, the context overlays are built in, and validation of their settings.
 
 An overlay type has a `name` (what a strategy's `[[overlays]] kind` names), a `category`
-(threshold, regime, risk or cost: the steps of `--ablation`), a pydantic `config` model and the
+(threshold, regime, risk or cost: the steps of `--ablation`; "threshold" is the step that turns
+scores into positions, as `threshold` and `top_k` do), a pydantic `config` model and the
 stage it builds from a validated config and the strategy's context. Settings are validated when the strategy loads;
 validators see the strategy's context (symbols, whether shorting is allowed).
 """
@@ -36,6 +37,16 @@ class OverlayContext:
     # Where stages keep in memory what they derive from bars alone, for runs that replay the same
     # bars (an overlay-only study's trials); None: they compute it in every run.
     memo: StageMemo | None = field(default=None, compare=False)
+    # The signal gives scores (momentum's return), not weights: the first overlay must make positions of them.
+    signal_gives_scores: bool = False
+
+    @property
+    def neutral_score(self) -> float | None:
+        """The score that takes no view, above which a raw score is a position (the ablation's raw
+        step): a probability's 0.5, a score's 0; None when the signal gives weights."""
+        if self.signal_is_probability:
+            return 0.5
+        return 0.0 if self.signal_gives_scores else None
 
     @property
     def round_trip_cost(self) -> float:

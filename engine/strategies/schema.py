@@ -143,6 +143,15 @@ class BuyAndHoldSignal(_Strict):
     kind: Literal["buy_and_hold"]
 
 
+class MomentumSignal(_Strict):
+    """A score per symbol, not a weight: the close's return over the last `window` bars (0 until
+    a full window exists). An overlay that turns scores into positions (`top_k`, `threshold`)
+    must come first in the chain."""
+
+    kind: Literal["momentum"]
+    window: int = Field(ge=1)
+
+
 class LabelSpec(_Strict):
     """Binary label: 1 when the return over the next `horizon` bars exceeds `threshold`."""
 
@@ -188,7 +197,7 @@ class ModelSignal(_Strict):
         return self.labels.horizon if self.walk_forward.purge_bars is None else self.walk_forward.purge_bars
 
 
-SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal | ModelSignal, Field(discriminator="kind")]
+SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal | MomentumSignal | ModelSignal, Field(discriminator="kind")]
 
 
 class ParameterRange(_Strict):
