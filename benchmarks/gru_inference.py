@@ -2,15 +2,19 @@
 predict (asset embedding, GRU, attention, head) beside two peers on the same sequences, in the same
 run: the same network written plainly in torch, with the plugin's weights (its predictions must
 equal the plugin's to 1e-6), and a bare torch GRU with a linear head on the last state (no
-embedding, no attention: a floor for any GRU of this size)."""
+embedding, no attention: a floor for any GRU of this size). The plugin predicts through its
+inference form (engine.models.fused_gru); the peers run torch's own GRU. The three take turns, each
+timed once a round, so that a load from elsewhere on the machine falls on all of them alike."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.common import best_time
 from engine.models.training import INFERENCE_BATCH, choose_device
 from engine.plugins.registry import registry_of
 
@@ -55,6 +59,19 @@ def _batched(forward, x: torch.Tensor, assets: torch.Tensor) -> np.ndarray:
     return torch.cat(out).numpy()
 
 
+def _best_times_taking_turns(runs: dict[str, Callable[[], object]], rounds: int = 4) -> dict[str, float]:
+    """Each run's best wall time over `rounds` rounds of all of them in turn, after one warm-up each."""
+    for run in runs.values():
+        run()
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def measure() -> dict:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -62,14 +79,17 @@ def measure() -> dict:
     assets = rng.integers(0, ASSETS, SEQUENCES)
     model = registry_of().get("model", "gru")(FEATURES, ASSETS, LOOKBACK, {"hidden": HIDDEN})
     model.network.eval()
-    ours = best_time(lambda: model.predict(x, assets), repeats=3)
-
     plain, tensor, asset_tensor = _plain_copy(model.network), torch.from_numpy(x), torch.from_numpy(assets)
-    plain_seconds = best_time(lambda: _batched(plain, tensor, asset_tensor), repeats=3)
     difference = float(np.max(np.abs(model.predict(x, assets) - _batched(plain, tensor, asset_tensor))))
-
     bare_gru, head = torch.nn.GRU(FEATURES, HIDDEN, batch_first=True), torch.nn.Linear(HIDDEN, 1)
-    bare_seconds = best_time(lambda: _batched(lambda s, _: head(bare_gru(s)[0][:, -1]).squeeze(-1), tensor, asset_tensor), 3)
+    seconds = _best_times_taking_turns(
+        {
+            "ours": lambda: model.predict(x, assets),
+            "plain": lambda: _batched(plain, tensor, asset_tensor),
+            "bare": lambda: _batched(lambda s, _: head(bare_gru(s)[0][:, -1]).squeeze(-1), tensor, asset_tensor),
+        }
+    )
+    ours, plain_seconds, bare_seconds = seconds["ours"], seconds["plain"], seconds["bare"]
     figures = {
         "device": str(choose_device()),
         "torch_threads": torch.get_num_threads(),

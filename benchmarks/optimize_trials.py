@@ -1,8 +1,9 @@
 """engine optimize on the daily sample: overlay-only gru93 trials per second (one worker and two,
-SQLite storage as by default), beside the two parts of a trial measured alone: Optuna by itself on
-the same storage with the same sampler, parameters and records (the peer, also with one process
-and two), and the engine's validation backtest with cached predictions; and that backtest when the
-model must be retrained instead. And two workers on one machine training models at once (trials
+SQLite storage as by default; such studies run in generations, engine.optimize.generations),
+beside the two parts of a trial measured alone: Optuna by itself on the same storage with the same
+sampler, parameters and records, one trial at a time as `Study.optimize` runs them (the peer, also
+with one process and two), and the engine's validation backtest with cached predictions; and that
+backtest when the model must be retrained instead. And two workers on one machine training models at once (trials
 that tune the model): with the cores split between their torch threads, as `--workers` does,
 against the peer, torch's default of a thread per core in each."""
 
@@ -26,8 +27,11 @@ from engine.strategies.files import load_strategy
 from engine.workspace import Workspace
 
 SPACE = Path(__file__).resolve().parent.parent / "configs" / "search" / "gru93-overlays.toml"
-WARM_UP, TRIALS = 5, 300  # enough that a second worker's start-up (imports, ~5 s) is a small part
-GOAL_TRIALS_PER_SECOND = 20
+WARM_UP = 5
+# Enough that a second worker's start-up (imports, ~5 s) is a small part of ours. The peer runs
+# fewer: its trials slow as the study grows (each reads the study's trials), so fewer favour it.
+TRIALS, PEER_TRIALS = 2000, 300
+GOAL_TRIALS_PER_SECOND = 200  # overlay-only trials, one worker
 
 
 def _trials_per_second(home: Path, study: str, workers: int) -> float:
@@ -60,14 +64,14 @@ def _optuna_alone_trials_per_second(home: Path, workers: int) -> float:
     optuna.create_study(study_name="peer", storage=open_storage(url, heartbeat=10), directions=["maximize", "minimize"])
     _optuna_alone_worker(url, WARM_UP)
     spawn = multiprocessing.get_context("spawn")
-    others = [spawn.Process(target=_optuna_alone_worker, args=(url, TRIALS // workers)) for _ in range(workers - 1)]
+    others = [spawn.Process(target=_optuna_alone_worker, args=(url, PEER_TRIALS // workers)) for _ in range(workers - 1)]
     start = time.perf_counter()
     for process in others:
         process.start()
-    _optuna_alone_worker(url, TRIALS // workers)
+    _optuna_alone_worker(url, PEER_TRIALS // workers)
     for process in others:
         process.join()
-    return TRIALS / (time.perf_counter() - start)
+    return PEER_TRIALS / (time.perf_counter() - start)
 
 
 def _train_afresh(data: str, folder: str, sharing: int) -> None:
@@ -123,6 +127,7 @@ def measure() -> dict:
         shared, default_threads = _two_trainings_seconds(home, data, 2), _two_trainings_seconds(home, data, 1)
     return {
         "trials": TRIALS,
+        "peer_trials": PEER_TRIALS,
         "overlay_only_trials_per_second_one_worker": one_worker,
         "overlay_only_trials_per_second_two_workers": two_workers,
         "optuna_alone_trials_per_second_one_worker": optuna_alone[1],
@@ -134,5 +139,5 @@ def measure() -> dict:
         "two_workers_training_at_once_seconds_default_threads": default_threads,
         "sharing_cores_speed_up": default_threads / shared,
         "goal_trials_per_second_at_least": GOAL_TRIALS_PER_SECOND,
-        "meets_goal": two_workers >= GOAL_TRIALS_PER_SECOND,
+        "meets_goal": one_worker >= GOAL_TRIALS_PER_SECOND,
     }

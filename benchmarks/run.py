@@ -14,6 +14,7 @@ from benchmarks import (
     paper_latency,
     paper_soak,
     replay_vs_backtrader,
+    scale,
     startup,
     vectorized_backtest,
 )
@@ -23,6 +24,7 @@ BENCHMARKS = {
     "vectorized_backtest": vectorized_backtest.measure,
     "replay_vs_backtrader": replay_vs_backtrader.measure,
     "load_memory": load_memory.measure,
+    "scale": scale.measure,
     "gru_inference": gru_inference.measure,
     "overlay_chain": overlay_chain.measure,
     "optimize_trials": optimize_trials.measure,

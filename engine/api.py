@@ -118,18 +118,21 @@ def metrics_table(columns: dict[str, dict]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Training:
-    """A model strategy's walk-forward: each fold's out-of-sample classification metrics, and over all folds."""
+    """A model strategy's walk-forward: each fold's out-of-sample classification metrics and signal
+    quality (IC, RankIC), and over all folds; how the IC was measured (engine.analytics.signal_quality)."""
 
     strategy: str
     folds: list[dict]
     overall: dict
+    signal_quality: dict  # basis, horizon, window, min_symbols, and per symbol on the time-series basis
 
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(self.folds).set_index("fold")
 
     def _repr_html_(self) -> str:
-        auc = self.overall.get("roc_auc")
+        auc, rank_ic = self.overall.get("roc_auc"), self.overall.get("rank_ic")
         summary = "" if auc is None else f", out-of-sample ROC-AUC {auc:.3f} over all folds"
+        summary += "" if rank_ic is None else f", RankIC {rank_ic:.3f} ({self.signal_quality['basis']})"
         return f"<p><b>{self.strategy}</b>: {len(self.folds)} walk-forward folds{summary}</p>{self.table().to_html()}"
 
 
@@ -216,15 +219,21 @@ class Research:
         """`engine train`: a model strategy's walk-forward folds, trained or reused from the model store."""
         from engine.models.walkforward import classification_metrics
         from engine.usecases.backtest import prepare
+        from engine.usecases.signal_quality import walk_forward_signal_quality
 
         resolved = strategy_with_overrides(strategy, self.workspace)
         signal = resolved.strategy.signal
         if not isinstance(signal, LEARNED_SIGNALS):
             raise StrategyError(f"strategy {resolved.name} has no model to train (signal.kind is {signal.kind!r})")
-        walk_forward = prepare(resolved, self.workspace, on_fold=on_fold).walk_forward
+        prepared = prepare(resolved, self.workspace, on_fold=on_fold)
+        walk_forward = prepared.walk_forward
         predicted = np.isfinite(walk_forward.predictions) & np.isfinite(walk_forward.labels)
         overall = classification_metrics(walk_forward.labels[predicted], walk_forward.predictions[predicted])
-        return Training(resolved.name, walk_forward.fold_metrics(), overall)
+        quality = walk_forward_signal_quality(prepared)
+        folds = [fold | ic for fold, ic in zip(walk_forward.fold_metrics(), quality.by_span(), strict=True)]
+        record = quality.to_record()
+        how = {key: record[key] for key in ("basis", "horizon", "window", "min_symbols", "by_symbol")}
+        return Training(resolved.name, folds, overall | quality.overall(), how)
 
     def check(self, strategy: str, chunks: tuple[int, ...] = (1, 7), on_chunk: Callable[[int], None] | None = None) -> Check:
         """`engine check`: the strategy's node at each chunk size against the whole history."""

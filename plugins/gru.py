@@ -24,6 +24,11 @@ class GRUModel(TorchModel):
 
         return RecurrentClassifier(nn.GRU, n_features, n_assets, hyperparameters)
 
+    def inference_network(self):
+        from engine.models.fused_gru import FusedGRUClassifier
+
+        return FusedGRUClassifier(self.network)
+
 
 @hookimpl
 def engine_models():

@@ -1,5 +1,6 @@
 """DESIGN §2: the same decisions, fills and equity at chunk sizes 1, 7 and the whole history,
-for every built-in strategy on the real sample data (and sma_cross on the synthetic universe)."""
+for every built-in strategy on the real sample data (and sma_cross on the synthetic universe, where
+topk_momentum trades)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from engine.strategies.files import list_strategies, load_strategy
 from engine.strategies.schema import parse_strategy
 from engine.usecases.backtest import load_bars, simulate_strategy
 
-BUILT_IN = ["buy_and_hold", "sma_cross"]
+BUILT_IN = ["buy_and_hold", "sma_cross", "topk_momentum"]
 CASES = [(name, None) for name in BUILT_IN] + [("sma_cross", "synthetic"), ("sma_cross", "overlays")]
 # Every rule-based overlay, path-dependent ones included, behind sma_cross on the real data.
 RULE_CHAIN = [

@@ -123,8 +123,8 @@ def test_progress_is_one_line_per_stage_on_stderr_when_not_a_terminal(home):
     assert result.stderr.splitlines() == [
         "loading the backtesting libraries",
         "loading 1d bars of SP500, NASDAQ",
-        "backtesting sma_cross (vectorized), 5031 bars",
         "backtesting the baselines: buy & hold",
+        "backtesting sma_cross (vectorized), 5031 bars",
         "storing the run",
         "writing the report",
     ]
@@ -149,7 +149,12 @@ def test_training_reports_each_fold_and_its_epochs(tmp_path, sample_home):
     assert stages == ["fold 0: training (1 of 3), 2 epochs", "fold 0: trained, out-of-sample ROC-AUC " + stages[1][-5:]]
     table = first.stdout.splitlines()
     assert table[0] == "# tiny_gru: walk-forward, out of sample"
-    assert table[1].split("\t")[:3] == ["fold", "trained on", "predicts"] and len(table) == 2 + 3 + 1  # 3 folds, all
+    header = table[1].split("\t")
+    assert header[:3] == ["fold", "trained on", "predicts"] and {"IC", "ICIR", "RankIC", "RankICIR"} <= set(header)
+    # 3 folds and all; then how the IC was measured (one symbol: over time), and per symbol.
+    assert table[6].startswith("IC, RankIC: fewer than 3 symbols to rank across, so per symbol over each 63-bar window")
+    assert table[7:9] == ["# tiny_gru: signal quality per symbol, out of sample", "symbol\tIC\tICIR\tRankIC\tRankICIR"]
+    assert len(table) == 10 and table[9].startswith("SP500\t")
 
 
 def test_the_table_helper_abbreviates_then_leaves_out_low_priority_columns_and_never_cuts_an_id():

@@ -95,5 +95,6 @@ def test_backtest_and_train_commands(sample_home, gru93):
     report = json.loads(trained.stdout.strip().splitlines()[-1])
     assert len(report["folds"]) == len(gru93.walk_forward.folds)
     for fold in report["folds"]:
-        assert {"roc_auc", "pr_auc", "f1", "precision", "recall"} <= set(fold)
+        assert {"roc_auc", "pr_auc", "f1", "precision", "recall", "rank_ic", "icir"} <= set(fold)
         assert fold["reused"]
+    assert {"rank_ic", "icir"} <= set(report["overall"]) and report["signal_quality"]["basis"] == "time-series"

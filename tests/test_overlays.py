@@ -11,6 +11,7 @@ import pytest
 from engine.execution.conventions import ExecutionRules
 from engine.overlays.base import OverlayContext, validate_overlay
 from engine.overlays.cost_filter import COST_FILTER
+from engine.overlays.memo import StageMemo
 from engine.overlays.regime import MARKET_FILTER, TREND, VOLATILITY_REGIME, fit_garch
 from engine.overlays.risk import DRAWDOWN_BREAKER, EXPOSURE_CAPS, HOLDING, STOPS, VOLATILITY_TARGET
 from engine.overlays.threshold import THRESHOLD
@@ -214,3 +215,40 @@ def test_path_dependent_overlays_carry_state_across_chunks(chunk):
         vectorized = run(bars, upstream, overlay(kind, **params), "vectorized", chunk)
         np.testing.assert_array_equal(final(chunked), final(whole), err_msg=kind.name)
         np.testing.assert_allclose(chunked.execution.equity, vectorized.execution.equity, rtol=1e-9, err_msg=kind.name)
+
+
+def test_a_stage_memo_gives_what_the_stages_compute_whatever_the_chunks_and_tuned_settings():
+    """The overlays that derive windows from the bars (engine.overlays.memo), built with one memo
+    shared by every run as an overlay-only study shares it: each run's targets are those of stages
+    built without it, at chunk sizes 1, 7 and the whole history, while the settings the memo's keys
+    leave out (scales, target, band) change from run to run; the later whole-history runs hit it."""
+    rng = np.random.default_rng(5)
+    closes = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, (360, 2)), axis=0))
+    bars = make_bars(opens=closes * np.exp(rng.normal(0, 0.004, (360, 2))), closes=closes, symbols=("IDX", "B"))
+    probabilities = rng.uniform(0.3, 0.8, (360, 2))
+    symbols, memo = ("IDX", "B"), StageMemo()
+
+    def chain(ctx, scale, target, band):
+        settings = [
+            (TREND, {"window": 30, "scale": scale}),
+            (
+                VOLATILITY_REGIME,
+                {"window": 10, "lookback": 60, "garch": True, "garch_window": 150, "refit_every": 40, "scale": scale},
+            ),
+            (MARKET_FILTER, {"symbol": "IDX", "window": 25, "scale": scale}),
+            (VOLATILITY_TARGET, {"target": target, "window": 15}),
+            (COST_FILTER, {"band": band, "min_edge_multiple": 0.5, "horizon": 3, "edge_window": 40}),
+        ]
+        threshold = THRESHOLD.build(validate_overlay(THRESHOLD, {"entry": 0.55, "exit": 0.45}, "overlays[0]", ctx), ctx)
+        stages = [kind.build(validate_overlay(kind, params, "overlays[i]", ctx), ctx) for kind, params in settings]
+        return [FixedWeights(probabilities), threshold, *stages]
+
+    plain = context(symbols, probability=True)
+    for scale, target, band in [(0.0, 0.15, 0.0), (0.5, 0.1, 0.05), (0.25, 0.2, 0.02)]:
+        for chunk in (1, 7, None):
+            hits = memo.hits
+            remembered = run_stages(chain(replace(plain, memo=memo), scale, target, band), bars, RULES, "replay", chunk)
+            computed = run_stages(chain(plain, scale, target, band), bars, RULES, "replay", chunk)
+            for topic, weights in computed.stage_outputs.items():
+                np.testing.assert_array_equal(remembered.stage_outputs[topic], weights, err_msg=f"{topic} in chunks of {chunk}")
+        assert scale == 0.0 or memo.hits - hits == 5  # the whole history: each overlay found what it derives

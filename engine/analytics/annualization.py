@@ -45,3 +45,8 @@ def annualization(strategy: Strategy, timestamps: np.ndarray) -> Annualization:
         return Annualization(per_year, f"{timeframe} bars")
     per_day = bars_per_trading_day(timestamps)
     return Annualization(per_day * TRADING_DAYS, f"{per_day:g} {timeframe} bars a trading day in the data × {TRADING_DAYS}")
+
+
+def quarter_of_bars(periods_per_year: float) -> int:
+    """A quarter of a year of bars: the window of rolling figures (at least 2 bars)."""
+    return max(2, round(periods_per_year / 4))

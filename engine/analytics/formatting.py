@@ -74,6 +74,10 @@ LABELS = {
     "roc_auc": "ROC-AUC",
     "pr_auc": "PR-AUC",
     "f1": "F1",
+    "ic": "IC",
+    "icir": "ICIR",
+    "rank_ic": "RankIC",
+    "rank_icir": "RankICIR",
 }
 
 

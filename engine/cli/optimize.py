@@ -103,7 +103,7 @@ def optimize(
         int | None,
         typer.Option(min=1, help="The study's target total of finished trials, not a number to add: resuming runs the rest"),
     ] = None,
-    objectives: Annotated[str, typer.Option(help="sharpe, sortino, calmar, max_drawdown; comma-separated")] = (
+    objectives: Annotated[str, typer.Option(help="sharpe, sortino, calmar, max_drawdown, rank_ic; comma-separated")] = (
         "sharpe,max_drawdown"
     ),
     sampler: Annotated[

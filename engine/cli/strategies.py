@@ -5,7 +5,7 @@ from rich.markup import escape
 
 from engine.cli.output import ALWAYS, Column, ListJson, print_json_line, print_labelled, print_table
 from engine.strategies.files import read_strategy, strategy_entries
-from engine.strategies.schema import ModelSignal, StrategyError
+from engine.strategies.schema import EnsembleSignal, ModelSignal, StrategyError
 from engine.workspace import Workspace
 
 app = typer.Typer(no_args_is_help=True)
@@ -34,7 +34,7 @@ def list_(json: ListJson = False) -> None:
         else:
             signal = strategy.signal
             row |= {
-                "signal": f"model {signal.plugin}" if isinstance(signal, ModelSignal) else signal.kind,
+                "signal": _signal_label(signal),
                 "symbols": list(strategy.data.symbols),
                 "timeframe": strategy.data.timeframe,
             }
@@ -50,3 +50,11 @@ def list_(json: ListJson = False) -> None:
     for row in rows:
         if "error" in row:
             print_labelled(f"[red]strategy {escape(row['name'])} is invalid:[/]", row["error"])
+
+
+def _signal_label(signal) -> str:
+    if isinstance(signal, ModelSignal):
+        return f"model {signal.plugin}"
+    if isinstance(signal, EnsembleSignal):
+        return f"ensemble of {', '.join(member.label for member in signal.members)}"
+    return signal.kind

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from engine.cli.backtest import StrategyOption, report_fold
-from engine.cli.output import ALWAYS, Column, print_json_line, print_table
+from engine.cli.output import ALWAYS, Column, print_json_line, print_line, print_table
 from engine.cli.progress_display import StageDisplay
 from engine.progress import listening
 from engine.workspace import Workspace
@@ -22,7 +22,14 @@ def train(
 
         training = Research(Workspace.from_env()).train(strategy, on_fold=report_fold)
     if json:
-        print_json_line({"strategy": training.strategy, "folds": training.folds, "overall": training.overall})
+        print_json_line(
+            {
+                "strategy": training.strategy,
+                "folds": training.folds,
+                "overall": training.overall,
+                "signal_quality": training.signal_quality,
+            }
+        )
         return
     print_table(
         FOLD_COLUMNS,
@@ -35,6 +42,11 @@ def train(
             [member_row(fold, name) for fold in training.folds for name in fold["members"]],
             title=f"{training.strategy}: each member's weight (from the validation window before the block) and its own metrics",
         )
+    quality = training.signal_quality
+    print_line(ic_basis(quality))
+    if quality["by_symbol"] is not None:
+        rows = [[symbol, *ic_cells(figures)] for symbol, figures in quality["by_symbol"].items()]
+        print_table(SYMBOL_COLUMNS, rows, title=f"{training.strategy}: signal quality per symbol, out of sample")
 
 
 FOLD_COLUMNS = [
@@ -47,13 +59,44 @@ FOLD_COLUMNS = [
     Column("F1", "right", keep=6),
     Column("precision", "right", keep=5, short="prec."),
     Column("recall", "right", keep=5, short="rec."),
+    Column("IC", "right", keep=4),
+    Column("ICIR", "right", keep=3),
+    Column("RankIC", "right", keep=8, short="RIC"),
+    Column("RankICIR", "right", keep=6, short="RICIR"),
     Column("", keep=2),  # stored (reused) or new
 ]
+SYMBOL_COLUMNS = [
+    Column("symbol", identifier=True),
+    Column("IC", "right", keep=4),
+    Column("ICIR", "right", keep=3),
+    Column("RankIC", "right", keep=8),
+    Column("RankICIR", "right", keep=6),
+]
 CLASSIFICATION_METRICS = ("roc_auc", "pr_auc", "f1", "precision", "recall")
+IC_METRICS = ("ic", "icir", "rank_ic", "rank_icir")
+
+
+def _cells(metrics: dict, keys: tuple[str, ...]) -> list[str]:
+    return ["–" if metrics[key] is None else f"{metrics[key]:.3f}" for key in keys]
+
+
+def ic_cells(metrics: dict) -> list[str]:
+    return _cells(metrics, IC_METRICS)
 
 
 def metric_cells(metrics: dict) -> list[str]:
-    return [str(metrics["samples"])] + ["–" if metrics[key] is None else f"{metrics[key]:.3f}" for key in CLASSIFICATION_METRICS]
+    return [str(metrics["samples"]), *_cells(metrics, CLASSIFICATION_METRICS), *ic_cells(metrics)]
+
+
+def ic_basis(quality: dict) -> str:
+    """How the IC columns were measured, in one line."""
+    outcome = f"the {quality['horizon']}-bar forward return the labels are made of"
+    if quality["basis"] == "cross-sectional":
+        return f"IC, RankIC: across symbols at each bar, against {outcome}; mean, and mean / std (ICIR) over the bars"
+    return (
+        f"IC, RankIC: fewer than {quality['min_symbols']} symbols to rank across, so per symbol over each "
+        f"{quality['window']}-bar window, against {outcome}; mean, and mean / std (ICIR) over the windows"
+    )
 
 
 def fold_row(fold: dict) -> list[str]:

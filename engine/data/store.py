@@ -235,11 +235,15 @@ class DataStore:
         end: str | pd.Timestamp | None = None,
     ) -> Bars:
         """Bars for `symbols` on the timestamps they all share, within [start, end] (inclusive)."""
-        tables = [self.read_table(symbol, timeframe) for symbol in symbols]
-        stamps = [table.column("timestamp").to_numpy().astype("datetime64[ns]") for table in tables]
-        common = stamps[0]
-        for other in stamps[1:]:
-            common = np.intersect1d(common, other, assume_unique=True)
+        # Two passes, one series at a time, so that the panel is the only thing that grows with the
+        # universe (a mapped cache file counts in the process's memory while its table is held).
+        common = None
+        for symbol in symbols:
+            stamps = _timestamps(self.read_table(symbol, timeframe))
+            if common is None:
+                common = stamps.copy()
+            elif not np.array_equal(common, stamps):
+                common = np.intersect1d(common, stamps, assume_unique=True)
         if start is not None:
             common = common[common >= in_store_span(_utc(start))]
         if end is not None:
@@ -253,11 +257,16 @@ class DataStore:
                 f"no {timeframe} bars shared by {', '.join(symbols)} between {start or 'the start'} and {end or 'the end'}"
             )
         columns = {field: np.empty((len(common), len(symbols))) for field in FIELDS}
-        for j, (table, ts) in enumerate(zip(tables, stamps, strict=True)):
-            rows = np.searchsorted(ts, common)
+        for j, symbol in enumerate(symbols):
+            table = self.read_table(symbol, timeframe)
+            rows = np.searchsorted(_timestamps(table), common)
             for field in FIELDS:
                 columns[field][:, j] = table.column(field).to_numpy()[rows]
         return Bars(common, tuple(normalize_symbol(s) for s in symbols), **columns)
+
+
+def _timestamps(table: pa.Table) -> np.ndarray:
+    return table.column("timestamp").to_numpy().astype("datetime64[ns]", copy=False)
 
 
 def _read_cache(cache: Path) -> pa.Table | None:

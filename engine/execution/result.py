@@ -14,6 +14,7 @@ from vectorbt.records.dispatch import col_map
 from engine.kernel.bars import Bars
 from engine.kernel.events import Fills
 
+ROWS_PER_BLOCK = 1024  # per-close sums over symbols are taken this many closes at a time: no panel-sized temporaries
 FILL_COLUMNS = ["timestamp", "decided_at", "symbol", "side", "size", "price", "fees", "slippage_cost", "target_weight"]
 
 
@@ -32,12 +33,11 @@ class ExecutionResult:
     def marked(
         cls, bars: Bars, cash: np.ndarray, positions: np.ndarray, fills: Fills, fill_bars: np.ndarray, initial_cash: float
     ) -> ExecutionResult:
-        """The books of a run over `bars`: cash and positions marked at each close (copied: the books
-        may go on growing), and every fill with the bar it was booked at."""
-        cash, positions = cash.copy(), positions.copy()
+        """The books of a run over `bars` that has ended: cash and positions marked at each close (the
+        result takes these arrays: no one changes them after), and every fill with the bar it was booked at."""
         return cls(
             bars=bars,
-            equity=cash + (positions * bars.close).sum(axis=1),
+            equity=marked_equity(cash, positions, bars.close),
             cash=cash,
             positions=positions,
             fills=fills_frame(fills, bars.symbols),
@@ -92,8 +92,13 @@ class ExecutionResult:
             initial_cash=self.initial_cash,
         )
 
+    @cached_property
+    def gross_exposure(self) -> np.ndarray:
+        """The absolute value of the positions at each close, as a fraction of equity."""
+        return _per_close_sums(lambda rows: np.abs(self.positions[rows] * self.bars.close[rows]), len(self.bars)) / self.equity
+
     def equity_frame(self) -> pd.DataFrame:
-        exposure = np.abs(self.positions * self.bars.close).sum(axis=1) / self.equity
+        exposure = self.gross_exposure
         return pd.DataFrame(
             {
                 "timestamp": self.bars.index(),
@@ -105,6 +110,21 @@ class ExecutionResult:
                 "gross_exposure": exposure,
             }
         )
+
+
+def marked_equity(cash: np.ndarray, positions: np.ndarray, closes: np.ndarray) -> np.ndarray:
+    """Equity at each close: cash plus the positions valued at that close."""
+    return cash + _per_close_sums(lambda rows: positions[rows] * closes[rows], len(cash))
+
+
+def _per_close_sums(values, closes: int) -> np.ndarray:
+    """Each close's sum over symbols of `values(rows)` (a block of closes by symbols), a block at a time;
+    every close is summed alone, so the sums are those of the whole panel at once, bit for bit."""
+    sums = np.empty(closes)
+    for start in range(0, closes, ROWS_PER_BLOCK):
+        rows = slice(start, start + ROWS_PER_BLOCK)
+        sums[rows] = values(rows).sum(axis=1)
+    return sums
 
 
 def fills_frame(fills: Fills, symbols: tuple[str, ...]) -> pd.DataFrame:

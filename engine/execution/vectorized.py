@@ -21,7 +21,6 @@ from engine.execution.conventions import (
     OrderTerms,
     execute_bar_nb,
     execute_shares_bar_nb,
-    fill_bar_orders,
     size_at_close_nb,
 )
 from engine.kernel.bars import Bars
@@ -35,23 +34,33 @@ def simulate(bars: Bars, order_weights: np.ndarray, rules: ExecutionRules) -> np
     """vectorbt order records of each bar's orders filled at the next bar's open under `rules`."""
     if rules.sizes_at_close:
         return _simulate_sized_at_close_nb(order_weights, bars.open, bars.close, rules.initial_cash, rules.terms)
-    return _simulate_nb(fill_bar_orders(order_weights), bars.open, rules.initial_cash, rules.terms)
+    return _simulate_nb(order_weights, bars.open, rules.initial_cash, rules.terms)
 
 
 @njit(cache=True)
-def _simulate_nb(size: np.ndarray, opens: np.ndarray, initial_cash: float, terms: OrderTerms) -> np.ndarray:
-    """vectorbt order records of every bar's orders (`size`: target weights, NaN for none) filled at its open."""
+def _simulate_nb(order_weights: np.ndarray, opens: np.ndarray, initial_cash: float, terms: OrderTerms) -> np.ndarray:
+    """vectorbt order records of every bar's orders (`order_weights`: target weights decided at each close,
+    NaN for none) filled at the next bar's open. Row i fills bar i - 1's orders: no shifted copy of the panel."""
     cash = free_cash = initial_cash
-    position = np.zeros(size.shape[1])
-    debt = np.zeros(size.shape[1])
-    records = np.empty(np.sum(~np.isnan(size)), dtype=order_dt)
+    position = np.zeros(order_weights.shape[1])
+    debt = np.zeros(order_weights.shape[1])
+    records = np.empty(_order_count_nb(order_weights[:-1]), dtype=order_dt)
     n_records = 0
-    for i in range(size.shape[0]):
-        if not np.isnan(size[i]).all():  # as the broker, which executes only bars with orders
+    for i in range(1, order_weights.shape[0]):
+        if not np.isnan(order_weights[i - 1]).all():  # as the broker, which executes only bars with orders
             cash, free_cash, n_records = execute_bar_nb(
-                i, size[i], opens[i], cash, free_cash, position, debt, terms, records, n_records
+                i, order_weights[i - 1], opens[i], cash, free_cash, position, debt, terms, records, n_records
             )
     return records[:n_records]
+
+
+@njit(cache=True)
+def _order_count_nb(order_weights: np.ndarray) -> int:
+    """How many orders (weights that are not NaN) there are: at most one record each."""
+    count = 0
+    for weight in order_weights.flat:
+        count += not np.isnan(weight)
+    return count
 
 
 @njit(cache=True)
@@ -63,7 +72,7 @@ def _simulate_sized_at_close_nb(
     cash = free_cash = initial_cash
     position = np.zeros(order_weights.shape[1])
     debt = np.zeros(order_weights.shape[1])
-    records = np.empty(np.sum(~np.isnan(order_weights)), dtype=order_dt)
+    records = np.empty(_order_count_nb(order_weights), dtype=order_dt)
     n_records = 0
     shares = np.full(order_weights.shape[1], np.nan)
     for i in range(order_weights.shape[0]):
@@ -100,9 +109,14 @@ class VectorizedBroker:
         if not self._batches:
             return
         bars = Bars.concat([batch.bars for batch in self._batches])
-        order_weights = np.concatenate([batch.target_weights for batch in self._batches])
+        order_weights = _joined([batch.target_weights for batch in self._batches])
         records = simulate(bars, order_weights, self.rules)
         self._bus.publish(FILLS, fills_of(bars, order_weights, records, self._batches[0].strategy))
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts one after another; one part (a backtest in one chunk) as it is, not a copy."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def fills_of(bars: Bars, order_weights: np.ndarray, records: np.ndarray, strategy: str) -> Fills:

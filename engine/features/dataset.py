@@ -62,12 +62,19 @@ class FeatureWindow:
         return self.features.compute(joined)[len(joined) - len(bars) :]
 
 
+def forward_returns(close: np.ndarray, horizon: int) -> np.ndarray:
+    """What a label is made of: at each bar, the return from its close to the close `horizon` bars
+    later; NaN where the future is not in the data."""
+    returns = np.full(close.shape, np.nan)
+    returns[:-horizon] = close[horizon:] / close[:-horizon] - 1.0
+    return returns
+
+
 def forward_return_labels(close: np.ndarray, horizon: int, threshold: float) -> np.ndarray:
     """1.0 where the return over the next `horizon` bars exceeds `threshold`, else 0.0; NaN where
     the future is not in the data."""
     labels = np.full(close.shape, np.nan)
-    future = close[horizon:] / close[:-horizon] - 1.0
-    labels[:-horizon] = (future > threshold).astype(np.float64)
+    labels[:-horizon] = (forward_returns(close, horizon)[:-horizon] > threshold).astype(np.float64)
     return labels
 
 

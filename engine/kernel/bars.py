@@ -36,7 +36,7 @@ class Bars:
 
     def __post_init__(self) -> None:
         shape = (len(self.timestamps), len(self.symbols))
-        object.__setattr__(self, "timestamps", _frozen(self.timestamps.astype("datetime64[ns]")))
+        object.__setattr__(self, "timestamps", _frozen(self.timestamps.astype("datetime64[ns]", copy=False)))
         for field in FIELDS:
             array = np.asarray(getattr(self, field), dtype=np.float64)
             if array.shape != shape:
@@ -77,13 +77,16 @@ class Bars:
         """SHA-256 over symbols, timestamps and every field: identifies exactly the data a run used."""
         digest = hashlib.sha256()
         digest.update("\0".join(self.symbols).encode())
-        digest.update(self.timestamps.tobytes())
+        digest.update(self.timestamps)  # the arrays' own buffers (contiguous): no copy of the panel as bytes
         for field in FIELDS:
-            digest.update(getattr(self, field).tobytes())
+            digest.update(getattr(self, field))
         return digest.hexdigest()
 
     @staticmethod
     def concat(parts: list[Bars]) -> Bars:
+        """The parts one after another: a single part is itself (its arrays are read-only), not a copy."""
+        if len(parts) == 1:
+            return parts[0]
         symbols = parts[0].symbols
         if any(part.symbols != symbols for part in parts):
             raise ValueError("cannot concatenate bars over different symbols")

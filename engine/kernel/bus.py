@@ -21,6 +21,10 @@ class EventBus:
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
 
+    def clear(self) -> None:
+        """Forget every handler (the run has ended)."""
+        self._handlers.clear()
+
     def publish(self, topic: str, event: Any) -> None:
         for handler in self._handlers.get(topic, ()):
             handler(event)

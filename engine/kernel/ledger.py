@@ -89,7 +89,7 @@ class Ledger:
                 self._restate(_take(pending, before), np.full(int(before.sum()), last))
             cash_flow, shares = _flows(_take(pending, ~before), rows[~before], len(bars), len(self.symbols))
             cash += np.cumsum(cash_flow)
-            positions += np.cumsum(shares, axis=0)
+            positions += np.cumsum(shares, axis=0, out=shares)  # in place: no second panel
         self._chunks.append(bars)
 
     def _restate(self, fills: Fills, rows: np.ndarray) -> None:
@@ -97,7 +97,7 @@ class Ledger:
         marks, first = self._marks, int(rows.min())
         cash_flow, shares = _flows(fills, rows - first, marks.length - first, len(self.symbols))
         marks.cash[first : marks.length] += np.cumsum(cash_flow)
-        marks.positions[first : marks.length] += np.cumsum(shares, axis=0)
+        marks.positions[first : marks.length] += np.cumsum(shares, axis=0, out=shares)  # in place: no second panel
 
     def on_account(self, snapshot: AccountSnapshot) -> None:
         """Compare the broker's account with the books; publish and keep every difference."""
@@ -123,7 +123,8 @@ class Ledger:
         return self._chunks[-1].close[-1] if self._chunks else np.zeros(len(self.symbols))
 
     def result(self) -> ExecutionResult:
-        """The books so far; fills for the last marked bar that no later marks have taken are booked there."""
+        """The books at the end of the run; fills for the last marked bar that no later marks have taken
+        are booked there."""
         if self._unmarked:
             pending = Fills.concat(self._unmarked)
             self._unmarked = []

@@ -119,7 +119,7 @@ def simulate(
     node = build_node(prepared, Mode(broker=broker, replay=chunk_size is None, stages=stages))
     run = run_feed(node, HistoricalFeed(prepared.bars, chunk_size), on_chunk)
     first = prepared.trade_from
-    _check_finite_equity(prepared.strategy.name, prepared.bars.timestamps, run.execution.equity, first)
+    check_finite_equity(prepared.strategy.name, prepared.bars.timestamps, run.execution.equity, first)
     return traded_part(run, first)
 
 
@@ -133,7 +133,7 @@ def traded_part(run: PipelineRun, first: int) -> PipelineRun:
     )
 
 
-def _check_finite_equity(name: str, timestamps: np.ndarray, equity: np.ndarray, first: int) -> None:
+def check_finite_equity(name: str, timestamps: np.ndarray, equity: np.ndarray, first: int) -> None:
     """No result with an infinite or undefined equity is stored or reported."""
     broken = ~np.isfinite(equity[first:])
     if broken.any():

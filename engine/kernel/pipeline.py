@@ -81,12 +81,15 @@ class OrderRouter:
         bus.subscribe(FINAL_TARGETS, self.on_targets)
 
     def on_targets(self, event: TargetChunk) -> None:
-        orders = np.full(event.weights.shape, np.nan)
         first = 0 if self._trade_from is None else int(np.searchsorted(event.bars.timestamps, self._trade_from))
-        if first < len(event.bars):
+        if first == len(event.bars):  # warm-up bars only
+            orders = np.full(event.weights.shape, np.nan)
+        else:
             previous = np.full(len(event.bars.symbols), np.nan) if self._previous is None else self._previous
-            orders[first:] = orders_from_targets_nb(event.weights[first:], previous)
+            orders = orders_from_targets_nb(event.weights[first:], previous)
             self._previous = event.weights[-1]
+            if first:
+                orders = np.vstack([np.full((first, orders.shape[1]), np.nan), orders])
         self._bus.publish(ORDERS, OrderBatch(event.bars, orders, self._strategy))
 
 
@@ -193,12 +196,21 @@ class Pipeline:
         """End the run: the broker settles what it holds, and the books are returned."""
         self._closed = True
         self._bus.publish(END, EndOfData())
-        return PipelineRun(
+        run = PipelineRun(
             execution=self._books.result(),
-            stage_outputs={topic: np.concatenate(parts) for topic, parts in self._outputs.items()},
+            stage_outputs={
+                topic: parts[0] if len(parts) == 1 else np.concatenate(parts) for topic, parts in self._outputs.items()
+            },
             differences=list(self._books.differences),
             risk=list(self._risk),
         )
+        self._bus.clear()  # its handlers hold the parts and the parts the bus: they go now, not at the next collection
+        return run
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """A stage's outputs over the run: one chunk's as they are (no copy of a whole history)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def run_feed(pipeline: Pipeline, feed: Feed, on_chunk: Callable[[int], None] | None = None) -> PipelineRun:

@@ -40,6 +40,11 @@ class EnsembleWalkForward:
     def first_prediction_row(self) -> int:
         return self.members[0].first_prediction_row
 
+    @property
+    def folds(self) -> list[TrainedFold]:
+        """The shared plan's folds, as the first member trained them (every member's cover the same bars)."""
+        return self.members[0].folds
+
     def fold_weights(self, index: int) -> np.ndarray:
         return self.setup.weights([member.folds[index] for member in self.members])
 
@@ -49,7 +54,7 @@ class EnsembleWalkForward:
         members = [member.fold_metrics() for member in self.members]
         records = []
         for index, first in enumerate(members[0]):
-            rows = slice(self.members[0].folds[index].fold.predict_start, self.members[0].folds[index].fold.predict_end)
+            rows = slice(self.folds[index].fold.predict_start, self.folds[index].fold.predict_end)
             predicted, labels = self.predictions[rows], self.labels[rows]
             known = np.isfinite(predicted) & np.isfinite(labels)
             weights = self.fold_weights(index)

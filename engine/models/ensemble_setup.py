@@ -16,7 +16,7 @@ class EnsembleSetup:
     def __init__(self, signal: EnsembleSignal, members: dict[str, ModelSetup]) -> None:
         self.signal, self.members = signal, members
         for setup in members.values():
-            setup.scores_validation = signal.weights in VALIDATION_SCORES
+            setup.scores_validation = isinstance(signal.weights, str) and signal.weights in VALIDATION_SCORES
 
     @property
     def names(self) -> list[str]:

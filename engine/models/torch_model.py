@@ -45,6 +45,8 @@ class TorchModel(Model):
     def __init__(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any] | None = None) -> None:
         super().__init__(n_features, n_assets, lookback, hyperparameters)
         self.network = self._built_network()
+        self._inference: nn.Module | None = None  # inference_network() of `_inference_of`, the network it was built from
+        self._inference_of: nn.Module | None = None
 
     @abstractmethod
     def build_network(self, n_features: int, n_assets: int, lookback: int, hyperparameters: dict[str, Any]) -> nn.Module:
@@ -63,10 +65,18 @@ class TorchModel(Model):
         self.network = self._built_network()
         return train_network(self.network, train, validation, self.hyperparameters, generator)
 
+    def inference_network(self) -> nn.Module:
+        """The module predict runs: the trained network, or a faster form of it that a plugin knows of
+        (same logits to rounding; training always runs the network)."""
+        return self.network
+
     def predict(self, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:
         from engine.models.training import predict_probabilities
 
-        return predict_probabilities(self.network, sequences, assets)
+        # Built once per trained network: a replay bar by bar predicts a few sequences at a time.
+        if self._inference_of is not self.network:
+            self._inference, self._inference_of = self.inference_network(), self.network
+        return predict_probabilities(self._inference, sequences, assets)
 
     def save(self, path: Path) -> None:
         import torch

@@ -8,6 +8,7 @@ loss with the best weights restored; focal loss or class-weighted BCE.
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import random
 
@@ -132,7 +133,8 @@ def train_network(
 
 
 def predict_probabilities(network: nn.Module, sequences: np.ndarray, assets: np.ndarray) -> np.ndarray:
-    device = next(network.parameters()).device
+    # An inference form of a network may hold its weights as buffers only.
+    device = next(itertools.chain(network.parameters(), network.buffers())).device
     network.eval()
     out = np.empty(len(sequences), dtype=np.float64)
     with torch.inference_mode():

@@ -140,8 +140,12 @@ def predict_rows(
     model: Model, scaler: Scaler, features: np.ndarray, rows: np.ndarray, columns: np.ndarray, lookback: int
 ) -> np.ndarray:
     """Checked probabilities for the sequences ending at (rows, columns) of `features`."""
-    x = scaler.transform(sequences(features, rows, columns, lookback))
-    return calls.predict(model, x, columns.astype(np.int64))
+    # Scaled once over the rows the windows span, then windowed: the same values as scaling each
+    # window, without float64 windows and their scaled temporaries (lookback times the rows).
+    start = int(rows.min()) - lookback + 1 if len(rows) else 0
+    stop = int(rows.max()) + 1 if len(rows) else 0
+    scaled = scaler.transform(features[start:stop])
+    return calls.predict(model, sequences(scaled, rows - start, columns, lookback), columns.astype(np.int64))
 
 
 def planned_fold_keys(setup: ModelSetup, bars: Bars, first_row: int | None = None) -> list[str]:

@@ -24,7 +24,7 @@ from engine import resources
 from engine.optimize.errors import SearchSpaceError
 from engine.plugins.registry import PluginRegistry, registry_of
 from engine.strategies.lookup import find_file, names_in
-from engine.strategies.resolution import resolve_strategy
+from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
 from engine.strategies.schema import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
 from engine.strategies.toml_files import read_toml
 from engine.workspace import Workspace
@@ -126,6 +126,11 @@ def _invalid(setting: TypeAdapter, value: Any, strict: bool = True) -> str | Non
 def apply_parameters(strategy: Strategy, parameters: dict[str, Any], workspace: Workspace | None = None) -> Strategy:
     """The strategy with each parameter set at its path, validated like a strategy file and against
     the plugins of `workspace`."""
+    return resolve_parameters(strategy, parameters, workspace).strategy
+
+
+def resolve_parameters(strategy: Strategy, parameters: dict[str, Any], workspace: Workspace | None = None) -> ResolvedStrategy:
+    """`apply_parameters`, with the strategy resolved against the plugins as its check did."""
     raw = strategy.model_dump()
     for path, value in parameters.items():
         section, *rest = path.split(".")
@@ -141,8 +146,7 @@ def apply_parameters(strategy: Strategy, parameters: dict[str, Any], workspace: 
             target[rest[-1]] = deepcopy(value)
     try:
         tuned = parse_strategy(raw, f"strategy {strategy.name}")
-        resolve_strategy(tuned, workspace=workspace)  # an overlay's settings are checked against its plugin
-        return tuned
+        return resolve_strategy(tuned, workspace=workspace)  # an overlay's settings are checked against its plugin
     except StrategyError as error:
         raise SearchSpaceError(f"these parameters make an invalid strategy: {error}") from None
 
@@ -191,6 +195,12 @@ class SearchSpace:
         for path, bounds in space.ranges.items():
             check_range(f"{source}: {path}", bounds, check_setting(strategy, path, source, plugins))
         return space
+
+    @property
+    def only_overlays(self) -> bool:
+        """Whether every trial keeps the model and its inputs as the strategy has them, so that it
+        replays one model's predictions and changes only what comes after them."""
+        return not self.model_space and all(path.startswith("overlays.") for path in self.ranges)
 
     def suggest(self, trial, strategy: Strategy, plugins: PluginRegistry) -> dict[str, Any]:
         """A trial's parameters: the explicit ranges, then the model plugin's declared space."""

@@ -32,6 +32,8 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from engine.models.walkforward import TrainedFold
 from engine.optimize.errors import OptimizeError, SearchSpaceError
 from engine.optimize.evaluation import Objective, Split, evaluate, parse_objectives
+from engine.optimize.generations import Generations
+from engine.optimize.overlay_trials import OverlayTrials
 from engine.optimize.space import SearchSpace, apply_parameters, read_space_file
 from engine.optimize.summary import failed
 from engine.overlays.calibration import CalibrationError
@@ -303,6 +305,13 @@ class TrialObjective:
     def __init__(self, opened: OpenStudy, workspace: Workspace, interruption: Interruption) -> None:
         self.opened, self.workspace, self.interruption = opened, workspace, interruption
         self.predictions = PredictionCache.in_store(workspace.models)
+        # Overlay-only trials share one prepared validation period and what overlays derive from its bars.
+        self.overlay_trials = None
+        if opened.space.only_overlays:
+            self.overlay_trials = OverlayTrials(opened.strategy, opened.split, workspace, self.predictions, self._interruptible)
+
+    def _interruptible(self, trained: TrainedFold) -> None:
+        self.interruption.check()
 
     def _after_fold(self, trial: optuna.Trial, trained: TrainedFold) -> None:
         """A walk-forward fold is trained: the point where a Ctrl-C stops a training trial, and where
@@ -332,12 +341,14 @@ class TrialObjective:
         parameters = opened.space.suggest(trial, opened.strategy, opened.workspace.registry)
         trial.set_user_attr("parameters", parameters)
         try:
-            candidate = opened.split.validation(apply_parameters(opened.strategy, parameters, opened.workspace))
+            if self.overlay_trials is not None:
+                evaluation = self.overlay_trials.evaluate(parameters)
+            else:
+                candidate = opened.split.validation(apply_parameters(opened.strategy, parameters, opened.workspace))
+                evaluation = evaluate(candidate, self.workspace, self.predictions, partial(self._after_fold, trial))
         except SearchSpaceError as error:
             trial.set_user_attr("error", str(error))  # the trial fails; the study goes on
             raise
-        try:
-            evaluation = evaluate(candidate, self.workspace, self.predictions, partial(self._after_fold, trial))
         except CalibrationError as error:
             trial.set_user_attr("error", str(error))  # these parameters leave the calibration nothing to choose by
             raise
@@ -433,12 +444,15 @@ class Interruption:
     short, its missed heartbeats will.
     """
 
-    def __init__(self, study: optuna.Study) -> None:
+    def __init__(self, study: optuna.Study | None) -> None:
+        """`study`: the one to stop at once, whose `optimize` runs; None where the caller checks `requested`
+        (generations, which the request may reach between Optuna's calls)."""
         self.study, self.requested, self.abandoned = study, False, False
 
     def request_stop(self, signum=None, frame=None) -> None:
         self.requested = True
-        self.study.stop()
+        if self.study is not None:
+            self.study.stop()
 
     def on_sigint(self, signum, frame) -> None:
         if not self.requested:
@@ -461,17 +475,18 @@ def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> St
     stop = StopAtTarget(settings.trials)
     if stop.reached(opened.study):  # a worker that started late finds the work done
         return stop
-    interruption = Interruption(opened.study)
+    generations = Generations(opened.study) if opened.space.only_overlays else None
+    interruption = Interruption(opened.study if generations is None else None)
     objective = TrialObjective(opened, opened.workspace, interruption)
+    catch = (SearchSpaceError, CalibrationError)  # a parameter combination the strategy rejects fails that trial only
     previous = signal.signal(signal.SIGINT, interruption.on_sigint), signal.signal(signal.SIGTERM, interruption.request_stop)
     try:
-        opened.study.optimize(
-            objective,
-            timeout=settings.timeout,
-            catch=(SearchSpaceError, CalibrationError),  # a parameter combination the strategy rejects fails that trial only
-            callbacks=[stop, *callbacks],
-            gc_after_trial=False,
-        )
+        if generations is not None:
+            generations.run(objective, stop, lambda: interruption.requested, settings.timeout, catch, callbacks)
+        else:
+            opened.study.optimize(
+                objective, timeout=settings.timeout, catch=catch, callbacks=[stop, *callbacks], gc_after_trial=False
+            )
     finally:
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])

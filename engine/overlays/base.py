@@ -1,7 +1,8 @@
 """The overlay plugin type, the context overlays are built in, and validation of their settings.
 
 An overlay type has a `name` (what a strategy's `[[overlays]] kind` names), a `category`
-(threshold, regime, risk or cost: the steps of `--ablation`), a pydantic `config` model and the
+(threshold, regime, risk or cost: the steps of `--ablation`; "threshold" is the step that turns
+scores into positions, as `threshold` and `top_k` do), a pydantic `config` model and the
 stage it builds from a validated config and the strategy's context. Settings are validated when the strategy loads;
 validators see the strategy's context (symbols, whether shorting is allowed).
 """
@@ -9,13 +10,14 @@ validators see the strategy's context (symbols, whether shorting is allowed).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from engine.kernel.stage import Stage
+from engine.overlays.memo import StageMemo
 
 Category = Literal["threshold", "regime", "risk", "cost"]
 CATEGORIES: tuple[Category, ...] = ("threshold", "regime", "risk", "cost")
@@ -32,6 +34,19 @@ class OverlayContext:
     # A folder where stages may keep, between runs, results that depend only on their inputs
     # (models/overlays/ in the workspace); None: they keep them in memory only.
     cache_dir: Path | None = None
+    # Where stages keep in memory what they derive from bars alone, for runs that replay the same
+    # bars (an overlay-only study's trials); None: they compute it in every run.
+    memo: StageMemo | None = field(default=None, compare=False)
+    # The signal gives scores (momentum's return), not weights: the first overlay must make positions of them.
+    signal_gives_scores: bool = False
+
+    @property
+    def neutral_score(self) -> float | None:
+        """The score that takes no view, above which a raw score is a position (the ablation's raw
+        step): a probability's 0.5, a score's 0; None when the signal gives weights."""
+        if self.signal_is_probability:
+            return 0.5
+        return 0.0 if self.signal_gives_scores else None
 
     @property
     def round_trip_cost(self) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 from engine.kernel.stage import Stage
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType, validate_overlay
 from engine.plugins.registry import PluginRegistry
-from engine.strategies.schema import LEARNED_SIGNALS, Strategy
+from engine.strategies.schema import LEARNED_SIGNALS, MomentumSignal, Strategy
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ def overlay_context(strategy: Strategy, periods_per_year: float | None = None, c
         allow_short=strategy.execution.allow_short,
         signal_is_probability=isinstance(strategy.signal, LEARNED_SIGNALS),
         cache_dir=cache_dir,
+        signal_gives_scores=isinstance(strategy.signal, MomentumSignal),
     )
 
 
@@ -49,7 +50,13 @@ def resolve_link(plugins: PluginRegistry, table: dict, position: int, context: O
 def resolve_chain(strategy: Strategy, plugins: PluginRegistry) -> tuple[ChainLink, ...]:
     """Every overlay of the strategy, in order."""
     context = overlay_context(strategy)
-    return tuple(resolve_link(plugins, table, position, context) for position, table in enumerate(strategy.overlays))
+    chain = tuple(resolve_link(plugins, table, position, context) for position, table in enumerate(strategy.overlays))
+    if context.signal_gives_scores and (not chain or chain[0].overlay.category != "threshold"):
+        raise ValueError(
+            f"overlays: signal {strategy.signal.kind} gives scores, not weights; "
+            "the first overlay must turn them into positions (top_k or threshold)"
+        )
+    return chain
 
 
 def build_chain(links: tuple[ChainLink, ...] | list[ChainLink], context: OverlayContext) -> list[Stage]:

@@ -17,6 +17,7 @@ from engine.kernel.bars import Bars
 from engine.kernel.windows import TrailingRows, trailing_mean
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.overlays.kernels import cost_filter_nb
+from engine.overlays.memo import recall
 
 
 class CostFilterConfig(OverlayConfig):
@@ -40,12 +41,17 @@ class CostFilterStage:
     def __init__(self, config: CostFilterConfig, context: OverlayContext) -> None:
         self.config = config
         self.cost = context.round_trip_cost
+        self.memo = context.memo
         self._last = np.zeros(len(context.symbols))
         self._closes = TrailingRows(config.edge_window + config.horizon)
 
     def _typical_move(self, bars: Bars) -> np.ndarray:
         """Mean absolute return over the horizon in the trailing window, per bar and symbol."""
         closes, history = self._closes.extend(bars.close)
+        key = ("typical_move", self.config.horizon, self.config.edge_window, history)
+        return recall(self.memo, key, (closes,), lambda: self._moves_mean(closes, history))
+
+    def _moves_mean(self, closes: np.ndarray, history: int) -> np.ndarray:
         horizon = self.config.horizon
         moves = np.full(closes.shape, np.nan)
         moves[horizon:] = np.abs(closes[horizon:] / closes[:-horizon] - 1.0)

@@ -22,6 +22,7 @@ from engine.kernel.bars import Bars
 from engine.kernel.windows import TrailingRows, trailing_mean, trailing_rank, trailing_std
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.overlays.kernels import garch_variance_nb
+from engine.overlays.memo import recall
 
 Scale = Field(default=0.0, ge=0.0, le=1.0)
 
@@ -37,12 +38,13 @@ class TrendStage:
     name = "trend"
 
     def __init__(self, config: TrendConfig, context: OverlayContext) -> None:
-        self.window, self.scale = config.window, config.scale
+        self.window, self.scale, self.memo = config.window, config.scale, context.memo
         self._closes = TrailingRows(config.window - 1)
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
         closes, history = self._closes.extend(bars.close)
-        average = trailing_mean(closes, self.window, start=history)
+        key = ("mean", self.window, history)
+        average = recall(self.memo, key, (closes,), lambda: trailing_mean(closes, self.window, start=history))
         against = ((weights > 0) & (bars.close < average)) | ((weights < 0) & (bars.close > average))
         return np.where(against, weights * self.scale, weights)
 
@@ -122,10 +124,28 @@ class VolatilityRegimeStage:
         self._closes = TrailingRows(max(config.window + config.lookback, config.garch_window + 1))
         self._garch = [GarchForecast(config.garch_window, config.refit_every, context.cache_dir) for _ in context.symbols]
         self._bars_seen = 0
+        self.memo = context.memo
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
-        config = self.config
         closes, history = self._closes.extend(bars.close)
+        garch_state = tuple((model.params, model.variance) for model in self._garch)
+        key = (
+            "volatility_regime",
+            *self.config.model_dump(exclude={"scale"}).values(),
+            self.annualize,
+            history,
+            self._bars_seen,
+            garch_state,
+        )
+        high, garch_state = recall(self.memo, key, (closes,), lambda: self._high(closes, history))
+        for model, (params, variance) in zip(self._garch, garch_state, strict=True):
+            model.params, model.variance = params, variance  # as its forecasts over these bars left it
+        self._bars_seen += len(bars)
+        return np.where(high, weights * self.config.scale, weights)
+
+    def _high(self, closes: np.ndarray, history: int) -> tuple[np.ndarray, tuple]:
+        """Where the chunk's bars are in the high-volatility regime, and the GARCH models' state after them."""
+        config = self.config
         returns = np.full(closes.shape, np.nan)
         returns[1:] = np.diff(np.log(closes), axis=0)
         first = max(history - config.lookback + 1, 0)
@@ -138,8 +158,7 @@ class VolatilityRegimeStage:
             )
             annual = np.sqrt(forecast) / 100 * self.annualize
             high |= annual > config.max_garch_volatility
-        self._bars_seen += len(bars)
-        return np.where(high, weights * config.scale, weights)
+        return high, tuple((model.params, model.variance) for model in self._garch)
 
 
 class MarketFilterConfig(OverlayConfig):
@@ -162,13 +181,16 @@ class MarketFilterStage:
     name = "market_filter"
 
     def __init__(self, config: MarketFilterConfig, context: OverlayContext) -> None:
-        self.window, self.scale = config.window, config.scale
+        self.window, self.scale, self.memo = config.window, config.scale, context.memo
         self.column = context.symbols.index(config.symbol)
         self._closes = TrailingRows(config.window - 1)
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
-        closes, history = self._closes.extend(bars.close[:, [self.column]])
-        average = trailing_mean(closes, self.window, start=history)[:, 0]
+        closes, history = self._closes.extend(bars.close)
+        key = ("benchmark_mean", self.column, self.window, history)
+        average = recall(
+            self.memo, key, (closes,), lambda: trailing_mean(closes[:, [self.column]], self.window, start=history)[:, 0]
+        )
         risk_off = bars.close[:, self.column] < average
         return np.where(risk_off[:, None], weights * self.scale, weights)
 

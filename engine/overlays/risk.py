@@ -21,6 +21,7 @@ from engine.kernel.bars import Bars
 from engine.kernel.windows import TrailingRows, trailing_std
 from engine.overlays.base import OverlayConfig, OverlayContext, OverlayType
 from engine.overlays.kernels import drawdown_breaker_nb, holding_nb, stops_nb
+from engine.overlays.memo import recall
 
 
 class VolatilityTargetConfig(OverlayConfig):
@@ -35,13 +36,18 @@ class VolatilityTargetStage:
     def __init__(self, config: VolatilityTargetConfig, context: OverlayContext) -> None:
         self.config = config
         self.annualize = np.sqrt(context.periods_per_year)
+        self.memo = context.memo
         self._closes = TrailingRows(config.window)
+
+    def _volatility(self, closes: np.ndarray, history: int) -> np.ndarray:
+        returns = np.full(closes.shape, np.nan)
+        returns[1:] = np.diff(np.log(closes), axis=0)
+        return trailing_std(returns, self.config.window, start=history) * self.annualize
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
         closes, history = self._closes.extend(bars.close)
-        returns = np.full(closes.shape, np.nan)
-        returns[1:] = np.diff(np.log(closes), axis=0)
-        volatility = trailing_std(returns, self.config.window, start=history) * self.annualize
+        key = ("annual_volatility", self.config.window, self.annualize, history)
+        volatility = recall(self.memo, key, (closes,), lambda: self._volatility(closes, history))
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.clip(self.config.target / volatility, 0.0, self.config.max_scale)
         return weights * np.nan_to_num(scale, nan=0.0)  # no volatility estimate yet: no position

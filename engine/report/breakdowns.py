@@ -1,5 +1,5 @@
 """A run's results broken down: by trade, by walk-forward fold (the model's out-of-sample
-classification figures), by overlay step (the ablation) and by what the risk gate did, as the
+classification figures and signal quality), by overlay step (the ablation) and by what the risk gate did, as the
 report and the TUI show them."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 from engine.analytics.formatting import format_metric, metric_label
 from engine.report.render import Table
 
-FOLD_COLUMNS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "positive_rate", "samples")
+FOLD_COLUMNS = ("roc_auc", "pr_auc", "f1", "precision", "recall", "positive_rate", "samples", "rank_ic", "rank_icir")
 ABLATION_COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
 
 

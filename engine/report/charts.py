@@ -169,6 +169,23 @@ def rolling_chart(path: Path, rolling: pd.DataFrame, window: int) -> Path:
     return _save(path, draw, size=(SIZE[0], SIZE[1] * 1.6))
 
 
+def rank_ic_chart(path: Path, lines: dict[str, pd.Series], title: str, mean: float | None) -> Path:
+    """RankIC lines around zero, with the mean over the whole period dashed."""
+
+    def draw(figure):
+        axes = figure.add_subplot()
+        if mean is None:
+            _no_data(axes, "no RankIC: too few bars, symbols or distinct scores")
+        else:
+            _lines(axes, lines, title)
+            axes.axhline(0.0, color="black", linewidth=0.6)
+            axes.axhline(mean, color="black", linewidth=0.8, linestyle="--", label=f"mean {mean:.3f}")
+            axes.legend(loc="best", fontsize="small")
+        _margins(figure)
+
+    return _save(path, draw)
+
+
 def monthly_heatmap(path: Path, table: pd.DataFrame) -> Path:
     with matplotlib_defaults():
         return _heatmap(path, table)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from engine.analytics.annualization import quarter_of_bars
 from engine.analytics.metrics import bar_returns
 
 
@@ -18,17 +19,22 @@ def drawdown(equity: pd.Series, initial_cash: float) -> pd.Series:
     return equity / peak - 1.0
 
 
-def rolling_window(periods_per_year: float) -> int:
-    """A quarter of a year of bars."""
-    return max(2, round(periods_per_year / 4))
-
-
 def rolling_sharpe_and_volatility(equity: pd.Series, initial_cash: float, periods_per_year: float) -> pd.DataFrame:
-    """Annualized Sharpe (risk-free rate 0) and volatility over the trailing `rolling_window` bars."""
-    window = rolling_window(periods_per_year)
+    """Annualized Sharpe (risk-free rate 0) and volatility over the trailing `quarter_of_bars` bars."""
+    window = quarter_of_bars(periods_per_year)
     returns = pd.Series(bar_returns(equity.to_numpy(), initial_cash), index=equity.index).rolling(window)
     volatility = returns.std() * np.sqrt(periods_per_year)
     return pd.DataFrame({"sharpe": returns.mean() * periods_per_year / volatility, "volatility": volatility})
+
+
+def rolling_rank_ic(ics: pd.DataFrame, window: int) -> dict[str, pd.Series]:
+    """What the rolling RankIC chart draws from a run's signal_quality.parquet: across symbols, the
+    mean of the per-bar RankIC over the trailing `window` bars (half of them measured at least); in
+    time series, each symbol's RankIC per window, at the window's last bar."""
+    if ics["symbol"].isna().all():
+        per_bar = ics.set_index("timestamp")["rank_ic"]
+        return {f"RankIC, mean of {window} bars": per_bar.rolling(window, min_periods=window // 2).mean()}
+    return {symbol: group.set_index("timestamp")["rank_ic"] for symbol, group in ics.groupby("symbol", sort=False)}
 
 
 def monthly_returns(equity: pd.Series, initial_cash: float) -> pd.DataFrame:

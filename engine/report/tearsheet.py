@@ -6,13 +6,14 @@ renders the same report a backtest wrote. The report goes to `runs/<id>/report/`
     report.html   self-contained: the charts are embedded as data URIs, the stylesheet inline
     report.md     the tables, with links to the charts
     charts/*.png  equity (linear and log), drawdown, monthly returns, rolling Sharpe and volatility,
-                  exposure, gross against net, trades on the price, the distribution of bar returns
+                  rolling RankIC, exposure, gross against net, trades on the price, the distribution of bar returns
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from engine.analytics.annualization import quarter_of_bars
 from engine.analytics.formatting import format_metric, metric_label
 from engine.analytics.return_distribution import distribution_metrics
 from engine.kernel.risk import risk_summary
@@ -22,7 +23,7 @@ from engine.report.config_table import config_table
 from engine.report.drawdowns import longest_drawdown_days
 from engine.report.render import Chart, Table, render, write_report_folder
 from engine.report.risk import BENCHMARK, Curve, distribution_table, drawdown_table, duration, relative_table, yearly_table
-from engine.report.series import drawdown, monthly_returns, rolling_sharpe_and_volatility, rolling_window
+from engine.report.series import drawdown, monthly_returns, rolling_rank_ic, rolling_sharpe_and_volatility
 from engine.stores.runs import StoredRun
 
 MARKDOWN_TRADES = 50  # the markdown summary lists the first trades; the HTML lists them all
@@ -90,11 +91,10 @@ def calibration_tables(searches: list[dict]) -> list[tuple[str, Table]]:
 
 def traded_symbols(run: StoredRun) -> list[str]:
     """The symbols the trades chart shows: those with stored prices, the most filled first."""
-    if run.prices is None:
+    if run.price_symbols is None:
         return []
     fills = run.orders["symbol"].value_counts()
-    symbols = [symbol for symbol in run.prices.columns if symbol != "timestamp"]
-    return sorted(symbols, key=lambda symbol: -fills.get(symbol, 0))[:PRICE_PANELS]
+    return sorted(run.price_symbols, key=lambda symbol: -fills.get(symbol, 0))[:PRICE_PANELS]
 
 
 def draw_charts(run: StoredRun, run_curves: list[Curve], folder: Path) -> list[Chart]:
@@ -104,7 +104,7 @@ def draw_charts(run: StoredRun, run_curves: list[Curve], folder: Path) -> list[C
     strategy = run_curves[0]
     labels = [f"{strategy.name} (net)", *(curve.name for curve in run_curves[1:])]
     lines = {label: curve.equity for label, curve in zip(labels, run_curves, strict=True)}
-    window = rolling_window(periods)
+    window = quarter_of_bars(periods)
     return [
         Chart("Equity", charts.line_chart(folder / "equity.png", lines, "equity")),
         Chart("Equity, log scale", charts.line_chart(folder / "equity_log.png", lines, "equity (log scale)", log=True)),
@@ -126,6 +126,7 @@ def draw_charts(run: StoredRun, run_curves: list[Curve], folder: Path) -> list[C
                 folder / "rolling.png", rolling_sharpe_and_volatility(frame["equity"], initial, periods), window
             ),
         ),
+        *([] if run.signal_quality is None else [rank_ic_chart(run, folder, window)]),
         Chart(
             "Exposure",
             charts.line_chart(
@@ -139,12 +140,25 @@ def draw_charts(run: StoredRun, run_curves: list[Curve], folder: Path) -> list[C
     ]
 
 
+def rank_ic_chart(run: StoredRun, folder: Path, window: int) -> Chart:
+    """The signal's RankIC over time: across symbols, or per symbol where too few symbols rank."""
+    quality = run.signal_quality
+    horizon = f"against the {quality['horizon']}-bar forward return"
+    if quality["basis"] == "cross-sectional":
+        title = f"Rolling RankIC across symbols, {horizon}"
+    else:
+        too_few = f"fewer than {quality['min_symbols']} symbols to rank across"
+        title = f"RankIC per symbol over each {quality['window']}-bar window ({too_few}), {horizon}"
+    lines = rolling_rank_ic(run.ics, window)
+    return Chart(title, charts.rank_ic_chart(folder / "rank_ic.png", lines, "RankIC", quality["overall"]["rank_ic"]))
+
+
 def trades_chart(run: StoredRun, folder: Path) -> Chart:
-    prices = None if run.prices is None else run.prices.set_index("timestamp")
     symbols = traded_symbols(run)
+    prices = None if run.price_symbols is None else run.prices(symbols).set_index("timestamp")
     title = "Trades on the price"
-    if prices is not None and len(prices.columns) > len(symbols):
-        title += f" (the {len(symbols)} most traded of {len(prices.columns)} symbols)"
+    if prices is not None and len(run.price_symbols) > len(symbols):
+        title += f" (the {len(symbols)} most traded of {len(run.price_symbols)} symbols)"
     return Chart(title, charts.trades_chart(folder / "trades.png", prices, run.orders, symbols))
 
 

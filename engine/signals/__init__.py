@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from engine.kernel.stage import Stage
 from engine.signals.buy_and_hold import BuyAndHold
+from engine.signals.momentum import Momentum
 from engine.signals.sma_cross import SmaCross
-from engine.strategies.schema import BuyAndHoldSignal, SmaCrossSignal
+from engine.strategies.schema import BuyAndHoldSignal, MomentumSignal, SmaCrossSignal
 
 
 def build_signal(spec) -> Stage:
@@ -13,7 +14,9 @@ def build_signal(spec) -> Stage:
         return SmaCross(spec.fast, spec.slow)
     if isinstance(spec, BuyAndHoldSignal):
         return BuyAndHold()
+    if isinstance(spec, MomentumSignal):
+        return Momentum(spec.window)
     raise TypeError(f"no signal stage for {type(spec).__name__}")
 
 
-__all__ = ["BuyAndHold", "SmaCross", "build_signal"]
+__all__ = ["BuyAndHold", "Momentum", "SmaCross", "build_signal"]

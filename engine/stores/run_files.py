@@ -64,9 +64,14 @@ def read_document(run: Path, name: str, required: bool = True, keys: tuple[str, 
     return document
 
 
-def read_table(run: Path, name: str, required: bool = True) -> pd.DataFrame | None:
-    """A Parquet table of the run's; None if it is optional and absent."""
-    return _parquet(run, name, required, pd.read_parquet)
+def read_table(run: Path, name: str, required: bool = True, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """A Parquet table of the run's (only `columns`, when named); None if it is optional and absent."""
+    return _parquet(run, name, required, lambda path: pd.read_parquet(path, columns=columns))
+
+
+def read_columns(run: Path, name: str, required: bool = True) -> list[str] | None:
+    """The column names of a Parquet table of the run's, from its footer; None if it is optional and absent."""
+    return _parquet(run, name, required, lambda path: pq.read_schema(path).names)
 
 
 def check_results(run: Path, kind: str) -> dict[str, dict]:

@@ -4,8 +4,9 @@
                      the process that runs it, and the error that ended it; rewritten as it changes
     config.json      the resolved configuration (a backtest's: strategy, chunk size, broker, annualization)
     metrics.json     {"strategy": {...}, "baselines": {"buy & hold": {...}, …}, "warnings": [...]}
-    folds.json, ablation.json, calibration.json, equity.parquet, baselines.parquet, trades.parquet,
-    orders.parquet, prices.parquet   what the run found (see the README's "Run store")
+    folds.json, ablation.json, calibration.json, signal_quality.json, equity.parquet, baselines.parquet,
+    trades.parquet, orders.parquet, prices.parquet, signal_quality.parquet   what the run found (see the
+                     README's "Run store")
     manifest.json    run id, time, command, data fingerprint and origins, library versions
     report/          the tearsheet, written after the run (engine.report)
 
@@ -39,7 +40,8 @@ import pandas as pd
 from engine.errors import UserError
 from engine.stores.files import atomic_write
 from engine.stores.processes import gone
-from engine.stores.run_files import DamagedRun, check_results, read_document, read_table
+from engine.stores.run_files import DamagedRun, check_results, read_columns, read_document, read_table
+from engine.stores.wide_table import WideTable
 
 LIBRARIES = (
     "engine",
@@ -93,7 +95,7 @@ class RunRecords:
     """What a run leaves: JSON documents and tables by file name (`metrics.json`, `equity.parquet`)."""
 
     documents: dict[str, dict] = field(default_factory=dict)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame | WideTable] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,9 +193,25 @@ class StoredRun:
         return read_table(self.path, "orders.parquet")
 
     @cached_property
-    def prices(self) -> pd.DataFrame | None:
-        """Each traded symbol's close per bar; None for runs stored before it was kept."""
-        return read_table(self.path, "prices.parquet", required=False)
+    def price_symbols(self) -> list[str] | None:
+        """The symbols whose closes are stored; None for runs stored before they were kept."""
+        names = read_columns(self.path, "prices.parquet", required=False)
+        return None if names is None else [name for name in names if name != "timestamp"]
+
+    def prices(self, symbols: list[str]) -> pd.DataFrame:
+        """The timestamp and these symbols' closes per bar (only the columns asked for are read)."""
+        return read_table(self.path, "prices.parquet", columns=["timestamp", *symbols])
+
+    @cached_property
+    def signal_quality(self) -> dict | None:
+        """The signal's IC, how it was measured and its figures (engine.analytics.signal_quality);
+        None for runs stored before it was kept."""
+        return read_document(self.path, "signal_quality.json", required=False, keys=("basis", "overall"))
+
+    @cached_property
+    def ics(self) -> pd.DataFrame | None:
+        """The signal's IC and RankIC per bar (or per symbol and window); None for runs stored before it."""
+        return read_table(self.path, "signal_quality.parquet", required=False)
 
 
 class RunJournal:
@@ -223,7 +241,7 @@ class RunJournal:
         for name, document in records.documents.items():
             _write_json(self.path / name, document)
         for name, frame in records.frames.items():
-            atomic_write(self.path / name, lambda tmp, frame=frame: frame.to_parquet(tmp, index=False))
+            atomic_write(self.path / name, lambda tmp, frame=frame: _write_table(frame, tmp))
 
     def finish(self, records: RunRecords) -> None:
         """Write the results, then mark the run finished."""
@@ -416,6 +434,13 @@ class RunStore:
 
 def _is_run(path: Path) -> bool:
     return not path.name.startswith(".") and ((path / "status.json").exists() or (path / "manifest.json").exists())
+
+
+def _write_table(frame: pd.DataFrame | WideTable, path: str) -> None:
+    if isinstance(frame, WideTable):
+        frame.write_parquet(path)
+    else:
+        frame.to_parquet(path, index=False)
 
 
 def _write_json(path: Path, payload: dict) -> None:

@@ -143,6 +143,15 @@ class BuyAndHoldSignal(_Strict):
     kind: Literal["buy_and_hold"]
 
 
+class MomentumSignal(_Strict):
+    """A score per symbol, not a weight: the close's return over the last `window` bars (0 until
+    a full window exists). An overlay that turns scores into positions (`top_k`, `threshold`)
+    must come first in the chain."""
+
+    kind: Literal["momentum"]
+    window: int = Field(ge=1)
+
+
 class LabelSpec(_Strict):
     """Binary label: 1 when the return over the next `horizon` bars exceeds `threshold`."""
 
@@ -267,7 +276,9 @@ class EnsembleSignal(_Strict):
         )
 
 
-SignalSpec = Annotated[SmaCrossSignal | BuyAndHoldSignal | ModelSignal | EnsembleSignal, Field(discriminator="kind")]
+SignalSpec = Annotated[
+    SmaCrossSignal | BuyAndHoldSignal | MomentumSignal | ModelSignal | EnsembleSignal, Field(discriminator="kind")
+]
 LEARNED_SIGNALS = (ModelSignal, EnsembleSignal)  # signals whose output is a probability learned walk-forward
 
 

@@ -3,7 +3,8 @@ same bars and period, so a table shows what each layer buys and what it costs.
 
     raw -> +threshold -> +regime -> +risk -> +cost filter
 
-"raw" is the signal alone; a model's probability becomes a position where it is above 0.5. A
+"raw" is the signal alone; a score becomes a position where it is above its neutral value (a
+model's probability above 0.5, a momentum return above 0). A
 model's predictions are replayed, not recomputed, at every step.
 """
 
@@ -17,7 +18,11 @@ from engine.overlays.threshold import ThresholdConfig, ThresholdStage
 
 COLUMNS = ("total_return", "sharpe", "max_drawdown", "trades", "turnover", "costs_paid")
 STEP_NAMES = {"threshold": "+threshold", "regime": "+regime", "risk": "+risk", "cost": "+cost filter"}
-RAW_THRESHOLD = ThresholdConfig(entry=0.5, exit=0.5)
+
+
+def raw_threshold(neutral: float, context) -> ThresholdStage:
+    """The raw step's position: long where the score is above its neutral value."""
+    return ThresholdStage(ThresholdConfig(entry=neutral, exit=neutral), context)
 
 
 def run_ablation(prepared) -> list[dict]:
@@ -28,7 +33,8 @@ def run_ablation(prepared) -> list[dict]:
     for step in range(len(CATEGORIES) + 1):
         included = CATEGORIES[:step]
         chosen = [link for link in prepared.resolved.chain if link.overlay.category in included]
-        raw = [] if "threshold" in included or not context.signal_is_probability else [ThresholdStage(RAW_THRESHOLD, context)]
+        neutral = context.neutral_score
+        raw = [] if "threshold" in included or neutral is None else [raw_threshold(neutral, context)]
         stages = [prepared.signal_stage(replay=True), *raw, *build_chain(chosen, context)]
         metrics = compute_metrics(simulate(prepared, stages=stages).execution, prepared.periods_per_year)
         rows.append(

@@ -20,10 +20,13 @@ from engine import progress
 from engine.analytics.annualization import Annualization, annualization
 from engine.analytics.metrics import compute_metrics, trade_table
 from engine.analytics.plausibility import implausibilities
+from engine.analytics.signal_quality import SignalQuality
 from engine.data.store import DataStore, in_store_span
+from engine.execution.buy_and_hold import buy_and_hold
 from engine.execution.conventions import ExecutionRules
+from engine.execution.result import ExecutionResult
 from engine.kernel.bars import Bars
-from engine.kernel.node import DEFAULT_BROKER, execution_of, simulate
+from engine.kernel.node import DEFAULT_BROKER, check_finite_equity, execution_of, simulate
 from engine.kernel.pipeline import PipelineRun
 from engine.kernel.risk import risk_record
 from engine.kernel.stage import Stage
@@ -35,6 +38,7 @@ from engine.strategies.files import load_strategy
 from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
 from engine.strategies.schema import BuyAndHoldSignal, RiskSpec, Strategy, StrategyError
 from engine.usecases.ablation import run_ablation
+from engine.usecases.signal_quality import backtest_signal_quality
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:  # imported where a model strategy runs, so that a rule strategy never imports torch
@@ -192,6 +196,17 @@ def sma_cross_baseline_of(strategy: Strategy) -> Strategy:
     )
 
 
+def baseline_execution(prepared: PreparedStrategy, name: str) -> ExecutionResult:
+    """A baseline's books over the prepared bars: buy-and-hold in closed form (one bar of orders, then
+    held: no second pipeline over the whole panel), sma_cross through the pipeline."""
+    if name == "buy & hold":
+        baseline = benchmark_of(prepared.strategy)
+        execution = buy_and_hold(prepared.bars, prepared.trade_from, prepared.rules, baseline.name)
+        check_finite_equity(baseline.name, execution.bars.timestamps, execution.equity, 0)
+        return execution
+    return simulate(prepared.with_strategy(sma_cross_baseline_of(prepared.strategy))).execution
+
+
 @dataclass
 class BacktestResult:
     prepared: PreparedStrategy
@@ -203,6 +218,7 @@ class BacktestResult:
     broker: str  # the broker that filled the orders
     ablation: list[dict] | None = None
     warnings: list[str] = field(default_factory=list)  # why the result may be too good to be true, or rest on too few trades
+    signal_quality: SignalQuality | None = None  # the signal's IC against what followed (its headline also in `metrics`)
 
     @property
     def strategy(self) -> Strategy:
@@ -274,34 +290,55 @@ def backtest_prepared(
             on_chunk(bars)
 
     broker = execution_of(prepared, broker)
+    baselines = judged_baselines(prepared)  # first: no baseline's books are ever held beside the strategy's pipeline
     progress.stage(f"backtesting {prepared.strategy.name} ({broker})", len(prepared.bars), "bar")
     run = simulate(prepared, chunk_size, broker, advance)
-    return judged(prepared, run, chunk_size, broker, ablation)
+    return judged(prepared, run, chunk_size, broker, ablation, baselines)
+
+
+@dataclass(frozen=True)
+class JudgedBaselines:
+    metrics: dict[str, dict]  # by baseline: "buy & hold" always; "sma_cross" for model strategies
+    equity: dict[str, np.ndarray]  # each baseline's net equity at the traded closes
+
+
+def judged_baselines(prepared: PreparedStrategy) -> JudgedBaselines:
+    """The baselines' metrics and equity over the prepared bars, each run in turn and then let go."""
+    names = ["buy & hold", *(["sma_cross"] if prepared.resolved.model is not None else [])]
+    progress.stage(f"backtesting the baselines: {', '.join(names)}")
+    judged = JudgedBaselines({}, {})
+    for name in names:
+        execution = baseline_execution(prepared, name)
+        judged.metrics[name], judged.equity[name] = compute_metrics(execution, prepared.periods_per_year), execution.equity
+    return judged
 
 
 def judged(
-    prepared: PreparedStrategy, run: PipelineRun, chunk_size: int | None, broker: str, ablation: bool = False
+    prepared: PreparedStrategy,
+    run: PipelineRun,
+    chunk_size: int | None,
+    broker: str,
+    ablation: bool = False,
+    baselines: JudgedBaselines | None = None,
 ) -> BacktestResult:
     """A run over the prepared bars (from `prepared.trade_from`) with its metrics, beside its
-    baselines over the same bars, and the warnings it deserves."""
+    baselines over the same bars (`judged_baselines`, unless given), and the warnings it deserves."""
     strategy, periods = prepared.strategy, prepared.periods_per_year
-    baselines = {"buy & hold": benchmark_of(strategy)}
-    if prepared.resolved.model is not None:
-        baselines["sma_cross"] = sma_cross_baseline_of(strategy)
-    progress.stage(f"backtesting the baselines: {', '.join(baselines)}")
-    baseline_runs = {name: simulate(prepared.with_strategy(baseline)).execution for name, baseline in baselines.items()}
-    metrics = compute_metrics(run.execution, periods)
+    baselines = judged_baselines(prepared) if baselines is None else baselines
+    quality = backtest_signal_quality(prepared, run)
+    metrics = compute_metrics(run.execution, periods) | quality.headline()
     if ablation:
         progress.stage("backtesting the overlay chain step by step (ablation)")
     result = BacktestResult(
         prepared=prepared,
         run=run,
         metrics=metrics,
-        baselines={name: compute_metrics(execution, periods) for name, execution in baseline_runs.items()},
-        baseline_equity={name: execution.equity for name, execution in baseline_runs.items()},
+        baselines=baselines.metrics,
+        baseline_equity=baselines.equity,
         chunk_size=chunk_size,
         broker=broker,
         ablation=run_ablation(prepared) if ablation else None,
+        signal_quality=quality,
     )
     judged_by_trades = not (isinstance(strategy.signal, BuyAndHoldSignal) and not strategy.overlays)  # it holds the market
     result.warnings = implausibilities(metrics, result.fold_metrics(), prepared.calibration, judged_by_trades)

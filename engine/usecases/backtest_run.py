@@ -12,6 +12,7 @@ import pandas as pd
 from engine import progress
 from engine.data.store import DataStore
 from engine.stores.runs import RunRecords, library_versions, now
+from engine.stores.wide_table import WideTable
 from engine.strategies.resolution import ResolvedStrategy
 from engine.usecases.backtest import DEFAULT_BROKER, BacktestResult, PreparedStrategy, backtest_prepared, loaded, prepare_backtest
 from engine.workspace import Workspace
@@ -76,8 +77,11 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         "config.json": backtest_config(prepared, result.chunk_size, result.broker),
         "metrics.json": {"strategy": result.metrics, "baselines": result.baselines, "warnings": result.warnings},
     }
-    if result.fold_metrics() is not None:
-        documents["folds.json"] = {"folds": result.fold_metrics()}
+    quality = result.signal_quality
+    if result.fold_metrics() is not None:  # each fold with its signal quality over the traded bars
+        folds = zip(result.fold_metrics(), quality.by_span(), strict=True)
+        documents["folds.json"] = {"folds": [fold | ic for fold, ic in folds]}
+    documents["signal_quality.json"] = quality.to_record()
     if result.ablation is not None:
         documents["ablation.json"] = {"steps": result.ablation}
     if prepared.calibration:
@@ -105,7 +109,8 @@ def backtest_records(result: BacktestResult, store: DataStore, run_id: str, comm
         "trades.parquet": result.trades(),
         "orders.parquet": execution.fills,
         "baselines.parquet": pd.DataFrame({"timestamp": result.bars.index(), **result.baseline_equity}),
-        "prices.parquet": result.bars.frame("close").rename_axis("timestamp").reset_index(),  # for the trades chart
+        "prices.parquet": WideTable(result.bars.index(), result.bars.symbols, result.bars.close),  # for the trades chart
+        "signal_quality.parquet": quality.ics,  # for the rolling RankIC chart
     }
     return RunRecords(documents, frames)
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from engine import progress
 from engine.data.store import DataStore
+from engine.models.ensemble_setup import EnsembleSetup
 from engine.stores.releases import Release, ReleaseError
 from engine.stores.runs import StoredRun, library_versions, now
 from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
@@ -143,6 +144,8 @@ def deployed(release: Release, resolved: ResolvedStrategy, workspace: Workspace)
         )
     if resolved.model is None:
         return prepared
+    if isinstance(resolved.model, EnsembleSetup):
+        raise ReleaseError(f"release {release.reference}: a paper session cannot trade an ensemble's release yet (verify it instead)")
     from engine.models.store import ModelStore
     from engine.models.walkforward import planned_fold_keys, train_walk_forward
     from engine.signals.cache import CachedPredictions

@@ -1,0 +1,56 @@
+"""The signal quality (engine.analytics.signal_quality) of a backtest and of a walk-forward.
+
+A model's score is its out-of-sample probability, measured against its label's forward return
+(same close, same horizon), per walk-forward fold. A rule strategy's score is its signal stage's
+target weight, measured against the next bar's return (it has no label horizon; a weight held
+from the next bar's open earns from about then), over the traded period as one span; a signal
+that is the same for every symbol at every bar (buy-and-hold) has no IC.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from engine.analytics.annualization import quarter_of_bars
+from engine.analytics.signal_quality import SignalQuality, signal_quality
+from engine.kernel.bars import Bars
+from engine.kernel.pipeline import PipelineRun
+from engine.strategies.schema import LEARNED_SIGNALS
+
+if TYPE_CHECKING:
+    from engine.usecases.backtest import PreparedStrategy
+
+RULE_HORIZON = 1
+
+
+def score_horizon(prepared: PreparedStrategy) -> int:
+    signal = prepared.strategy.signal
+    return signal.labels.horizon if isinstance(signal, LEARNED_SIGNALS) else RULE_HORIZON
+
+
+def backtest_signal_quality(prepared: PreparedStrategy, run: PipelineRun) -> SignalQuality:
+    """The IC of the signal stage's output over the traded bars (each model fold apart)."""
+    bars = run.execution.bars
+    scores = next(iter(run.stage_outputs.values()))  # the first stage is the signal
+    folds = None if prepared.predictions is None else prepared.predictions.fold_metrics
+    spans = [(0, len(bars))] if folds is None else _traded_spans(bars, folds)
+    return signal_quality(scores, bars, score_horizon(prepared), spans, quarter_of_bars(prepared.periods_per_year))
+
+
+def walk_forward_signal_quality(prepared: PreparedStrategy) -> SignalQuality:
+    """The IC of a model's out-of-sample probabilities over its whole history, fold by fold (`engine train`)."""
+    walk_forward = prepared.walk_forward
+    spans = [(trained.fold.predict_start, trained.fold.predict_end) for trained in walk_forward.folds]
+    window = quarter_of_bars(prepared.periods_per_year)
+    return signal_quality(walk_forward.predictions, walk_forward.bars, score_horizon(prepared), spans, window)
+
+
+def _traded_spans(bars: Bars, folds: list[dict]) -> list[tuple[int, int]]:
+    """Each fold's prediction block, in rows of the traded `bars` (empty where it lies before them);
+    the last runs to the last bar, where a deployed model's retrained folds predict (paper trading)."""
+    index = bars.index()
+    starts = index.searchsorted([pd.Timestamp(fold["predict_start"]) for fold in folds])
+    stops = [*index.searchsorted([pd.Timestamp(fold["predict_end"]) for fold in folds[:-1]], side="right"), len(bars)]
+    return [(int(start), int(stop)) for start, stop in zip(starts, stops, strict=True)]

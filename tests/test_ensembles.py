@@ -1,0 +1,114 @@
+"""Ensembles of model members: trained per member on one fold plan, weighted per fold from what was
+known before the fold, chunk-invariant, and reported with their weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tomli_w
+
+from engine.signals.model import ModelProbability
+from engine.strategies.schema import parse_strategy
+from engine.usecases.backtest import prepare
+from engine.usecases.check import check_chunk_invariance
+from engine.workspace import Workspace
+from tests.in_process import engine_here
+from tests.model_helpers import write_planted
+from tests.test_user_errors import assert_one_line_error
+
+MEMBERS = [
+    {"plugin": "mlp", "lookback": 6, "hyperparameters": {"epochs": 4}},
+    {"plugin": "lstm", "lookback": 8, "hyperparameters": {"epochs": 3, "hidden": 8}},
+    {"plugin": "gru", "lookback": 10, "hyperparameters": {"epochs": 3, "hidden": 8}},
+]
+
+
+def ensemble(weights="validation_f1", members=MEMBERS, **signal) -> dict:
+    return {
+        "name": "planted_ensemble",
+        "data": {"symbols": ["AAA", "BBB"], "timeframe": "1d"},
+        "signal": {
+            "kind": "ensemble",
+            "weights": weights,
+            "members": members,
+            "labels": {"horizon": 1},
+            "walk_forward": {"train_bars": 400, "predict_bars": 250},
+            **signal,
+        },
+        "overlays": [{"kind": "threshold", "entry": 0.55, "exit": 0.45}],
+    }
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> Workspace:
+    workspace = Workspace(tmp_path_factory.mktemp("ensembles"))
+    write_planted(workspace.data, n_bars=1150)
+    return workspace
+
+
+def test_three_members_train_weighted_by_validation_f1_and_pass_the_chunk_check(planted):
+    prepared = prepare(parse_strategy(ensemble(), "test"), planted)
+    folds = prepared.predictions.fold_metrics
+    assert len(folds) == 3
+    for fold in folds:
+        assert list(fold["weights"]) == ["mlp", "lstm", "gru"] and sum(fold["weights"].values()) == pytest.approx(1.0)
+        scores = np.array([max(fold["members"][name]["validation"]["f1"], 0.0) for name in fold["weights"]])
+        expected = scores / scores.sum() if scores.sum() > 0 else np.full(3, 1 / 3)
+        np.testing.assert_allclose(list(fold["weights"].values()), expected)
+        assert all(
+            member["fold"] == fold["fold"] and member["predict_start"] == fold["predict_start"]
+            for member in fold["members"].values()
+        )
+    assert folds[0]["roc_auc"] > 0.55  # the planted persistence is found
+    report = check_chunk_invariance(prepared, (1, 7))
+    assert report.passed, report
+
+
+def test_a_blocks_weights_come_only_from_bars_before_it(planted):
+    strategy = parse_strategy(ensemble(weights="validation_sharpe"), "test")
+    whole = prepare(strategy, planted).predictions.fold_metrics
+    cut = whole[1]["predict_start"][:10]  # the history ends where the second block begins: its future is gone
+    early = prepare(strategy.with_overrides(data={"end": cut}), planted).predictions.fold_metrics
+    assert early[0]["weights"] == whole[0]["weights"]
+
+
+def test_given_weights_of_one_member_give_its_probabilities_exactly(planted):
+    prepared = prepare(parse_strategy(ensemble(weights=[1.0, 0.0, 0.0]), "test"), planted)
+    first = ModelProbability(prepared.walk_forward.members[0]).on_chunk(prepared.bars)
+    assert np.array_equal(prepared.predictions.probabilities, first)
+    assert all(fold["weights"] == {"mlp": 1.0, "lstm": 0.0, "gru": 0.0} for fold in prepared.predictions.fold_metrics)
+
+
+def test_engine_train_shows_each_members_weight_and_the_report_names_them(planted, monkeypatch, capsys):
+    (planted.root / "strategies").mkdir(exist_ok=True)
+    (planted.root / "strategies" / "planted_ensemble.toml").write_text(tomli_w.dumps(ensemble(weights="equal")))
+    monkeypatch.setenv("ENGINE_HOME", str(planted.root))
+    trained = engine_here(monkeypatch, capsys, "train", "--strategy", "planted_ensemble")
+    assert trained.returncode == 0, trained.stderr
+    assert "each member's weight" in trained.stdout and "0.333" in trained.stdout
+    assert engine_here(monkeypatch, capsys, "backtest", "--strategy", "planted_ensemble").returncode == 0
+    run = planted.runs.load("latest")
+    assert all(fold["weights"] == {"mlp": 1 / 3, "lstm": 1 / 3, "gru": 1 / 3} for fold in run.folds)
+    assert "mlp 0.33, lstm 0.33, gru 0.33" in (run.path / "report" / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    "signal, problem",
+    [
+        ({"members": MEMBERS[:1]}, r"members: List should have at least 2 items"),
+        ({"weights": [1.0, 2.0]}, r"weights: 2 numbers for 3 members"),
+        ({"members": [MEMBERS[0], MEMBERS[0]]}, r"members are named \['mlp', 'mlp'\]"),
+        (
+            {"members": [*MEMBERS[:2], {"strategy": "sma_cross"}]},
+            r"signal.members\[2\].strategy: sma_cross is not a model strategy",
+        ),
+        ({"members": [*MEMBERS[:2], {"plugin": "nonexistent"}]}, r"signal.members\[2\].plugin"),
+    ],
+)
+def test_bad_ensembles_are_one_line_errors(tmp_path, monkeypatch, capsys, signal, problem):
+    (tmp_path / "strategies").mkdir()
+    table = ensemble()
+    table["signal"] = {**table["signal"], **signal}
+    (tmp_path / "strategies" / "bad_ensemble.toml").write_text(tomli_w.dumps(table))
+    monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
+    assert_one_line_error(engine_here(monkeypatch, capsys, "train", "--strategy", "bad_ensemble"), problem)
