@@ -145,7 +145,7 @@ def deployed(release: Release, resolved: ResolvedStrategy, workspace: Workspace)
     if resolved.model is None:
         return prepared
     if isinstance(resolved.model, EnsembleSetup):
-        raise ReleaseError(f"release {release.reference}: a paper session cannot trade an ensemble's release yet (verify it instead)")
+        raise ReleaseError(f"release {release.reference}: paper sessions cannot trade an ensemble's release yet")
     from engine.models.store import ModelStore
     from engine.models.walkforward import planned_fold_keys, train_walk_forward
     from engine.signals.cache import CachedPredictions
