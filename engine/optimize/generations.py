@@ -41,8 +41,8 @@ class Target(Protocol):
 
 
 class Generations:
-    def __init__(self, study: optuna.Study, trials_per_generation: int = GENERATION_TRIALS) -> None:
-        self.study, self.trials_per_generation = study, trials_per_generation
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
         self.copy = optuna.create_study(
             storage=InMemoryStorage(), sampler=study.sampler, pruner=study.pruner, directions=study.directions
         )
@@ -78,7 +78,7 @@ class Generations:
             callbacks_in_copy = [stop, partial(_stop_when, stopping)]
             self.copy.optimize(
                 objective,
-                n_trials=self.trials_per_generation,
+                n_trials=GENERATION_TRIALS,
                 timeout=left,
                 catch=catch,
                 callbacks=callbacks_in_copy,
