@@ -5,6 +5,8 @@ PostgreSQL URL lets workers on many machines share one study. Workers send heart
 trial records its worker (host and process), so a trial whose worker died (SIGKILL, a lost machine)
 is marked failed by the next worker or `optimize show` instead of staying "running" forever: at
 once when the worker's process is gone from this machine, otherwise once its heartbeats stop.
+A study that tunes only overlays runs in generations instead (engine.optimize.generations), which
+never leave a running trial in the storage.
 """
 
 from __future__ import annotations
@@ -470,7 +472,8 @@ class Interruption:
 
 def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> StopAtTarget:
     """Trials until the target: together, workers may overshoot it by a trial when two of them
-    finish at the same instant (as with Optuna's MaxTrialsCallback). Raises KeyboardInterrupt
+    finish at the same instant (as with Optuna's MaxTrialsCallback); in generations they stop at
+    it exactly. Raises KeyboardInterrupt
     after a Ctrl-C, once the study is consistent. Returns why it stopped."""
     stop = StopAtTarget(settings.trials)
     if stop.reached(opened.study):  # a worker that started late finds the work done
