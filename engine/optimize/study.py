@@ -430,8 +430,12 @@ class StopAtTarget:
     def gave_up(self) -> bool:
         return self.failures >= self.max_failures
 
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+    def note(self, trial: FrozenTrial) -> None:
+        """A trial has finished: one more failure in a row, or none."""
         self.failures = self.failures + 1 if trial.state == TrialState.FAIL else 0
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.note(trial)
         if self.reached(study) or self.gave_up:
             study.stop()
 
