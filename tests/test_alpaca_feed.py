@@ -170,7 +170,7 @@ def test_a_running_session_shows_its_state_and_stops_when_asked(sample_home, con
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        ((), "engine paper: give the strategy to trade, --strategy NAME (or a command: list, status, stop)"),
+        ((), "engine paper: give the strategy to trade, --strategy NAME or --release NAME@N (or a command: list, status, stop)"),
         (("--strategy", "sma_cross", "--broker", "ib"), "--broker ib: use alpaca or sim"),
         (("--strategy", "sma_cross", "--feed", "iex2"), "--feed iex2: use iex or sip"),
         (("status",), "no paper session in"),

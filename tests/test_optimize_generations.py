@@ -5,12 +5,15 @@ PostgreSQL that stop at the study's target exactly."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import textwrap
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import optuna
 import pytest
@@ -132,9 +135,7 @@ def test_a_worker_killed_while_committing_a_generation_leaves_none_of_it(tmp_pat
 
 
 def _importable() -> dict:
-    import os
-    from pathlib import Path
-
+    """The environment in which a child Python imports the engine and these tests' modules."""
     tests = Path(__file__).resolve().parent
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests), os.environ.get("PYTHONPATH", "")])}
 
@@ -172,7 +173,7 @@ def test_workers_share_a_study_in_generations_and_stop_at_its_target(sample_home
     are cut where the study reaches its target."""
     target = 6 * GENERATION_TRIALS + 10
     name = f"shared-generations-{database}"
-    with postgres_server() if database == "postgresql" else _no_server(sample_home) as url:
+    with postgres_server() if database == "postgresql" else nullcontext(storage_of(sample_home)) as url:
         command = (*OVERLAYS, "--study", name, "--trials", str(target))
         # SQLite: the workspace's own storage; PostgreSQL: the server's.
         where = ("--workers", "2") if database == "sqlite" else ("--storage", url)
@@ -182,16 +183,3 @@ def test_workers_share_a_study_in_generations_and_stop_at_its_target(sample_home
         study = optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=10))
         assert states(study) == {"COMPLETE": target} and _numbers_run_on(study)
         assert len({trial.user_attrs["worker"] for trial in study.trials}) >= 2
-
-
-class _no_server:
-    """The workspace's own SQLite storage, as a context like `postgres_server`."""
-
-    def __init__(self, home) -> None:
-        self.url = storage_of(home)
-
-    def __enter__(self) -> str:
-        return self.url
-
-    def __exit__(self, *exc) -> None:
-        return None

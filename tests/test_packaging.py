@@ -51,6 +51,6 @@ def test_a_wheel_in_a_fresh_venv_backtests_and_reports_outside_the_checkout(samp
         result = run([*engine, "backtest", "--strategy", strategy, "--json"], cwd=elsewhere, env=env)
         payload = json.loads(result.stdout.strip().splitlines()[-1])
         report = home / "runs" / payload["run_id"] / "report"
-        assert (report / "report.html").stat().st_size > 0 and len(list((report / "charts").glob("*.png"))) == 9
+        assert (report / "report.html").stat().st_size > 0 and len(list((report / "charts").glob("*.png"))) == 10
     plugins = "from engine.plugins.registry import registry_of; r = registry_of(); print(len(r.failures), *r.names('model'))"
     assert run([python, "-c", plugins], cwd=elsewhere, env=env).stdout.split() == ["0", "cnn_lstm", "gru", "lstm", "mlp"]

@@ -32,17 +32,17 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 class Target(Protocol):
-    """engine.optimize.study.StopAtTarget: a callback that stops at the study's target or after failures."""
+    """engine.optimize.study.StopAtTarget: the study's target, and failures in a row (too many: it gave up)."""
 
     target: int
     gave_up: bool
 
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None: ...
+    def note(self, trial: FrozenTrial) -> None: ...
 
 
 class Generations:
-    def __init__(self, study: optuna.Study, trials_per_generation: int = GENERATION_TRIALS) -> None:
-        self.study, self.trials_per_generation = study, trials_per_generation
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
         self.copy = optuna.create_study(
             storage=InMemoryStorage(), sampler=study.sampler, pruner=study.pruner, directions=study.directions
         )
@@ -72,16 +72,16 @@ class Generations:
         while not stop.gave_up and not stopping():
             self._take_in()
             left = None if deadline is None else deadline - time.monotonic()
-            if count_trials(self.study, COUNTED) >= stop.target or (left is not None and left <= 0):
+            room = stop.target - count_trials(self.study, COUNTED)
+            if room <= 0 or (left is not None and left <= 0):
                 return
             first = len(self.copy.get_trials(deepcopy=False))
-            callbacks_in_copy = [stop, partial(_stop_when, stopping)]
             self.copy.optimize(
                 objective,
-                n_trials=self.trials_per_generation,
+                n_trials=min(GENERATION_TRIALS, room),
                 timeout=left,
                 catch=catch,
-                callbacks=callbacks_in_copy,
+                callbacks=[partial(_after_trial, stop, stopping)],
                 gc_after_trial=False,
             )
             generation = [trial for trial in self.copy.get_trials(deepcopy=False)[first:] if trial.state in FINISHED]
@@ -90,7 +90,8 @@ class Generations:
                 callback(self.study, generation[-1])
 
 
-def _stop_when(stopping: Callable[[], bool], copy: optuna.Study, trial: FrozenTrial) -> None:
-    """After each trial of a generation: its end, where `stopping()` (a Ctrl-C came)."""
-    if stopping():
+def _after_trial(stop: Target, stopping: Callable[[], bool], copy: optuna.Study, trial: FrozenTrial) -> None:
+    """After each trial of a generation: its end, where too many failed in a row or `stopping()` (a Ctrl-C came)."""
+    stop.note(trial)
+    if stop.gave_up or stopping():
         copy.stop()

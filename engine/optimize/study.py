@@ -5,6 +5,8 @@ PostgreSQL URL lets workers on many machines share one study. Workers send heart
 trial records its worker (host and process), so a trial whose worker died (SIGKILL, a lost machine)
 is marked failed by the next worker or `optimize show` instead of staying "running" forever: at
 once when the worker's process is gone from this machine, otherwise once its heartbeats stop.
+A study that tunes only overlays runs in generations instead (engine.optimize.generations), which
+never leave a running trial in the storage.
 """
 
 from __future__ import annotations
@@ -428,8 +430,12 @@ class StopAtTarget:
     def gave_up(self) -> bool:
         return self.failures >= self.max_failures
 
-    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+    def note(self, trial: FrozenTrial) -> None:
+        """A trial has finished: one more failure in a row, or none."""
         self.failures = self.failures + 1 if trial.state == TrialState.FAIL else 0
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self.note(trial)
         if self.reached(study) or self.gave_up:
             study.stop()
 
@@ -470,7 +476,8 @@ class Interruption:
 
 def _optimize(opened: OpenStudy, settings: StudySettings, callbacks: list) -> StopAtTarget:
     """Trials until the target: together, workers may overshoot it by a trial when two of them
-    finish at the same instant (as with Optuna's MaxTrialsCallback). Raises KeyboardInterrupt
+    finish at the same instant (as with Optuna's MaxTrialsCallback); in generations they stop at
+    it exactly. Raises KeyboardInterrupt
     after a Ctrl-C, once the study is consistent. Returns why it stopped."""
     stop = StopAtTarget(settings.trials)
     if stop.reached(opened.study):  # a worker that started late finds the work done

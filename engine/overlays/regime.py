@@ -127,38 +127,36 @@ class VolatilityRegimeStage:
         self.memo = context.memo
 
     def on_chunk(self, bars: Bars, weights: np.ndarray, signal: np.ndarray | None = None) -> np.ndarray:
+        config = self.config
         closes, history = self._closes.extend(bars.close)
         garch_state = tuple((model.params, model.variance) for model in self._garch)
-        key = (
-            "volatility_regime",
-            *self.config.model_dump(exclude={"scale"}).values(),
-            self.annualize,
-            history,
-            self._bars_seen,
-            garch_state,
-        )
-        high, garch_state = recall(self.memo, key, (closes,), lambda: self._high(closes, history))
+        windows = (config.window, config.lookback, config.garch, config.garch_window, config.refit_every, self.annualize)
+        key = ("volatility_regime", *windows, history, self._bars_seen, garch_state)
+        percentile, annual, garch_state = recall(self.memo, key, (closes,), lambda: self._volatility(closes, history))
         for model, (params, variance) in zip(self._garch, garch_state, strict=True):
             model.params, model.variance = params, variance  # as its forecasts over these bars left it
         self._bars_seen += len(bars)
-        return np.where(high, weights * self.config.scale, weights)
+        high = percentile > config.max_percentile
+        if config.garch:
+            high |= annual > config.max_garch_volatility
+        return np.where(high, weights * config.scale, weights)
 
-    def _high(self, closes: np.ndarray, history: int) -> tuple[np.ndarray, tuple]:
-        """Where the chunk's bars are in the high-volatility regime, and the GARCH models' state after them."""
+    def _volatility(self, closes: np.ndarray, history: int) -> tuple[np.ndarray, np.ndarray | None, tuple]:
+        """The chunk's realized-volatility percentiles, its GARCH forecasts annualized (None without
+        GARCH), and the GARCH models' state after them."""
         config = self.config
         returns = np.full(closes.shape, np.nan)
         returns[1:] = np.diff(np.log(closes), axis=0)
         first = max(history - config.lookback + 1, 0)
         realized = trailing_std(returns, config.window, start=first)
         percentile = trailing_rank(realized, config.lookback, start=history - first)
-        high = percentile > config.max_percentile
+        annual = None
         if config.garch:
             forecast = np.column_stack(
                 [model.forecast(100 * returns[:, column], history, self._bars_seen) for column, model in enumerate(self._garch)]
             )
             annual = np.sqrt(forecast) / 100 * self.annualize
-            high |= annual > config.max_garch_volatility
-        return high, tuple((model.params, model.variance) for model in self._garch)
+        return percentile, annual, tuple((model.params, model.variance) for model in self._garch)
 
 
 class MarketFilterConfig(OverlayConfig):

@@ -9,7 +9,7 @@ that is the same for every symbol at every bar (buy-and-hold) has no IC.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -17,10 +17,19 @@ from engine.analytics.annualization import quarter_of_bars
 from engine.analytics.signal_quality import SignalQuality, signal_quality
 from engine.kernel.bars import Bars
 from engine.kernel.pipeline import PipelineRun
-from engine.strategies.schema import LEARNED_SIGNALS
+from engine.strategies.schema import LEARNED_SIGNALS, Strategy
 
-if TYPE_CHECKING:
-    from engine.usecases.backtest import PreparedStrategy
+
+class PreparedStrategy(Protocol):
+    """What the signal quality needs of a prepared strategy (engine.usecases.backtest.PreparedStrategy,
+    which imports this module)."""
+
+    periods_per_year: float
+    predictions: Any  # engine.signals.cache.CachedPredictions, or None for a rule
+    walk_forward: Any  # the learned signal's walk-forward, or None
+
+    @property
+    def strategy(self) -> Strategy: ...
 
 RULE_HORIZON = 1
 
