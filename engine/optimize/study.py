@@ -217,13 +217,13 @@ def open_study(settings: StudySettings, worker: int = 0) -> OpenStudy:
     if "strategy" in study.user_attrs:  # another worker created it first
         return _check_existing(study, strategy, space, space_source, objectives, storage, workspace)
     attributes = {
-        "strategy": strategy.name,
         "strategy_config": strategy.model_dump(mode="json"),
         "objectives": [o.name for o in objectives],
         "sampler": sampler_name,
         "split": asdict(split),
         "space": space.describe(),
         "space_file": settings.space_file,  # the --space it was made with, so that a resume can name it again
+        "strategy": strategy.name,  # last: a worker that sees it sees every other attribute
     }
     for key, value in attributes.items():
         study.set_user_attr(key, value)
