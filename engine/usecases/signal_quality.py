@@ -31,6 +31,7 @@ class PreparedStrategy(Protocol):
     @property
     def strategy(self) -> Strategy: ...
 
+
 RULE_HORIZON = 1
 
 
