@@ -25,7 +25,7 @@ from engine.execution.conventions import (
 )
 from engine.kernel.bars import Bars
 from engine.kernel.bus import EventBus
-from engine.kernel.events import EndOfData, Fills, OrderBatch, order_id
+from engine.kernel.events import EndOfData, Fills, OrderBatch
 from engine.kernel.risk import RiskGate
 from engine.kernel.topics import END, FILLS, ORDERS
 
@@ -122,16 +122,7 @@ def _joined(parts: list[np.ndarray]) -> np.ndarray:
 def fills_of(bars: Bars, order_weights: np.ndarray, records: np.ndarray, strategy: str) -> Fills:
     """vectorbt's order records (in execution order: bar by bar, sells before buys) as fills."""
     bar, column = records["idx"].astype(np.int64), records["col"].astype(np.int64)
-    decided_at = bars.timestamps[bar - 1]
-    return Fills(
-        tuple(order_id(strategy, when, bars.symbols[col]) for when, col in zip(decided_at, column, strict=True)),
-        timestamp=bars.timestamps[bar],
-        decided_at=decided_at,
-        column=column,
-        side=np.where(records["side"] == OrderSide.Buy, 1, -1),
-        size=records["size"],
-        price=records["price"],
-        fees=records["fees"],
-        slippage_cost=records["size"] * np.abs(records["price"] - bars.open[bar, column]),
-        target_weight=order_weights[bar - 1, column],
+    side = np.where(records["side"] == OrderSide.Buy, 1, -1)
+    return Fills.at_opens(
+        bars, bar, column, side, records["size"], records["price"], records["fees"], order_weights[bar - 1, column], strategy
     )

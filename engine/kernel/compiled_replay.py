@@ -31,7 +31,7 @@ from engine.execution.conventions import (
 from engine.execution.result import ExecutionResult
 from engine.kernel.bars import Bars
 from engine.kernel.bus import EventBus
-from engine.kernel.events import NO_FILLS, Fills, TargetChunk, order_id
+from engine.kernel.events import NO_FILLS, Fills, TargetChunk
 from engine.kernel.marks import Marks
 from engine.kernel.risk import RiskEvent, RiskGate
 from engine.kernel.topics import FINAL_TARGETS, RISK
@@ -149,20 +149,7 @@ def _fills(bars: Bars, table: np.ndarray, strategy: str) -> Fills:
     if not len(table):
         return NO_FILLS
     bar, column, side, size, price, fees, target_weight = table.T
-    bar, column = bar.astype(np.int64), column.astype(np.int64)
-    decided_at = bars.timestamps[bar - 1]
-    return Fills(
-        tuple(order_id(strategy, when, bars.symbols[col]) for when, col in zip(decided_at, column, strict=True)),
-        timestamp=bars.timestamps[bar],
-        decided_at=decided_at,
-        column=column,
-        side=side,
-        size=size,
-        price=price,
-        fees=fees,
-        slippage_cost=size * np.abs(price - bars.open[bar, column]),
-        target_weight=target_weight,
-    )
+    return Fills.at_opens(bars, bar.astype(np.int64), column.astype(np.int64), side, size, price, fees, target_weight, strategy)
 
 
 @njit(cache=True)

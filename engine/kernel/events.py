@@ -140,6 +140,24 @@ class Fills:
         return -self.side * self.size * self.price - self.fees
 
     @staticmethod
+    def at_opens(bars, bar, column, side, size, price, fees, target_weight, strategy: str) -> Fills:
+        """Fills at the opens of `bars`' rows `bar`, each of an order `strategy` decided at the close
+        before; the slippage paid is the price's distance from that open."""
+        decided_at = bars.timestamps[bar - 1]
+        return Fills(
+            tuple(order_id(strategy, when, bars.symbols[col]) for when, col in zip(decided_at, column, strict=True)),
+            timestamp=bars.timestamps[bar],
+            decided_at=decided_at,
+            column=column,
+            side=side,
+            size=size,
+            price=price,
+            fees=fees,
+            slippage_cost=size * np.abs(price - bars.open[bar, column]),
+            target_weight=target_weight,
+        )
+
+    @staticmethod
     def from_records(records: list[tuple]) -> Fills:
         """Fills from (order id, timestamp, decided at, column, side, size, price, fees, slippage
         cost, target weight) tuples, one per fill."""

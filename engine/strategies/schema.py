@@ -187,14 +187,23 @@ class ModelSignal(_Strict):
 
     @model_validator(mode="after")
     def _purge(self) -> ModelSignal:
-        purge = self.walk_forward.purge_bars
-        if purge is not None and purge < self.labels.horizon:
-            raise ValueError(f"walk_forward.purge_bars ({purge}) must be at least labels.horizon ({self.labels.horizon})")
+        _check_purge(self.labels, self.walk_forward)
         return self
 
     @property
     def purge_bars(self) -> int:
-        return self.labels.horizon if self.walk_forward.purge_bars is None else self.walk_forward.purge_bars
+        return _purge_bars(self.labels, self.walk_forward)
+
+
+def _check_purge(labels: LabelSpec, walk_forward: WalkForwardSpec) -> None:
+    purge = walk_forward.purge_bars
+    if purge is not None and purge < labels.horizon:
+        raise ValueError(f"walk_forward.purge_bars ({purge}) must be at least labels.horizon ({labels.horizon})")
+
+
+def _purge_bars(labels: LabelSpec, walk_forward: WalkForwardSpec) -> int:
+    """The bars skipped between a fold's training and its block: at least the label horizon."""
+    return labels.horizon if walk_forward.purge_bars is None else walk_forward.purge_bars
 
 
 ENSEMBLE_WEIGHTS = ("equal", "validation_f1", "validation_sharpe")
@@ -248,14 +257,12 @@ class EnsembleSignal(_Strict):
                 raise ValueError(f"weights: {len(self.weights)} numbers for {len(self.members)} members")
             if any(weight < 0 for weight in self.weights) or not sum(self.weights) > 0:
                 raise ValueError("weights: give numbers of at least 0, not all 0")
-        purge = self.walk_forward.purge_bars
-        if purge is not None and purge < self.labels.horizon:
-            raise ValueError(f"walk_forward.purge_bars ({purge}) must be at least labels.horizon ({self.labels.horizon})")
+        _check_purge(self.labels, self.walk_forward)
         return self
 
     @property
     def purge_bars(self) -> int:
-        return self.labels.horizon if self.walk_forward.purge_bars is None else self.walk_forward.purge_bars
+        return _purge_bars(self.labels, self.walk_forward)
 
     @property
     def plugin(self) -> str:
