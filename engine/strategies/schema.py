@@ -206,9 +206,6 @@ def _purge_bars(labels: LabelSpec, walk_forward: WalkForwardSpec) -> int:
     return labels.horizon if walk_forward.purge_bars is None else walk_forward.purge_bars
 
 
-ENSEMBLE_WEIGHTS = ("equal", "validation_f1", "validation_sharpe")
-
-
 class EnsembleMember(_Strict):
     """One model of an ensemble: a model strategy's (`strategy`: its plugin, lookback, features and
     hyperparameters), or one given here. Labels and walk-forward are the ensemble's."""
