@@ -20,31 +20,46 @@ ICs are autocorrelated: the IR describes their stability, it is no t-statistic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 
 from engine.features.dataset import forward_returns
 from engine.kernel.bars import Bars
 
 MIN_SYMBOLS = 3  # fewer values than this make no correlation worth the name, across symbols or in a window
+ROWS_PER_BLOCK = 1024  # bars correlated at a time: each row stands alone, so blocks bound the temporaries, not the figures
 CROSS_SECTIONAL, TIME_SERIES = "cross-sectional", "time-series"
 SUMMARY_KEYS = ("ic", "ic_std", "icir", "rank_ic", "rank_ic_std", "rank_icir", "ic_periods")
 HEADLINE_KEYS = ("ic", "icir", "rank_ic", "rank_icir")  # what a run's metrics carry
 
 
 def row_correlations(x: np.ndarray, y: np.ndarray, ranked: bool) -> np.ndarray:
-    """Each row's correlation of `x` with `y` over the columns finite in both (Spearman when `ranked`);
-    NaN for a row with fewer than MIN_SYMBOLS such columns or no spread in either."""
+    """Each row's correlation of `x` with `y` over the columns finite in both (Spearman when `ranked`:
+    Pearson of the ranks, ties averaged); NaN for a row with fewer than MIN_SYMBOLS such columns or
+    no spread in either."""
     both = np.isfinite(x) & np.isfinite(y)
-    left, right = pd.DataFrame(np.where(both, x, np.nan)), pd.DataFrame(np.where(both, y, np.nan))
+    left, right = np.where(both, x, np.nan), np.where(both, y, np.nan)
     if ranked:
-        left, right = left.rank(axis=1), right.rank(axis=1)
-    spread = ((left.max(axis=1) > left.min(axis=1)) & (right.max(axis=1) > right.min(axis=1))).to_numpy()
-    defined = spread & (both.sum(axis=1) >= MIN_SYMBOLS)
-    with np.errstate(invalid="ignore", divide="ignore"):  # rows without spread, NaN below anyway
-        correlation = left.corrwith(right, axis=1).to_numpy()
+        left, right = rankdata(left, axis=1, nan_policy="omit"), rankdata(right, axis=1, nan_policy="omit")
+    count = both.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows with nothing or no spread: NaN below anyway
+        left_deviation = np.where(both, left - np.where(both, left, 0.0).sum(axis=1, keepdims=True) / count, 0.0)
+        right_deviation = np.where(both, right - np.where(both, right, 0.0).sum(axis=1, keepdims=True) / count, 0.0)
+        correlation = (left_deviation * right_deviation).sum(axis=1) / np.sqrt(
+            (left_deviation**2).sum(axis=1) * (right_deviation**2).sum(axis=1)
+        )
+    defined = _spread(left, both) & _spread(right, both) & (count[:, 0] >= MIN_SYMBOLS)
     return np.where(defined, correlation, np.nan)
+
+
+def _spread(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Whether each row's present values are not all equal."""
+    return np.where(present, values, -np.inf).max(axis=1, initial=-np.inf) > np.where(present, values, np.inf).min(
+        axis=1, initial=np.inf
+    )
 
 
 def summary(ics: pd.DataFrame) -> dict[str, float | int | None]:
@@ -67,8 +82,12 @@ class SignalQuality:
     spans: int  # how many spans (walk-forward folds) were measured
     ics: pd.DataFrame  # timestamp (a bar, or a window's last), symbol (None across symbols), span, ic, rank_ic
 
-    def overall(self) -> dict:
+    @cached_property
+    def _overall(self) -> dict:
         return summary(self.ics)
+
+    def overall(self) -> dict:
+        return dict(self._overall)
 
     def by_span(self) -> list[dict]:
         """The summary of each span in the order given, empty ones too."""
@@ -100,20 +119,45 @@ class SignalQuality:
 def signal_quality(scores: np.ndarray, bars: Bars, horizon: int, spans: list[tuple[int, int]], window: int) -> SignalQuality:
     """The IC of `scores` (one row per bar of `bars`, one column per symbol) against the `horizon`-bar
     forward return of the closes, over the rows [start, stop) of each span."""
-    outcomes, times, symbols = forward_returns(bars.close, horizon), bars.index(), bars.symbols
+    close, times, symbols = bars.close, bars.index(), bars.symbols
     basis = CROSS_SECTIONAL if len(symbols) >= MIN_SYMBOLS else TIME_SERIES
     parts = []
     for span, (start, stop) in enumerate(spans):
         if basis == CROSS_SECTIONAL:
-            parts.append(_ics(scores[start:stop], outcomes[start:stop], times[start:stop], [None] * (stop - start), span))
-            continue
-        for rows in np.array_split(np.arange(start, stop), max(1, (stop - start) // window)):
-            if len(rows):
-                ends = times[np.repeat(rows[-1], len(symbols))]
-                parts.append(_ics(scores[rows].T, outcomes[rows].T, ends, list(symbols), span))
+            for first in range(start, stop, ROWS_PER_BLOCK):
+                rows = slice(first, min(first + ROWS_PER_BLOCK, stop))
+                outcomes = _outcomes(close, rows, horizon)
+                parts.append(_ics(scores[rows], outcomes, times[rows], [None] * len(outcomes), span))
+        elif stop > start:
+            parts.append(_time_series_ics(scores, bars, span, slice(start, stop), horizon, window))
     if not parts:  # the columns, with nothing measured
         parts.append(_ics(np.empty((0, 1)), np.empty((0, 1)), times[:0], [], 0))
     return SignalQuality(basis, horizon, window, len(spans), pd.concat(parts, ignore_index=True))
+
+
+def _time_series_ics(scores: np.ndarray, bars: Bars, span: int, rows: slice, horizon: int, window: int) -> pd.DataFrame:
+    """One IC per window of `rows` and symbol (window by window, each window's symbols in order),
+    all correlated at once: each window's values as a row, the shorter windows padded with NaN."""
+    symbols, length = bars.symbols, rows.stop - rows.start
+    windows = np.array_split(np.arange(length), max(1, length // window))
+    positions = np.full((len(windows), max(len(part) for part in windows)), -1)
+    for number, part in enumerate(windows):
+        positions[number, : len(part)] = part
+    padding = (positions < 0)[:, None, :]
+
+    def by_window(panel: np.ndarray) -> np.ndarray:  # (bars of the span, symbols) -> (windows x symbols, bars of a window)
+        gathered = np.where(padding, np.nan, panel[positions].transpose(0, 2, 1))
+        return gathered.reshape(len(windows) * len(symbols), -1)
+
+    ends = bars.index()[rows.start + np.repeat([part[-1] for part in windows], len(symbols))]
+    outcomes = _outcomes(bars.close, rows, horizon)
+    return _ics(by_window(scores[rows]), by_window(outcomes), ends, list(symbols) * len(windows), span)
+
+
+def _outcomes(close: np.ndarray, rows: slice, horizon: int) -> np.ndarray:
+    """The `horizon`-bar forward returns at `rows` (NaN where the future is not in the data), from
+    those rows' closes and the `horizon` after them only."""
+    return forward_returns(close[rows.start : rows.stop + horizon], horizon)[: rows.stop - rows.start]
 
 
 def _ics(scores: np.ndarray, outcomes: np.ndarray, timestamps: pd.DatetimeIndex, symbols: list, span: int) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.execution.conventions import ExecutionRules
-from engine.execution.result import ExecutionResult, fills_frame, marked_equity
+from engine.execution.result import ExecutionResult, marked_equity
 from engine.execution.vectorized import fills_of, simulate
 from engine.kernel.bars import Bars
 
@@ -37,8 +37,7 @@ def buy_and_hold(bars: Bars, trade_from: int, rules: ExecutionRules, strategy: s
         equity=marked_equity(cash, positions, traded.close),
         cash=cash,
         positions=positions,
-        fills=fills_frame(fills, bars.symbols),
+        executed=fills,
         fill_bars=np.ones(len(fills), dtype=np.int64),  # every fill at the open after the first traded close
-        fill_columns=fills.column.astype(np.int64),
         initial_cash=rules.initial_cash,
     )

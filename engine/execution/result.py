@@ -24,9 +24,8 @@ class ExecutionResult:
     equity: np.ndarray  # net equity marked at each close
     cash: np.ndarray
     positions: np.ndarray  # shares held at each close, per symbol
-    fills: pd.DataFrame  # FILL_COLUMNS, in execution order
+    executed: Fills  # every fill, in execution order
     fill_bars: np.ndarray  # bar index of each fill
-    fill_columns: np.ndarray  # symbol column of each fill
     initial_cash: float
 
     @classmethod
@@ -40,17 +39,27 @@ class ExecutionResult:
             equity=marked_equity(cash, positions, bars.close),
             cash=cash,
             positions=positions,
-            fills=fills_frame(fills, bars.symbols),
+            executed=fills,
             fill_bars=fill_bars.astype(np.int64),
-            fill_columns=fills.column.astype(np.int64),
             initial_cash=initial_cash,
         )
+
+    @cached_property
+    def fills(self) -> pd.DataFrame:
+        """The fills as a table (FILL_COLUMNS), in execution order; built when asked for (a study's
+        trials, which only count and sum them, never are)."""
+        return fills_frame(self.executed, self.bars.symbols)
+
+    @property
+    def fill_columns(self) -> np.ndarray:
+        """The symbol column of each fill."""
+        return self.executed.column
 
     @cached_property
     def costs(self) -> np.ndarray:
         """Commission plus slippage paid up to and including each bar."""
         per_bar = np.zeros(len(self.bars))
-        np.add.at(per_bar, self.fill_bars, self.fills["fees"].to_numpy() + self.fills["slippage_cost"].to_numpy())
+        np.add.at(per_bar, self.fill_bars, self.executed.fees + self.executed.slippage_cost)
         return np.cumsum(per_bar)
 
     @property
@@ -62,14 +71,15 @@ class ExecutionResult:
     def position_records(self) -> np.ndarray:
         """vectorbt's position records (round trips per symbol, an open one marked at the last close),
         built by its kernels from these fills as order records."""
-        records = np.zeros(len(self.fills), dtype=order_dt)
-        records["id"] = np.arange(len(self.fills))
-        records["col"] = self.fill_columns
+        fills = self.executed
+        records = np.zeros(len(fills), dtype=order_dt)
+        records["id"] = np.arange(len(fills))
+        records["col"] = fills.column
         records["idx"] = self.fill_bars
-        records["size"] = self.fills["size"].to_numpy()
-        records["price"] = self.fills["price"].to_numpy()
-        records["fees"] = self.fills["fees"].to_numpy()
-        records["side"] = np.where(self.fills["side"].to_numpy() == "buy", OrderSide.Buy, OrderSide.Sell)
+        records["size"] = fills.size
+        records["price"] = fills.price
+        records["fees"] = fills.fees
+        records["side"] = np.where(fills.side > 0, OrderSide.Buy, OrderSide.Sell)
         order = np.lexsort((records["id"], records["idx"], records["col"]))  # vectorbt wants column-major order
         records = records[order]
         records["id"] = np.arange(len(records))
@@ -86,9 +96,8 @@ class ExecutionResult:
             equity=self.equity[first_bar:],
             cash=self.cash[first_bar:],
             positions=self.positions[first_bar:],
-            fills=self.fills,
+            executed=self.executed,
             fill_bars=self.fill_bars - first_bar,
-            fill_columns=self.fill_columns,
             initial_cash=self.initial_cash,
         )
 

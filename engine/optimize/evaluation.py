@@ -19,6 +19,7 @@ from engine.kernel.node import simulate
 from engine.kernel.stage import Stage
 from engine.models.walkforward import TrainedFold
 from engine.optimize.errors import OptimizeError
+from engine.overlays.memo import StageMemo
 from engine.signals.cache import PredictionCache
 from engine.strategies.schema import Strategy
 from engine.usecases.backtest import PreparedStrategy, load_bars, prepare
@@ -103,15 +104,15 @@ def evaluate(
     return judge(prepare(strategy, workspace, on_fold, predictions))
 
 
-def judge(prepared: PreparedStrategy, stages: Sequence[Stage] | None = None) -> Evaluation:
+def judge(prepared: PreparedStrategy, stages: Sequence[Stage] | None = None, memo: StageMemo | None = None) -> Evaluation:
     """The prepared strategy's backtest (through `stages` where given, built from it), net of costs,
-    with its signal's quality."""
+    with its signal's quality (kept in `memo`, where given, for trials that share the signal)."""
     run = simulate(prepared, stages=stages)
     execution = run.execution
     returns = bar_returns(execution.equity, execution.initial_cash)
     flat = np.ptp(returns) == 0
     return Evaluation(
-        compute_metrics(execution, prepared.periods_per_year) | backtest_signal_quality(prepared, run).headline(),
+        compute_metrics(execution, prepared.periods_per_year) | backtest_signal_quality(prepared, run, memo).headline(),
         0.0 if flat else float(_skew(returns)),
         3.0 if flat else float(_kurtosis(returns, fisher=False)),
         prepared.periods_per_year,

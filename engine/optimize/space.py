@@ -135,10 +135,7 @@ def resolve_parameters(strategy: Strategy, parameters: dict[str, Any], workspace
     for path, value in parameters.items():
         section, *rest = path.split(".")
         if section == "overlays":
-            overlay = _overlay(raw, path, rest[0])
-            overlay[rest[1]] = deepcopy(value)
-            if path in CALIBRATED_BY_STUDY:
-                overlay.pop("calibrate", None)
+            _set_overlay_setting(_overlay(raw, path, rest[0]), path, value)
         else:
             target = raw["signal"]
             for key in rest[:-1]:
@@ -149,6 +146,28 @@ def resolve_parameters(strategy: Strategy, parameters: dict[str, Any], workspace
         return resolve_strategy(tuned, workspace=workspace)  # an overlay's settings are checked against its plugin
     except StrategyError as error:
         raise SearchSpaceError(f"these parameters make an invalid strategy: {error}") from None
+
+
+def resolve_overlay_parameters(resolved: ResolvedStrategy, parameters: dict[str, Any]) -> ResolvedStrategy:
+    """`resolve_parameters` for parameters that all set overlays (an overlay-only space's): each changed
+    overlay validated against its plugin as a strategy file's is, the signal and its resolved model kept."""
+    overlays, changed = resolved.strategy.overlays, {}
+    for path, value in parameters.items():
+        found = _overlay({"overlays": overlays}, path, path.split(".")[1])
+        position = next(position for position, table in enumerate(overlays) if table is found)
+        _set_overlay_setting(changed.setdefault(position, deepcopy(found)), path, value)
+    try:
+        for position, table in changed.items():
+            resolved = resolved.with_overlay(position, table)
+    except StrategyError as error:
+        raise SearchSpaceError(f"these parameters make an invalid strategy: {error}") from None
+    return resolved
+
+
+def _set_overlay_setting(overlay: dict, path: str, value: Any) -> None:
+    overlay[path.split(".")[2]] = deepcopy(value)
+    if path in CALIBRATED_BY_STUDY:  # the study tunes what the calibration would pick
+        overlay.pop("calibrate", None)
 
 
 class _Prefixed:

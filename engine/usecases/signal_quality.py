@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
 from engine.analytics.annualization import quarter_of_bars
 from engine.analytics.signal_quality import SignalQuality, signal_quality
 from engine.kernel.bars import Bars
 from engine.kernel.pipeline import PipelineRun
+from engine.overlays.memo import StageMemo, recall
 from engine.strategies.schema import LEARNED_SIGNALS, Strategy
 
 
@@ -40,13 +42,21 @@ def score_horizon(prepared: PreparedStrategy) -> int:
     return signal.labels.horizon if isinstance(signal, LEARNED_SIGNALS) else RULE_HORIZON
 
 
-def backtest_signal_quality(prepared: PreparedStrategy, run: PipelineRun) -> SignalQuality:
-    """The IC of the signal stage's output over the traded bars (each model fold apart)."""
+def backtest_signal_quality(prepared: PreparedStrategy, run: PipelineRun, memo: StageMemo | None = None) -> SignalQuality:
+    """The IC of the signal stage's output over the traded bars (each model fold apart); through
+    `memo` where runs repeat the same signal over the same bars (an overlay-only study's trials)."""
     bars = run.execution.bars
     scores = next(iter(run.stage_outputs.values()))  # the first stage is the signal
     folds = None if prepared.predictions is None else prepared.predictions.fold_metrics
-    spans = [(0, len(bars))] if folds is None else _traded_spans(bars, folds)
-    return signal_quality(scores, bars, score_horizon(prepared), spans, quarter_of_bars(prepared.periods_per_year))
+    horizon, window = score_horizon(prepared), quarter_of_bars(prepared.periods_per_year)
+
+    def measured() -> SignalQuality:
+        spans = [(0, len(bars))] if folds is None else _traded_spans(bars, folds)
+        return signal_quality(scores, bars, horizon, spans, window)
+
+    blocks = None if folds is None else tuple((fold["predict_start"], fold["predict_end"]) for fold in folds)
+    key = ("signal_quality", horizon, window, blocks, bars.symbols)
+    return recall(memo, key, (scores, bars.close, bars.timestamps.view(np.int64)), measured)
 
 
 def walk_forward_signal_quality(prepared: PreparedStrategy) -> SignalQuality:
