@@ -118,13 +118,8 @@ def fold_row(fold: dict) -> list[str]:
 SYMBOL_FOLD_COLUMNS = [
     Column("fold", "right", keep=ALWAYS),
     Column("symbol", keep=ALWAYS),
-    Column("samples", "right", keep=3),
-    Column("ROC-AUC", "right", keep=9, short="ROC"),
-    Column("PR-AUC", "right", keep=7, short="PR"),
-    Column("F1", "right", keep=6),
-    Column("precision", "right", keep=5, short="prec."),
-    Column("recall", "right", keep=5, short="rec."),
-    Column("", keep=2),  # stored (reused) or new
+    *FOLD_COLUMNS[3:9],  # samples and the classification metrics (a symbol's model has no IC of its own)
+    FOLD_COLUMNS[-1],
 ]
 
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from engine import progress
-from engine.features.dataset import FeatureSet
 from engine.kernel.bars import Bars
 from engine.models.setup import ModelSetup
 from engine.models.store import ModelStore
 from engine.models.walkforward import (
     FOLD_BOUNDS,
+    ModelInputs,
     TrainedFold,
     WalkForward,
     block_metrics,
@@ -33,7 +33,7 @@ from engine.models.walkforward import (
 
 
 @dataclass
-class IndividualWalkForward:
+class IndividualWalkForward(ModelInputs):
     """Every symbol's walk-forward over the same fold plan, and their predictions side by side."""
 
     setup: ModelSetup
@@ -41,18 +41,6 @@ class IndividualWalkForward:
     bars: Bars
     predictions: np.ndarray  # (bars, symbols): each symbol's own model's, NaN outside the blocks
     labels: np.ndarray
-
-    @property
-    def plugin(self) -> str:
-        return self.setup.signal.plugin
-
-    @property
-    def features(self) -> FeatureSet:
-        return self.setup.features
-
-    @property
-    def lookback(self) -> int:
-        return self.setup.lookback
 
     @property
     def first_prediction_row(self) -> int:

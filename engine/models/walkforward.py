@@ -71,15 +71,10 @@ class TrainedFold:
     symbol: str | None = None  # the one symbol its model is trained on and predicts (individual scope)
 
 
-@dataclass
-class WalkForward:
+class ModelInputs:
+    """What a model's walk-forward (one model's, or one per symbol's) tells its signal stage of its setup."""
+
     setup: ModelSetup
-    store: ModelStore  # where retrained folds go
-    bars: Bars
-    folds: list[TrainedFold]
-    predictions: np.ndarray  # (bars, symbols): out-of-sample probability, NaN outside prediction blocks
-    labels: np.ndarray
-    retrains: bool = True  # past its history the model retrains on the schedule; a release may keep its deployed one
 
     @property
     def plugin(self) -> str:
@@ -92,6 +87,17 @@ class WalkForward:
     @property
     def lookback(self) -> int:
         return self.setup.lookback
+
+
+@dataclass
+class WalkForward(ModelInputs):
+    setup: ModelSetup
+    store: ModelStore  # where retrained folds go
+    bars: Bars
+    folds: list[TrainedFold]
+    predictions: np.ndarray  # (bars, symbols): out-of-sample probability, NaN outside prediction blocks
+    labels: np.ndarray
+    retrains: bool = True  # past its history the model retrains on the schedule; a release may keep its deployed one
 
     def retrain(self, bars: Bars, previous: Fold) -> TrainedFold:
         """The fold scheduled after `previous`, trained on `bars` (the history up to and including
