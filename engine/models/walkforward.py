@@ -278,7 +278,8 @@ def _fold(
     if meta is not None and "metrics" in meta and scaler is not None and {"mean", "scale"} <= scaler.keys():
         model, scaler = calls.load(setup.model_class, store.path(key) / "model.pt"), Scaler.from_dict(scaler)
         validation = _validation(setup, fold, bars, features, usable, labels, model, scaler)
-        return TrainedFold(fold, model, scaler, meta["metrics"], key, True, validation, _symbol(setup, bars))
+        metrics = meta["metrics"]
+        return TrainedFold(fold, model, scaler, metrics, key, reused=True, validation=validation, symbol=_symbol(setup, bars))
 
     # The engine's training loop advances one step per epoch; a plugin with its own fit has no epochs to count.
     progress.stage(training, setup.hyperparameters.get("epochs"), "epoch")
@@ -313,7 +314,7 @@ def _fold(
 
     store.save(key, write)
     validation = _validation(setup, fold, bars, features, usable, labels, model, scaler)
-    return TrainedFold(fold, model, scaler, metrics, key, False, validation, _symbol(setup, bars))
+    return TrainedFold(fold, model, scaler, metrics, key, reused=False, validation=validation, symbol=_symbol(setup, bars))
 
 
 def _symbol(setup: ModelSetup, bars: Bars) -> str | None:
