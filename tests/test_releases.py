@@ -134,6 +134,7 @@ timeframe = "1h"
 [signal]
 kind = "model"
 plugin = "gru"
+scope = "{scope}"
 lookback = 8
 seed = 2
 [signal.hyperparameters]
@@ -149,9 +150,10 @@ exit = 0.5
 """
 
 
-def test_a_paper_session_of_a_release_trades_its_deployed_model_and_trains_nothing(trader, monkeypatch, capsys):
+@pytest.mark.parametrize("scope", ["combined", "individual"])  # individual: each symbol's deployed model, from the package
+def test_a_paper_session_of_a_release_trades_its_deployed_model_and_trains_nothing(trader, monkeypatch, capsys, scope):
     workspace, _, sandbox = trader
-    (workspace.strategies / "tiny_live.toml").write_text(TINY_LIVE)
+    (workspace.strategies / "tiny_live.toml").write_text(TINY_LIVE.replace("{scope}", scope))
     engine = lambda *args: engine_here(monkeypatch, capsys, *args)  # noqa: E731
     with sandbox() as url:
         assert engine("backtest", "--strategy", "tiny_live").returncode == 0

@@ -58,15 +58,11 @@ KillSwitchOption = Annotated[
 
 
 def report_fold(trained: TrainedFold) -> None:
-    """One line per walk-forward fold on standard error."""
+    """One line per walk-forward fold (per symbol's fold, for an individual-scope model) on standard error."""
     metrics, how = trained.metrics, "reused" if trained.reused else "trained"
     auc = metrics.get("roc_auc")
-    stderr.print(
-        f"fold {trained.fold.index}: {how}, out-of-sample ROC-AUC {auc:.3f}"
-        if auc is not None
-        else f"fold {trained.fold.index}: {how}",
-        highlight=False,
-    )
+    fold = f"fold {trained.fold.index}" if trained.symbol is None else f"fold {trained.fold.index} of {trained.symbol}"
+    stderr.print(f"{fold}: {how}, out-of-sample ROC-AUC {auc:.3f}" if auc is not None else f"{fold}: {how}", highlight=False)
 
 
 def backtest(

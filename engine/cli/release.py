@@ -95,7 +95,9 @@ def show(reference: ReleaseArgument, json: ListJson = False) -> None:
     print_line(f"data fingerprint {data['fingerprint']}")
     if record["folds"]:
         retraining = "retrains on the strategy's schedule" if record["retrain"] else "trades it for every later bar"
-        print_line(f"{len(record['folds'])} walk-forward folds; deployed model {record['deployed']} ({retraining})")
+        deployed = record["deployed"]
+        models = f"model {deployed}" if isinstance(deployed, str) else f"models {', '.join(deployed)} (one per symbol)"
+        print_line(f"{len(record['folds'])} walk-forward folds; deployed {models} ({retraining})")
     print_metrics("metrics", {record["strategy"]: record["metrics"]})
     print_line(f"{len(record['files'])} files, each matching its SHA-256")
 

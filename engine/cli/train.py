@@ -42,6 +42,12 @@ def train(
             [member_row(fold, name) for fold in training.folds for name in fold["members"]],
             title=f"{training.strategy}: each member's weight (from the validation window before the block) and its own metrics",
         )
+    if training.folds and "symbols" in training.folds[0]:
+        print_table(
+            SYMBOL_FOLD_COLUMNS,
+            [symbol_fold_row(fold, symbol) for fold in training.folds for symbol in fold["symbols"]],
+            title=f"{training.strategy}: each symbol's own model (individual scope), out of sample",
+        )
     quality = training.signal_quality
     print_line(ic_basis(quality))
     if quality["by_symbol"] is not None:
@@ -106,6 +112,25 @@ def fold_row(fold: dict) -> list[str]:
         f"{fold['predict_start'][:10]}→{fold['predict_end'][:10]}",
         *metric_cells(fold),
         "stored" if fold["reused"] else "new",
+    ]
+
+
+SYMBOL_FOLD_COLUMNS = [
+    Column("fold", "right", keep=ALWAYS),
+    Column("symbol", keep=ALWAYS),
+    *FOLD_COLUMNS[3:9],  # samples and the classification metrics (a symbol's model has no IC of its own)
+    FOLD_COLUMNS[-1],
+]
+
+
+def symbol_fold_row(fold: dict, symbol: str) -> list[str]:
+    record = fold["symbols"][symbol]
+    return [
+        str(fold["fold"]),
+        symbol,
+        str(record["samples"]),
+        *_cells(record, CLASSIFICATION_METRICS),
+        "stored" if record["reused"] else "new",
     ]
 
 

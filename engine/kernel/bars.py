@@ -59,6 +59,11 @@ class Bars:
             object.__setattr__(part, field, getattr(self, field)[start:stop])
         return part
 
+    def column(self, index: int) -> Bars:
+        """The one-symbol panel of column `index` (copies: a column of the panel is not contiguous)."""
+        take = slice(index, index + 1)
+        return Bars(self.timestamps, self.symbols[take], *(getattr(self, field)[:, take] for field in FIELDS))
+
     def chunks(self, size: int | None):
         """Consecutive chunks of `size` rows (the whole panel when size is None)."""
         step = len(self) if size is None else size

@@ -21,7 +21,7 @@ from engine import progress
 from engine.kernel.bars import Bars
 from engine.models.ensemble_setup import EnsembleSetup
 from engine.models.store import ModelStore
-from engine.models.walkforward import TrainedFold, WalkForward, classification_metrics, first_usable_row, train_walk_forward
+from engine.models.walkforward import FOLD_BOUNDS, TrainedFold, WalkForward, block_metrics, first_usable_row, train_walk_forward
 
 
 @dataclass
@@ -54,15 +54,12 @@ class EnsembleWalkForward:
         members = [member.fold_metrics() for member in self.members]
         records = []
         for index, first in enumerate(members[0]):
-            rows = slice(self.folds[index].fold.predict_start, self.folds[index].fold.predict_end)
-            predicted, labels = self.predictions[rows], self.labels[rows]
-            known = np.isfinite(predicted) & np.isfinite(labels)
             weights = self.fold_weights(index)
             records.append(
                 {
-                    **{name: first[name] for name in ("fold", "train_start", "train_end", "predict_start", "predict_end")},
+                    **{name: first[name] for name in FOLD_BOUNDS},
                     "reused": all(member[index]["reused"] for member in members),
-                    **classification_metrics(labels[known], predicted[known]),
+                    **block_metrics(self.predictions, self.labels, self.folds[index].fold),
                     "weights": dict(zip(self.setup.names, map(float, weights), strict=True)),
                     "members": {name: member[index] for name, member in zip(self.setup.names, members, strict=True)},
                 }

@@ -43,7 +43,9 @@ class ModelSetup:
             raise ValueError(f"signal.hyperparameters: {error}") from None
 
     def description(self) -> dict:
+        # The scope is named only when it is not the default: combined folds keep the keys they had before it.
         return {
+            **({} if self.signal.scope == "combined" else {"scope": self.signal.scope}),
             "plugin": self.signal.plugin,
             "plugin_version": self.model_class.version,
             "lookback": self.lookback,

@@ -5,8 +5,9 @@
     models/<key>/meta.json    plugin, hyperparameters, features, labels, fold, data fingerprint, metrics
 
 The key hashes the plugin and its version, hyperparameters, lookback, feature columns, label and
-walk-forward settings, seed, the fold's bounds and the fingerprint of the bars it could see, so a
-run reuses a fold exactly when all of these match. Folders are written whole (staged, renamed);
+walk-forward settings, seed, the symbols, the fold's bounds and the fingerprint of the bars it could
+see (and the scope, when it is not the default: an individual-scope fold is one symbol's, and its
+bars that symbol's alone), so a run reuses a fold exactly when all of these match. Folders are written whole (staged, renamed);
 a staging folder left by a killed process is removed by the next save.
 """
 

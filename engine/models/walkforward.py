@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn import metrics as sk
@@ -56,6 +56,9 @@ def plan_folds(n_rows: int, first_row: int, signal: ModelSignal) -> list[Fold]:
     return folds
 
 
+FOLD_BOUNDS = ("fold", "train_start", "train_end", "predict_start", "predict_end")  # of each fold_metrics record
+
+
 @dataclass
 class TrainedFold:
     fold: Fold
@@ -65,17 +68,13 @@ class TrainedFold:
     key: str
     reused: bool
     validation: dict | None = None  # scores on the fold's validation window, when its setup asks (ensemble members)
+    symbol: str | None = None  # the one symbol its model is trained on and predicts (individual scope)
 
 
-@dataclass
-class WalkForward:
+class ModelInputs:
+    """What a model's walk-forward (one model's, or one per symbol's) tells its signal stage of its setup."""
+
     setup: ModelSetup
-    store: ModelStore  # where retrained folds go
-    bars: Bars
-    folds: list[TrainedFold]
-    predictions: np.ndarray  # (bars, symbols): out-of-sample probability, NaN outside prediction blocks
-    labels: np.ndarray
-    retrains: bool = True  # past its history the model retrains on the schedule; a release may keep its deployed one
 
     @property
     def plugin(self) -> str:
@@ -89,6 +88,17 @@ class WalkForward:
     def lookback(self) -> int:
         return self.setup.lookback
 
+
+@dataclass
+class WalkForward(ModelInputs):
+    setup: ModelSetup
+    store: ModelStore  # where retrained folds go
+    bars: Bars
+    folds: list[TrainedFold]
+    predictions: np.ndarray  # (bars, symbols): out-of-sample probability, NaN outside prediction blocks
+    labels: np.ndarray
+    retrains: bool = True  # past its history the model retrains on the schedule; a release may keep its deployed one
+
     def retrain(self, bars: Bars, previous: Fold) -> TrainedFold:
         """The fold scheduled after `previous`, trained on `bars` (the history up to and including
         the first bar of its block, whose label is not known yet) and kept in the model store."""
@@ -101,6 +111,10 @@ class WalkForward:
     @property
     def first_prediction_row(self) -> int:
         return self.folds[0].fold.predict_start
+
+    def deployed(self, store: ModelStore, retrains: bool) -> WalkForward:
+        """The same folds, retraining past its history into `store` only if `retrains` (a release's)."""
+        return replace(self, store=store, retrains=retrains)
 
     def fold_metrics(self) -> list[dict]:
         index = self.bars.index()
@@ -134,6 +148,14 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dic
         "precision": float(sk.precision_score(labels, predicted, zero_division=0)),
         "recall": float(sk.recall_score(labels, predicted, zero_division=0)),
     }
+
+
+def block_metrics(predictions: np.ndarray, labels: np.ndarray, fold: Fold) -> dict:
+    """The classification metrics of `predictions` (bars, symbols) over the fold's block, where both are known."""
+    rows = slice(fold.predict_start, fold.predict_end)
+    predicted, known = predictions[rows], labels[rows]
+    both = np.isfinite(predicted) & np.isfinite(known)
+    return classification_metrics(known[both], predicted[both])
 
 
 def predict_rows(
@@ -256,7 +278,8 @@ def _fold(
     if meta is not None and "metrics" in meta and scaler is not None and {"mean", "scale"} <= scaler.keys():
         model, scaler = calls.load(setup.model_class, store.path(key) / "model.pt"), Scaler.from_dict(scaler)
         validation = _validation(setup, fold, bars, features, usable, labels, model, scaler)
-        return TrainedFold(fold, model, scaler, meta["metrics"], key, reused=True, validation=validation)
+        metrics = meta["metrics"]
+        return TrainedFold(fold, model, scaler, metrics, key, reused=True, validation=validation, symbol=_symbol(setup, bars))
 
     # The engine's training loop advances one step per epoch; a plugin with its own fit has no epochs to count.
     progress.stage(training, setup.hyperparameters.get("epochs"), "epoch")
@@ -291,7 +314,11 @@ def _fold(
 
     store.save(key, write)
     validation = _validation(setup, fold, bars, features, usable, labels, model, scaler)
-    return TrainedFold(fold, model, scaler, metrics, key, reused=False, validation=validation)
+    return TrainedFold(fold, model, scaler, metrics, key, reused=False, validation=validation, symbol=_symbol(setup, bars))
+
+
+def _symbol(setup: ModelSetup, bars: Bars) -> str | None:
+    return bars.symbols[0] if setup.signal.scope == "individual" else None
 
 
 def _validation_window(setup: ModelSetup, fold: Fold) -> tuple[int, int]:

@@ -171,10 +171,13 @@ class WalkForwardSpec(_Strict):
 
 
 class ModelSignal(_Strict):
-    """A model plugin's probability that the label is 1, trained walk-forward."""
+    """A model plugin's probability that the label is 1, trained walk-forward: per fold, one model over
+    every symbol (`scope = "combined"`, the symbol an input of it), or one per symbol trained on that
+    symbol's bars alone (`"individual"`, engine.models.individual)."""
 
     kind: Literal["model"]
     plugin: str
+    scope: Literal["combined", "individual"] = "combined"
     lookback: int | None = Field(default=None, ge=1)
     features: list[str] | None = None
     # Settings of configurable feature providers, by name (`[signal.feature_settings.sentiment]`);
@@ -272,6 +275,11 @@ class EnsembleSignal(_Strict):
             raise ValueError(
                 f"member {member.label}: strategy {member.strategy}'s labels and walk_forward differ from the ensemble's "
                 "(its members share their folds)"
+            )
+        if model is not None and model.scope != "combined":
+            raise ValueError(
+                f"member {member.label}: strategy {member.strategy} trains a model per symbol (scope {model.scope!r}); "
+                "an ensemble's members are combined models"
             )
         fields = ("plugin", "lookback", "features", "feature_settings", "hyperparameters", "seed")
         source = model if model is not None else member

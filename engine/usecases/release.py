@@ -32,7 +32,7 @@ from engine.models.ensemble_setup import EnsembleSetup
 from engine.stores.releases import Release, ReleaseError
 from engine.stores.runs import StoredRun, library_versions, now
 from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
-from engine.strategies.schema import Strategy
+from engine.strategies.schema import ModelSignal, Strategy
 from engine.usecases.backtest import PreparedStrategy, load_bars, loaded, run_backtest
 from engine.workspace import Workspace
 
@@ -81,7 +81,7 @@ def create_release(workspace: Workspace, run_reference: str, name: str, retrain:
             "data": {"fingerprint": fingerprint, "first": str(bars.index()[0]), "last": str(bars.index()[-1])},
             "metrics": run.metrics["strategy"],
             "folds": keys,
-            "deployed": keys[-1] if keys else None,
+            "deployed": _deployed(strategy, keys),
             "retrain": retrain,
             "libraries": library_versions(),
         }
@@ -107,6 +107,17 @@ def _fold_keys(strategy: Strategy, bars, workspace: Workspace) -> list[str]:
     from engine.models.learned import planned_keys
 
     return planned_keys(resolved.model, bars)
+
+
+def _deployed(strategy: Strategy, keys: list[str]) -> str | list[str] | None:
+    """The key of the last fold, which trades every later bar; of an individual-scope model, each
+    symbol's last (its keys come symbol by symbol, as many per symbol)."""
+    if not keys:
+        return None
+    if isinstance(strategy.signal, ModelSignal) and strategy.signal.scope == "individual":
+        per_symbol = len(keys) // len(strategy.data.symbols)
+        return keys[per_symbol - 1 :: per_symbol]
+    return keys[-1]
 
 
 def _copy_run(run: StoredRun, folder: Path) -> None:
@@ -146,16 +157,16 @@ def deployed(release: Release, resolved: ResolvedStrategy, workspace: Workspace)
         return prepared
     if isinstance(resolved.model, EnsembleSetup):
         raise ReleaseError(f"release {release.reference}: paper sessions cannot trade an ensemble's release yet")
+    from engine.models.learned import planned_keys, train_learned
     from engine.models.store import ModelStore
-    from engine.models.walkforward import planned_fold_keys, train_walk_forward
     from engine.signals.cache import CachedPredictions
-    from engine.signals.model import ModelProbability
+    from engine.signals.learned import learned_stage
 
-    if planned_fold_keys(resolved.model, released) != release.record["folds"]:
+    if planned_keys(resolved.model, released) != release.record["folds"]:
         raise ReleaseError(f"release {release.reference}: its strategy plans other folds than the package holds")
-    walk_forward = train_walk_forward(resolved.model, released, ModelStore(release.path / MODELS))  # every fold loads
-    walk_forward = replace(walk_forward, store=workspace.models, retrains=release.record["retrain"])
-    probabilities = ModelProbability(walk_forward).on_chunk(prepared.bars)
+    walk_forward = train_learned(resolved.model, released, ModelStore(release.path / MODELS))  # every fold loads
+    walk_forward = walk_forward.deployed(workspace.models, release.record["retrain"])
+    probabilities = learned_stage(walk_forward).on_chunk(prepared.bars)
     predictions = CachedPredictions(probabilities, walk_forward.first_prediction_row, walk_forward.fold_metrics())
     trade_from = max(prepared.trade_from, predictions.first_prediction_row)
     return replace(prepared, trade_from=trade_from, walk_forward=walk_forward, predictions=predictions)
