@@ -3,6 +3,8 @@ known before the fold, chunk-invariant, and reported with their weights."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import tomli_w
@@ -112,3 +114,20 @@ def test_bad_ensembles_are_one_line_errors(tmp_path, monkeypatch, capsys, signal
     (tmp_path / "strategies" / "bad_ensemble.toml").write_text(tomli_w.dumps(table))
     monkeypatch.setenv("ENGINE_HOME", str(tmp_path))
     assert_one_line_error(engine_here(monkeypatch, capsys, "train", "--strategy", "bad_ensemble"), problem)
+
+
+def test_ablation_backtests_each_member_alone_through_the_chain_beside_the_ensemble(planted, monkeypatch, capsys):
+    (planted.root / "strategies").mkdir(exist_ok=True)
+    (planted.root / "strategies" / "lstm_only.toml").write_text(tomli_w.dumps(ensemble(weights=[0.0, 1.0, 0.0])))
+    monkeypatch.setenv("ENGINE_HOME", str(planted.root))
+    reply = engine_here(monkeypatch, capsys, "backtest", "--strategy", "lstm_only", "--ablation", "--json")
+    assert reply.returncode == 0, reply.stderr
+    steps = {step["step"]: step for step in json.loads(reply.stdout.splitlines()[-1])["ablation"]}
+    overlay_steps = ["raw", "+threshold", "+regime", "+risk", "+cost filter"]
+    assert list(steps) == [*overlay_steps, "mlp alone", "lstm alone", "gru alone", "ensemble"]
+    metrics = lambda step: {name: value for name, value in steps[step].items() if name != "step"}  # noqa: E731
+    assert metrics("ensemble") == metrics("+cost filter") == metrics("lstm alone")  # all its weight on lstm
+    assert steps["lstm alone"]["trades"] > 0 and metrics("gru alone") != metrics("lstm alone")
+    assert steps["gru alone"]["overlays"] == ["threshold"]
+    shown = engine_here(monkeypatch, capsys, "backtest", "--strategy", "lstm_only", "--ablation")
+    assert "each ensemble member alone through the whole chain" in shown.stdout and "gru alone" in shown.stdout
