@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import optuna
 import pytest
 import tomli_w
 
@@ -105,6 +106,11 @@ def test_engine_train_shows_each_members_weight_and_the_report_names_them(plante
             r"signal.members\[2\].strategy: sma_cross is not a model strategy",
         ),
         ({"members": [*MEMBERS[:2], {"plugin": "nonexistent"}]}, r"signal.members\[2\].plugin"),
+        ({"members": [{**member, "include": False} for member in MEMBERS]}, r"every member has include = false"),
+        (
+            {"weights": [1.0, 0.0, 0.0], "members": [{**MEMBERS[0], "include": False}, *MEMBERS[1:]]},
+            r"every included member's is 0",
+        ),
     ],
 )
 def test_bad_ensembles_are_one_line_errors(tmp_path, monkeypatch, capsys, signal, problem):
@@ -131,3 +137,45 @@ def test_ablation_backtests_each_member_alone_through_the_chain_beside_the_ensem
     assert steps["gru alone"]["overlays"] == ["threshold"]
     shown = engine_here(monkeypatch, capsys, "backtest", "--strategy", "lstm_only", "--ablation")
     assert "each ensemble member alone through the whole chain" in shown.stdout and "gru alone" in shown.stdout
+
+
+TUNED_MEMBERS = {
+    "signal.weights.mlp": {"low": 0.1, "high": 1.0},
+    "signal.weights.lstm": {"low": 0.1, "high": 1.0},
+    "signal.members.gru.include": {"choices": [True, False]},
+}
+
+
+def test_a_study_tunes_member_weights_and_choice_reusing_the_members_folds(planted, monkeypatch, capsys):
+    table = ensemble(weights="equal") | {"name": "tuned_ensemble", "optimize": {"space": TUNED_MEMBERS, "holdout": 0.3}}
+    (planted.root / "strategies").mkdir(exist_ok=True)
+    (planted.root / "strategies" / "tuned_ensemble.toml").write_text(tomli_w.dumps(table))
+    monkeypatch.setenv("ENGINE_HOME", str(planted.root))
+    study = ("optimize", "--strategy", "tuned_ensemble", "--study", "members", "--seed", "5")
+    assert engine_here(monkeypatch, capsys, *study, "--trials", "1").returncode == 0  # trains what the study needs
+    folds = lambda: {path.name: path.stat().st_mtime_ns for path in planted.models.root.glob("*/meta.json")}  # noqa: E731
+    trained = folds()
+    resumed = engine_here(monkeypatch, capsys, *study, "--trials", "5")
+    assert resumed.returncode == 0, resumed.stderr
+    assert folds() == trained  # weights and choice train nothing: every trial loads the members' folds
+    trials = optuna.load_study(study_name="members", storage=f"sqlite:///{planted.root / 'runs' / 'studies.sqlite3'}").trials
+    assert [trial.state.name for trial in trials] == ["COMPLETE"] * 5
+    assert len({trial.params["signal.weights.mlp"] for trial in trials}) >= 4  # the resumed sampler starts from its seed
+    assert {trial.params["signal.members.gru.include"] for trial in trials} == {True, False}
+    assert len({tuple(trial.values) for trial in trials}) > 1  # the weights move the result
+
+
+@pytest.mark.parametrize(
+    "path, problem",
+    [
+        ("signal.weights.cnn", r"signal.weights.cnn: strategy planted_ensemble has no member 'cnn' \(members: mlp, lstm, gru\)"),
+        ("signal.members.mlp.lookback", r"unknown parameter 'signal.members.mlp.lookback'; an ensemble tunes signal.members"),
+        ("signal.weights", r"unknown parameter 'signal.weights'; an ensemble tunes signal.weights.MEMBER"),
+    ],
+)
+def test_bad_ensemble_parameters_are_one_line_errors(planted, monkeypatch, capsys, path, problem):
+    (planted.root / "strategies").mkdir(exist_ok=True)
+    table = ensemble() | {"optimize": {"space": {path: {"low": 0.0, "high": 1.0}}}}
+    (planted.root / "strategies" / "bad_space.toml").write_text(tomli_w.dumps(table))
+    monkeypatch.setenv("ENGINE_HOME", str(planted.root))
+    assert_one_line_error(engine_here(monkeypatch, capsys, "optimize", "--strategy", "bad_space", "--trials", "1"), problem)
