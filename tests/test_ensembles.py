@@ -11,9 +11,11 @@ import pytest
 import tomli_w
 
 from engine.signals.model import ModelProbability
+from engine.strategies.resolution import resolve_strategy
 from engine.strategies.schema import parse_strategy
 from engine.usecases.backtest import prepare
 from engine.usecases.check import check_chunk_invariance
+from engine.usecases.release import deployed, traded_strategy
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.model_helpers import write_planted
@@ -179,3 +181,24 @@ def test_bad_ensemble_parameters_are_one_line_errors(planted, monkeypatch, capsy
     (planted.root / "strategies" / "bad_space.toml").write_text(tomli_w.dumps(table))
     monkeypatch.setenv("ENGINE_HOME", str(planted.root))
     assert_one_line_error(engine_here(monkeypatch, capsys, "optimize", "--strategy", "bad_space", "--trials", "1"), problem)
+
+
+def test_a_retraining_ensemble_release_weighs_each_new_block_as_the_backtest_over_those_bars(planted, monkeypatch, capsys):
+    (planted.root / "strategies").mkdir(exist_ok=True)
+    (planted.root / "strategies" / "sharpe_ensemble.toml").write_text(tomli_w.dumps(ensemble(weights="validation_sharpe")))
+    monkeypatch.setenv("ENGINE_HOME", str(planted.root))
+    engine = lambda *args: engine_here(monkeypatch, capsys, *args)  # noqa: E731
+    full = prepare(parse_strategy(ensemble(weights="validation_sharpe"), "test"), planted)
+    cut = full.predictions.fold_metrics[1]["predict_start"][:10]  # the release ends inside the second block
+    assert engine("backtest", "--strategy", "sharpe_ensemble", "--end", cut).returncode == 0
+    for retrain in (["--retrain"], []):
+        assert engine("release", "create", "latest", "--name", "blend", *retrain).returncode == 0
+    # The bars after the release arrive (as a paper session's live bars would): its strategy without the end.
+    later = lambda release: resolve_strategy(traded_strategy(release, planted).strategy.with_overrides(data={"end": None}))  # noqa: E731
+    retrained, kept = (
+        deployed(planted.releases.get(f"blend@{n}"), later(planted.releases.get(f"blend@{n}")), planted) for n in (1, 2)
+    )
+    assert len(retrained.walk_forward.folds) == 2 and len(full.walk_forward.folds) == 3
+    np.testing.assert_allclose(retrained.predictions.probabilities, full.predictions.probabilities, atol=1e-5)
+    third = slice(full.walk_forward.folds[2].fold.predict_start, None)  # the block the session retrained for
+    assert not np.allclose(kept.predictions.probabilities[third], full.predictions.probabilities[third], atol=1e-3)

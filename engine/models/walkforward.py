@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn import metrics as sk
@@ -97,6 +97,11 @@ class WalkForward:
             raise ValueError(f"the fold predicting from bar {fold.predict_start} trains on the bars before it and that bar")
         features, usable, labels = _inputs(self.setup, bars)
         return _fold(self.setup, fold, f"fold {fold.index}: retraining", bars, features, usable, labels, self.store)
+
+    def deployed_to(self, store: ModelStore, retrains: bool) -> WalkForward:
+        """These folds deployed: later bars retrained into `store` on the schedule, or (not `retrains`)
+        predicted by the last fold."""
+        return replace(self, store=store, retrains=retrains)
 
     @property
     def first_prediction_row(self) -> int:
