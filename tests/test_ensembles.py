@@ -10,9 +10,10 @@ import optuna
 import pytest
 import tomli_w
 
+from engine.optimize.space import SearchSpace, apply_parameters
 from engine.signals.model import ModelProbability
 from engine.strategies.resolution import resolve_strategy
-from engine.strategies.schema import parse_strategy
+from engine.strategies.schema import OptimizeSpec, parse_strategy
 from engine.usecases.backtest import prepare
 from engine.usecases.check import check_chunk_invariance
 from engine.usecases.release import deployed, traded_strategy
@@ -137,6 +138,10 @@ def test_ablation_backtests_each_member_alone_through_the_chain_beside_the_ensem
     assert metrics("ensemble") == metrics("+cost filter") == metrics("lstm alone")  # all its weight on lstm
     assert steps["lstm alone"]["trades"] > 0 and metrics("gru alone") != metrics("lstm alone")
     assert steps["gru alone"]["overlays"] == ["threshold"]
+    for summary in (planted.models.root / "predictions").glob("*.json"):  # as stored before members were kept
+        summary.write_text(
+            json.dumps({name: value for name, value in json.loads(summary.read_text()).items() if name != "members"})
+        )
     shown = engine_here(monkeypatch, capsys, "backtest", "--strategy", "lstm_only", "--ablation")
     assert "each ensemble member alone through the whole chain" in shown.stdout and "gru alone" in shown.stdout
 
@@ -167,17 +172,36 @@ def test_a_study_tunes_member_weights_and_choice_reusing_the_members_folds(plant
     assert len({tuple(trial.values) for trial in trials}) > 1  # the weights move the result
 
 
+def test_a_study_may_tune_the_weighting_rule():
+    strategy = parse_strategy(ensemble(weights="equal"), "test")
+    space = SearchSpace.of(strategy, OptimizeSpec.model_validate({"space": {"signal.weights": {"choices": ["validation_f1"]}}}))
+    assert apply_parameters(strategy, {"signal.weights": "validation_f1"}).signal.weights == "validation_f1" and space.ranges
+    given = apply_parameters(strategy, {"signal.weights.gru": 0.5, "signal.members.mlp.include": False}).signal
+    assert given.weights == [1.0, 1.0, 0.5] and [member.include for member in given.members] == [False, True, True]
+
+
+WEIGHT = {"low": 0.0, "high": 1.0}
+
+
 @pytest.mark.parametrize(
-    "path, problem",
+    "space, problem",
     [
-        ("signal.weights.cnn", r"signal.weights.cnn: strategy planted_ensemble has no member 'cnn' \(members: mlp, lstm, gru\)"),
-        ("signal.members.mlp.lookback", r"unknown parameter 'signal.members.mlp.lookback'; an ensemble tunes signal.members"),
-        ("signal.weights", r"unknown parameter 'signal.weights'; an ensemble tunes signal.weights.MEMBER"),
+        (
+            {"signal.weights.cnn": WEIGHT},
+            r"signal.weights.cnn: strategy planted_ensemble has no member 'cnn' \(members: mlp, lstm",
+        ),
+        (
+            {"signal.members.mlp.lookback": WEIGHT},
+            r"unknown parameter 'signal.members.mlp.lookback'; an ensemble tunes signal.members",
+        ),
+        ({"signal.members": {"choices": [True]}}, r"unknown parameter 'signal.members'; an ensemble tunes signal.members.MEMBER"),
+        ({"signal.weights": {"choices": ["equal", "median"]}}, r"signal.weights: choice 'median' is not valid"),
+        ({"signal.weights": {"choices": ["equal"]}, "signal.weights.mlp": WEIGHT}, r"tune signal.weights \(the weighting\) or"),
     ],
 )
-def test_bad_ensemble_parameters_are_one_line_errors(planted, monkeypatch, capsys, path, problem):
+def test_bad_ensemble_parameters_are_one_line_errors(planted, monkeypatch, capsys, space, problem):
     (planted.root / "strategies").mkdir(exist_ok=True)
-    table = ensemble() | {"optimize": {"space": {path: {"low": 0.0, "high": 1.0}}}}
+    table = ensemble() | {"optimize": {"space": space}}
     (planted.root / "strategies" / "bad_space.toml").write_text(tomli_w.dumps(table))
     monkeypatch.setenv("ENGINE_HOME", str(planted.root))
     assert_one_line_error(engine_here(monkeypatch, capsys, "optimize", "--strategy", "bad_space", "--trials", "1"), problem)

@@ -8,6 +8,7 @@ Parameters are named by their path in the strategy file:
                                                    given numbers; a member not tuned keeps its number, or
                                                    1 where the strategy weighs by a rule)
     signal.members.MEMBER.include                  whether an ensemble member weighs (its choice)
+    signal.weights                                 an ensemble's weighting ("equal", "validation_f1", …)
     overlays.KIND.FIELD                            a field of the (one) overlay of that kind
 
 An ensemble's weights and members' choice change no member's training: every trial reuses the
@@ -45,7 +46,6 @@ from engine.strategies.toml_files import read_toml
 from engine.workspace import Workspace
 
 HYPERPARAMETERS = "signal.hyperparameters."
-ENSEMBLE_PATHS = ("weights", "members")  # signal.weights.MEMBER, signal.members.MEMBER.include
 # A tuned threshold replaces the overlay's own calibration: the study searches entry and exit itself.
 CALIBRATED_BY_STUDY = {"overlays.threshold.entry", "overlays.threshold.exit"}
 
@@ -82,7 +82,7 @@ def check_setting(strategy: Strategy, path: str, source: str, plugins: PluginReg
     """That `path` names a setting this strategy has; returns what validates a value of it (from its
     field's type, or a hyperparameter's default's), None where nothing is declared."""
     section, *rest = path.split(".")
-    if section == "signal" and rest[:1] and rest[0] in ENSEMBLE_PATHS and isinstance(strategy.signal, EnsembleSignal):
+    if section == "signal" and _ensemble_path(strategy, rest):
         return _ensemble_setting(strategy, path, source)
     if section == "overlays" and len(rest) == 2:
         kind, field = rest
@@ -111,6 +111,12 @@ def check_setting(strategy: Strategy, path: str, source: str, plugins: PluginReg
     if isinstance(declared, FieldInfo):
         return TypeAdapter(Annotated[declared.annotation, declared])
     return None if declared is None else TypeAdapter(type(declared))  # a hyperparameter: its default's type
+
+
+def _ensemble_path(strategy: Strategy, rest: list[str]) -> bool:
+    """Whether `signal.REST` is an ensemble member's weight or choice (`signal.weights` alone, the
+    weighting rule or numbers, is a field like any other)."""
+    return isinstance(strategy.signal, EnsembleSignal) and rest[:1] in (["members"], ["weights"]) and rest != ["weights"]
 
 
 def _ensemble_setting(strategy: Strategy, path: str, source: str) -> TypeAdapter:
@@ -179,10 +185,9 @@ def apply_parameters(strategy: Strategy, parameters: dict[str, Any], workspace: 
 def resolve_parameters(strategy: Strategy, parameters: dict[str, Any], workspace: Workspace | None = None) -> ResolvedStrategy:
     """`apply_parameters`, with the strategy resolved against the plugins as its check did."""
     raw = strategy.model_dump()
-    ensemble = isinstance(strategy.signal, EnsembleSignal)
     for path, value in parameters.items():
         section, *rest = path.split(".")
-        if ensemble and section == "signal" and rest[0] in ENSEMBLE_PATHS:
+        if section == "signal" and _ensemble_path(strategy, rest):
             continue  # set together below: the weights are one list
         if section == "overlays":
             overlay = _overlay(raw, path, rest[0])
@@ -194,7 +199,7 @@ def resolve_parameters(strategy: Strategy, parameters: dict[str, Any], workspace
             for key in rest[:-1]:
                 target = target.setdefault(key, {})
             target[rest[-1]] = deepcopy(value)
-    if ensemble:
+    if isinstance(strategy.signal, EnsembleSignal):
         _set_ensemble(raw["signal"], [member.label for member in strategy.signal.members], parameters)
     try:
         tuned = parse_strategy(raw, f"strategy {strategy.name}")
@@ -246,6 +251,8 @@ class SearchSpace:
             raise SearchSpaceError(f"{source}: the search space is empty; give parameter ranges in a {table} table")
         for path, bounds in space.ranges.items():
             check_range(f"{source}: {path}", bounds, check_setting(strategy, path, source, plugins))
+        if "signal.weights" in space.ranges and any(path.startswith("signal.weights.") for path in space.ranges):
+            raise SearchSpaceError(f"{source}: tune signal.weights (the weighting) or signal.weights.MEMBER (numbers), not both")
         return space
 
     @property

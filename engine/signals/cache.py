@@ -23,6 +23,7 @@ import numpy as np
 
 from engine.kernel.bars import Bars
 from engine.models.ensemble import EnsembleWalkForward
+from engine.models.ensemble_setup import EnsembleSetup
 from engine.models.store import ModelStore, fold_key
 from engine.models.walkforward import ModelSetup, WalkForward
 from engine.signals.ensemble import EnsembleProbability
@@ -62,28 +63,31 @@ class PredictionCache:
         """The cache beside the trained folds, in `models/predictions/`."""
         return cls(models.root / "predictions")
 
-    def key(self, setup: ModelSetup, bars: Bars) -> str:
+    def key(self, setup: ModelSetup | EnsembleSetup, bars: Bars) -> str:
         return fold_key({**setup.description(), "bars": bars.fingerprint()})
 
-    def get(self, setup: ModelSetup, bars: Bars, walk_forward: Callable[[], WalkForward]) -> CachedPredictions:
+    def get(
+        self, setup: ModelSetup | EnsembleSetup, bars: Bars, walk_forward: Callable[[], WalkForward | EnsembleWalkForward]
+    ) -> CachedPredictions:
         """The cached predictions, or `walk_forward()`'s (trained or reused folds) run once and stored."""
         key = self.key(setup, bars)
         if key not in self._memory:
-            self._memory[key] = self._read(key) or self._compute(key, walk_forward())
+            self._memory[key] = self._read(key, ensemble=isinstance(setup, EnsembleSetup)) or self._compute(key, walk_forward())
         return self._memory[key]
 
-    def _read(self, key: str) -> CachedPredictions | None:
-        """The stored predictions; None when absent, or damaged on disk (then computed and stored again)."""
+    def _read(self, key: str, ensemble: bool) -> CachedPredictions | None:
+        """The stored predictions; None when absent, or damaged on disk, or an ensemble's stored
+        without its members' (then computed and stored again)."""
         try:
             summary = json.loads((self.root / f"{key}.json").read_text())
             probabilities = np.load(self.root / f"{key}.npy")
-            names = summary.get("members", [])
+            names = summary["members"] if ensemble else []
             members = dict(zip(names, np.load(self.root / f"{key}.members.npy"), strict=True)) if names else {}
             return CachedPredictions(probabilities, summary["first_prediction_row"], summary["fold_metrics"], members)
         except (OSError, EOFError, ValueError, KeyError, TypeError):
             return None
 
-    def _compute(self, key: str, walk_forward: WalkForward) -> CachedPredictions:
+    def _compute(self, key: str, walk_forward: WalkForward | EnsembleWalkForward) -> CachedPredictions:
         self.computed += 1
         cached = predictions_of(walk_forward)
         # The .json is written last: a key with a .json has its whole .npy (each file renamed into place).
