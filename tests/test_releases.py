@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import tomllib
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from engine.kernel.node import simulate
 from engine.stores.order_journal import OrderJournal
 from engine.usecases.paper import JOURNAL
 from engine.usecases.release import deployed, traded_strategy
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.paper_session import stepped_session
+from tests.test_one_session import assert_same_orders_and_equity
 from tests.test_user_errors import assert_one_line_error
 
 # A small model whose threshold is calibrated: the rebuild must calibrate it again over the same window.
@@ -150,18 +154,28 @@ exit = 0.5
 """
 
 
-@pytest.mark.parametrize("scope", ["combined", "individual"])  # individual: each symbol's deployed model, from the package
-def test_a_paper_session_of_a_release_trades_its_deployed_model_and_trains_nothing(trader, monkeypatch, capsys, scope):
+def released_session(trader, monkeypatch, capsys, text: str, name: str, bars: int):
+    """The strategy file `text` backtested, released as `name`@1 and traded from the release for
+    `bars` live bars with an empty model store: the release, the session and its run id."""
     workspace, _, sandbox = trader
-    (workspace.strategies / "tiny_live.toml").write_text(TINY_LIVE.replace("{scope}", scope))
+    strategy = tomllib.loads(text)["name"]
+    (workspace.strategies / f"{strategy}.toml").write_text(text)
     engine = lambda *args: engine_here(monkeypatch, capsys, *args)  # noqa: E731
     with sandbox() as url:
-        assert engine("backtest", "--strategy", "tiny_live").returncode == 0
-        assert engine("release", "create", "latest", "--name", "live").returncode == 0
-        release = workspace.releases.get("live@1")
+        assert engine("backtest", "--strategy", strategy).returncode == 0
+        assert engine("release", "create", "latest", "--name", name).returncode == 0
+        release = workspace.releases.get(f"{name}@1")
         shutil.rmtree(workspace.models.root)  # the session trades the package's models, and trains none
-        _, run_id = stepped_session(workspace, url, None, 3, release=release)
+        session, run_id = stepped_session(workspace, url, None, bars, release=release)
     assert not workspace.models.root.exists() or not any(workspace.models.root.iterdir())
+    return release, session, run_id
+
+
+@pytest.mark.parametrize("scope", ["combined", "individual"])  # individual: each symbol's deployed model, from the package
+def test_a_paper_session_of_a_release_trades_its_deployed_model_and_trains_nothing(trader, monkeypatch, capsys, scope):
+    workspace = trader[0]
+    engine = lambda *args: engine_here(monkeypatch, capsys, *args)  # noqa: E731
+    release, _, run_id = released_session(trader, monkeypatch, capsys, TINY_LIVE.replace("{scope}", scope), "live", 3)
     decisions = OrderJournal(workspace.runs.path(run_id) / JOURNAL).decisions()
     assert len(decisions) == 3
     # Each live bar's probability is the deployed model's, as the release's folds give it over the same bars.
@@ -175,3 +189,48 @@ def test_a_paper_session_of_a_release_trades_its_deployed_model_and_trains_nothi
 
     resumed = engine("paper", "--strategy", "tiny_live", "--session", run_id, "--max-bars", "1")
     assert_one_line_error(resumed, rf"session {run_id} traded live@1: resume it with --release live@1")
+
+
+ENSEMBLE_LIVE = """
+name = "ensemble_live"
+[data]
+symbols = ["SYN00", "SYN01"]
+timeframe = "1h"
+[signal]
+kind = "ensemble"
+weights = "validation_sharpe"
+[signal.walk_forward]
+train_bars = 150
+predict_bars = 60
+[[signal.members]]
+plugin = "mlp"
+lookback = 4
+seed = 1
+hyperparameters = { epochs = 2 }
+[[signal.members]]
+plugin = "gru"
+lookback = 8
+seed = 2
+hyperparameters = { hidden = 8, epochs = 2 }
+[[overlays]]
+kind = "threshold"
+entry = 0.5
+exit = 0.5
+[execution]
+size_at = "close"
+"""
+ENSEMBLE_LIVE_BARS = 8
+
+
+def test_a_paper_session_of_an_ensemble_release_trades_its_members_folds_as_its_backtest_and_trains_nothing(
+    trader, monkeypatch, capsys
+):
+    workspace = trader[0]
+    release, session, _ = released_session(trader, monkeypatch, capsys, ENSEMBLE_LIVE, "blend", ENSEMBLE_LIVE_BARS)
+    assert len(release.record["folds"]) % 2 == 0  # each member's folds
+    # The backtest of the release's folds and weights over the same bars, sized at the close, from the first live bar.
+    prepared = deployed(release, traded_strategy(release, workspace), workspace)
+    live_from = len(prepared.bars) - ENSEMBLE_LIVE_BARS
+    assert prepared.walk_forward.folds[-1].fold.predict_end == live_from  # the live bars are past every fold
+    backtest = simulate(replace(prepared, trade_from=live_from)).execution
+    assert_same_orders_and_equity(session.run.execution, backtest, ENSEMBLE_LIVE_BARS)

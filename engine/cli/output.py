@@ -153,7 +153,8 @@ def print_ablation(steps: list[dict]) -> None:
         *(Column(header, "right", keep=ALWAYS, short=ABLATION_SHORT.get(name)) for name, header in ABLATION_METRICS.items()),
     ]
     rows = [[step["step"], *(format_metric(name, step[name]) for name in ABLATION_METRICS)] for step in steps]
-    print_table(columns, rows, title="overlay ablation (cumulative)")
+    alone = " and each ensemble member alone through the whole chain" if any(step["step"] == "ensemble" for step in steps) else ""
+    print_table(columns, rows, title=f"overlay ablation (cumulative){alone}")
 
 
 def print_line(text: str, console: Console = stdout) -> None:

@@ -13,7 +13,7 @@ members retrain together on the schedule, and each new fold is weighted the same
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,6 +44,11 @@ class EnsembleWalkForward:
     def folds(self) -> list[TrainedFold]:
         """The shared plan's folds, as the first member trained them (every member's cover the same bars)."""
         return self.members[0].folds
+
+    def deployed_to(self, store: ModelStore, retrains: bool) -> EnsembleWalkForward:
+        """Every member's folds deployed (WalkForward.deployed_to): members retrain together, each new
+        block weighted from its folds' validation windows as the walk-forward's were."""
+        return replace(self, members=[member.deployed_to(store, retrains) for member in self.members])
 
     def fold_weights(self, index: int) -> np.ndarray:
         return self.setup.weights([member.folds[index] for member in self.members])

@@ -22,8 +22,18 @@ class EnsembleSetup:
     def names(self) -> list[str]:
         return list(self.members)
 
+    @property
+    def included(self) -> np.ndarray:
+        """Which members weigh (in the members' order): a member with `include = false` weighs 0."""
+        return np.array([member.include for member in self.signal.members])
+
     def description(self) -> dict:
-        return {"ensemble": {name: setup.description() for name, setup in self.members.items()}, "weights": self.signal.weights}
+        described = {
+            "ensemble": {name: setup.description() for name, setup in self.members.items()},
+            "weights": self.signal.weights,
+        }
+        excluded = [name for name, included in zip(self.names, self.included, strict=True) if not included]
+        return described | ({"excluded": excluded} if excluded else {})  # as before where every member weighs
 
     def feature_inputs(self) -> dict[str, str]:
         """The members' (engine.models.setup), each provider's named after its member."""
@@ -34,7 +44,8 @@ class EnsembleSetup:
         }
 
     def weights(self, folds: list) -> np.ndarray:
-        """The members' weights for a block, from their folds for it (in the members' order)."""
+        """The members' weights for a block, from their folds for it (in the members' order); equal
+        among the included members when none scores above 0."""
         weighting = self.signal.weights
         if isinstance(weighting, list):
             scores = np.array(weighting, dtype=float)
@@ -42,4 +53,5 @@ class EnsembleSetup:
             scores = np.ones(len(folds))
         else:
             scores = np.array([max(fold.validation[VALIDATION_SCORES[weighting]], 0.0) for fold in folds])
-        return scores / scores.sum() if scores.sum() > 0 else np.full(len(folds), 1.0 / len(folds))
+        scores, included = scores * self.included, self.included
+        return scores / scores.sum() if scores.sum() > 0 else included / included.sum()

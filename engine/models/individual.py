@@ -51,9 +51,9 @@ class IndividualWalkForward(ModelInputs):
         """The shared plan's folds, as the first symbol's model trained them (every symbol's cover the same bars)."""
         return self.symbols[0].folds
 
-    def deployed(self, store: ModelStore, retrains: bool) -> IndividualWalkForward:
+    def deployed_to(self, store: ModelStore, retrains: bool) -> IndividualWalkForward:
         """The same folds, each symbol's retraining past its history into `store` only if `retrains`."""
-        return replace(self, symbols=[walk_forward.deployed(store, retrains) for walk_forward in self.symbols])
+        return replace(self, symbols=[walk_forward.deployed_to(store, retrains) for walk_forward in self.symbols])
 
     def fold_metrics(self) -> list[dict]:
         """Each block's out-of-sample metrics over all symbols' predictions, and each symbol's model's own."""

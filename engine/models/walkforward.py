@@ -108,13 +108,14 @@ class WalkForward(ModelInputs):
         features, usable, labels = _inputs(self.setup, bars)
         return _fold(self.setup, fold, f"fold {fold.index}: retraining", bars, features, usable, labels, self.store)
 
+    def deployed_to(self, store: ModelStore, retrains: bool) -> WalkForward:
+        """These folds deployed: later bars retrained into `store` on the schedule, or (not `retrains`)
+        predicted by the last fold."""
+        return replace(self, store=store, retrains=retrains)
+
     @property
     def first_prediction_row(self) -> int:
         return self.folds[0].fold.predict_start
-
-    def deployed(self, store: ModelStore, retrains: bool) -> WalkForward:
-        """The same folds, retraining past its history into `store` only if `retrains` (a release's)."""
-        return replace(self, store=store, retrains=retrains)
 
     def fold_metrics(self) -> list[dict]:
         index = self.bars.index()

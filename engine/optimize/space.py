@@ -4,7 +4,15 @@ Parameters are named by their path in the strategy file:
 
     signal.lookback, signal.features               the model's inputs
     signal.hyperparameters.NAME                    a model hyperparameter
+    signal.weights.MEMBER                          an ensemble member's weight (the trial's weights are
+                                                   given numbers; a member not tuned keeps its number, or
+                                                   1 where the strategy weighs by a rule)
+    signal.members.MEMBER.include                  whether an ensemble member weighs (its choice)
+    signal.weights                                 an ensemble's weighting ("equal", "validation_f1", …)
     overlays.KIND.FIELD                            a field of the (one) overlay of that kind
+
+An ensemble's weights and members' choice change no member's training: every trial reuses the
+members' folds from the model store.
 
 The model plugin's own declared space (`Model.search_space`) joins in unless `model_space = false`;
 a path listed explicitly takes precedence over the plugin's range for it.
@@ -17,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from engine import resources
@@ -25,7 +33,15 @@ from engine.optimize.errors import SearchSpaceError
 from engine.plugins.registry import PluginRegistry, registry_of
 from engine.strategies.lookup import find_file, names_in
 from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
-from engine.strategies.schema import ModelSignal, OptimizeSpec, ParameterRange, Strategy, StrategyError, parse_strategy
+from engine.strategies.schema import (
+    EnsembleSignal,
+    ModelSignal,
+    OptimizeSpec,
+    ParameterRange,
+    Strategy,
+    StrategyError,
+    parse_strategy,
+)
 from engine.strategies.toml_files import read_toml
 from engine.workspace import Workspace
 
@@ -66,6 +82,8 @@ def check_setting(strategy: Strategy, path: str, source: str, plugins: PluginReg
     """That `path` names a setting this strategy has; returns what validates a value of it (from its
     field's type, or a hyperparameter's default's), None where nothing is declared."""
     section, *rest = path.split(".")
+    if section == "signal" and _ensemble_path(strategy, rest):
+        return _ensemble_setting(strategy, path, source)
     if section == "overlays" and len(rest) == 2:
         kind, field = rest
         _overlay(strategy.model_dump(), path, kind, source)
@@ -93,6 +111,41 @@ def check_setting(strategy: Strategy, path: str, source: str, plugins: PluginReg
     if isinstance(declared, FieldInfo):
         return TypeAdapter(Annotated[declared.annotation, declared])
     return None if declared is None else TypeAdapter(type(declared))  # a hyperparameter: its default's type
+
+
+def _ensemble_path(strategy: Strategy, rest: list[str]) -> bool:
+    """Whether `signal.REST` is an ensemble member's weight or choice (`signal.weights` alone, the
+    weighting rule or numbers, is a field like any other)."""
+    return isinstance(strategy.signal, EnsembleSignal) and rest[:1] in (["members"], ["weights"]) and rest != ["weights"]
+
+
+def _ensemble_setting(strategy: Strategy, path: str, source: str) -> TypeAdapter:
+    """What validates an ensemble member's weight (`signal.weights.MEMBER`) or choice
+    (`signal.members.MEMBER.include`)."""
+    _, table, *rest = path.split(".")
+    shape = "signal.weights.MEMBER" if table == "weights" else "signal.members.MEMBER.include"
+    if len(rest) != (1 if table == "weights" else 2) or (table == "members" and rest[1] != "include"):
+        raise SearchSpaceError(
+            f"{source}: unknown parameter {path!r}; an ensemble tunes {shape} (its members' folds stay as trained)"
+        )
+    names = [member.label for member in strategy.signal.members]
+    if rest[0] not in names:
+        raise SearchSpaceError(
+            f"{source}: {path}: strategy {strategy.name} has no member {rest[0]!r} (members: {', '.join(names)})"
+        )
+    return TypeAdapter(Annotated[float, Field(ge=0)]) if table == "weights" else TypeAdapter(bool)
+
+
+def _set_ensemble(signal: dict, names: list[str], parameters: dict[str, Any]) -> None:
+    """The ensemble's tuned weights and members' choice set in its dumped `signal` (members `names`)."""
+    members = dict(zip(names, signal["members"], strict=True))
+    weights = {path.split(".")[2]: value for path, value in parameters.items() if path.startswith("signal.weights.")}
+    if weights:
+        given = signal["weights"] if isinstance(signal["weights"], list) else [1.0] * len(members)
+        signal["weights"] = [float(weights.get(name, number)) for name, number in zip(members, given, strict=True)]
+    for path, value in parameters.items():
+        if path.startswith("signal.members."):
+            members[path.split(".")[2]]["include"] = value
 
 
 def check_range(where: str, bounds: ParameterRange, setting: TypeAdapter | None) -> None:
@@ -134,6 +187,8 @@ def resolve_parameters(strategy: Strategy, parameters: dict[str, Any], workspace
     raw = strategy.model_dump()
     for path, value in parameters.items():
         section, *rest = path.split(".")
+        if section == "signal" and _ensemble_path(strategy, rest):
+            continue  # set together below: the weights are one list
         if section == "overlays":
             _set_overlay_setting(_overlay(raw, path, rest[0]), path, value)
         else:
@@ -141,6 +196,8 @@ def resolve_parameters(strategy: Strategy, parameters: dict[str, Any], workspace
             for key in rest[:-1]:
                 target = target.setdefault(key, {})
             target[rest[-1]] = deepcopy(value)
+    if isinstance(strategy.signal, EnsembleSignal):
+        _set_ensemble(raw["signal"], [member.label for member in strategy.signal.members], parameters)
     try:
         tuned = parse_strategy(raw, f"strategy {strategy.name}")
         return resolve_strategy(tuned, workspace=workspace)  # an overlay's settings are checked against its plugin
@@ -213,6 +270,8 @@ class SearchSpace:
             raise SearchSpaceError(f"{source}: the search space is empty; give parameter ranges in a {table} table")
         for path, bounds in space.ranges.items():
             check_range(f"{source}: {path}", bounds, check_setting(strategy, path, source, plugins))
+        if "signal.weights" in space.ranges and any(path.startswith("signal.weights.") for path in space.ranges):
+            raise SearchSpaceError(f"{source}: tune signal.weights (the weighting) or signal.weights.MEMBER (numbers), not both")
         return space
 
     @property

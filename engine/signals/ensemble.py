@@ -24,6 +24,10 @@ class EnsembleProbability:
         self.members = [ModelProbability(member) for member in walk_forward.members]
 
     def on_chunk(self, bars: Bars, weights: np.ndarray | None = None, signal: np.ndarray | None = None) -> np.ndarray:
+        return self.with_members(bars)[0]
+
+    def with_members(self, bars: Bars) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The ensemble's probabilities over the chunk, and each member's own (in the members' order)."""
         outputs = [member.on_chunk(bars) for member in self.members]
         fold_of_row = self.members[0].fold_of(bars.timestamps)
         probabilities = np.zeros(bars.shape)
@@ -32,4 +36,4 @@ class EnsembleProbability:
             folds = [member.folds[fold_index] for member in self.members]
             for weight, output in zip(self.walk_forward.setup.weights(folds), outputs, strict=True):
                 probabilities[rows] += weight * output[rows]
-        return probabilities
+        return probabilities, outputs

@@ -221,12 +221,19 @@ class EnsembleMember(_Strict):
     feature_settings: dict[str, dict[str, Any]] = {}
     hyperparameters: dict[str, float | int | str | bool] = {}
     seed: int = 0
+    include: bool = True  # false: in the fold plan and trained, but weighed 0 (the optimizer's choice of members)
 
     @model_validator(mode="after")
     def _one_source(self) -> EnsembleMember:
         if (self.strategy is None) == (self.plugin is None):
             raise ValueError("give a member either strategy = NAME or plugin = NAME")
-        inline = self.model_fields_set - {"name", "strategy"}
+        # Fields at their defaults are no setting of their own: a dumped member (a study's trial) reads back.
+        model_fields = type(self).model_fields
+        inline = {
+            name
+            for name in self.model_fields_set - {"name", "strategy", "include"}
+            if getattr(self, name) != model_fields[name].default
+        }
         if self.strategy is not None and inline:
             raise ValueError(f"a member taken from strategy {self.strategy!r} cannot also set {', '.join(sorted(inline))}")
         return self
@@ -257,6 +264,10 @@ class EnsembleSignal(_Strict):
                 raise ValueError(f"weights: {len(self.weights)} numbers for {len(self.members)} members")
             if any(weight < 0 for weight in self.weights) or not sum(self.weights) > 0:
                 raise ValueError("weights: give numbers of at least 0, not all 0")
+            if not any(weight > 0 for weight, member in zip(self.weights, self.members, strict=True) if member.include):
+                raise ValueError("weights: every included member's is 0")
+        if not any(member.include for member in self.members):
+            raise ValueError("members: every member has include = false; include one at least")
         _check_purge(self.labels, self.walk_forward)
         return self
 

@@ -34,6 +34,7 @@ from engine.overlays.base import OverlayContext
 from engine.overlays.calibration import calibrate_thresholds
 from engine.overlays.chain import build_chain, overlay_context
 from engine.signals import build_signal
+from engine.signals.replayed import ReplayedProbabilities
 from engine.strategies.files import load_strategy
 from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
 from engine.strategies.schema import BuyAndHoldSignal, RiskSpec, Strategy, StrategyError
@@ -86,8 +87,6 @@ class PreparedStrategy:
 
             return learned_stage(self.walk_forward)
         if self.predictions is not None:
-            from engine.signals.cache import ReplayedProbabilities
-
             return ReplayedProbabilities(f"model:{self.strategy.signal.plugin}", self.predictions.probabilities)
         return build_signal(self.strategy.signal)
 

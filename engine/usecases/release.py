@@ -12,7 +12,9 @@ A release of a backtest run holds (engine.stores.releases keeps it immutable and
 same bars (and news), with no fold trained anew, and checks that the metrics are the run's.
 `deployed` prepares a release to trade (`engine paper --release`): the strategy as it traded,
 the package's folds over the bars it was made from, and its deployed model for every later bar,
-retrained on the strategy's schedule only if the release says so.
+retrained on the strategy's schedule only if the release says so. An ensemble's release trades
+its members' folds combined with the weights of each block, as its backtest did; retrained,
+its members retrain together and each new block is weighted from its own validation window.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import pandas as pd
 
 from engine import progress
 from engine.data.store import DataStore
-from engine.models.ensemble_setup import EnsembleSetup
 from engine.stores.releases import Release, ReleaseError
 from engine.stores.runs import StoredRun, library_versions, now
 from engine.strategies.resolution import ResolvedStrategy, resolve_strategy
@@ -143,9 +144,9 @@ def traded_strategy(release: Release, workspace: Workspace, risk: dict | None = 
 
 def deployed(release: Release, resolved: ResolvedStrategy, workspace: Workspace) -> PreparedStrategy:
     """`resolved` (the release's traded strategy) prepared on the stored bars, which must begin with
-    the release's: a model's folds are the package's (none is trained), and past them its deployed
-    model predicts every later bar, retraining on the schedule (into the workspace's model store)
-    only if the release says so."""
+    the release's: a model's (or an ensemble's members') folds are the package's (none is trained),
+    and past them its deployed model predicts every later bar, retraining on the schedule (into the
+    workspace's model store) only if the release says so."""
     prepared = loaded(resolved, workspace)
     released = prepared.bars.slice(0, int(prepared.bars.timestamps.searchsorted(_stamp(release.record["data"]["last"]), "right")))
     if released.fingerprint() != release.record["data"]["fingerprint"]:
@@ -155,19 +156,15 @@ def deployed(release: Release, resolved: ResolvedStrategy, workspace: Workspace)
         )
     if resolved.model is None:
         return prepared
-    if isinstance(resolved.model, EnsembleSetup):
-        raise ReleaseError(f"release {release.reference}: paper sessions cannot trade an ensemble's release yet")
     from engine.models.learned import planned_keys, train_learned
     from engine.models.store import ModelStore
-    from engine.signals.cache import CachedPredictions
-    from engine.signals.learned import learned_stage
+    from engine.signals.cache import predictions_of
 
     if planned_keys(resolved.model, released) != release.record["folds"]:
         raise ReleaseError(f"release {release.reference}: its strategy plans other folds than the package holds")
-    walk_forward = train_learned(resolved.model, released, ModelStore(release.path / MODELS))  # every fold loads
-    walk_forward = walk_forward.deployed(workspace.models, release.record["retrain"])
-    probabilities = learned_stage(walk_forward).on_chunk(prepared.bars)
-    predictions = CachedPredictions(probabilities, walk_forward.first_prediction_row, walk_forward.fold_metrics())
+    packaged = train_learned(resolved.model, released, ModelStore(release.path / MODELS))  # every fold loads
+    walk_forward = packaged.deployed_to(workspace.models, release.record["retrain"])
+    predictions = predictions_of(walk_forward, prepared.bars)
     trade_from = max(prepared.trade_from, predictions.first_prediction_row)
     return replace(prepared, trade_from=trade_from, walk_forward=walk_forward, predictions=predictions)
 
