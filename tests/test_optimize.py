@@ -21,9 +21,10 @@ from test_cli import engine
 from engine.optimize.deflated_sharpe import deflated_sharpe_ratio
 from engine.optimize.errors import SearchSpaceError
 from engine.optimize.pareto import pareto_front
-from engine.optimize.space import SearchSpace, read_space_file
+from engine.optimize.space import SearchSpace, read_space_file, resolve_overlay_parameters, resolve_parameters
 from engine.optimize.summary import completed, feasible
 from engine.strategies.files import load_strategy
+from engine.strategies.resolution import resolve_strategy
 from engine.strategies.schema import OptimizeSpec, StrategyError, parse_strategy
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,6 +49,24 @@ def test_unknown_parameters_and_empty_ranges_are_named():
     raw["optimize"] = {"space": {"signal.fast": {"choices": []}}}
     with pytest.raises(StrategyError, match="choices is empty"):
         parse_strategy(raw, "tuned.toml")
+
+
+def test_overlay_parameters_resolve_as_the_whole_strategy_would():
+    """An overlay-only trial resolves only the overlays it changes: the same strategy and chain as
+    resolving the whole strategy anew, and the same error for settings its plugin refuses."""
+    gru93 = load_strategy("gru93")
+    tuned = {"overlays.threshold.entry": 0.55, "overlays.threshold.exit": 0.35, "overlays.stops.stop_loss": 0.04}
+    ours, whole = resolve_overlay_parameters(resolve_strategy(gru93), tuned), resolve_parameters(gru93, tuned)
+    assert ours.strategy == whole.strategy and "calibrate" not in ours.strategy.overlays[0]
+    assert [(link.position, link.config) for link in ours.chain] == [(link.position, link.config) for link in whole.chain]
+    assert gru93.overlays[0]["entry"] == 0.45 and "calibrate" in gru93.overlays[0]  # the study's strategy is left as it was
+    refused = {"overlays.threshold.entry": 0.4, "overlays.threshold.exit": 0.45}
+    with pytest.raises(SearchSpaceError) as ours_error:
+        resolve_overlay_parameters(resolve_strategy(gru93), refused)
+    with pytest.raises(SearchSpaceError) as whole_error:
+        resolve_parameters(gru93, refused)
+    assert str(ours_error.value) == str(whole_error.value)
+    assert "exit (0.45) must not be above entry (0.4)" in str(ours_error.value)
 
 
 def test_a_broken_space_file_names_the_file(tmp_path):

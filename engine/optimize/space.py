@@ -212,7 +212,7 @@ def resolve_overlay_parameters(resolved: ResolvedStrategy, parameters: dict[str,
     for path, value in parameters.items():
         found = _overlay({"overlays": overlays}, path, path.split(".")[1])
         position = next(position for position, table in enumerate(overlays) if table is found)
-        _set_overlay_setting(changed.setdefault(position, deepcopy(found)), path, value)
+        _set_overlay_setting(changed.setdefault(position, dict(found)), path, value)  # its own keys: no nested value changes
     try:
         for position, table in changed.items():
             resolved = resolved.with_overlay(position, table)
