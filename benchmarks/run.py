@@ -1,8 +1,10 @@
-"""`make bench`: every benchmark, each figure beside a peer measured in the same run; JSON in benchmarks/results/."""
+"""`make bench`: every benchmark, each figure beside a peer measured in the same run; JSON in benchmarks/results/.
+`python -m benchmarks.run NAME ...` runs the named ones only."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 from benchmarks import (
     alpaca_fetch,
@@ -36,13 +38,17 @@ BENCHMARKS = {
 }
 
 
-def main() -> None:
-    for name, measure in BENCHMARKS.items():
-        figures = measure()
+def main(names: list[str]) -> None:
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"error: no benchmark {', '.join(unknown)}; choose among {', '.join(BENCHMARKS)}", file=sys.stderr)
+        sys.exit(2)
+    for name in names or BENCHMARKS:
+        figures = BENCHMARKS[name]()
         path = save(name, figures)
         print(f"{name} -> {path}")
         print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
