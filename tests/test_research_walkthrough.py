@@ -48,20 +48,25 @@ def test_the_walkthrough_runs_as_written(tmp_path):
     strategies.mkdir(parents=True)
     for name in STRATEGIES:
         (strategies / f"{name}.toml").write_text(tomli_w.dumps(shrunk(name)))
-    python = Path(sys.executable)
+    # `engine` is this checkout's, a process of its own (as the installed command is), so `$!` and
+    # `kill` reach the sandbox itself; python3 is the one running the tests.
+    commands = tmp_path / "bin"
+    commands.mkdir()
+    (commands / "engine").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m engine "$@"\n')
+    (commands / "engine").chmod(0o755)
     environment = {
         **os.environ,
         "HOME": str(tmp_path),
-        "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
+        "PATH": os.pathsep.join([str(commands), str(Path(sys.executable).parent), os.environ["PATH"]]),
         "PYTHONPATH": str(ROOT),
     }
     # A failing step must not leave the sandbox (or the session) running, holding the output's pipes open.
-    prelude = f'set -e\ntrap \'kill $(jobs -p) 2>/dev/null || true\' EXIT\nengine() {{ "{python}" -m engine "$@"; }}\n'
-    shell = prelude + script
+    shell = "set -e\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script
     done = subprocess.run(["bash", "-c", shell], env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     summary = done.stdout.split("# the runs compared")[1]
     rows = [line.split("\t") for line in summary.splitlines()[2:9]]
     assert [row[1] for row in rows[:5]] == STRATEGIES and rows[5][1] == "buy & hold"
     assert all(row[6] != "–" for row in rows[:5])  # every learned signal has its RankIC
-    assert "release hourly-best@1" in done.stdout and "after 7 live bars" in done.stdout
+    assert "hourly-best@1: every file matches its checksum; rebuilt from the package alone" in done.stdout
+    assert "after 7 live bars" in done.stdout

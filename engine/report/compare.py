@@ -42,8 +42,8 @@ BUY_AND_HOLD = "buy & hold"
 
 def summary_rows(runs: list[StoredRun]) -> list[tuple[str, str, str, dict]]:
     """(run, strategy, period, figures) for each run, then buy-and-hold once for each period the runs
-    cover (a run's baseline holds its symbols over its own traded period): the SUMMARY figures, a
-    RankIC where the signal is learned (None elsewhere)."""
+    cover (a run's baseline holds its symbols over its own traded period): the SUMMARY figures, the
+    signal's RankIC where its run measured one (None for buy-and-hold)."""
     rows, baselines = [], {}
     for run in runs:
         strategy = run.metrics["strategy"]
