@@ -14,7 +14,7 @@ from PIL import Image
 from test_cli import engine
 from test_metrics import reference_distribution, reference_relative
 
-from engine.analytics.formatting import metric_label
+from engine.analytics.formatting import format_metric, metric_label
 from engine.analytics.metrics import bar_returns, return_metrics
 from engine.report import charts, write_comparison, write_tearsheet
 from engine.report.breakdowns import ABLATION_COLUMNS, FOLD_COLUMNS
@@ -200,6 +200,26 @@ def test_report_command_rewrites_a_report_and_compares_runs(sample_home, gru93_r
 
     result = engine(sample_home, "report", "--compare", first["run_id"], gru93_run["run_id"])
     comparison = Path(result.stdout.replace("\n", "").split("comparison written to ")[1].strip())
+    # The headline figures printed, and buy-and-hold over each run's own period (a calibrated gru93 trades later).
+    summary = [line.split("\t") for line in result.stdout.split("# the runs compared")[1].splitlines()[2:6]]
+    assert [row[:2] for row in summary] == [
+        [first["run_id"], "sma_cross"],
+        [gru93_run["run_id"], "gru93"],
+        ["", "buy & hold"],
+        ["", "buy & hold"],
+    ]
+    for row, run in zip(summary, (first, gru93_run), strict=False):
+        assert row[3:6] == [
+            format_metric(name, run["metrics"][name]) for name in ("gross_total_return", "net_total_return", "sharpe")
+        ]
+        assert row[7:] == [format_metric("max_drawdown", run["metrics"]["max_drawdown"]), str(run["metrics"]["trades"])]
+    for row, run in zip(summary, (first, gru93_run), strict=False):  # each signal's RankIC, as its run measured it
+        quality = json.loads((Path(run["run_dir"]) / "signal_quality.json").read_text())
+        assert row[6] == format_metric("rank_ic", quality["overall"]["rank_ic"]) != "–"
+    assert summary[2][6] == summary[3][6] == "–"
+    assert summary[3][3:5] == [
+        format_metric(name, gru93_run["baselines"]["buy & hold"][name]) for name in ("gross_total_return", "net_total_return")
+    ]
     page = view(comparison, ARTIFACTS / "report-compare.png")
     assert page.errors == [] and len(page.images) == 3 and all(image["complete"] for image in page.images)
     header, *rows = page.tables["metrics"]

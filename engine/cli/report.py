@@ -4,7 +4,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from engine.cli.output import WARNING, print_labelled, print_line
+from engine.analytics.formatting import format_metric
+from engine.cli.output import ALWAYS, WARNING, Column, print_labelled, print_line, print_table
 from engine.cli.progress_display import StageDisplay
 from engine.errors import UserError
 from engine.workspace import Workspace
@@ -19,6 +20,30 @@ def backtest_run(run: StoredRun) -> StoredRun:
         where = f"`engine optimize show {run.study['study']}` writes its report" if run.kind == "study" else "it has no tearsheet"
         raise UserError(f"run {run.run_id} is a {run.kind}: {where}")
     return run
+
+
+SUMMARY_COLUMNS = [
+    Column("run", identifier=True),
+    Column("strategy", keep=ALWAYS),
+    Column("period", keep=1),
+    Column("gross return", "right", keep=5, short="gross"),
+    Column("net return", "right", keep=ALWAYS, short="net"),
+    Column("sharpe", "right", keep=ALWAYS),
+    Column("RankIC", "right", keep=4),
+    Column("max drawdown", "right", keep=3, short="max dd"),
+    Column("trades", "right", keep=2),
+]
+
+
+def print_summary(runs: list[StoredRun]) -> None:
+    """The compared runs' headline figures, one row each, and buy-and-hold's over the same periods."""
+    from engine.report.compare import SUMMARY, summary_rows
+
+    rows = [[run_id, strategy, span, *(format_metric(name, figures.get(name)) for name in SUMMARY)]
+            for run_id, strategy, span, figures in summary_rows(runs)]  # fmt: skip
+    print_table(
+        SUMMARY_COLUMNS, rows, title="the runs compared, net of costs but the gross return", more="see the comparison's HTML"
+    )
 
 
 def report(
@@ -46,6 +71,8 @@ def report(
             for position, run in enumerate(stored, 1):
                 display.stage(f"writing the report of {run.run_id} ({position} of {len(stored)})")
                 written.append(("report", write_tearsheet(run)))
+    if compare:
+        print_summary(stored)
     for what, path in written:
         print_line(f"{what} written to {path}")
     if compare and (warning := period_warning(stored)):

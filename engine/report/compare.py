@@ -36,6 +36,25 @@ def settings_table(runs: list[StoredRun]) -> Table:
     return Table(["", *(run.run_id for run in runs)], [[name, *(value(run) for run in runs)] for name, value in rows.items()])
 
 
+SUMMARY = ("gross_total_return", "net_total_return", "sharpe", "rank_ic", "max_drawdown", "trades")
+BUY_AND_HOLD = "buy & hold"
+
+
+def summary_rows(runs: list[StoredRun]) -> list[tuple[str, str, str, dict]]:
+    """(run, strategy, period, figures) for each run, then buy-and-hold once for each period the runs
+    cover (a run's baseline holds its symbols over its own traded period): the SUMMARY figures, the
+    signal's RankIC where its run measured one (None for buy-and-hold)."""
+    rows, baselines = [], {}
+    for run in runs:
+        strategy = run.metrics["strategy"]
+        quality = run.signal_quality
+        rank_ic = None if quality is None else quality["overall"]["rank_ic"]
+        rows.append((run.run_id, run.manifest["strategy"], period(strategy), {**strategy, "rank_ic": rank_ic}))
+        baseline = run.metrics["baselines"][BUY_AND_HOLD]
+        baselines.setdefault(period(baseline), baseline)
+    return rows + [("", BUY_AND_HOLD, span, {**baseline, "rank_ic": None}) for span, baseline in baselines.items()]
+
+
 def period_warning(runs: list[StoredRun]) -> str | None:
     """Why the runs' figures are not like for like, when they cover different periods."""
     periods = {period(run.metrics["strategy"]) for run in runs}
