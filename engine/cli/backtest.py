@@ -177,7 +177,7 @@ def check(
         display.stage(
             f"{config.name}: checking at chunk sizes {', '.join(map(str, chunk_sizes))} and all",
             len(bars) * (len(chunk_sizes) + 1),
-            "bars",
+            "bar",
         )
         report = check_chunk_invariance(prepared, chunk_sizes, display.advance)
     for difference in report.differences:

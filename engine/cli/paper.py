@@ -93,7 +93,7 @@ def paper(
             os.environ.get(CRASH_VARIABLE),
             released,
         )
-        display.stage(f"trading {session.resolved.name} on live bars (Ctrl-C ends the session)", max_bars, "bars")
+        display.stage(f"trading {session.resolved.name} on live bars (Ctrl-C ends the session)", max_bars, "bar")
         previous = signal.signal(signal.SIGINT, lambda *_: session.stop())
         try:
             result, run_id = session.run(on_bar=lambda bars: display.advance(1))
