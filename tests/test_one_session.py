@@ -113,7 +113,7 @@ def test_gru93_dry_run_alpaca_session_and_backtest_at_the_close_agree(sample_hom
     assert alpaca.strategy.execution.size_at == "close"
     backtest = run_backtest(alpaca.strategy.with_overrides(data={"start": str(live_from.date())}), workspace)
     # Alpaca fills a day's order at the time it stamps the day's bar, midnight in New York: the bar's date.
-    alpaca_fills = alpaca.run.execution.fills
-    alpaca_fills = alpaca_fills.assign(timestamp=store_stamps(pd.DatetimeIndex(alpaca_fills.timestamp), "1d"))
-    for session in (dry.run.execution, replace(alpaca.run.execution, fills=alpaca_fills)):
+    fills = alpaca.run.execution.executed
+    restamped = store_stamps(pd.DatetimeIndex(fills.timestamp).tz_localize("UTC"), "1d").tz_localize(None).to_numpy()
+    for session in (dry.run.execution, replace(alpaca.run.execution, executed=replace(fills, timestamp=restamped))):
         assert_same_orders_and_equity(session, backtest.execution, days)
