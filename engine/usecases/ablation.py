@@ -46,8 +46,8 @@ def run_ablation(prepared) -> list[dict]:
     for name, probabilities in members.items():
         alone = ReplayedProbabilities(f"model:{name}", probabilities)
         rows.append(_row(prepared, f"{name} alone", chain, [alone, *build_chain(chain, context)]))
-    if members:
-        rows.append(_row(prepared, "ensemble", chain, prepared.stages(replay=True)))
+    if members:  # every category included: the last step is the whole chain, the ensemble's backtest
+        rows.append({**rows[len(CATEGORIES)], "step": "ensemble"})
     return rows
 
 
