@@ -8,6 +8,7 @@ the time it happened and may arrive at any time. Arrays inside events are read-o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +51,16 @@ def order_id(strategy: str, decided_at: np.datetime64, symbol: str) -> str:
     Deterministic, so an order sent again after a crash is recognisably the same order (a broker
     such as Alpaca refuses a second order with the same client order id). At most 128 characters.
     """
-    stamp = np.datetime_as_string(np.datetime64(decided_at, "s"), unit="s").replace("-", "").replace(":", "")
-    return f"{strategy[:80]}-{stamp}Z-{symbol}"
+    return order_ids(strategy, np.array([np.datetime64(decided_at, "s")]), [symbol])[0]
+
+
+def order_ids(strategy: str, decided_at: np.ndarray, symbols: Sequence[str]) -> tuple[str, ...]:
+    """`order_id` of each of `symbols` with its entry of `decided_at`, the stamps formatted at once."""
+    stamps = np.datetime_as_string(decided_at.astype("datetime64[s]"), unit="s")
+    prefix = strategy[:80]
+    return tuple(
+        f"{prefix}-{stamp.replace('-', '').replace(':', '')}Z-{symbol}" for stamp, symbol in zip(stamps, symbols, strict=True)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +91,13 @@ class OrderBatch:
 
     def orders(self, row: int) -> list[Order]:
         """The orders decided at the close of bar `row` of the chunk."""
-        decided_at = self.bars.timestamps[row]
+        decided_at, weights = self.bars.timestamps[row], self.target_weights[row]
+        columns = np.flatnonzero(~np.isnan(weights))
+        symbols = [self.bars.symbols[column] for column in columns]
+        ids = order_ids(self.strategy, np.full(len(columns), decided_at), symbols)
         return [
-            Order(order_id(self.strategy, decided_at, symbol), symbol, column, decided_at, float(weight))
-            for column, (symbol, weight) in enumerate(zip(self.bars.symbols, self.target_weights[row], strict=True))
-            if not np.isnan(weight)
+            Order(oid, symbol, int(column), decided_at, float(weights[column]))
+            for oid, symbol, column in zip(ids, symbols, columns, strict=True)
         ]
 
 
@@ -145,7 +156,7 @@ class Fills:
         before; the slippage paid is the price's distance from that open."""
         decided_at = bars.timestamps[bar - 1]
         return Fills(
-            tuple(order_id(strategy, when, bars.symbols[col]) for when, col in zip(decided_at, column, strict=True)),
+            order_ids(strategy, decided_at, [bars.symbols[col] for col in column]),
             timestamp=bars.timestamps[bar],
             decided_at=decided_at,
             column=column,

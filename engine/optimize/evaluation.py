@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.stats import kurtosis, skew
 
 from engine.analytics.metrics import bar_returns, compute_metrics
 from engine.kernel.node import simulate
@@ -81,9 +80,14 @@ class Split:
         return strategy.with_overrides(data={"start": self.holdout_start})
 
 
-# SciPy's statistics without their array-checking wrappers (axis and NaN policies), which cost three
-# times the statistic: the same values for one axis of finite returns, computed in every trial.
-_skew, _kurtosis = getattr(skew, "__wrapped__", skew), getattr(kurtosis, "__wrapped__", kurtosis)
+def _skewness_and_kurtosis(returns: np.ndarray) -> tuple[float, float]:
+    """The returns' skewness and (not excess) kurtosis, the population moments as `scipy.stats`'
+    `skew` and `kurtosis(fisher=False)` give them; computed in every trial, where SciPy's wrappers
+    cost more than the statistics."""
+    deviations = returns - returns.mean()
+    squared = deviations * deviations
+    variance = squared.mean()
+    return float((squared * deviations).mean() / variance**1.5), float((squared * squared).mean() / variance**2)
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,10 @@ def judge(prepared: PreparedStrategy, stages: Sequence[Stage] | None = None, mem
     run = simulate(prepared, stages=stages)
     execution = run.execution
     returns = bar_returns(execution.equity, execution.initial_cash)
-    flat = np.ptp(returns) == 0
+    skewness, kurtosis = (0.0, 3.0) if np.ptp(returns) == 0 else _skewness_and_kurtosis(returns)
     return Evaluation(
         compute_metrics(execution, prepared.periods_per_year) | backtest_signal_quality(prepared, run, memo).headline(),
-        0.0 if flat else float(_skew(returns)),
-        3.0 if flat else float(_kurtosis(returns, fisher=False)),
+        skewness,
+        kurtosis,
         prepared.periods_per_year,
     )
