@@ -214,11 +214,9 @@ def resolve_overlay_parameters(resolved: ResolvedStrategy, parameters: dict[str,
         position = next(position for position, table in enumerate(overlays) if table is found)
         _set_overlay_setting(changed.setdefault(position, dict(found)), path, value)  # its own keys: no nested value changes
     try:
-        for position, table in changed.items():
-            resolved = resolved.with_overlay(position, table)
+        return resolved.with_overlays(changed)
     except StrategyError as error:
         raise SearchSpaceError(f"these parameters make an invalid strategy: {error}") from None
-    return resolved
 
 
 def _set_overlay_setting(overlay: dict, path: str, value: Any) -> None:

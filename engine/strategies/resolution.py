@@ -32,14 +32,20 @@ class ResolvedStrategy:
 
     def with_overlay(self, position: int, table: dict) -> ResolvedStrategy:
         """The same strategy with overlay `position` replaced by `table`, validated (others kept)."""
+        return self.with_overlays({position: table})
+
+    def with_overlays(self, tables: dict[int, dict]) -> ResolvedStrategy:
+        """The same strategy with each overlay at a position of `tables` replaced by its table, validated."""
         overlays = list(self.strategy.overlays)
-        overlays[position] = table
+        for position, table in tables.items():
+            overlays[position] = table
         strategy = self.strategy.model_copy(update={"overlays": overlays})
+        context = overlay_context(strategy)
         try:
-            link = resolve_link(self.plugins, table, position, overlay_context(strategy))
+            links = {position: resolve_link(self.plugins, table, position, context) for position, table in tables.items()}
         except ValueError as error:
             raise StrategyError(f"strategy {strategy.name}: {error}") from None
-        chain = tuple(link if other.position == position else other for other in self.chain)
+        chain = tuple(links.get(link.position, link) for link in self.chain)
         return replace(self, strategy=strategy, chain=chain)
 
 
