@@ -20,7 +20,8 @@ from engine.execution.alpaca import order_quantity
 from engine.stores.order_journal import OrderJournal
 from engine.strategies.files import load_strategy
 from engine.usecases.backtest import prepare, simulate
-from engine.usecases.paper import JOURNAL, LIVE, MANUAL_HALT, STOP_CHECK_SECONDS, request_halt, request_stop
+from engine.usecases.paper import STOP_CHECK_SECONDS
+from engine.usecases.paper_control import JOURNAL, LIVE, MANUAL_HALT, request_halt, request_stop
 from engine.workspace import Workspace
 from tests.in_process import engine_here
 from tests.paper_session import stepped_session

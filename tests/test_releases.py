@@ -14,7 +14,7 @@ import pytest
 
 from engine.kernel.node import simulate
 from engine.stores.order_journal import OrderJournal
-from engine.usecases.paper import JOURNAL
+from engine.usecases.paper_control import JOURNAL
 from engine.usecases.release import deployed, traded_strategy
 from engine.workspace import Workspace
 from tests.in_process import engine_here

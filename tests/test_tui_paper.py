@@ -17,7 +17,8 @@ from engine.strategies.resolution import resolve_strategy
 from engine.tui.app import EngineApp
 from engine.tui.confirm import Confirm
 from engine.tui.paper import PaperScreen
-from engine.usecases.paper import JOURNAL, MANUAL_HALT, PaperSession
+from engine.usecases.paper import PaperSession
+from engine.usecases.paper_control import JOURNAL, MANUAL_HALT
 from tests.paper_session import stepped_session
 from tests.sandbox import advance
 from tests.test_tui import SIZE, freeze, rows, until

@@ -130,7 +130,7 @@ def list_(json: ListJson = False) -> None:
 @app.command("status")
 def status(session: SessionArgument = "latest", json: ListJson = False) -> None:
     """A session's status and, after its last live bar, its equity, cash, positions and fills."""
-    from engine.usecases.paper import live_state, paper_run
+    from engine.usecases.paper_control import live_state, paper_run
 
     runs = Workspace.from_env().runs
     run_id, journal = paper_run(runs, session)
@@ -156,7 +156,7 @@ def stop(
     flatten: Annotated[bool, typer.Option("--flatten", help="Also cancel its open orders and sell what it holds")] = False,
 ) -> None:
     """Ask a running session to end after the bar it is on; it then stores its results."""
-    from engine.usecases.paper import request_stop
+    from engine.usecases.paper_control import request_stop
 
     run_id = request_stop(Workspace.from_env().runs, session, flatten)
     also = ", cancel its open orders and sell its positions" if flatten else ""
@@ -166,7 +166,7 @@ def stop(
 @app.command("halt")
 def halt(session: SessionArgument) -> None:
     """Trip a running session's kill switch: it cancels its open orders and sends no more, but keeps marking its books."""
-    from engine.usecases.paper import request_halt
+    from engine.usecases.paper_control import request_halt
 
     run_id = request_halt(Workspace.from_env().runs, session)
     print_line(f"asked session {run_id} to halt trading")

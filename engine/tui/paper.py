@@ -16,7 +16,7 @@ from engine.stores.order_journal import OrderJournal
 from engine.stores.runs import RunStore
 from engine.tui.confirm import Confirm
 from engine.tui.live import LiveScreen
-from engine.usecases.paper import JOURNAL, live_state, paper_run, request_halt, request_stop
+from engine.usecases.paper_control import JOURNAL, live_state, paper_run, request_halt, request_stop
 
 ORDER_COLUMNS = ("client order id", "symbol", "qty", "target", "status", "filled", "avg price", "reason")
 LOG_COLUMNS = ("at", "event", "detail")

@@ -25,7 +25,6 @@ client order id: nothing is sent twice), and trades on from the next bar.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from contextlib import closing
@@ -37,13 +36,11 @@ import pandas as pd
 
 from engine import progress
 from engine.alpaca.connection import AlpacaConnection
-from engine.errors import UserError
 from engine.execution.alpaca import AlpacaBroker
 from engine.feeds.alpaca import AlpacaFeed, LiveSettings
 from engine.kernel.bars import Bars
 from engine.kernel.node import Mode, build_node, traded_part
 from engine.kernel.pipeline import PipelineState
-from engine.stores.files import atomic_write
 from engine.stores.order_journal import OrderJournal
 from engine.stores.releases import Release
 from engine.stores.run_files import read_document
@@ -51,17 +48,12 @@ from engine.stores.runs import RunJournal, RunRecords, RunStore, now
 from engine.strategies.resolution import ResolvedStrategy
 from engine.usecases.backtest import BacktestResult, judged, prepare
 from engine.usecases.backtest_run import backtest_records
+from engine.usecases.paper_control import HALT, JOURNAL, LIVE, MANUAL_HALT, STOP, PaperError, paper_run
 from engine.usecases.release import deployed
 from engine.workspace import Workspace
 
 BROKERS = ("alpaca", "sim")
-LIVE, STOP, HALT, JOURNAL = "live.json", "stop.json", "halt.json", "orders.sqlite"
-MANUAL_HALT = "halted by hand (engine paper halt)"
 STOP_CHECK_SECONDS = 0.5
-
-
-class PaperError(UserError):
-    """A session that cannot start, resume or store anything."""
 
 
 def check_broker(broker: str) -> None:
@@ -247,47 +239,3 @@ def _state(state: PipelineState, bars: Bars, live_bars: int) -> dict:
         "halted": state.halted,
         "updated_at": now(),
     }
-
-
-def paper_run(runs: RunStore, reference: str) -> tuple[str, dict]:
-    """A paper session's id and status, by a run reference (`latest`: the newest paper session)."""
-    if reference == "latest":
-        sessions = [summary.run_id for summary in runs.list() if summary.kind == "paper"]
-        if not sessions:
-            raise PaperError(f"no paper session in {runs.root}")
-        reference = sessions[-1]
-    run_id = runs.resolve(reference)
-    status = runs.status(run_id)
-    if status["kind"] != "paper":
-        raise PaperError(f"run {run_id} is a {status['kind']}, not a paper session")
-    return run_id, status
-
-
-def live_state(runs: RunStore, run_id: str) -> dict | None:
-    """What the session wrote after its last live bar; None before its first."""
-    return read_document(runs.path(run_id), LIVE, required=False)
-
-
-def request_halt(runs: RunStore, reference: str) -> str:
-    """Trip a running session's kill switch by hand: it cancels its open orders and sends no more, and
-    goes on marking its books; returns its id."""
-    run_id = _running_session(runs, reference)
-    text = json.dumps({"requested_at": now()}) + "\n"
-    atomic_write(runs.path(run_id) / HALT, lambda tmp: Path(tmp).write_text(text))
-    return run_id
-
-
-def _running_session(runs: RunStore, reference: str) -> str:
-    run_id, status = paper_run(runs, reference)
-    if status["status"] != "running":
-        raise PaperError(f"session {run_id} is {status['status']}, not running")
-    return run_id
-
-
-def request_stop(runs: RunStore, reference: str, flatten: bool = False) -> str:
-    """Ask a running session to end after the bar it is on (and, with `flatten`, to sell what it holds);
-    returns its id."""
-    run_id = _running_session(runs, reference)
-    text = json.dumps({"requested_at": now(), "flatten": flatten}) + "\n"
-    atomic_write(runs.path(run_id) / STOP, lambda tmp: Path(tmp).write_text(text))
-    return run_id
