@@ -15,7 +15,8 @@ from test_cli import engine
 from test_metrics import reference_distribution, reference_relative
 
 from engine.analytics.formatting import format_metric, metric_label
-from engine.analytics.metrics import bar_returns, return_metrics
+from engine.analytics.metrics import return_metrics
+from engine.analytics.returns import bar_returns
 from engine.report import charts, write_comparison, write_tearsheet
 from engine.report.breakdowns import ABLATION_COLUMNS, FOLD_COLUMNS
 from engine.stores.runs import RunRecords, RunStore

@@ -13,12 +13,8 @@ import numpy as np
 import pandas as pd
 from vectorbt.returns import nb as returns_nb
 
+from engine.analytics.returns import bar_returns
 from engine.execution.result import ExecutionResult
-
-
-def bar_returns(equity: np.ndarray, initial_cash: float) -> np.ndarray:
-    previous = np.concatenate([[initial_cash], equity[:-1]])
-    return equity / previous - 1.0
 
 
 def drawdown_duration(equity: np.ndarray) -> int:

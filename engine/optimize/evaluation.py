@@ -13,7 +13,8 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from engine.analytics.metrics import bar_returns, compute_metrics
+from engine.analytics.metrics import compute_metrics
+from engine.analytics.returns import bar_returns
 from engine.kernel.node import simulate
 from engine.kernel.stage import Stage
 from engine.models.walkforward import TrainedFold

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from engine.analytics.formatting import format_days, format_metric, metric_label
-from engine.analytics.metrics import bar_returns
 from engine.analytics.relative_metrics import relative_metrics
 from engine.analytics.return_distribution import distribution_metrics
+from engine.analytics.returns import bar_returns
 from engine.report.drawdowns import drawdown_periods, worst_drawdowns
 from engine.report.render import Table
 from engine.report.series import yearly_returns

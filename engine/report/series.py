@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from engine.analytics.annualization import quarter_of_bars
-from engine.analytics.metrics import bar_returns
+from engine.analytics.returns import bar_returns
 
 
 def drawdown(equity: pd.Series, initial_cash: float) -> pd.Series:
