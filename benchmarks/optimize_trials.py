@@ -21,7 +21,8 @@ import optuna
 from benchmarks.common import workspace
 from engine.optimize.evaluation import Split, evaluate
 from engine.optimize.space import apply_parameters, read_space_file
-from engine.optimize.study import StudySettings, open_storage, run_study, sharing_cores
+from engine.optimize.storage import open_storage
+from engine.optimize.study import StudySettings, run_study, sharing_cores
 from engine.signals.cache import PredictionCache
 from engine.strategies.files import load_strategy
 from engine.workspace import Workspace

@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 from test_cli import ENGINE
 
-from engine.optimize.study import open_storage
+from engine.optimize.storage import open_storage
 
 
 def storage_of(home: Path) -> str:

@@ -64,6 +64,18 @@ def test_rule_strategies_and_plugin_discovery_never_import_torch(sample_home, co
     assert "engine.cli" in imported and "torch" not in imported
 
 
+@pytest.mark.parametrize(
+    "command", [("paper", "status"), ("report", "latest"), ("optimize", "list")], ids=["paper status", "report", "optimize list"]
+)
+def test_commands_that_read_what_is_stored_never_import_the_backtesting_stack(sample_home, json_run, command):
+    """vectorbt alone takes seconds to import: a look at a session from another terminal (polled by
+    scripts, as docs/research.md's walk-through does), a report of a stored run and the list of
+    studies need none of it."""
+    result = engine(sample_home, *command, python=("-X", "importtime"), check=False)
+    imported = imported_modules(result.stderr)
+    assert "engine.cli" in imported and "vectorbt" not in imported and "torch" not in imported
+
+
 def test_same_config_same_result_in_replay_with_chunks(sample_home, json_run):
     payload, _ = json_run
     result = engine(sample_home, "backtest", "--strategy", "sma_cross", "--execution", "replay", "--chunk", "7", "--json")

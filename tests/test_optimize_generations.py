@@ -24,7 +24,8 @@ from test_cli import engine
 from engine.optimize.evaluation import evaluate
 from engine.optimize.generations import GENERATION_TRIALS
 from engine.optimize.space import apply_parameters
-from engine.optimize.study import Interruption, StudySettings, TrialObjective, open_storage, open_study, run_study
+from engine.optimize.storage import open_storage
+from engine.optimize.study import Interruption, StudySettings, TrialObjective, open_study, run_study
 from engine.optimize.trial_batches import write_trials
 from engine.signals.cache import PredictionCache
 
@@ -115,7 +116,7 @@ def test_a_worker_killed_while_committing_a_generation_leaves_none_of_it(tmp_pat
         f"""
         import os, signal, optuna, sqlalchemy.orm
         from test_optimize_generations import _trial
-        from engine.optimize.study import open_storage
+        from engine.optimize.storage import open_storage
         from engine.optimize.trial_batches import write_trials
         study = optuna.load_study(study_name="cut", storage=open_storage({url!r}, heartbeat=10))
         sqlalchemy.event.listen(sqlalchemy.orm.Session, "before_commit", lambda session: os.kill(os.getpid(), signal.SIGKILL))

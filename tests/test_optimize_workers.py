@@ -14,7 +14,8 @@ from postgres import postgres_server
 from studies import frozen_tally, kill_when, load, start, states, trials_in, trials_of, wait_for
 from test_cli import engine
 
-from engine.optimize.study import fail_stale_trials, open_storage, unclaimed_for
+from engine.optimize.storage import open_storage
+from engine.optimize.study import fail_stale_trials, unclaimed_for
 
 
 def test_workers_on_postgresql_record_every_trial_once(sample_home):

@@ -24,7 +24,7 @@ from engine.news.scores import ScoreStore
 from engine.news.synthetic import synthetic_news
 from engine.optimize.evaluation import OBJECTIVES
 from engine.optimize.pareto import best_by_objective
-from engine.optimize.study import STORAGE_FILE, list_studies
+from engine.optimize.storage import STORAGE_FILE, list_studies
 from engine.report.breakdowns import ablation_table, fold_table, risk_gate_table, trade_table
 from engine.strategies.files import load_strategy
 from engine.strategies.resolution import resolve_strategy

@@ -188,7 +188,7 @@ def list_(
     json: ListJson = False,
 ) -> None:
     """The studies in the storage: strategy, objectives, trials finished of those begun, start."""
-    from engine.optimize.study import list_studies
+    from engine.optimize.storage import list_studies
 
     studies = list_studies(storage, Workspace.from_env())
     if json:
@@ -211,7 +211,8 @@ def list_(
 @app.command("show")
 def show(study: Annotated[str, typer.Argument(help="Study name")], storage: StorageOption = None) -> None:
     """The Pareto front with holdout results and deflated Sharpe, parameter importances, and the HTML report."""
-    from engine.optimize.study import DEFAULT_HEARTBEAT, fail_stale_trials, load_study
+    from engine.optimize.storage import DEFAULT_HEARTBEAT
+    from engine.optimize.study import fail_stale_trials, load_study
 
     workspace = Workspace.from_env()
     opened = load_study(study, storage, workspace)

@@ -17,7 +17,7 @@ def tui(storage: StorageOption = None) -> None:
         what = "is a file, not a folder" if workspace.root.exists() else "does not exist"
         raise UserError(f"the workspace {workspace.root} (ENGINE_HOME, or the current folder) {what}")
     if storage is not None:  # a URL that cannot be opened is refused here, not when the Studies screen opens
-        from engine.optimize.study import open_storage
+        from engine.optimize.storage import open_storage
 
         open_storage(storage, heartbeat=10)
     EngineApp(workspace, storage).run()

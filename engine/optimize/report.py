@@ -20,7 +20,8 @@ import optuna.visualization.matplotlib as optuna_plots  # noqa: E402
 
 from engine.analytics.formatting import format_metric
 from engine.optimize.pareto import ParetoFront, ParetoMember, traded_study
-from engine.optimize.study import OpenStudy, safe_url
+from engine.optimize.storage import safe_url
+from engine.optimize.study import OpenStudy
 from engine.optimize.summary import completed, counts, feasible, importances, loss
 from engine.report import charts
 from engine.report.render import Chart, Table, render, write_report_folder

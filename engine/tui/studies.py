@@ -30,7 +30,7 @@ from engine.optimize.evaluation import OBJECTIVES, Objective
 from engine.optimize.holdout import deflated_sharpes
 from engine.optimize.pareto import best_by_objective, pareto_front
 from engine.optimize.report import parameter_lines
-from engine.optimize.study import (
+from engine.optimize.storage import (
     STORAGE_ERRORS,
     STORAGE_FILE,
     default_storage,
