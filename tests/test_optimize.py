@@ -278,6 +278,19 @@ def test_one_objective_prunes_a_model_that_trails_after_a_fold():
 # The deflated Sharpe ratio
 
 
+def test_a_trials_return_skewness_and_kurtosis_are_scipys():
+    """What the deflated Sharpe ratio is given: the returns' moments as scipy.stats has them (the
+    evaluation computes them itself, in every trial)."""
+    from scipy.stats import kurtosis, skew
+
+    from engine.optimize.evaluation import _skewness_and_kurtosis
+
+    for returns in (np.random.default_rng(3).standard_t(3, 2000) * 0.01, np.r_[np.zeros(500), 0.02, -0.001]):
+        skewness, not_excess = _skewness_and_kurtosis(returns)
+        assert skewness == pytest.approx(skew(returns), rel=1e-12)
+        assert not_excess == pytest.approx(kurtosis(returns, fisher=False), rel=1e-12)
+
+
 def test_deflated_sharpe_follows_bailey_and_lopez_de_prado():
     # One trial: no deflation, the probabilistic Sharpe ratio against zero.
     z = 0.1 * math.sqrt(252) / math.sqrt(1 + (3 - 1) / 4 * 0.1**2)

@@ -1,7 +1,7 @@
 """Where studies are kept: an Optuna RDB storage, by default a SQLite file in the run store; any
 Optuna RDB URL works, and a PostgreSQL URL lets workers on many machines share one study. Opened,
 listed and failed in one line each here, without the strategy and backtesting stack (`engine
-optimize list` and the TUI's Studies screen read storages and nothing else).
+optimize list` and `engine tui --storage`'s check need the storage and nothing else).
 """
 
 from __future__ import annotations
