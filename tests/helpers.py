@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import numpy as np
 
@@ -20,6 +21,17 @@ def run_stages(stages, bars: Bars, rules: ExecutionRules, mode: str = "replay", 
     """The stages over `bars` through the sim broker ("replay") or the vectorized one, fed `chunk` bars at a time."""
     pipeline = Pipeline(stages, BROKERS[mode](rules), bars.symbols, rules.initial_cash)
     return run_feed(pipeline, HistoricalFeed(bars, chunk))
+
+
+def wait_for(condition, timeout: float = 120.0):
+    """Poll `condition` until it gives something true, and return that; fail after `timeout` seconds
+    (generous: the suite shares a loaded machine, and no test waits on a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for the condition")
+        time.sleep(0.05)
+    return value
 
 
 def imported_modules(stderr: str) -> set[str]:

@@ -13,6 +13,7 @@ from contextlib import closing
 from pathlib import Path
 
 import optuna
+from helpers import wait_for
 from test_cli import ENGINE
 
 from engine.optimize.storage import open_storage
@@ -37,14 +38,6 @@ def start(home: Path, *args: str) -> subprocess.Popen:
     """`engine optimize ARGS` in the background."""
     env = {**os.environ, "ENGINE_HOME": str(home), "COLUMNS": "200"}
     return subprocess.Popen([*ENGINE, "optimize", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the study")
-        time.sleep(0.1)
 
 
 def kill_when(process: subprocess.Popen, condition, timeout: float = 120.0) -> None:

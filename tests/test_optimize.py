@@ -7,14 +7,13 @@ import json
 import math
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
-from helpers import free_port
+from helpers import free_port, wait_for
 from studies import load, states, storage_of
 from test_cli import engine
 
@@ -182,16 +181,17 @@ def test_optuna_dashboard_opens_the_study(sample_home, sma_study):
     port = free_port()
     dashboard = Path(sys.executable).parent / "optuna-dashboard"
     server = subprocess.Popen([str(dashboard), storage_of(sample_home), "--port", str(port), "--quiet"], stderr=subprocess.PIPE)
+
+    def studies_listed() -> list[dict] | None:
+        assert server.poll() is None, f"optuna-dashboard exited: {server.stderr.read().decode()}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as reply:
+                return json.load(reply)["study_summaries"]
+        except OSError:  # not listening yet
+            return None
+
     try:
-        summaries = None
-        for _attempt in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5) as reply:
-                    summaries = json.load(reply)["study_summaries"]
-                break
-            except OSError:
-                time.sleep(0.2)
-        assert summaries is not None, "optuna-dashboard did not answer"
+        summaries = wait_for(studies_listed)
         assert "sma" in {summary["study_name"] for summary in summaries}
     finally:
         server.terminate()

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import optuna
 import pytest
+from helpers import wait_for
 from postgres import postgres_server
-from studies import frozen_tally, kill_when, load, start, states, storage_of, wait_for
+from studies import frozen_tally, kill_when, load, start, states, storage_of
 from test_cli import engine
 
 from engine.optimize.evaluation import evaluate
@@ -178,14 +179,13 @@ def test_workers_share_a_study_in_generations_and_stop_at_its_target(sample_home
     target = 3 * GENERATION_TRIALS + 10  # more generations than either command runs alone, and a cut last one
     name = f"shared-generations-{database}"
     with postgres_server() if database == "postgresql" else nullcontext(storage_of(sample_home)) as url:
-        # SQLite: the workspace's own storage; PostgreSQL: the server's.
-        where = ("--workers", "2") if database == "sqlite" else ("--storage", url)
-        for trials, commands in [(first, 1), (target, 2)]:
-            command = (*OVERLAYS, "--study", name, "--trials", str(trials), *where)
-            for process in [start(sample_home, *command) for _ in range(commands)]:
+        study_of = (*OVERLAYS, "--study", name, *(() if database == "sqlite" else ("--storage", url)))
+        workers = ("--workers", "2") if database == "sqlite" else ()
+        for trials, commands, more in [(first, 1, ()), (target, 2, workers)]:
+            for process in [start(sample_home, *study_of, "--trials", str(trials), *more) for _ in range(commands)]:
                 out, err = process.communicate(timeout=600)
                 assert process.returncode == 0, err
         study = optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=10))
         assert states(study) == {"COMPLETE": target} and _numbers_run_on(study)
-        workers = [trial.user_attrs["worker"] for trial in sorted(study.trials, key=lambda trial: trial.number)]
-        assert len(set(workers[:first])) <= 2 and set(workers[first:]) - set(workers[:first])
+        writers = [trial.user_attrs["worker"] for trial in sorted(study.trials, key=lambda trial: trial.number)]
+        assert len(set(writers[:first])) == 1 and set(writers[first:]) - set(writers[:first])

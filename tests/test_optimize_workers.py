@@ -10,8 +10,9 @@ import time
 
 import optuna
 import pytest
+from helpers import wait_for
 from postgres import postgres_server
-from studies import frozen_tally, kill_when, load, start, states, trials_in, trials_of, wait_for
+from studies import frozen_tally, kill_when, load, start, states, trials_in, trials_of
 from test_cli import engine
 
 from engine.optimize.storage import open_storage
@@ -20,11 +21,11 @@ from engine.optimize.study import fail_stale_trials, unclaimed_for
 
 def test_workers_on_postgresql_record_every_trial_once(sample_home):
     with postgres_server() as url:
-        # A command with two workers writes part of a study, then two `engine optimize` processes at once
+        # A command writes part of a study, then two `engine optimize` processes at once
         # take it on, as on two machines. Which workers get trials at once is a race (an sma_cross trial
         # takes a few tens of milliseconds, a start seconds), so the part written first shows it shared.
         command = ("-s", "sma_cross", "--storage", url, "--study", "shared")
-        engine(sample_home, "optimize", *command, "--trials", "20", "--workers", "2")
+        engine(sample_home, "optimize", *command, "--trials", "20")
         for process in [start(sample_home, *command, "--trials", "60", *workers) for workers in (("--workers", "2"), ())]:
             out, err = process.communicate(timeout=600)
             assert process.returncode == 0, err
@@ -37,7 +38,7 @@ def test_workers_on_postgresql_record_every_trial_once(sample_home):
 
 
 def test_ctrl_c_lets_the_running_trial_finish_prints_the_best_and_exits_130(sample_home):
-    process = start(sample_home, "-s", "sma_cross", "--study", "interrupted", "--trials", "500", "--sampler", "random")
+    process = start(sample_home, "-s", "sma_cross", "--study", "interrupted", "--trials", "100000", "--sampler", "random")
     wait_for(lambda: len(trials_in(sample_home, "interrupted", optuna.trial.TrialState.COMPLETE)) >= 3)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
@@ -78,7 +79,7 @@ ONE_OBJECTIVE = ("--objectives", "sortino", "--sampler", "tpe", "--heartbeat", s
 
 
 def test_a_killed_worker_loses_only_its_running_trial(sample_home):
-    process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "500", *ONE_OBJECTIVE)
+    process = start(sample_home, "-s", "sma_cross", "--study", "killed", "--trials", "100000", *ONE_OBJECTIVE)
     wait_for(lambda: len(trials_in(sample_home, "killed", optuna.trial.TrialState.COMPLETE)) >= 2)
     kill_when(process, lambda: frozen_tally(sample_home, "killed")["RUNNING"] >= 1)  # while a trial runs
     orphans = trials_in(sample_home, "killed", optuna.trial.TrialState.RUNNING)

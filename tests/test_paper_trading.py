@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from engine.execution.alpaca import order_quantity
 from engine.stores.order_journal import OrderJournal
 from engine.strategies.files import load_strategy
 from engine.usecases.backtest import prepare, simulate
-from engine.usecases.paper import STOP_CHECK_SECONDS
-from engine.usecases.paper_control import JOURNAL, LIVE, MANUAL_HALT, request_halt, request_stop
+from engine.usecases.paper_control import HALT, JOURNAL, LIVE, MANUAL_HALT, request_halt, request_stop
 from engine.workspace import Workspace
+from tests.helpers import wait_for
 from tests.in_process import engine_here
 from tests.paper_session import stepped_session
 from tests.sandbox import KEY, LIVE_FROM, SECRET, SIZED_AT_CLOSE, advance
@@ -109,13 +108,6 @@ def session_process(workspace: Workspace, *args: str, crash_at: str | None = Non
 def live_bars(workspace: Workspace) -> int:
     runs = [path for path in workspace.runs.root.iterdir() if (path / LIVE).exists()] if workspace.runs.root.exists() else []
     return max((json.loads((path / LIVE).read_text())["live_bars"] for path in runs), default=0)
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def crash_and_resume(workspace: Workspace, url: str, crash_at: str, last_bar: str, bars: int, monkeypatch, capsys) -> str:
@@ -282,15 +274,19 @@ def test_stop_with_flatten_sells_what_the_session_holds(trader):
     def stop_after_bar_ten(bar: int) -> None:
         if bar == 11:  # the session, waiting for bar 11, holds SYN00 and SYN01 (bought at bars 5 and 6)
             request_stop(workspace.runs, "latest", flatten=True)
-            time.sleep(2 * STOP_CHECK_SECONDS)  # it ends, sending its sells; bar 11's open fills them
+            wait_for(lambda: len(_flattening(sandbox_orders(url))) == 2)  # it ends, sending its sells; bar 11's open fills them
 
     with sandbox() as url:
         stepped_session(workspace, url, path, 12, before_bar=stop_after_bar_ten)
         orders, after = sandbox_orders(url), sandbox_positions(url)
     bought = {(order["symbol"], float(order["filled_qty"])) for order in orders if order["side"] == "buy"}
-    sold = {(order["symbol"], float(order["filled_qty"])) for order in orders if "-flatten-" in order["client_order_id"]}
+    sold = {(order["symbol"], float(order["filled_qty"])) for order in _flattening(orders)}
     assert {symbol for symbol, _ in bought} == {"SYN00", "SYN01"} and sold == bought
     assert after == {}
+
+
+def _flattening(orders: list[dict]) -> list[dict]:
+    return [order for order in orders if "-flatten-" in order["client_order_id"]]
 
 
 def test_a_daily_loss_beyond_the_limit_halts_trading(trader):
@@ -308,7 +304,7 @@ def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader, broker):
     def halt_after_the_first_buy(bar: int) -> None:
         if bar == 6:  # SYN00 is bought; SYN01's buy is decided at bar 5's close and still open
             request_halt(workspace.runs, "latest")
-            time.sleep(2 * STOP_CHECK_SECONDS)
+            wait_for(lambda: not (workspace.runs.path("latest") / HALT).exists())  # taken once the gate has tripped
 
     with sandbox() as url:
         result, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=halt_after_the_first_buy, broker=broker)

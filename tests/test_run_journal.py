@@ -8,13 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from engine.stores.runs import RunNotFound, RunRecords, RunStore
+from tests.helpers import wait_for
 from tests.test_cli import engine
 
 ENGINE = [sys.executable, "-m", "engine"]
@@ -22,16 +22,6 @@ ENGINE = [sys.executable, "-m", "engine"]
 
 def runs_json(home: Path) -> list[dict]:
     return json.loads(engine(home, "runs", "list", "--json").stdout)
-
-
-def wait_for(condition, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def status(path: Path) -> str | None:

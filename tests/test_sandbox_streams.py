@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import pytest
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
-from alpaca.trading.requests import MarketOrderRequest
+from alpaca.trading.requests import GetOrdersRequest, MarketOrderRequest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from engine.sandbox.faults import Faults, FaultSpecError
+from tests.helpers import wait_for
 from tests.sandbox import KEY, SECRET, sandbox_server, stream_bars, stream_url, trade_updates
 
 HEADERS = {"APCA-API-KEY-ID": KEY, "APCA-API-SECRET-KEY": SECRET}
@@ -92,13 +92,6 @@ def trading(sample_home):
         yield url, TradingClient(KEY, SECRET, paper=True, url_override=url), advance, set_faults
 
 
-def _wait_for(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def _buy(client: TradingClient, qty: float, client_order_id: str):
     return client.submit_order(
         MarketOrderRequest(symbol="SYN00", qty=qty, side="buy", time_in_force="day", client_order_id=client_order_id)
@@ -116,7 +109,7 @@ def test_trade_updates_follow_each_order_through_its_states(trading):
         set_faults("")
         canceled = _buy(client, 1, "canceled")
         client.cancel_order_by_id(canceled.id)
-        _wait_for(lambda: len(stream.updates) == 6)
+        wait_for(lambda: len(stream.updates) == 6)
     events = [(update.event, update.order.client_order_id, update.qty, update.position_qty) for update in stream.updates]
     assert events == [
         ("new", "in-two-parts", None, None),
@@ -153,7 +146,10 @@ def test_a_slow_reply_times_out_after_the_order_was_placed(trading):
     with pytest.raises(requests.Timeout):
         requests.post(f"{url}/v2/orders", json=order, headers=HEADERS, timeout=0.2)
     set_faults("")
-    assert client.get_order_by_client_id("late").status == "new"
+    placed = wait_for(
+        lambda: [order for order in client.get_orders(GetOrdersRequest(status="all")) if order.client_order_id == "late"]
+    )
+    assert [order.status for order in placed] == ["new"]
 
 
 @pytest.mark.parametrize(

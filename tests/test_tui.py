@@ -461,7 +461,7 @@ async def test_a_new_backtest_runs_in_the_background_and_lands_on_its_detail(run
 async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped_from_it(runs_home, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(runs_home, home)
-    command = [sys.executable, "-m", "engine", "optimize", "--strategy", "sma_cross", "--trials", "300", "--seed", "1"]
+    command = [sys.executable, "-m", "engine", "optimize", "--strategy", "sma_cross", "--trials", "100000", "--seed", "1"]
     environment = {**os.environ, "ENGINE_HOME": str(home), "PYTHONPATH": str(Path(__file__).parents[1])}
     worker = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -480,7 +480,7 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
                 seconds=60,
             )
             assert screen.studies[0]["study"] == "sma_cross"
-            assert "of 300 trials finished" in str(screen.query_one("#progress").render())
+            assert "of 100000 trials finished" in str(screen.query_one("#progress").render())
             assert screen.query_one("#trials").row_count >= 2
             await pilot.press("p")  # paused: the screen keeps what it showed while the worker goes on
             shown = screen.studies[0]["finished"]
@@ -496,7 +496,7 @@ async def test_a_study_gains_trials_on_screen_while_a_worker_runs_and_is_stopped
             await until(pilot, lambda: "no worker running" in str(screen.query_one("#progress").render()))
     finally:
         worker.kill()
-    assert worker.returncode != 0 and screen.studies[0]["finished"] < 300  # stopped before its target
+    assert worker.returncode != 0 and screen.studies[0]["finished"] < 100000  # stopped before its target
 
 
 async def test_the_studies_screen_follows_a_study_in_postgresql_without_showing_its_password(runs_home):
