@@ -303,8 +303,8 @@ def test_a_halt_by_hand_stops_the_orders_but_not_the_session(trader, broker):
 
     def halt_after_the_first_buy(bar: int) -> None:
         if bar == 6:  # SYN00 is bought; SYN01's buy is decided at bar 5's close and still open
-            request_halt(workspace.runs, "latest")
-            wait_for(lambda: not (workspace.runs.path("latest") / HALT).exists())  # taken once the gate has tripped
+            asked = workspace.runs.path(request_halt(workspace.runs, "latest")) / HALT
+            wait_for(lambda: not asked.exists())  # taken once the gate has tripped
 
     with sandbox() as url:
         result, run_id = stepped_session(workspace, url, path, LIVE_BARS, before_bar=halt_after_the_first_buy, broker=broker)
