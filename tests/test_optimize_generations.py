@@ -170,21 +170,22 @@ def test_ctrl_c_writes_the_generation_so_far_and_exits_130(sample_home):
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_workers_share_a_study_in_generations_and_stop_at_its_target(sample_home, database):
-    """A command writes part of a study, then two commands at once take it on, as on two machines (on
-    SQLite each with two workers, whose spawned one may start after the work is done). Each writes
-    whole generations, and the last ones are cut where the study reaches its target. Which of the
-    two at once gets to write is a race (one may finish before the other has started), so that a
-    study is shared is shown by the first command's trials and theirs."""
+    """This process writes part of a study, then two commands at once take it on, as on two machines
+    (on SQLite each with two workers, whose spawned one may start after the work is done). Each
+    writes whole generations, and the last ones are cut where the study reaches its target. Which
+    of the two at once gets to write is a race (one may finish before the other has started), so
+    that a study is shared is shown by the first part's trials and theirs."""
     first = GENERATION_TRIALS + 5  # a cut generation for the two to resume from
     target = 3 * GENERATION_TRIALS + 10  # more generations than either command runs alone, and a cut last one
     name = f"shared-generations-{database}"
     with postgres_server() if database == "postgresql" else nullcontext(storage_of(sample_home)) as url:
-        study_of = (*OVERLAYS, "--study", name, *(() if database == "sqlite" else ("--storage", url)))
-        workers = ("--workers", "2") if database == "sqlite" else ()
-        for trials, commands, more in [(first, 1, ()), (target, 2, workers)]:
-            for process in [start(sample_home, *study_of, "--trials", str(trials), *more) for _ in range(commands)]:
-                out, err = process.communicate(timeout=600)
-                assert process.returncode == 0, err
+        storage = None if database == "sqlite" else url
+        part = StudySettings(strategy="gru93", trials=first, home=str(sample_home), space_file=SPACE, storage=storage, study=name)
+        run_study(part)
+        where = ("--workers", "2") if storage is None else ("--storage", url)
+        for process in [start(sample_home, *OVERLAYS, "--study", name, "--trials", str(target), *where) for _ in range(2)]:
+            out, err = process.communicate(timeout=600)
+            assert process.returncode == 0, err
         study = optuna.load_study(study_name=name, storage=open_storage(url, heartbeat=10))
         assert states(study) == {"COMPLETE": target} and _numbers_run_on(study)
         writers = [trial.user_attrs["worker"] for trial in sorted(study.trials, key=lambda trial: trial.number)]

@@ -16,16 +16,16 @@ from studies import frozen_tally, kill_when, load, start, states, trials_in, tri
 from test_cli import engine
 
 from engine.optimize.storage import open_storage
-from engine.optimize.study import fail_stale_trials, unclaimed_for
+from engine.optimize.study import StudySettings, fail_stale_trials, run_study, unclaimed_for
 
 
 def test_workers_on_postgresql_record_every_trial_once(sample_home):
     with postgres_server() as url:
-        # A command writes part of a study, then two `engine optimize` processes at once
-        # take it on, as on two machines. Which workers get trials at once is a race (an sma_cross trial
-        # takes a few tens of milliseconds, a start seconds), so the part written first shows it shared.
+        # This process writes part of a study, then two `engine optimize` processes at once take it on,
+        # as on two machines. Which workers get trials at once is a race (an sma_cross trial takes a few
+        # tens of milliseconds, a start seconds), so the part written first shows it shared.
+        run_study(StudySettings(strategy="sma_cross", trials=20, home=str(sample_home), storage=url, study="shared"))
         command = ("-s", "sma_cross", "--storage", url, "--study", "shared")
-        engine(sample_home, "optimize", *command, "--trials", "20")
         for process in [start(sample_home, *command, "--trials", "60", *workers) for workers in (("--workers", "2"), ())]:
             out, err = process.communicate(timeout=600)
             assert process.returncode == 0, err
