@@ -24,7 +24,8 @@ def test_workers_on_postgresql_record_every_trial_once(sample_home):
         # This process writes part of a study, then two `engine optimize` processes at once take it on,
         # as on two machines. Which workers get trials at once is a race (an sma_cross trial takes a few
         # tens of milliseconds, a start seconds), so the part written first shows it shared.
-        run_study(StudySettings(strategy="sma_cross", trials=20, home=str(sample_home), storage=url, study="shared"))
+        first = 20
+        run_study(StudySettings(strategy="sma_cross", trials=first, home=str(sample_home), storage=url, study="shared"))
         command = ("-s", "sma_cross", "--storage", url, "--study", "shared")
         for process in [start(sample_home, *command, "--trials", "60", *workers) for workers in (("--workers", "2"), ())]:
             out, err = process.communicate(timeout=600)
@@ -34,7 +35,7 @@ def test_workers_on_postgresql_record_every_trial_once(sample_home):
         assert states(study) == {"COMPLETE": len(trials)} and 60 <= len(trials) <= 62
         assert [trial.number for trial in trials] == list(range(len(trials)))
         workers = [trial.user_attrs["worker"] for trial in trials]
-        assert set(workers[20:]) - set(workers[:20])
+        assert set(workers[first:]) - set(workers[:first])
 
 
 def test_ctrl_c_lets_the_running_trial_finish_prints_the_best_and_exits_130(sample_home):
