@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import numpy as np
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from engine.execution.broker import SimBroker
 from engine.execution.conventions import ExecutionRules
@@ -24,14 +24,19 @@ def run_stages(stages, bars: Bars, rules: ExecutionRules, mode: str = "replay", 
 
 
 def wait_for(condition, timeout: float = 120.0):
-    """Poll `condition` until it gives something true, and return that; fail after `timeout` seconds
-    (generous: the suite shares a loaded machine, and no test waits on a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the condition")
-        time.sleep(0.05)
-    return value
+    """Poll `condition` (with tenacity, as the engine retries) until it gives something true, and
+    return that; fail after `timeout` seconds, generous because the suite shares a loaded machine."""
+    polling = Retrying(
+        retry=retry_if_result(lambda value: not value),
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(0.05),
+        retry_error_callback=_timed_out,
+    )
+    return polling(condition)
+
+
+def _timed_out(state: RetryCallState):
+    raise AssertionError(f"timed out after {state.seconds_since_start:.1f} s waiting for the condition")
 
 
 def imported_modules(stderr: str) -> set[str]:
